@@ -1,0 +1,101 @@
+/** Plain domain types shared by every layer. No I/O, no framework imports. */
+
+export const MESSAGE_ROLES = ['USER', 'ASSISTANT', 'SYSTEM'] as const;
+export type MessageRole = (typeof MESSAGE_ROLES)[number];
+
+export const STORAGE_SERVICES = ['POSTIMAGES', 'IMGBB', 'LOCAL'] as const;
+export type StorageService = (typeof STORAGE_SERVICES)[number];
+
+export const REPLICATION_STATUSES = ['PENDING', 'REPLICATED', 'RETRYING', 'LOCAL_ONLY'] as const;
+export type ReplicationStatus = (typeof REPLICATION_STATUSES)[number];
+
+export interface Conversation {
+  id: string;
+  /** Owner. Every read and write is filtered by it unless the caller is an admin. */
+  userId: string;
+  title: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface Replication {
+  status: ReplicationStatus;
+  attempts: number;
+  nextAttemptAt: Date | null;
+  lastError: string | null;
+  /** Worker lease: who holds the record and until when. Both null when free. */
+  leaseOwner: string | null;
+  leaseUntil: Date | null;
+}
+
+export interface ImageRecord {
+  id: string;
+  messageId: string;
+  conversationId: string;
+  /** Owner, the same as the message's and the conversation's. */
+  userId: string;
+  /**
+   * Key of the local original under STORAGE_DIR (for example `uploads/img_20260101_120000_ab12cd34.jpg`,
+   * or a legacy `/static/Storage/...` path). Null once no local copy is kept (after cleanup).
+   */
+  localKey: string | null;
+  thumbnailKey: string | null;
+  cloudUrl: string | null;
+  /** Server-side only: never returned by the API nor logged. */
+  deleteUrl: string | null;
+  caption: string | null;
+  size: number;
+  mimeType: string;
+  width: number;
+  height: number;
+  generated: boolean;
+  service: StorageService;
+  sha256: string;
+  placeholder: string | null;
+  uploadedAt: Date;
+  replication: Replication;
+}
+
+export interface Message {
+  id: string;
+  conversationId: string;
+  userId: string;
+  role: MessageRole;
+  content: string;
+  createdAt: Date;
+  /** Images embedded in the message, in insertion order. */
+  images: ImageRecord[];
+}
+
+export interface ImageFilter {
+  conversationId?: string | null;
+  generated?: boolean | null;
+  service?: StorageService | null;
+  /** Bytes, inclusive. */
+  minSize?: number | null;
+  /** Bytes, inclusive. */
+  maxSize?: number | null;
+  /** Inclusive. */
+  uploadedAfter?: Date | null;
+  /** Exclusive. */
+  uploadedBefore?: Date | null;
+}
+
+export interface ServiceStats {
+  service: StorageService;
+  count: number;
+  bytes: number;
+}
+
+export interface StorageStats {
+  imageCount: number;
+  totalBytes: number;
+  /** Bytes of the images whose record points at a local copy. */
+  localBytes: number;
+  byService: ServiceStats[];
+  /** Images not yet held by a provider: PENDING or RETRYING. */
+  pendingReplication: number;
+}
+
+/** Who a store read is for: a user id, or `null` for an admin (everything). */
+export type OwnerScope = string | null;

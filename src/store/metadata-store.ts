@@ -1,0 +1,96 @@
+import type { Page, PageArgs } from '../domain/cursor.js';
+import type {
+  Conversation,
+  ImageFilter,
+  ImageRecord,
+  Message,
+  OwnerScope,
+  Replication,
+  StorageService,
+  StorageStats,
+} from '../domain/types.js';
+
+/** Fields of an image record that may change after it is written. */
+export type ImagePatch = Partial<
+  Pick<ImageRecord, 'localKey' | 'thumbnailKey' | 'cloudUrl' | 'deleteUrl' | 'service' | 'caption' | 'placeholder'>
+> & { replication?: Partial<Replication> };
+
+export interface ClaimArgs {
+  now: Date;
+  /** Identifies the claiming worker (instance id + random). */
+  leaseOwner: string;
+  leaseMs: number;
+  limit: number;
+}
+
+/**
+ * The metadata port. Two adapters implement it (src/store/sqlite, src/store/mongo) and one
+ * contract suite (test/contract) runs against both. Every method is one round trip as far
+ * as callers are concerned: batch methods take many ids so DataLoaders can avoid N+1.
+ *
+ * Ordering rules, identical in both adapters:
+ * - conversations: newest first by (updatedAt desc, id desc);
+ * - messages: oldest first by (createdAt asc, id asc);
+ * - images: newest first by (uploadedAt desc, id desc).
+ * Cursors carry the sort timestamp and id of the last row, so pages are stable when
+ * timestamps are equal.
+ */
+export interface MetadataStore {
+  readonly kind: 'sqlite' | 'mongo';
+
+  /** Apply migrations (SQLite) or create indexes (MongoDB). Idempotent. */
+  init(): Promise<void>;
+  /** Throws when the store cannot be reached; used by /readyz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  createConversation(conversation: Conversation): Promise<void>;
+  /** Unknown ids are absent from the result; order is unspecified. No owner filter. */
+  getConversationsByIds(ids: readonly string[]): Promise<Conversation[]>;
+  listConversations(owner: OwnerScope, page: PageArgs): Promise<Page<Conversation>>;
+
+  /**
+   * Insert a message with the images it carries (possibly none) and set its
+   * conversation's updatedAt to the message's createdAt.
+   */
+  addMessage(message: Message): Promise<void>;
+  /** Unknown ids are absent from the result; order is unspecified. Images are included. */
+  getMessagesByIds(ids: readonly string[]): Promise<Message[]>;
+  /**
+   * One page of messages for each conversation in one round trip. The same `page` applies to
+   * every conversation. Every requested id has an entry (an empty page when it has no messages).
+   */
+  listMessagesOfConversations(conversationIds: readonly string[], page: PageArgs): Promise<Map<string, Page<Message>>>;
+
+  /** Append an image to an existing message. Throws when the message does not exist. */
+  addImage(messageId: string, image: ImageRecord): Promise<void>;
+  getImagesByIds(ids: readonly string[]): Promise<ImageRecord[]>;
+  /**
+   * Apply `patch` (replication fields are merged one by one). With `guard`, the update applies
+   * only while `guard.leaseOwner` still holds the lease. Returns whether a record was changed.
+   */
+  updateImage(id: string, patch: ImagePatch, guard?: { leaseOwner: string }): Promise<boolean>;
+  /** Returns whether a record was removed. */
+  removeImage(id: string): Promise<boolean>;
+  listImages(owner: OwnerScope, filter: ImageFilter, page: PageArgs): Promise<Page<ImageRecord>>;
+  /** Every requested id has an entry (0 when it has no images). */
+  countImagesByConversation(conversationIds: readonly string[]): Promise<Map<string, number>>;
+  storageStats(owner: OwnerScope): Promise<StorageStats>;
+  /** A REPLICATED image of `userId` with these bytes, to reuse its cloud copy; null when none. */
+  findReplicatedBySha256(userId: string, sha256: string): Promise<ImageRecord | null>;
+
+  /**
+   * Atomically lease up to `limit` images that are PENDING or RETRYING, whose nextAttemptAt
+   * is null or <= now, and whose lease is free or expired (leaseUntil <= now). Sets
+   * leaseOwner and leaseUntil = now + leaseMs on each and returns them as updated. Two
+   * concurrent claimers never receive the same image.
+   */
+  claimDueImages(args: ClaimArgs): Promise<ImageRecord[]>;
+}
+
+/** Storage service names as the MongoDB documents of the existing chatbot spell them. */
+export const SERVICE_TO_DOC: Record<StorageService, string> = {
+  POSTIMAGES: 'postimages',
+  IMGBB: 'imgbb',
+  LOCAL: 'local',
+};
