@@ -1,0 +1,124 @@
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { join, dirname } from 'node:path';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { createIdGenerator, type IdGenerator } from './domain/ids.js';
+import { complexityPlugin } from './graphql/complexity.js';
+import type { GraphQLContext } from './graphql/context.js';
+import { createErrorFormatter, errorLoggingPlugin } from './graphql/errors.js';
+import { createLoaders } from './graphql/loaders.js';
+import { buildAppSchema } from './graphql/schema.js';
+import { createHttpApp } from './http/app.js';
+import { createAuthenticator } from './http/identity.js';
+import { ChatService } from './services/chat-service.js';
+import { loadOrCreateFileUrlSecret } from './storage/file-url-secret.js';
+import { UrlSigner } from './storage/url-signer.js';
+import type { MetadataStore } from './store/metadata-store.js';
+import { MongoMetadataStore } from './store/mongo/mongo-store.js';
+import { SqliteMetadataStore } from './store/sqlite/sqlite-store.js';
+
+/** Everything from outside the process that tests may replace. */
+export interface AppDeps {
+  log: Logger;
+  clock?: () => Date;
+  newId?: IdGenerator;
+  /** A ready-made store (tests wrap one to count round trips); default: from config. */
+  store?: MetadataStore;
+}
+
+export interface App {
+  httpServer: Server;
+  store: MetadataStore;
+  /** Listen on the configured host and port (port 0: any free port); resolves with the URL. */
+  listen(): Promise<string>;
+  /** Stop accepting, let in-flight requests finish (bounded by SHUTDOWN_TIMEOUT_MS), close the store. */
+  stop(): Promise<void>;
+}
+
+export function createStore(config: Config): MetadataStore {
+  return config.mongo
+    ? new MongoMetadataStore({ uri: config.mongo.uri, dbName: config.mongo.dbName })
+    : new SqliteMetadataStore({ path: config.sqlitePath });
+}
+
+/** The composition root: the one place that knows every concrete class. */
+export async function createApp(config: Config, deps: AppDeps): Promise<App> {
+  const clock = deps.clock ?? (() => new Date());
+  const newId = deps.newId ?? createIdGenerator(clock, randomBytes);
+  const log = deps.log;
+
+  const store = deps.store ?? createStore(config);
+  await store.init();
+
+  const secret = config.fileUrlSecret ?? (await loadOrCreateFileUrlSecret(join(dirname(config.sqlitePath), 'file-url-secret')));
+  const urls = new UrlSigner(secret, config.publicBaseUrl, config.fileUrlTtlSeconds, clock);
+  const chat = new ChatService(store, clock, newId);
+
+  if (config.auth.mode === 'dev') {
+    log.warn('dev identity mode: X-User-Id is trusted without proof. Set AUTH_JWT_SECRET or AUTH_JWKS_URL before exposing this server.');
+  }
+
+  const schema = await buildAppSchema();
+  const httpServer = createServer();
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema,
+    introspection: config.introspection,
+    csrfPrevention: true,
+    includeStacktraceInErrorResponses: false,
+    formatError: createErrorFormatter(config.isProduction),
+    validationRules: [maxDepthRule({ n: config.limits.maxQueryDepth, ignoreIntrospection: true, exposeLimits: true })],
+    stopOnTerminationSignals: false,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownTimeoutMs }),
+      // The default landing page loads from a CDN that may be unreachable; GraphiQL is served locally instead.
+      ApolloServerPluginLandingPageDisabled(),
+      complexityPlugin(schema, config.limits.maxQueryComplexity),
+      errorLoggingPlugin,
+    ],
+  });
+  await apollo.start();
+
+  const app = createHttpApp({
+    log,
+    apollo,
+    authenticate: createAuthenticator(config.auth),
+    contextBase: () => ({ chat, urls, loaders: createLoaders(chat) }),
+    ready: () => store.ping(),
+    maxJsonBodyBytes: config.limits.maxJsonBodyBytes,
+    corsOrigins: config.corsOrigins,
+  });
+  httpServer.on('request', app);
+  // A client that opens a request and never finishes its headers must not hold a socket forever.
+  httpServer.headersTimeout = 30_000;
+  httpServer.requestTimeout = 300_000;
+
+  let stopping: Promise<void> | null = null;
+  return {
+    httpServer,
+    store,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(config.port, config.host, () => {
+          httpServer.off('error', reject);
+          const address = httpServer.address();
+          const port = typeof address === 'object' && address ? address.port : config.port;
+          const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+          resolve(`http://${host}:${port}`);
+        });
+      }),
+    stop: () => {
+      stopping ??= (async () => {
+        await apollo.stop();
+        await store.close();
+      })();
+      return stopping;
+    },
+  };
+}

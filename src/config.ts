@@ -1,0 +1,218 @@
+import { z } from 'zod';
+
+/**
+ * Every environment variable the server reads, validated once at start. A bad value stops
+ * the server with one line naming the variable, what is wrong and what is accepted.
+ * The names in API.md are binding; the ones marked "added" are this project's own.
+ */
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, `expected a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `expected a whole number from ${min} to ${max}`).max(max, `expected a whole number from ${min} to ${max}`));
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' }))
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const httpUrl = z
+  .string()
+  .trim()
+  .pipe(z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }));
+
+const nonEmpty = z.string().trim().min(1, 'expected a non-empty value');
+
+const PROVIDERS = ['postimages', 'imgbb'] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+
+const providerList = z
+  .string()
+  .transform((s) => s.split(',').map((p) => p.trim().toLowerCase()).filter(Boolean))
+  .pipe(
+    z
+      .array(z.enum(PROVIDERS, { error: `expected a comma-separated list of ${PROVIDERS.join(', ')}` }))
+      .refine((a) => new Set(a).size === a.length, 'a provider is named twice'),
+  );
+
+const hostList = z
+  .string()
+  .transform((s) => s.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean));
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test'], { error: 'expected development, production or test' }).default('development'),
+  PORT: int(0, 65535).default(4000),
+  HOST: nonEmpty.default('127.0.0.1'),
+  PUBLIC_BASE_URL: httpUrl.optional(),
+  MONGODB_URI: z
+    .string()
+    .trim()
+    .regex(/^mongodb(\+srv)?:\/\//, 'expected a mongodb:// or mongodb+srv:// connection string')
+    .optional(),
+  MONGODB_DB: nonEmpty.default('chatbot'),
+  SQLITE_PATH: nonEmpty.default('./data/metadata.sqlite'),
+  STORAGE_DIR: nonEmpty.default('./storage'),
+  FILE_URL_SECRET: z.string().min(32, 'expected at least 32 characters (for example: openssl rand -hex 32)').optional(),
+  AUTH_JWT_SECRET: z.string().min(32, 'expected at least 32 characters for an HS256 secret').optional(),
+  AUTH_JWKS_URL: httpUrl.optional(),
+  /** added: expected `iss` and `aud` claims, checked when set. */
+  AUTH_JWT_ISSUER: nonEmpty.optional(),
+  AUTH_JWT_AUDIENCE: nonEmpty.optional(),
+  CLOUD_PROVIDERS: providerList.default(['postimages', 'imgbb']),
+  POSTIMAGES_API_KEY: nonEmpty.optional(),
+  POSTIMAGES_API_URL: httpUrl.default('https://api.postimage.org/1/upload'),
+  IMGBB_API_KEY: nonEmpty.optional(),
+  IMGBB_API_URL: httpUrl.default('https://api.imgbb.com/1/upload'),
+  IMGBB_EXPIRATION: int(60, 15_552_000).optional(),
+  CLOUD_TIMEOUT_MS: int(100, 600_000).default(15_000),
+  MAX_UPLOAD_BYTES: int(1, 1024 * 1024 * 1024).default(52_428_800),
+  MAX_INPUT_PIXELS: int(1, 1_000_000_000).default(100_000_000),
+  MAX_FILES: int(1, 100).default(10),
+  IMAGE_MAX_KB: int(10, 100_000).default(500),
+  THUMBNAIL_SIZE: int(16, 2048).default(256),
+  RESTORE_ALLOWED_HOSTS: hostList.optional(),
+  LOCAL_RETENTION_DAYS: int(1, 36_500).optional(),
+  RECONCILE_INTERVAL_MINUTES: int(1, 525_600).optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  /** added: the GraphQL limits, the JSON body limit and the shutdown bound. */
+  MAX_QUERY_DEPTH: int(2, 100).default(12),
+  MAX_QUERY_COMPLEXITY: int(10, 10_000_000).default(25_000),
+  MAX_JSON_BODY_BYTES: int(1024, 100 * 1024 * 1024).default(1_048_576),
+  GRAPHQL_INTROSPECTION: bool.optional(),
+  SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
+  /** added: lifetime of signed local URLs. */
+  FILE_URL_TTL_SECONDS: int(60, 7 * 86_400).default(3600),
+  /** added: comma-separated origins allowed by CORS; unset allows none (same-origin only). */
+  CORS_ORIGINS: hostList.optional(),
+});
+
+type Env = z.output<typeof schema>;
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  isProduction: boolean;
+  port: number;
+  host: string;
+  publicBaseUrl: string;
+  mongo: { uri: string; dbName: string } | null;
+  sqlitePath: string;
+  storageDir: string;
+  /** Null means: generate once and keep under ./data (refused in production). */
+  fileUrlSecret: string | null;
+  fileUrlTtlSeconds: number;
+  auth:
+    | { mode: 'jwt'; secret: string | null; jwksUrl: string | null; issuer: string | null; audience: string | null }
+    | { mode: 'dev' };
+  cloud: {
+    providers: ProviderName[];
+    postimages: { apiKey: string | null; apiUrl: string };
+    imgbb: { apiKey: string | null; apiUrl: string; expirationSeconds: number | null };
+    timeoutMs: number;
+  };
+  limits: {
+    maxUploadBytes: number;
+    maxInputPixels: number;
+    maxFiles: number;
+    imageMaxKb: number;
+    thumbnailSize: number;
+    maxQueryDepth: number;
+    maxQueryComplexity: number;
+    maxJsonBodyBytes: number;
+  };
+  restoreAllowedHosts: string[] | null;
+  localRetentionDays: number | null;
+  reconcileIntervalMinutes: number | null;
+  logLevel: Env['LOG_LEVEL'];
+  introspection: boolean;
+  shutdownTimeoutMs: number;
+  corsOrigins: string[];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Validate the environment. Throws ConfigError with one line per problem. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings are treated as unset, as shells and .env files often leave them.
+  const raw = Object.fromEntries(
+    Object.keys(schema.shape).flatMap((k) => {
+      const v = source[k];
+      return v === undefined || v === '' ? [] : [[k, v]];
+    }),
+  );
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? '');
+      const value = raw[name];
+      const shown = name.includes('SECRET') || name.includes('KEY') ? '(hidden)' : JSON.stringify(value);
+      return `Invalid configuration: ${name}=${shown}: ${issue.message}`;
+    });
+    throw new ConfigError(lines.join('\n'));
+  }
+  const e = parsed.data;
+  const isProduction = e.NODE_ENV === 'production';
+  const jwt = e.AUTH_JWT_SECRET !== undefined || e.AUTH_JWKS_URL !== undefined;
+  if (isProduction && !jwt) {
+    throw new ConfigError(
+      'Invalid configuration: AUTH_JWT_SECRET and AUTH_JWKS_URL are both unset: NODE_ENV=production requires one of them (dev identity mode trusts X-User-Id and is refused in production)',
+    );
+  }
+  if (isProduction && e.FILE_URL_SECRET === undefined) {
+    throw new ConfigError(
+      'Invalid configuration: FILE_URL_SECRET is unset: NODE_ENV=production requires a secret of at least 32 characters shared by every instance',
+    );
+  }
+  return {
+    env: e.NODE_ENV,
+    isProduction,
+    port: e.PORT,
+    host: e.HOST,
+    publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    mongo: e.MONGODB_URI ? { uri: e.MONGODB_URI, dbName: e.MONGODB_DB } : null,
+    sqlitePath: e.SQLITE_PATH,
+    storageDir: e.STORAGE_DIR,
+    fileUrlSecret: e.FILE_URL_SECRET ?? null,
+    fileUrlTtlSeconds: e.FILE_URL_TTL_SECONDS,
+    auth: jwt
+      ? {
+          mode: 'jwt',
+          secret: e.AUTH_JWT_SECRET ?? null,
+          jwksUrl: e.AUTH_JWKS_URL ?? null,
+          issuer: e.AUTH_JWT_ISSUER ?? null,
+          audience: e.AUTH_JWT_AUDIENCE ?? null,
+        }
+      : { mode: 'dev' },
+    cloud: {
+      providers: e.CLOUD_PROVIDERS,
+      postimages: { apiKey: e.POSTIMAGES_API_KEY ?? null, apiUrl: e.POSTIMAGES_API_URL },
+      imgbb: { apiKey: e.IMGBB_API_KEY ?? null, apiUrl: e.IMGBB_API_URL, expirationSeconds: e.IMGBB_EXPIRATION ?? null },
+      timeoutMs: e.CLOUD_TIMEOUT_MS,
+    },
+    limits: {
+      maxUploadBytes: e.MAX_UPLOAD_BYTES,
+      maxInputPixels: e.MAX_INPUT_PIXELS,
+      maxFiles: e.MAX_FILES,
+      imageMaxKb: e.IMAGE_MAX_KB,
+      thumbnailSize: e.THUMBNAIL_SIZE,
+      maxQueryDepth: e.MAX_QUERY_DEPTH,
+      maxQueryComplexity: e.MAX_QUERY_COMPLEXITY,
+      maxJsonBodyBytes: e.MAX_JSON_BODY_BYTES,
+    },
+    restoreAllowedHosts: e.RESTORE_ALLOWED_HOSTS ?? null,
+    localRetentionDays: e.LOCAL_RETENTION_DAYS ?? null,
+    reconcileIntervalMinutes: e.RECONCILE_INTERVAL_MINUTES ?? null,
+    logLevel: e.LOG_LEVEL,
+    introspection: e.GRAPHQL_INTROSPECTION ?? !isProduction,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    corsOrigins: e.CORS_ORIGINS ?? [],
+  };
+}

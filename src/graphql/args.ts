@@ -1,0 +1,33 @@
+import { decodeCursor, encodeCursor, type Page, type PageArgs } from '../domain/cursor.js';
+import { BadUserInputError } from '../domain/errors.js';
+import { isValidId } from '../domain/ids.js';
+import type { ConnectionShape } from './types/pagination.js';
+
+export const MAX_PAGE_SIZE = 100;
+export const DEFAULT_PAGE_SIZE = 20;
+
+/** Validates `first` and `after` of a connection field. */
+export function pageArgs(requested: number | null | undefined, after: string | null | undefined): PageArgs {
+  const first = requested ?? DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
+    throw new BadUserInputError(`first must be between 1 and ${MAX_PAGE_SIZE}; got ${first}.`);
+  }
+  return { first, after: after == null ? null : decodeCursor(after) };
+}
+
+export function parseId(kind: string, id: string): string {
+  if (!isValidId(id)) {
+    throw new BadUserInputError(`Malformed ${kind} id "${id.length > 40 ? `${id.slice(0, 40)}…` : id}": ids are 24 hexadecimal characters.`);
+  }
+  return id;
+}
+
+/** Turns a store page into a connection, with cursors from each node's sort key. */
+export function toConnection<T extends { id: string }>(page: Page<T>, sortKey: (node: T) => Date): ConnectionShape<T> {
+  const edges = page.items.map((node) => ({ node, cursor: encodeCursor({ t: sortKey(node).getTime(), id: node.id }) }));
+  return {
+    edges,
+    totalCount: page.totalCount,
+    pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null },
+  };
+}

@@ -1,0 +1,15 @@
+import type { Logger } from 'pino';
+import type { Viewer } from '../domain/viewer.js';
+import type { ChatService } from '../services/chat-service.js';
+import type { UrlSigner } from '../storage/url-signer.js';
+import type { Loaders } from './loaders.js';
+
+/** What every resolver receives. Built once per request in src/http/graphql-route.ts. */
+export interface GraphQLContext {
+  viewer: Viewer | null;
+  requestId: string;
+  log: Logger;
+  loaders: Loaders;
+  chat: ChatService;
+  urls: UrlSigner;
+}

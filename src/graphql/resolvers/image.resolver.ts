@@ -1,0 +1,76 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import { NotFoundError } from '../../domain/errors.js';
+import type { ImageRecord, Message as MessageRecord } from '../../domain/types.js';
+import { requireViewer } from '../../domain/viewer.js';
+import { pageArgs, parseId, toConnection } from '../args.js';
+import type { GraphQLContext } from '../context.js';
+import { ReplicationStatus } from '../types/enums.js';
+import { ImageFilter } from '../types/inputs.js';
+import { Image, ImageConnection, Message, StorageStats } from '../types/objects.js';
+
+@Resolver(() => Image)
+export class ImageResolver {
+  @Query(() => Image, { nullable: true, description: 'One of your images (any, for an admin). Someone else\'s id is NOT_FOUND.' })
+  async image(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<ImageRecord> {
+    return ctx.chat.getImage(requireViewer(ctx.viewer), parseId('image', id));
+  }
+
+  @Query(() => ImageConnection, { description: 'Your images, newest first (everyone\'s, for an admin), optionally filtered.' })
+  async images(
+    @Arg('filter', () => ImageFilter, { nullable: true }) filter: ImageFilter | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 20, description: '1 to 100 (default 20).' }) first: number | null,
+    @Arg('after', () => String, { nullable: true, description: 'endCursor of the previous page.' }) after: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    const viewer = requireViewer(ctx.viewer);
+    const f = { ...filter };
+    if (f.conversationId) f.conversationId = parseId('conversation', f.conversationId);
+    const page = await ctx.chat.listImages(viewer, f, pageArgs(first, after));
+    return toConnection(page, (i) => i.uploadedAt);
+  }
+
+  @Query(() => StorageStats, { description: 'Counts and bytes of the images you may see.' })
+  storageStats(@Ctx() ctx: GraphQLContext) {
+    return ctx.chat.storageStats(requireViewer(ctx.viewer));
+  }
+
+  @FieldResolver(() => ReplicationStatus)
+  replicationStatus(@Root() image: ImageRecord): ReplicationStatus {
+    return image.replication.status as ReplicationStatus;
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: "Signed, expiring URL of this server's copy; null when no local copy is kept." })
+  localUrl(@Root() image: ImageRecord, @Ctx() ctx: GraphQLContext): string | null {
+    return image.localKey ? ctx.urls.url(image.localKey) : null;
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: 'Signed, expiring URL of the local thumbnail (WebP).' })
+  thumbnailUrl(@Root() image: ImageRecord, @Ctx() ctx: GraphQLContext): string | null {
+    return image.thumbnailKey ? ctx.urls.url(image.thumbnailKey) : null;
+  }
+
+  @FieldResolver(() => String, { description: 'What an <img src> should use: the cloud URL once replicated, else the local URL.' })
+  displayUrl(@Root() image: ImageRecord, @Ctx() ctx: GraphQLContext): string {
+    const [primary] = urlsInOrder(image, ctx);
+    return primary ?? '';
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: 'The other copy, for <img onerror>; null when there is none.' })
+  fallbackUrl(@Root() image: ImageRecord, @Ctx() ctx: GraphQLContext): string | null {
+    return urlsInOrder(image, ctx)[1] ?? null;
+  }
+
+  @FieldResolver(() => Message)
+  async message(@Root() image: ImageRecord, @Ctx() ctx: GraphQLContext): Promise<MessageRecord> {
+    const message = await ctx.loaders.message.load(image.messageId);
+    if (!message) throw new NotFoundError('Message', image.messageId);
+    return message;
+  }
+}
+
+/** Cloud first once a provider holds the image (it is public and CDN-served), local otherwise. */
+function urlsInOrder(image: ImageRecord, ctx: GraphQLContext): string[] {
+  const local = image.localKey ? ctx.urls.url(image.localKey) : null;
+  const cloud = image.replication.status === 'REPLICATED' ? image.cloudUrl : null;
+  return [cloud, local].filter((u): u is string => u !== null);
+}

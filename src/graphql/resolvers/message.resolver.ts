@@ -1,0 +1,37 @@
+import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { NotFoundError } from '../../domain/errors.js';
+import type { ImageRecord, Message as MessageRecord } from '../../domain/types.js';
+import { requireViewer } from '../../domain/viewer.js';
+import { parseId } from '../args.js';
+import type { GraphQLContext } from '../context.js';
+import { PostMessageInput } from '../types/inputs.js';
+import { Conversation, Image, Message } from '../types/objects.js';
+
+@Resolver(() => Message)
+export class MessageResolver {
+  @Query(() => Message, { nullable: true, description: 'One of your messages (any, for an admin). Someone else\'s id is NOT_FOUND.' })
+  async message(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<MessageRecord> {
+    return ctx.chat.getMessage(requireViewer(ctx.viewer), parseId('message', id));
+  }
+
+  @Mutation(() => Message, { description: 'Add a message to one of your conversations.' })
+  async postMessage(@Arg('input', () => PostMessageInput) input: PostMessageInput, @Ctx() ctx: GraphQLContext): Promise<MessageRecord> {
+    return ctx.chat.postMessage(requireViewer(ctx.viewer), {
+      conversationId: parseId('conversation', input.conversationId),
+      role: input.role,
+      content: input.content,
+    });
+  }
+
+  @FieldResolver(() => Conversation)
+  async conversation(@Root() message: MessageRecord, @Ctx() ctx: GraphQLContext) {
+    const conversation = await ctx.loaders.conversation.load(message.conversationId);
+    if (!conversation) throw new NotFoundError('Conversation', message.conversationId);
+    return conversation;
+  }
+
+  @FieldResolver(() => [Image], { description: 'Images of this message, in the order they were added.' })
+  images(@Root() message: MessageRecord): ImageRecord[] {
+    return message.images;
+  }
+}

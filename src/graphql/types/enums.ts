@@ -1,0 +1,54 @@
+import { registerEnumType } from 'type-graphql';
+
+// TypeScript enums with the same string values as the domain's literal unions, so domain
+// records flow through the resolvers unchanged.
+
+export enum MessageRole {
+  USER = 'USER',
+  ASSISTANT = 'ASSISTANT',
+  SYSTEM = 'SYSTEM',
+}
+
+export enum StorageService {
+  POSTIMAGES = 'POSTIMAGES',
+  IMGBB = 'IMGBB',
+  LOCAL = 'LOCAL',
+}
+
+export enum ReplicationStatus {
+  PENDING = 'PENDING',
+  REPLICATED = 'REPLICATED',
+  RETRYING = 'RETRYING',
+  LOCAL_ONLY = 'LOCAL_ONLY',
+}
+
+registerEnumType(MessageRole, {
+  name: 'MessageRole',
+  description: 'Who wrote a message.',
+  valuesConfig: {
+    USER: { description: 'The person chatting.' },
+    ASSISTANT: { description: 'The chatbot or an AI model.' },
+    SYSTEM: { description: 'Instructions or notices from the application.' },
+  },
+});
+
+registerEnumType(StorageService, {
+  name: 'StorageService',
+  description: 'Where the cloud copy of an image lives. LOCAL: no cloud provider holds it (yet).',
+  valuesConfig: {
+    POSTIMAGES: { description: 'PostImages (postimg.cc).' },
+    IMGBB: { description: 'ImgBB (ibb.co).' },
+    LOCAL: { description: 'Only this server holds the image.' },
+  },
+});
+
+registerEnumType(ReplicationStatus, {
+  name: 'ReplicationStatus',
+  description: 'Progress of the cloud copy of an image.',
+  valuesConfig: {
+    PENDING: { description: 'Stored locally; the cloud upload was not attempted yet or is in progress.' },
+    REPLICATED: { description: 'A provider holds a copy; cloudUrl is set.' },
+    RETRYING: { description: 'Every provider failed; a durable retry is scheduled.' },
+    LOCAL_ONLY: { description: 'Cloud replication is disabled or gave up after the configured attempts.' },
+  },
+});

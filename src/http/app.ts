@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ApolloServer } from '@apollo/server';
+import { expressMiddleware } from '@as-integrations/express5';
+import cors from 'cors';
+import express, { type ErrorRequestHandler, type Express } from 'express';
+import { GraphQLError } from 'graphql';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import { isDomainError } from '../domain/errors.js';
+import type { GraphQLContext } from '../graphql/context.js';
+import type { Authenticate } from './identity.js';
+
+export interface HttpDeps {
+  log: Logger;
+  apollo: ApolloServer<GraphQLContext>;
+  authenticate: Authenticate;
+  /** Everything of the per-request context but the viewer, the request id and the logger. */
+  contextBase: () => Omit<GraphQLContext, 'viewer' | 'requestId' | 'log'>;
+  /** Throws when the metadata store cannot be reached. */
+  ready: () => Promise<void>;
+  maxJsonBodyBytes: number;
+  corsOrigins: string[];
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** The Express app: thin routes over the services; every error answers JSON with a code. */
+export function createHttpApp(deps: HttpDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+
+  app.use(
+    pinoHttp({
+      logger: deps.log,
+      genReqId(req: IncomingMessage, res: ServerResponse) {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      // Health probes every few seconds would drown the useful lines.
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+      redact: ['req.headers.authorization', 'req.headers.cookie'],
+    }),
+  );
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/readyz', async (req, res) => {
+    try {
+      await deps.ready();
+      res.json({ status: 'ready' });
+    } catch (err) {
+      req.log.warn({ err }, 'readiness check failed: metadata store unreachable');
+      res.status(503).json({ status: 'unavailable', reason: 'metadata store unreachable' });
+    }
+  });
+
+  app.use(
+    '/graphql',
+    cors({ origin: deps.corsOrigins.length > 0 ? deps.corsOrigins : false, maxAge: 600 }),
+    express.json({ limit: deps.maxJsonBodyBytes }),
+    expressMiddleware(deps.apollo, {
+      context: async ({ req }) => {
+        const requestId = String(req.id);
+        let viewer;
+        try {
+          viewer = await deps.authenticate(req.headers);
+        } catch (e) {
+          if (isDomainError(e)) {
+            throw new GraphQLError(e.message, { extensions: { code: e.code, http: { status: 401 } } });
+          }
+          throw e;
+        }
+        return { ...deps.contextBase(), viewer, requestId, log: req.log };
+      },
+    }),
+  );
+
+  app.use((_req, res) => {
+    res.status(404).json({ errors: [{ message: 'Not found. The API is at /graphql.', extensions: { code: 'NOT_FOUND' } }] });
+  });
+
+  app.use(bodyErrorHandler);
+  return app;
+}
+
+/**
+ * Errors thrown before GraphQL runs (body parsing): a malformed JSON body is 400
+ * BAD_USER_INPUT and an oversized one 413 PAYLOAD_TOO_LARGE, in the GraphQL error shape so
+ * clients handle them like any other error. Anything else is a masked 500.
+ */
+const bodyErrorHandler: ErrorRequestHandler = (err, req, res, _next) => {
+  const e = err as { type?: string; status?: number; limit?: number };
+  let status = 500;
+  let code = 'INTERNAL_SERVER_ERROR';
+  let message = 'Internal server error';
+  if (e.type === 'entity.too.large') {
+    status = 413;
+    code = 'PAYLOAD_TOO_LARGE';
+    message = `The request body is larger than the ${e.limit ?? ''} bytes accepted for JSON requests. Send images as multipart uploads.`;
+  } else if (e.type === 'entity.parse.failed') {
+    status = 400;
+    code = 'BAD_USER_INPUT';
+    message = 'The request body is not valid JSON.';
+  } else if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+    status = e.status;
+    code = 'BAD_USER_INPUT';
+    message = 'The request could not be read.';
+  } else {
+    req.log.error({ err }, 'unhandled error in an HTTP route');
+  }
+  if (res.headersSent) return;
+  res.status(status).json({ errors: [{ message, extensions: { code } }] });
+};

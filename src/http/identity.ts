@@ -1,0 +1,62 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import type { Config } from '../config.js';
+import { UnauthenticatedError } from '../domain/errors.js';
+import type { Viewer } from '../domain/viewer.js';
+
+export type Authenticate = (headers: IncomingHttpHeaders) => Promise<Viewer | null>;
+
+const USER_ID = /^[A-Za-z0-9._:@|-]{1,128}$/;
+
+/**
+ * Builds the function that turns request headers into a Viewer.
+ * JWT mode: `Authorization: Bearer <JWT>`, HS256 with a secret or any JWKS key; `sub` is the
+ * user id and `roles` containing "admin" grants admin. No header: anonymous (null), and
+ * operations that need a user answer UNAUTHENTICATED. A bad or expired token: UNAUTHENTICATED.
+ * Dev mode: trusts `X-User-Id` (default "dev") and `X-User-Roles`.
+ */
+export function createAuthenticator(auth: Config['auth']): Authenticate {
+  if (auth.mode === 'dev') {
+    return async (headers) => {
+      const userId = header(headers, 'x-user-id') ?? 'dev';
+      if (!USER_ID.test(userId)) {
+        throw new UnauthenticatedError('X-User-Id must be 1 to 128 letters, digits or ._:@|- characters.');
+      }
+      const roles = (header(headers, 'x-user-roles') ?? '').split(',').map((r) => r.trim());
+      return { userId, isAdmin: roles.includes('admin') };
+    };
+  }
+  const key: Uint8Array | JWTVerifyGetKey = auth.secret
+    ? new TextEncoder().encode(auth.secret)
+    : createRemoteJWKSet(new URL(auth.jwksUrl as string), { timeoutDuration: 5000, cooldownDuration: 30_000 });
+  const options = {
+    algorithms: auth.secret ? ['HS256'] : ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'],
+    ...(auth.issuer ? { issuer: auth.issuer } : {}),
+    ...(auth.audience ? { audience: auth.audience } : {}),
+  };
+  return async (headers) => {
+    const value = header(headers, 'authorization');
+    if (value === undefined) return null;
+    const match = /^Bearer\s+(\S+)$/i.exec(value);
+    if (!match) throw new UnauthenticatedError('Authorization must be "Bearer <JWT>".');
+    try {
+      const { payload } = typeof key === 'function' ? await jwtVerify(match[1] as string, key, options) : await jwtVerify(match[1] as string, key, options);
+      if (typeof payload.sub !== 'string' || !USER_ID.test(payload.sub)) {
+        throw new UnauthenticatedError('The token has no usable "sub" claim.');
+      }
+      const roles = Array.isArray(payload['roles']) ? (payload['roles'] as unknown[]) : [];
+      return { userId: payload.sub, isAdmin: roles.includes('admin') };
+    } catch (e) {
+      if (e instanceof UnauthenticatedError) throw e;
+      if (e instanceof joseErrors.JWTExpired) throw new UnauthenticatedError('The token has expired.');
+      if (e instanceof joseErrors.JOSEError) throw new UnauthenticatedError(`The token is not valid (${e.code}).`);
+      throw e;
+    }
+  };
+}
+
+function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const v = headers[name];
+  const s = Array.isArray(v) ? v[0] : v;
+  return s === undefined || s === '' ? undefined : s;
+}

@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import { buildSchema, findBreakingChanges } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { printSchemaFile, SCHEMA_PATH } from '../../src/graphql/print-schema.js';
+import { buildAppSchema } from '../../src/graphql/schema.js';
+
+/**
+ * Parts of API.md's required surface that belong to issues not built yet. Each entry must
+ * still be missing: when a feature lands, its entries fail this test until removed, so the
+ * list can only shrink and nothing is waived silently.
+ */
+const NOT_YET_BUILT: Record<string, string> = {
+  'Upload was removed.': 'ingestion issue (uploads)',
+  'UploadImageInput was removed.': 'ingestion issue (uploads)',
+  'UploadImagePayload was removed.': 'ingestion issue (uploads)',
+  'Mutation.uploadImage was removed.': 'ingestion issue (uploads)',
+  'PostMessageInput.images was removed.': 'ingestion issue (uploads)',
+  'ProviderStatus was removed.': 'provider chain issue',
+  'Query.providers was removed.': 'provider chain issue',
+  'DeleteImagePayload was removed.': 'delete/restore issue',
+  'Mutation.deleteImage was removed.': 'delete/restore issue',
+  'RestoreImagesInput was removed.': 'delete/restore issue',
+  'RestoreFailure was removed.': 'delete/restore issue',
+  'RestoreImagesPayload was removed.': 'delete/restore issue',
+  'Mutation.restoreImages was removed.': 'delete/restore issue',
+  'CleanupInput was removed.': 'delete/restore issue',
+  'CleanupPayload was removed.': 'delete/restore issue',
+  'Mutation.cleanupLocalImages was removed.': 'delete/restore issue',
+};
+
+describe('GraphQL schema', () => {
+  it(`${SCHEMA_PATH} is what the code emits (run npm run schema after changing types)`, async () => {
+    expect(readFileSync(SCHEMA_PATH, 'utf8')).toBe(await printSchemaFile());
+  });
+
+  it('has no breaking change against the required surface of API.md', async () => {
+    const required = buildSchema(readFileSync('test/contract/required.graphql', 'utf8'));
+    const breaking = findBreakingChanges(required, await buildAppSchema()).map((c) => c.description);
+    const unexpected = breaking.filter((d) => !(d in NOT_YET_BUILT));
+    expect(unexpected).toEqual([]);
+    const nowBuilt = Object.keys(NOT_YET_BUILT).filter((d) => !breaking.includes(d));
+    expect(nowBuilt, 'these are built now: remove them from NOT_YET_BUILT').toEqual([]);
+  });
+
+  it('documents every type and every field of the API it adds beyond ids', async () => {
+    const schema = await buildAppSchema();
+    const undocumented: string[] = [];
+    for (const type of Object.values(schema.getTypeMap())) {
+      if (type.name.startsWith('__') || ['String', 'Boolean', 'Int', 'Float', 'ID'].includes(type.name)) continue;
+      if (!type.description && type !== schema.getQueryType() && type !== schema.getMutationType()) undocumented.push(type.name);
+    }
+    for (const root of [schema.getQueryType(), schema.getMutationType()]) {
+      for (const field of Object.values(root?.getFields() ?? {})) {
+        if (!field.description) undocumented.push(`${root?.name}.${field.name}`);
+      }
+    }
+    expect(undocumented).toEqual([]);
+  });
+});
