@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+const SECRET = 'x'.repeat(32);
+
+function errorOf(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error('expected loadConfig to throw');
+}
+
+describe('loadConfig', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(4000);
+    expect(c.host).toBe('127.0.0.1');
+    expect(c.publicBaseUrl).toBe('http://localhost:4000');
+    expect(c.mongo).toBeNull();
+    expect(c.sqlitePath).toBe('./data/metadata.sqlite');
+    expect(c.storageDir).toBe('./storage');
+    expect(c.auth).toEqual({ mode: 'dev' });
+    expect(c.cloud.providers).toEqual(['postimages', 'imgbb']);
+    expect(c.cloud.postimages.apiUrl).toBe('https://api.postimage.org/1/upload');
+    expect(c.cloud.imgbb.apiUrl).toBe('https://api.imgbb.com/1/upload');
+    expect(c.cloud.imgbb.expirationSeconds).toBeNull();
+    expect(c.cloud.timeoutMs).toBe(15_000);
+    expect(c.limits).toMatchObject({ maxUploadBytes: 52_428_800, maxInputPixels: 100_000_000, maxFiles: 10, imageMaxKb: 500, thumbnailSize: 256 });
+    expect(c.localRetentionDays).toBeNull();
+    expect(c.reconcileIntervalMinutes).toBeNull();
+    expect(c.logLevel).toBe('info');
+    expect(c.introspection).toBe(true);
+  });
+
+  it('reads every variable of API.md', () => {
+    const c = loadConfig({
+      PORT: '8080',
+      HOST: '0.0.0.0',
+      PUBLIC_BASE_URL: 'https://img.example.com/',
+      MONGODB_URI: 'mongodb://db:27017',
+      MONGODB_DB: 'chat',
+      SQLITE_PATH: '/var/lib/his/meta.sqlite',
+      STORAGE_DIR: '/srv/storage',
+      FILE_URL_SECRET: SECRET,
+      AUTH_JWT_SECRET: SECRET,
+      CLOUD_PROVIDERS: 'imgbb, PostImages',
+      POSTIMAGES_API_KEY: 'pk',
+      POSTIMAGES_API_URL: 'http://127.0.0.1:9/up',
+      IMGBB_API_KEY: 'ik',
+      IMGBB_API_URL: 'http://127.0.0.1:9/imgbb',
+      IMGBB_EXPIRATION: '600',
+      CLOUD_TIMEOUT_MS: '2500',
+      MAX_UPLOAD_BYTES: '1000',
+      MAX_INPUT_PIXELS: '2000',
+      MAX_FILES: '3',
+      IMAGE_MAX_KB: '200',
+      THUMBNAIL_SIZE: '128',
+      RESTORE_ALLOWED_HOSTS: 'i.ibb.co, I.POSTIMG.CC',
+      LOCAL_RETENTION_DAYS: '30',
+      RECONCILE_INTERVAL_MINUTES: '60',
+      LOG_LEVEL: 'debug',
+    });
+    expect(c.port).toBe(8080);
+    expect(c.host).toBe('0.0.0.0');
+    expect(c.publicBaseUrl).toBe('https://img.example.com');
+    expect(c.mongo).toEqual({ uri: 'mongodb://db:27017', dbName: 'chat' });
+    expect(c.sqlitePath).toBe('/var/lib/his/meta.sqlite');
+    expect(c.storageDir).toBe('/srv/storage');
+    expect(c.fileUrlSecret).toBe(SECRET);
+    expect(c.auth).toMatchObject({ mode: 'jwt', secret: SECRET, jwksUrl: null });
+    expect(c.cloud.providers).toEqual(['imgbb', 'postimages']);
+    expect(c.cloud.postimages).toEqual({ apiKey: 'pk', apiUrl: 'http://127.0.0.1:9/up' });
+    expect(c.cloud.imgbb).toEqual({ apiKey: 'ik', apiUrl: 'http://127.0.0.1:9/imgbb', expirationSeconds: 600 });
+    expect(c.cloud.timeoutMs).toBe(2500);
+    expect(c.limits).toMatchObject({ maxUploadBytes: 1000, maxInputPixels: 2000, maxFiles: 3, imageMaxKb: 200, thumbnailSize: 128 });
+    expect(c.restoreAllowedHosts).toEqual(['i.ibb.co', 'i.postimg.cc']);
+    expect(c.localRetentionDays).toBe(30);
+    expect(c.reconcileIntervalMinutes).toBe(60);
+    expect(c.logLevel).toBe('debug');
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'Invalid configuration: PORT="abc": expected a whole number from 0 to 65535'],
+    [{ PORT: '70000' }, 'Invalid configuration: PORT="70000": expected a whole number from 0 to 65535'],
+    [{ IMGBB_EXPIRATION: '30' }, 'Invalid configuration: IMGBB_EXPIRATION="30": expected a whole number from 60 to 15552000'],
+    [{ CLOUD_PROVIDERS: 'postimages,flickr' }, 'Invalid configuration: CLOUD_PROVIDERS="postimages,flickr": expected a comma-separated list of postimages, imgbb'],
+    [{ MONGODB_URI: 'postgres://x' }, 'Invalid configuration: MONGODB_URI="postgres://x": expected a mongodb:// or mongodb+srv:// connection string'],
+    [{ LOG_LEVEL: 'loud' }, 'Invalid configuration: LOG_LEVEL="loud": expected one of fatal, error, warn, info, debug, trace, silent'],
+    [{ PUBLIC_BASE_URL: 'ftp://x' }, 'Invalid configuration: PUBLIC_BASE_URL="ftp://x": expected an http:// or https:// URL'],
+    [{ AUTH_JWT_SECRET: 'short' }, 'Invalid configuration: AUTH_JWT_SECRET=(hidden): expected at least 32 characters for an HS256 secret'],
+  ])('refuses %o with one line naming the variable, the problem and what is accepted', (env, line) => {
+    expect(errorOf(env)).toBe(line);
+  });
+
+  it('lists every bad variable, one line each', () => {
+    expect(errorOf({ PORT: 'x', MAX_FILES: '0' }).split('\n')).toHaveLength(2);
+  });
+
+  it('refuses to start in production without real auth settings', () => {
+    expect(errorOf({ NODE_ENV: 'production', FILE_URL_SECRET: SECRET })).toMatch(/^Invalid configuration: AUTH_JWT_SECRET and AUTH_JWKS_URL are both unset/);
+    expect(loadConfig({ NODE_ENV: 'production', FILE_URL_SECRET: SECRET, AUTH_JWKS_URL: 'https://id.example.com/jwks' }).auth.mode).toBe('jwt');
+  });
+
+  it('refuses to start in production without FILE_URL_SECRET', () => {
+    expect(errorOf({ NODE_ENV: 'production', AUTH_JWT_SECRET: SECRET })).toMatch(/^Invalid configuration: FILE_URL_SECRET is unset/);
+  });
+
+  it('treats empty strings as unset', () => {
+    expect(loadConfig({ PORT: '', MONGODB_URI: '' }).port).toBe(4000);
+  });
+
+  it('turns introspection off in production unless asked for', () => {
+    const prod = { NODE_ENV: 'production', FILE_URL_SECRET: SECRET, AUTH_JWT_SECRET: SECRET };
+    expect(loadConfig(prod).introspection).toBe(false);
+    expect(loadConfig({ ...prod, GRAPHQL_INTROSPECTION: 'true' }).introspection).toBe(true);
+  });
+});
