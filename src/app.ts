@@ -30,6 +30,8 @@ export interface AppDeps {
   newId?: IdGenerator;
   /** A ready-made store (tests wrap one to count round trips); default: from config. */
   store?: MetadataStore;
+  /** Off only in bench/read.ts, to measure what DataLoader batching saves. */
+  batchLoads?: boolean;
 }
 
 export interface App {
@@ -88,7 +90,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     log,
     apollo,
     authenticate: createAuthenticator(config.auth),
-    contextBase: () => ({ chat, urls, loaders: createLoaders(chat) }),
+    contextBase: () => ({ chat, urls, loaders: createLoaders(chat, { batch: deps.batchLoads ?? true }) }),
     ready: () => store.ping(),
     maxJsonBodyBytes: config.limits.maxJsonBodyBytes,
     corsOrigins: config.corsOrigins,

@@ -15,20 +15,22 @@ export interface MessagePageKey {
  * store call, so a page of conversations with their messages and images costs a constant
  * number of round trips. Created per request, so nothing is cached across users.
  */
-export function createLoaders(chat: ChatService) {
+export function createLoaders(chat: ChatService, options: { batch?: boolean } = {}) {
+  // batch: false exists only so bench/read.ts can measure what batching saves.
+  const batch = options.batch ?? true;
   return {
     conversation: new DataLoader<string, Conversation | undefined>(async (ids) => {
       const found = new Map((await chat.conversationsByIds(ids)).map((c) => [c.id, c]));
       return ids.map((id) => found.get(id));
-    }),
+    }, { batch }),
     message: new DataLoader<string, Message | undefined>(async (ids) => {
       const found = new Map((await chat.messagesByIds(ids)).map((m) => [m.id, m]));
       return ids.map((id) => found.get(id));
-    }),
+    }, { batch }),
     imageCount: new DataLoader<string, number>(async (ids) => {
       const counts = await chat.imageCounts(ids);
       return ids.map((id) => counts.get(id) ?? 0);
-    }),
+    }, { batch }),
     // Keys that ask for the same page shape are batched into one store call.
     messagePage: new DataLoader<MessagePageKey, Page<Message>, string>(
       async (keys) => {
@@ -48,7 +50,7 @@ export function createLoaders(chat: ChatService) {
         );
         return keys.map((k) => results.get(`${k.conversationId}|${pageShape(k.page)}`) ?? { items: [], hasNextPage: false, totalCount: 0 });
       },
-      { cacheKeyFn: (k) => `${k.conversationId}|${pageShape(k.page)}` },
+      { batch, cacheKeyFn: (k) => `${k.conversationId}|${pageShape(k.page)}` },
     ),
   };
 }
