@@ -1,0 +1,88 @@
+import { createWriteStream } from 'node:fs';
+import { unlink } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
+import { BadUserInputError, PayloadTooLargeError } from '../domain/errors.js';
+
+export class UploadTimeoutError extends BadUserInputError {}
+
+/**
+ * Streams an upload into `path`, counting bytes as they arrive, so an oversize file is refused
+ * while it is read and never buffered whole. It also listens for busboy's `limit` event:
+ * graphql-upload-minimal's `maxFileSize` silently truncates a file and ends the stream
+ * normally (its issue #51), which would otherwise store a cut image. A stream that stops
+ * sending for `idleTimeoutMs` is abandoned. On any failure the partial file is removed.
+ */
+export async function streamToFile(
+  source: Readable & { truncated?: boolean },
+  path: string,
+  o: { maxBytes: number; idleTimeoutMs: number },
+): Promise<number> {
+  let bytes = 0;
+  let limitHit = false;
+  const onLimit = () => {
+    limitHit = true;
+    source.destroy(tooLarge(o.maxBytes));
+  };
+  source.once('limit', onLimit);
+
+  let timer: NodeJS.Timeout | undefined;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      bytes += chunk.length;
+      if (bytes > o.maxBytes) return done(tooLarge(o.maxBytes));
+      arm();
+      done(null, chunk);
+    },
+  });
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      counter.destroy(new UploadTimeoutError(`The upload sent nothing for ${o.idleTimeoutMs} ms and was abandoned.`));
+    }, o.idleTimeoutMs);
+  };
+
+  try {
+    arm();
+    await pipeline(source, counter, createWriteStream(path, { flags: 'wx' }));
+    if (limitHit || source.truncated) throw tooLarge(o.maxBytes);
+    return bytes;
+  } catch (e) {
+    await unlink(path).catch(() => undefined);
+    if (limitHit) throw tooLarge(o.maxBytes);
+    throw e;
+  } finally {
+    clearTimeout(timer);
+    source.off('limit', onLimit);
+  }
+}
+
+function tooLarge(maxBytes: number): PayloadTooLargeError {
+  return new PayloadTooLargeError(`The file is larger than the ${maxBytes} bytes accepted (MAX_UPLOAD_BYTES).`);
+}
+
+/** Decoded size of a base64 payload, computed before decoding it. */
+export function base64DecodedLength(b64: string): number {
+  const clean = b64.replace(/\s+/g, '');
+  const padding = clean.endsWith('==') ? 2 : clean.endsWith('=') ? 1 : 0;
+  return Math.floor((clean.length * 3) / 4) - padding;
+}
+
+const DATA_URI = /^data:([a-z0-9.+/-]*)(;[a-z0-9-]+=[^;,]*)*;base64,/i;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * Raw base64 or a `data:` URI (its mime type is ignored: the format is read from the bytes).
+ * Malformed input is BAD_USER_INPUT; too large is PAYLOAD_TOO_LARGE, decided before decoding.
+ */
+export function decodeBase64Image(input: string, maxBytes: number): Buffer {
+  const payload = input.replace(DATA_URI, '').replace(/\s+/g, '');
+  if (payload.length === 0) throw new BadUserInputError('base64 is empty: send the image bytes, base64-encoded.');
+  if (!BASE64.test(payload) && !BASE64URL.test(payload)) {
+    throw new BadUserInputError('base64 is not valid base64 (or a data: URI with ;base64,).');
+  }
+  if (base64DecodedLength(payload) > maxBytes) throw tooLarge(maxBytes);
+  return Buffer.from(payload, BASE64.test(payload) ? 'base64' : 'base64url');
+}
