@@ -20,7 +20,6 @@ import { ChatService } from './services/chat-service.js';
 import { loadOrCreateFileUrlSecret } from './storage/file-url-secret.js';
 import { UrlSigner } from './storage/url-signer.js';
 import type { MetadataStore } from './store/metadata-store.js';
-import { MongoMetadataStore } from './store/mongo/mongo-store.js';
 import { SqliteMetadataStore } from './store/sqlite/sqlite-store.js';
 
 /** Everything from outside the process that tests may replace. */
@@ -43,10 +42,11 @@ export interface App {
   stop(): Promise<void>;
 }
 
-export function createStore(config: Config): MetadataStore {
-  return config.mongo
-    ? new MongoMetadataStore({ uri: config.mongo.uri, dbName: config.mongo.dbName })
-    : new SqliteMetadataStore({ path: config.sqlitePath });
+export async function createStore(config: Config): Promise<MetadataStore> {
+  if (!config.mongo) return new SqliteMetadataStore({ path: config.sqlitePath });
+  // Loaded only when configured, so SQLite deployments never load the MongoDB driver.
+  const { MongoMetadataStore } = await import('./store/mongo/mongo-store.js');
+  return new MongoMetadataStore({ uri: config.mongo.uri, dbName: config.mongo.dbName });
 }
 
 /** The composition root: the one place that knows every concrete class. */
@@ -55,7 +55,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const newId = deps.newId ?? createIdGenerator(clock, randomBytes);
   const log = deps.log;
 
-  const store = deps.store ?? createStore(config);
+  const store = deps.store ?? (await createStore(config));
   await store.init();
 
   const secret = config.fileUrlSecret ?? (await loadOrCreateFileUrlSecret(join(dirname(config.sqlitePath), 'file-url-secret')));
@@ -74,7 +74,16 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
     formatError: createErrorFormatter(config.isProduction),
-    validationRules: [maxDepthRule({ n: config.limits.maxQueryDepth, ignoreIntrospection: true, exposeLimits: true })],
+    validationRules: [
+      maxDepthRule({
+        n: config.limits.maxQueryDepth,
+        ignoreIntrospection: true,
+        exposeLimits: true,
+        // Reported as a validation error (400) instead of thrown, which Apollo would turn into a 500.
+        propagateOnRejection: false,
+        onReject: [(context, error) => context.reportError(error)],
+      }),
+    ],
     stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownTimeoutMs }),

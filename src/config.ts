@@ -83,7 +83,7 @@ const schema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   /** added: the GraphQL limits, the JSON body limit and the shutdown bound. */
   MAX_QUERY_DEPTH: int(2, 100).default(12),
-  MAX_QUERY_COMPLEXITY: int(10, 10_000_000).default(25_000),
+  MAX_QUERY_COMPLEXITY: int(10, 10_000_000).default(100_000),
   MAX_JSON_BODY_BYTES: int(1024, 100 * 1024 * 1024).default(1_048_576),
   GRAPHQL_INTROSPECTION: bool.optional(),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),

@@ -113,7 +113,7 @@ describe('bad input is refused with a code and changes nothing', () => {
     );
     expect(res.status).toBe(400);
     expectCode(res, 'GRAPHQL_VALIDATION_FAILED');
-    expect(res.json.errors?.[0]?.message).toMatch(/too expensive.*limit is 25000/);
+    expect(res.json.errors?.[0]?.message).toMatch(/too expensive.*limit is 100000/);
   });
 
   it('a title or content over its limit: BAD_USER_INPUT', async () => {
