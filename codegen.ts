@@ -14,7 +14,6 @@ const config: CodegenConfig = {
       config: {
         scalars: { DateTime: 'string', Upload: 'unknown' },
         enumsAsTypes: true,
-        avoidOptionals: { field: true, inputValue: false, object: true, defaultValue: false },
         useTypeImports: true,
       },
     },

@@ -81,7 +81,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
         exposeLimits: true,
         // Reported as a validation error (400) instead of thrown, which Apollo would turn into a 500.
         propagateOnRejection: false,
-        onReject: [(context, error) => context.reportError(error)],
+        onReject: [(context, error) => context?.reportError(error)],
       }),
     ],
     stopOnTerminationSignals: false,

@@ -84,7 +84,10 @@ const schema = z.object({
   /** added: the GraphQL limits, the JSON body limit and the shutdown bound. */
   MAX_QUERY_DEPTH: int(2, 100).default(12),
   MAX_QUERY_COMPLEXITY: int(10, 10_000_000).default(100_000),
-  MAX_JSON_BODY_BYTES: int(1024, 100 * 1024 * 1024).default(1_048_576),
+  /** added: default fits a base64 image of MAX_UPLOAD_BYTES (4/3 of it) plus 1 MB of query. */
+  MAX_JSON_BODY_BYTES: int(1024, 2 * 1024 * 1024 * 1024).optional(),
+  /** added: an upload that sends nothing for this long is abandoned. */
+  UPLOAD_IDLE_TIMEOUT_MS: int(100, 600_000).default(30_000),
   GRAPHQL_INTROSPECTION: bool.optional(),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
   /** added: lifetime of signed local URLs. */
@@ -125,6 +128,7 @@ export interface Config {
     maxQueryDepth: number;
     maxQueryComplexity: number;
     maxJsonBodyBytes: number;
+    uploadIdleTimeoutMs: number;
   };
   restoreAllowedHosts: string[] | null;
   localRetentionDays: number | null;
@@ -205,7 +209,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       thumbnailSize: e.THUMBNAIL_SIZE,
       maxQueryDepth: e.MAX_QUERY_DEPTH,
       maxQueryComplexity: e.MAX_QUERY_COMPLEXITY,
-      maxJsonBodyBytes: e.MAX_JSON_BODY_BYTES,
+      maxJsonBodyBytes: e.MAX_JSON_BODY_BYTES ?? Math.ceil((e.MAX_UPLOAD_BYTES * 4) / 3) + 1_048_576,
+      uploadIdleTimeoutMs: e.UPLOAD_IDLE_TIMEOUT_MS,
     },
     restoreAllowedHosts: e.RESTORE_ALLOWED_HOSTS ?? null,
     localRetentionDays: e.LOCAL_RETENTION_DAYS ?? null,

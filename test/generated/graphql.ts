@@ -28,7 +28,7 @@ export type Conversation = {
   /** Messages, oldest first. */
   messages: MessageConnection;
   /** Optional title, at most 500 characters. */
-  title: Maybe<Scalars['String']['output']>;
+  title?: Maybe<Scalars['String']['output']>;
   /** When the conversation was created or last received a message. */
   updatedAt: Scalars['DateTime']['output'];
 };
@@ -36,7 +36,7 @@ export type Conversation = {
 
 /** A chat between one user and the assistant. Owned by the user who created it. */
 export type ConversationMessagesArgs = {
-  after: InputMaybe<Scalars['String']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -68,27 +68,27 @@ export type CreateConversationInput = {
 /** An image kept twice: on this server and at a cloud host. Show `displayUrl` and fall back to `fallbackUrl` when it fails to load. */
 export type Image = {
   __typename?: 'Image';
-  caption: Maybe<Scalars['String']['output']>;
+  caption?: Maybe<Scalars['String']['output']>;
   /** Public URL of the cloud copy; null while no provider holds one. */
-  cloudUrl: Maybe<Scalars['String']['output']>;
+  cloudUrl?: Maybe<Scalars['String']['output']>;
   conversationId: Scalars['ID']['output'];
   /** What an <img src> should use: the cloud URL once replicated, else the local URL. */
   displayUrl: Scalars['String']['output'];
   /** The other copy, for <img onerror>; null when there is none. */
-  fallbackUrl: Maybe<Scalars['String']['output']>;
+  fallbackUrl?: Maybe<Scalars['String']['output']>;
   /** AI-generated (true) or uploaded by a user (false). */
   generated: Scalars['Boolean']['output'];
   /** Height in pixels, after EXIF orientation. */
   height: Scalars['Int']['output'];
   id: Scalars['ID']['output'];
   /** Signed, expiring URL of this server's copy; null when no local copy is kept. */
-  localUrl: Maybe<Scalars['String']['output']>;
+  localUrl?: Maybe<Scalars['String']['output']>;
   message: Message;
   messageId: Scalars['ID']['output'];
   /** Mime type of the stored file, detected from its bytes. */
   mimeType: Scalars['String']['output'];
   /** Tiny data URI to show, blurred, while the image loads. */
-  placeholder: Maybe<Scalars['String']['output']>;
+  placeholder?: Maybe<Scalars['String']['output']>;
   replicationStatus: ReplicationStatus;
   /** Which provider holds the cloud copy; LOCAL while none does. */
   service: StorageService;
@@ -97,7 +97,7 @@ export type Image = {
   /** Bytes of the stored file. */
   size: Scalars['Int']['output'];
   /** Signed, expiring URL of the local thumbnail (WebP). */
-  thumbnailUrl: Maybe<Scalars['String']['output']>;
+  thumbnailUrl?: Maybe<Scalars['String']['output']>;
   /** When the image was stored. */
   uploadedAt: Scalars['DateTime']['output'];
   /** Width in pixels, after EXIF orientation. */
@@ -202,7 +202,7 @@ export type MutationPostMessageArgs = {
 export type PageInfo = {
   __typename?: 'PageInfo';
   /** Cursor of the last item of this page; pass it as `after` for the next page. Null on an empty page. */
-  endCursor: Maybe<Scalars['String']['output']>;
+  endCursor?: Maybe<Scalars['String']['output']>;
   /** Whether more items follow this page. */
   hasNextPage: Scalars['Boolean']['output'];
 };
@@ -220,15 +220,15 @@ export type PostMessageInput = {
 export type Query = {
   __typename?: 'Query';
   /** One of your conversations (any, for an admin). Someone else's id is NOT_FOUND. */
-  conversation: Maybe<Conversation>;
+  conversation?: Maybe<Conversation>;
   /** Your conversations, most recently updated first (everyone's, for an admin). */
   conversations: ConversationConnection;
   /** One of your images (any, for an admin). Someone else's id is NOT_FOUND. */
-  image: Maybe<Image>;
+  image?: Maybe<Image>;
   /** Your images, newest first (everyone's, for an admin), optionally filtered. */
   images: ImageConnection;
   /** One of your messages (any, for an admin). Someone else's id is NOT_FOUND. */
-  message: Maybe<Message>;
+  message?: Maybe<Message>;
   /** Counts and bytes of the images you may see. */
   storageStats: StorageStats;
 };
@@ -240,7 +240,7 @@ export type QueryConversationArgs = {
 
 
 export type QueryConversationsArgs = {
-  after: InputMaybe<Scalars['String']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -251,8 +251,8 @@ export type QueryImageArgs = {
 
 
 export type QueryImagesArgs = {
-  after: InputMaybe<Scalars['String']['input']>;
-  filter: InputMaybe<ImageFilter>;
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<ImageFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -303,14 +303,14 @@ export type StorageStats = {
   totalBytes: Scalars['Float']['output'];
 };
 
-export type ImageFieldsFragment = { __typename?: 'Image', id: string, messageId: string, conversationId: string, caption: string | null, mimeType: string, size: number, width: number, height: number, generated: boolean, sha256: string, service: StorageService, replicationStatus: ReplicationStatus, displayUrl: string, fallbackUrl: string | null, cloudUrl: string | null, localUrl: string | null, thumbnailUrl: string | null, placeholder: string | null, uploadedAt: string };
+export type ImageFieldsFragment = { __typename?: 'Image', id: string, messageId: string, conversationId: string, caption?: string | null, mimeType: string, size: number, width: number, height: number, generated: boolean, sha256: string, service: StorageService, replicationStatus: ReplicationStatus, displayUrl: string, fallbackUrl?: string | null, cloudUrl?: string | null, localUrl?: string | null, thumbnailUrl?: string | null, placeholder?: string | null, uploadedAt: string };
 
 export type CreateConversationMutationVariables = Exact<{
   input: CreateConversationInput;
 }>;
 
 
-export type CreateConversationMutation = { __typename?: 'Mutation', createConversation: { __typename?: 'Conversation', id: string, title: string | null, createdAt: string, updatedAt: string, imageCount: number } };
+export type CreateConversationMutation = { __typename?: 'Mutation', createConversation: { __typename?: 'Conversation', id: string, title?: string | null, createdAt: string, updatedAt: string, imageCount: number } };
 
 export type PostMessageMutationVariables = Exact<{
   input: PostMessageInput;
@@ -321,51 +321,51 @@ export type PostMessageMutation = { __typename?: 'Mutation', postMessage: { __ty
 
 export type ConversationQueryVariables = Exact<{
   id: Scalars['ID']['input'];
-  first: InputMaybe<Scalars['Int']['input']>;
-  after: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
 }>;
 
 
-export type ConversationQuery = { __typename?: 'Query', conversation: { __typename?: 'Conversation', id: string, title: string | null, createdAt: string, updatedAt: string, imageCount: number, messages: { __typename?: 'MessageConnection', totalCount: number, pageInfo: { __typename?: 'PageInfo', hasNextPage: boolean, endCursor: string | null }, edges: Array<{ __typename?: 'MessageEdge', cursor: string, node: { __typename?: 'Message', id: string, role: MessageRole, content: string, createdAt: string } }> } } | null };
+export type ConversationQuery = { __typename?: 'Query', conversation?: { __typename?: 'Conversation', id: string, title?: string | null, createdAt: string, updatedAt: string, imageCount: number, messages: { __typename?: 'MessageConnection', totalCount: number, pageInfo: { __typename?: 'PageInfo', hasNextPage: boolean, endCursor?: string | null }, edges: Array<{ __typename?: 'MessageEdge', cursor: string, node: { __typename?: 'Message', id: string, role: MessageRole, content: string, createdAt: string } }> } } | null };
 
 export type ConversationsQueryVariables = Exact<{
-  first: InputMaybe<Scalars['Int']['input']>;
-  after: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
 }>;
 
 
-export type ConversationsQuery = { __typename?: 'Query', conversations: { __typename?: 'ConversationConnection', totalCount: number, pageInfo: { __typename?: 'PageInfo', hasNextPage: boolean, endCursor: string | null }, edges: Array<{ __typename?: 'ConversationEdge', cursor: string, node: { __typename?: 'Conversation', id: string, title: string | null, updatedAt: string } }> } };
+export type ConversationsQuery = { __typename?: 'Query', conversations: { __typename?: 'ConversationConnection', totalCount: number, pageInfo: { __typename?: 'PageInfo', hasNextPage: boolean, endCursor?: string | null }, edges: Array<{ __typename?: 'ConversationEdge', cursor: string, node: { __typename?: 'Conversation', id: string, title?: string | null, updatedAt: string } }> } };
 
 export type ConversationsWithMessagesQueryVariables = Exact<{
-  first: InputMaybe<Scalars['Int']['input']>;
-  messagesFirst: InputMaybe<Scalars['Int']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  messagesFirst?: InputMaybe<Scalars['Int']['input']>;
 }>;
 
 
-export type ConversationsWithMessagesQuery = { __typename?: 'Query', conversations: { __typename?: 'ConversationConnection', totalCount: number, edges: Array<{ __typename?: 'ConversationEdge', node: { __typename?: 'Conversation', id: string, title: string | null, imageCount: number, messages: { __typename?: 'MessageConnection', totalCount: number, edges: Array<{ __typename?: 'MessageEdge', node: { __typename?: 'Message', id: string, role: MessageRole, content: string, createdAt: string, images: Array<{ __typename?: 'Image', id: string, messageId: string, conversationId: string, caption: string | null, mimeType: string, size: number, width: number, height: number, generated: boolean, sha256: string, service: StorageService, replicationStatus: ReplicationStatus, displayUrl: string, fallbackUrl: string | null, cloudUrl: string | null, localUrl: string | null, thumbnailUrl: string | null, placeholder: string | null, uploadedAt: string }> } }> } } }> } };
+export type ConversationsWithMessagesQuery = { __typename?: 'Query', conversations: { __typename?: 'ConversationConnection', totalCount: number, edges: Array<{ __typename?: 'ConversationEdge', node: { __typename?: 'Conversation', id: string, title?: string | null, imageCount: number, messages: { __typename?: 'MessageConnection', totalCount: number, edges: Array<{ __typename?: 'MessageEdge', node: { __typename?: 'Message', id: string, role: MessageRole, content: string, createdAt: string, images: Array<{ __typename?: 'Image', id: string, messageId: string, conversationId: string, caption?: string | null, mimeType: string, size: number, width: number, height: number, generated: boolean, sha256: string, service: StorageService, replicationStatus: ReplicationStatus, displayUrl: string, fallbackUrl?: string | null, cloudUrl?: string | null, localUrl?: string | null, thumbnailUrl?: string | null, placeholder?: string | null, uploadedAt: string }> } }> } } }> } };
 
 export type MessageQueryVariables = Exact<{
   id: Scalars['ID']['input'];
 }>;
 
 
-export type MessageQuery = { __typename?: 'Query', message: { __typename?: 'Message', id: string, conversationId: string, role: MessageRole, content: string, conversation: { __typename?: 'Conversation', id: string }, images: Array<{ __typename?: 'Image', id: string, messageId: string, conversationId: string, caption: string | null, mimeType: string, size: number, width: number, height: number, generated: boolean, sha256: string, service: StorageService, replicationStatus: ReplicationStatus, displayUrl: string, fallbackUrl: string | null, cloudUrl: string | null, localUrl: string | null, thumbnailUrl: string | null, placeholder: string | null, uploadedAt: string }> } | null };
+export type MessageQuery = { __typename?: 'Query', message?: { __typename?: 'Message', id: string, conversationId: string, role: MessageRole, content: string, conversation: { __typename?: 'Conversation', id: string }, images: Array<{ __typename?: 'Image', id: string, messageId: string, conversationId: string, caption?: string | null, mimeType: string, size: number, width: number, height: number, generated: boolean, sha256: string, service: StorageService, replicationStatus: ReplicationStatus, displayUrl: string, fallbackUrl?: string | null, cloudUrl?: string | null, localUrl?: string | null, thumbnailUrl?: string | null, placeholder?: string | null, uploadedAt: string }> } | null };
 
 export type ImageQueryVariables = Exact<{
   id: Scalars['ID']['input'];
 }>;
 
 
-export type ImageQuery = { __typename?: 'Query', image: { __typename?: 'Image', id: string, messageId: string, conversationId: string, caption: string | null, mimeType: string, size: number, width: number, height: number, generated: boolean, sha256: string, service: StorageService, replicationStatus: ReplicationStatus, displayUrl: string, fallbackUrl: string | null, cloudUrl: string | null, localUrl: string | null, thumbnailUrl: string | null, placeholder: string | null, uploadedAt: string, message: { __typename?: 'Message', id: string, conversation: { __typename?: 'Conversation', id: string } } } | null };
+export type ImageQuery = { __typename?: 'Query', image?: { __typename?: 'Image', id: string, messageId: string, conversationId: string, caption?: string | null, mimeType: string, size: number, width: number, height: number, generated: boolean, sha256: string, service: StorageService, replicationStatus: ReplicationStatus, displayUrl: string, fallbackUrl?: string | null, cloudUrl?: string | null, localUrl?: string | null, thumbnailUrl?: string | null, placeholder?: string | null, uploadedAt: string, message: { __typename?: 'Message', id: string, conversation: { __typename?: 'Conversation', id: string } } } | null };
 
 export type ImagesQueryVariables = Exact<{
-  filter: InputMaybe<ImageFilter>;
-  first: InputMaybe<Scalars['Int']['input']>;
-  after: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<ImageFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
 }>;
 
 
-export type ImagesQuery = { __typename?: 'Query', images: { __typename?: 'ImageConnection', totalCount: number, pageInfo: { __typename?: 'PageInfo', hasNextPage: boolean, endCursor: string | null }, edges: Array<{ __typename?: 'ImageEdge', cursor: string, node: { __typename?: 'Image', id: string, messageId: string, conversationId: string, caption: string | null, mimeType: string, size: number, width: number, height: number, generated: boolean, sha256: string, service: StorageService, replicationStatus: ReplicationStatus, displayUrl: string, fallbackUrl: string | null, cloudUrl: string | null, localUrl: string | null, thumbnailUrl: string | null, placeholder: string | null, uploadedAt: string } }> } };
+export type ImagesQuery = { __typename?: 'Query', images: { __typename?: 'ImageConnection', totalCount: number, pageInfo: { __typename?: 'PageInfo', hasNextPage: boolean, endCursor?: string | null }, edges: Array<{ __typename?: 'ImageEdge', cursor: string, node: { __typename?: 'Image', id: string, messageId: string, conversationId: string, caption?: string | null, mimeType: string, size: number, width: number, height: number, generated: boolean, sha256: string, service: StorageService, replicationStatus: ReplicationStatus, displayUrl: string, fallbackUrl?: string | null, cloudUrl?: string | null, localUrl?: string | null, thumbnailUrl?: string | null, placeholder?: string | null, uploadedAt: string } }> } };
 
 export type StorageStatsQueryVariables = Exact<{ [key: string]: never; }>;
 

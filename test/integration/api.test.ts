@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ConversationDocument,
+  type ConversationQuery,
   ConversationsDocument,
   CreateConversationDocument,
   ImageDocument,
@@ -10,7 +11,7 @@ import {
   StorageStatsDocument,
 } from '../generated/graphql.js';
 import { seedImage } from '../support/seed.js';
-import { as, startTestServer, type TestServer } from '../support/server.js';
+import { as, startTestServer, type GraphQLResponse, type TestServer } from '../support/server.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -48,9 +49,9 @@ describe('conversations and messages over HTTP', () => {
       expect(res.data!.postMessage).toMatchObject({ conversationId: id, role: 'USER', content, images: [] });
     }
     const seen: string[] = [];
-    let after: string | null = null;
+    let after: string | null | undefined = null;
     for (let pageNo = 0; pageNo < 10; pageNo++) {
-      const res = await server.gql(ConversationDocument, { id, first: 3, after }, as('alice'));
+      const res: GraphQLResponse<ConversationQuery> = await server.gql(ConversationDocument, { id, first: 3, after }, as('alice'));
       const page = res.data!.conversation!.messages;
       expect(page.totalCount).toBe(7);
       seen.push(...page.edges.map((e) => e.node.content));

@@ -1,0 +1,88 @@
+import type { Database } from 'better-sqlite3';
+
+/**
+ * Schema versions, applied in order. Entry i brings the database from `user_version` i to
+ * i + 1. Never edit an entry that has shipped: append a new one, because files in the field
+ * already carry the earlier versions.
+ *
+ * Timestamps are INTEGER milliseconds since the epoch, booleans INTEGER 0/1. STRICT tables make
+ * SQLite refuse a value of the wrong type instead of storing it silently.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE conversations (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    title TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX conversations_user_updated ON conversations (user_id, updated_at, id);
+  -- Admin listings have no user_id to lead with.
+  CREATE INDEX conversations_updated ON conversations (updated_at, id);
+
+  CREATE TABLE messages (
+    id TEXT PRIMARY KEY,
+    conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('USER', 'ASSISTANT', 'SYSTEM')),
+    content TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX messages_conversation_created ON messages (conversation_id, created_at, id);
+
+  CREATE TABLE images (
+    id TEXT PRIMARY KEY,
+    message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    conversation_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    local_key TEXT,
+    thumbnail_key TEXT,
+    cloud_url TEXT,
+    delete_url TEXT,
+    caption TEXT,
+    size INTEGER NOT NULL,
+    mime_type TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    generated INTEGER NOT NULL CHECK (generated IN (0, 1)),
+    service TEXT NOT NULL CHECK (service IN ('POSTIMAGES', 'IMGBB', 'LOCAL')),
+    sha256 TEXT NOT NULL,
+    placeholder TEXT,
+    uploaded_at INTEGER NOT NULL,
+    repl_status TEXT NOT NULL CHECK (repl_status IN ('PENDING', 'REPLICATED', 'RETRYING', 'LOCAL_ONLY')),
+    repl_attempts INTEGER NOT NULL DEFAULT 0,
+    repl_next_attempt_at INTEGER,
+    repl_last_error TEXT,
+    lease_owner TEXT,
+    lease_until INTEGER
+  ) STRICT;
+  CREATE INDEX images_message_position ON images (message_id, position);
+  CREATE INDEX images_uploaded ON images (uploaded_at, id);
+  CREATE INDEX images_user_uploaded ON images (user_id, uploaded_at, id);
+  CREATE INDEX images_replication_due ON images (repl_status, repl_next_attempt_at);
+  CREATE INDEX images_user_sha256 ON images (user_id, sha256);
+  CREATE INDEX images_conversation ON images (conversation_id);
+  `,
+];
+
+/**
+ * Brings the schema up to date. The version is read inside an IMMEDIATE transaction so two
+ * processes starting on one new file cannot both apply the same migration.
+ */
+export function migrate(db: Database): void {
+  db.transaction(() => {
+    const current = db.pragma('user_version', { simple: true }) as number;
+    if (current > MIGRATIONS.length) {
+      throw new Error(
+        `SQLite schema version ${current} is newer than this server knows (${MIGRATIONS.length}); upgrade the server instead of downgrading the file.`,
+      );
+    }
+    for (let version = current; version < MIGRATIONS.length; version++) {
+      db.exec(MIGRATIONS[version]!);
+    }
+    // PRAGMA takes no bound parameters; the value is our own integer.
+    if (current !== MIGRATIONS.length) db.pragma(`user_version = ${MIGRATIONS.length}`);
+  }).immediate();
+}

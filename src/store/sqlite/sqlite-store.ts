@@ -1,0 +1,275 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Page, PageArgs } from '../../domain/cursor.js';
+import { NotFoundError } from '../../domain/errors.js';
+import { STORAGE_SERVICES } from '../../domain/types.js';
+import type { Conversation, ImageFilter, ImageRecord, Message, OwnerScope, StorageService, StorageStats } from '../../domain/types.js';
+import type { ClaimArgs, ImagePatch, MetadataStore } from '../metadata-store.js';
+import { migrate } from './migrations.js';
+import { groupBy, imageFilterWhere, toPage, whereClause } from './queries.js';
+import {
+  conversationParams,
+  imageInsertParams,
+  messageParams,
+  patchAssignments,
+  toConversation,
+  toImage,
+  toMessage,
+  type ConversationRow,
+  type ImageRow,
+  type MessageRow,
+} from './rows.js';
+
+/**
+ * Ids travel as one JSON array parameter expanded by json_each, so a batch of any size is a
+ * single prepared statement: no per-size SQL, and no limit on bound variables to chunk around.
+ */
+const IN_IDS = 'IN (SELECT value FROM json_each(?))';
+
+const MESSAGE_COLUMNS = 'id, conversation_id, user_id, role, content, created_at';
+
+/** Columns of an image insert; the parent's ids come from the message row (see imageInsertParams). */
+const INSERT_IMAGE = `
+  INSERT INTO images (id, message_id, conversation_id, user_id, position, local_key, thumbnail_key, cloud_url, delete_url,
+    caption, size, mime_type, width, height, generated, service, sha256, placeholder, uploaded_at,
+    repl_status, repl_attempts, repl_next_attempt_at, repl_last_error, lease_owner, lease_until)
+  SELECT @id, m.id, m.conversation_id, m.user_id,
+    (SELECT COALESCE(MAX(position) + 1, 0) FROM images WHERE message_id = m.id),
+    @local_key, @thumbnail_key, @cloud_url, @delete_url, @caption, @size, @mime_type, @width, @height, @generated,
+    @service, @sha256, @placeholder, @uploaded_at, @repl_status, @repl_attempts, @repl_next_attempt_at,
+    @repl_last_error, @lease_owner, @lease_until
+  FROM messages m WHERE m.id = @message_id`;
+
+/**
+ * MetadataStore over one SQLite file (better-sqlite3). Calls are synchronous underneath; the
+ * port is async so the MongoDB adapter fits the same shape. WAL and a busy timeout let several
+ * processes share the file: a writer waits for another instead of failing with SQLITE_BUSY.
+ */
+export class SqliteMetadataStore implements MetadataStore {
+  readonly kind = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
+  private readonly claimTx: (args: ClaimArgs) => ImageRecord[];
+
+  constructor(options: { path: string }) {
+    if (options.path !== ':memory:' && options.path !== '') mkdirSync(dirname(options.path), { recursive: true });
+    this.db = new Database(options.path, { timeout: 5000 });
+    // busy_timeout first: switching to WAL takes a lock another process may hold.
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL is durable across application crashes in WAL mode; only a power loss may drop the last commits.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    const claim = this.db.transaction((args: ClaimArgs) => this.claimInTransaction(args));
+    // IMMEDIATE takes the write lock before the SELECT, so a second claimer (in this or another
+    // process) waits and then sees the leases just written instead of the same free rows.
+    this.claimTx = (args) => claim.immediate(args);
+  }
+
+  /** Prepared once per SQL text and reused; dynamic queries have a small finite set of shapes. */
+  private stmt<R = unknown>(sql: string): Database.Statement<unknown[], R> {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s as Database.Statement<unknown[], R>;
+  }
+
+  async init(): Promise<void> {
+    migrate(this.db);
+  }
+
+  async ping(): Promise<void> {
+    this.stmt('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    this.statements.clear();
+    if (this.db.open) this.db.close();
+  }
+
+  async createConversation(conversation: Conversation): Promise<void> {
+    this.stmt(
+      'INSERT INTO conversations (id, user_id, title, created_at, updated_at) VALUES (@id, @user_id, @title, @created_at, @updated_at)',
+    ).run(conversationParams(conversation));
+  }
+
+  async getConversationsByIds(ids: readonly string[]): Promise<Conversation[]> {
+    if (ids.length === 0) return [];
+    return this.stmt<ConversationRow>(`SELECT * FROM conversations WHERE id ${IN_IDS}`).all(JSON.stringify(ids)).map(toConversation);
+  }
+
+  async listConversations(owner: OwnerScope, page: PageArgs): Promise<Page<Conversation>> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (owner !== null) {
+      where.push('user_id = ?');
+      params.push(owner);
+    }
+    const total = this.stmt<number>(`SELECT COUNT(*) FROM conversations ${whereClause(where)}`).pluck().get(...params) ?? 0;
+    if (page.after) {
+      where.push('(updated_at, id) < (?, ?)');
+      params.push(page.after.t, page.after.id);
+    }
+    const rows = this.stmt<ConversationRow>(
+      `SELECT * FROM conversations ${whereClause(where)} ORDER BY updated_at DESC, id DESC LIMIT ?`,
+    ).all(...params, page.first + 1);
+    return toPage(rows.map(toConversation), page.first, total);
+  }
+
+  async addMessage(message: Message): Promise<void> {
+    this.db.transaction(() => {
+      const bumped = this.stmt('UPDATE conversations SET updated_at = ? WHERE id = ?').run(message.createdAt.getTime(), message.conversationId);
+      if (bumped.changes === 0) throw new NotFoundError('Conversation', message.conversationId);
+      this.stmt(
+        `INSERT INTO messages (${MESSAGE_COLUMNS}) VALUES (@id, @conversation_id, @user_id, @role, @content, @created_at)`,
+      ).run(messageParams(message));
+      for (const image of message.images) this.stmt(INSERT_IMAGE).run(imageInsertParams(message.id, image));
+    })();
+  }
+
+  async getMessagesByIds(ids: readonly string[]): Promise<Message[]> {
+    if (ids.length === 0) return [];
+    const rows = this.stmt<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id ${IN_IDS}`).all(JSON.stringify(ids));
+    return this.withImages(rows);
+  }
+
+  async listMessagesOfConversations(conversationIds: readonly string[], page: PageArgs): Promise<Map<string, Page<Message>>> {
+    const ids = [...new Set(conversationIds)];
+    const result = new Map<string, Page<Message>>();
+    if (ids.length === 0) return result;
+    const json = JSON.stringify(ids);
+    const cursor = page.after ? 'AND (created_at, id) > (?, ?)' : '';
+    const cursorParams = page.after ? [page.after.t, page.after.id] : [];
+    // One statement for every conversation: number each conversation's rows after the cursor
+    // and keep first + 1 of them, the extra one only telling whether a next page exists.
+    const rows = this.stmt<MessageRow>(`
+      WITH ranked AS (
+        SELECT ${MESSAGE_COLUMNS}, ROW_NUMBER() OVER (PARTITION BY conversation_id ORDER BY created_at, id) AS rn
+        FROM messages WHERE conversation_id ${IN_IDS} ${cursor}
+      )
+      SELECT ${MESSAGE_COLUMNS} FROM ranked WHERE rn <= ? ORDER BY conversation_id, created_at, id`).all(json, ...cursorParams, page.first + 1);
+    const totals = new Map(
+      this.stmt<{ conversation_id: string; n: number }>(
+        `SELECT conversation_id, COUNT(*) AS n FROM messages WHERE conversation_id ${IN_IDS} GROUP BY conversation_id`,
+      )
+        .all(json)
+        .map((r) => [r.conversation_id, r.n]),
+    );
+    const byConversation = groupBy(this.withImages(rows), (m) => m.conversationId);
+    for (const id of ids) result.set(id, toPage(byConversation.get(id) ?? [], page.first, totals.get(id) ?? 0));
+    return result;
+  }
+
+  async addImage(messageId: string, image: ImageRecord): Promise<void> {
+    const inserted = this.stmt(INSERT_IMAGE).run(imageInsertParams(messageId, image));
+    if (inserted.changes === 0) throw new NotFoundError('Message', messageId);
+  }
+
+  async getImagesByIds(ids: readonly string[]): Promise<ImageRecord[]> {
+    if (ids.length === 0) return [];
+    return this.stmt<ImageRow>(`SELECT * FROM images WHERE id ${IN_IDS}`).all(JSON.stringify(ids)).map(toImage);
+  }
+
+  async updateImage(id: string, patch: ImagePatch, guard?: { leaseOwner: string }): Promise<boolean> {
+    const { columns, values } = patchAssignments(patch);
+    const where = guard ? 'id = ? AND lease_owner = ?' : 'id = ?';
+    const whereParams = guard ? [id, guard.leaseOwner] : [id];
+    if (columns.length === 0) {
+      // Nothing to write; still answer whether the record exists (and is held) as a write would.
+      return this.stmt(`SELECT 1 FROM images WHERE ${where}`).get(...whereParams) !== undefined;
+    }
+    const set = columns.map((c) => `${c} = ?`).join(', ');
+    return this.stmt(`UPDATE images SET ${set} WHERE ${where}`).run(...values, ...whereParams).changes > 0;
+  }
+
+  async removeImage(id: string): Promise<boolean> {
+    return this.stmt('DELETE FROM images WHERE id = ?').run(id).changes > 0;
+  }
+
+  async listImages(owner: OwnerScope, filter: ImageFilter, page: PageArgs): Promise<Page<ImageRecord>> {
+    const { where, params } = imageFilterWhere(owner, filter);
+    const total = this.stmt<number>(`SELECT COUNT(*) FROM images ${whereClause(where)}`).pluck().get(...params) ?? 0;
+    if (page.after) {
+      where.push('(uploaded_at, id) < (?, ?)');
+      params.push(page.after.t, page.after.id);
+    }
+    const rows = this.stmt<ImageRow>(`SELECT * FROM images ${whereClause(where)} ORDER BY uploaded_at DESC, id DESC LIMIT ?`).all(
+      ...params,
+      page.first + 1,
+    );
+    return toPage(rows.map(toImage), page.first, total);
+  }
+
+  async countImagesByConversation(conversationIds: readonly string[]): Promise<Map<string, number>> {
+    const counts = new Map<string, number>(conversationIds.map((id) => [id, 0]));
+    if (conversationIds.length === 0) return counts;
+    const rows = this.stmt<{ conversation_id: string; n: number }>(
+      `SELECT conversation_id, COUNT(*) AS n FROM images WHERE conversation_id ${IN_IDS} GROUP BY conversation_id`,
+    ).all(JSON.stringify(conversationIds));
+    for (const r of rows) counts.set(r.conversation_id, r.n);
+    return counts;
+  }
+
+  async storageStats(owner: OwnerScope): Promise<StorageStats> {
+    const where = whereClause(owner === null ? [] : ['user_id = ?']);
+    const params = owner === null ? [] : [owner];
+    const totals = this.stmt<{ imageCount: number; totalBytes: number; localBytes: number; pendingReplication: number }>(`
+      SELECT COUNT(*) AS imageCount,
+        COALESCE(SUM(size), 0) AS totalBytes,
+        COALESCE(SUM(size) FILTER (WHERE local_key IS NOT NULL), 0) AS localBytes,
+        COUNT(*) FILTER (WHERE repl_status IN ('PENDING', 'RETRYING')) AS pendingReplication
+      FROM images ${where}`).get(...params)!;
+    const byService = this.stmt<{ service: StorageService; count: number; bytes: number }>(
+      `SELECT service, COUNT(*) AS count, COALESCE(SUM(size), 0) AS bytes FROM images ${where} GROUP BY service`,
+    )
+      .all(...params)
+      .sort((a, b) => STORAGE_SERVICES.indexOf(a.service) - STORAGE_SERVICES.indexOf(b.service));
+    return { ...totals, byService };
+  }
+
+  async findReplicatedBySha256(userId: string, sha256: string): Promise<ImageRecord | null> {
+    const row = this.stmt<ImageRow>(`
+      SELECT * FROM images
+      WHERE user_id = ? AND sha256 = ? AND repl_status = 'REPLICATED' AND cloud_url IS NOT NULL
+      ORDER BY uploaded_at DESC, id DESC LIMIT 1`).get(userId, sha256);
+    return row ? toImage(row) : null;
+  }
+
+  async claimDueImages(args: ClaimArgs): Promise<ImageRecord[]> {
+    if (args.limit <= 0) return [];
+    return this.claimTx(args);
+  }
+
+  private claimInTransaction({ now, leaseOwner, leaseMs, limit }: ClaimArgs): ImageRecord[] {
+    const t = now.getTime();
+    // Oldest due first: never-scheduled (null) retries before scheduled ones, then upload order.
+    const due = this.stmt<ImageRow>(`
+      SELECT * FROM images
+      WHERE repl_status IN ('PENDING', 'RETRYING')
+        AND (repl_next_attempt_at IS NULL OR repl_next_attempt_at <= ?)
+        AND (lease_until IS NULL OR lease_until <= ?)
+      ORDER BY COALESCE(repl_next_attempt_at, 0), uploaded_at, id
+      LIMIT ?`).all(t, t, limit);
+    if (due.length === 0) return [];
+    const leaseUntil = t + leaseMs;
+    this.stmt(`UPDATE images SET lease_owner = ?, lease_until = ? WHERE id ${IN_IDS}`).run(
+      leaseOwner,
+      leaseUntil,
+      JSON.stringify(due.map((r) => r.id)),
+    );
+    return due.map((r) => toImage({ ...r, lease_owner: leaseOwner, lease_until: leaseUntil }));
+  }
+
+  /** Attaches images to message rows with one query for all of them, each message's in insertion order. */
+  private withImages(rows: MessageRow[]): Message[] {
+    if (rows.length === 0) return [];
+    const images = this.stmt<ImageRow>(`SELECT * FROM images WHERE message_id ${IN_IDS} ORDER BY message_id, position`)
+      .all(JSON.stringify(rows.map((r) => r.id)))
+      .map(toImage);
+    const byMessage = groupBy(images, (i) => i.messageId);
+    return rows.map((r) => toMessage(r, byMessage.get(r.id) ?? []));
+  }
+}
