@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { join, dirname } from 'node:path';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
@@ -89,6 +89,9 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownTimeoutMs }),
       // The default landing page loads from a CDN that may be unreachable; GraphiQL is served locally instead.
       ApolloServerPluginLandingPageDisabled(),
+      // Responses are per user and never HTTP-cached; the default cache-control plugin would
+      // still wrap every field resolver (1,600 images × 20 fields in the chat view).
+      ApolloServerPluginCacheControlDisabled(),
       complexityPlugin(schema, config.limits.maxQueryComplexity),
       errorLoggingPlugin,
     ],
@@ -105,8 +108,11 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     corsOrigins: config.corsOrigins,
   });
   httpServer.on('request', app);
+  // Keep idle connections longer than the usual proxy idle timeout (60 s): a server that
+  // closes first races clients reusing the socket, which then see ECONNRESET.
+  httpServer.keepAliveTimeout = 65_000;
   // A client that opens a request and never finishes its headers must not hold a socket forever.
-  httpServer.headersTimeout = 30_000;
+  httpServer.headersTimeout = 66_000;
   httpServer.requestTimeout = 300_000;
 
   let stopping: Promise<void> | null = null;

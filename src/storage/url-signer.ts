@@ -7,6 +7,10 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  */
 export class UrlSigner {
   private readonly secret: Buffer;
+  /** URLs signed in the current window, by key: a chat view signs thousands per request. */
+  private cache = new Map<string, string>();
+  private cacheExp = 0;
+  private static readonly MAX_CACHED = 50_000;
 
   constructor(
     secret: string,
@@ -26,8 +30,17 @@ export class UrlSigner {
     const window = Math.max(60, Math.floor(this.ttlSeconds / 4));
     const nowSeconds = Math.floor(this.clock().getTime() / 1000);
     const exp = Math.ceil((nowSeconds + this.ttlSeconds) / window) * window;
-    const path = key.split('/').map(encodeURIComponent).join('/');
-    return `${this.baseUrl}/files/${path}?exp=${exp}&sig=${this.signature(key, exp)}`;
+    if (exp !== this.cacheExp || this.cache.size >= UrlSigner.MAX_CACHED) {
+      this.cache = new Map();
+      this.cacheExp = exp;
+    }
+    let url = this.cache.get(key);
+    if (url === undefined) {
+      const path = key.split('/').map(encodeURIComponent).join('/');
+      url = `${this.baseUrl}/files/${path}?exp=${exp}&sig=${this.signature(key, exp)}`;
+      this.cache.set(key, url);
+    }
+    return url;
   }
 
   /** Constant-time check of a signature; false for expired, malformed or forged ones. */
