@@ -76,6 +76,8 @@ export interface MetadataStore {
   /** Every requested id has an entry (0 when it has no images). */
   countImagesByConversation(conversationIds: readonly string[]): Promise<Map<string, number>>;
   storageStats(owner: OwnerScope): Promise<StorageStats>;
+  /** The image whose original (`localKey`) or thumbnail (`thumbnailKey`) is stored under `key`; null when none. */
+  findImageByFileKey(key: string): Promise<ImageRecord | null>;
   /** A REPLICATED image of `userId` with these bytes, to reuse its cloud copy; null when none. */
   findReplicatedBySha256(userId: string, sha256: string): Promise<ImageRecord | null>;
 

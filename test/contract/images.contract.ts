@@ -225,4 +225,17 @@ export function imageCases(ref: StoreRef): void {
     expect(await ref.store.findReplicatedBySha256('bob', sha)).toBeNull();
     expect(await ref.store.findReplicatedBySha256('alice', 'c'.repeat(64))).toBeNull();
   });
+
+  it('finds an image by the key of its original or of its thumbnail', async () => {
+    const message = await seedMessage(ref.store, 'alice', [
+      { localKey: 'uploads/img_20260101_000000_aaaaaaaa.png', thumbnailKey: 'thumbnails/thumb_img_20260101_000000_aaaaaaaa.webp' },
+      { localKey: 'Image_Gen/img_20260101_000000_bbbbbbbb.png', thumbnailKey: 'thumbnails/thumb_img_20260101_000000_bbbbbbbb.webp' },
+    ]);
+    const [first, second] = message.images;
+    expect(await ref.store.findImageByFileKey('uploads/img_20260101_000000_aaaaaaaa.png')).toEqual(first);
+    expect(await ref.store.findImageByFileKey('thumbnails/thumb_img_20260101_000000_bbbbbbbb.webp')).toEqual(second);
+    expect(await ref.store.findImageByFileKey('uploads/img_20260101_000000_cccccccc.png')).toBeNull();
+    await ref.store.removeImage(first!.id);
+    expect(await ref.store.findImageByFileKey('uploads/img_20260101_000000_aaaaaaaa.png')).toBeNull();
+  });
 }

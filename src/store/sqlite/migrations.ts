@@ -65,6 +65,11 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX images_user_sha256 ON images (user_id, sha256);
   CREATE INDEX images_conversation ON images (conversation_id);
   `,
+  // 2: /files looks an image up by the key of its original or of its thumbnail.
+  `
+  CREATE INDEX images_local_key ON images (local_key);
+  CREATE INDEX images_thumbnail_key ON images (thumbnail_key);
+  `,
 ];
 
 /**

@@ -168,6 +168,11 @@ export class SqliteMetadataStore implements MetadataStore {
     if (inserted.changes === 0) throw new NotFoundError('Message', messageId);
   }
 
+  async findImageByFileKey(key: string): Promise<ImageRecord | null> {
+    const row = this.stmt<ImageRow>('SELECT * FROM images WHERE local_key = ? UNION ALL SELECT * FROM images WHERE thumbnail_key = ? LIMIT 1').get(key, key);
+    return row ? toImage(row) : null;
+  }
+
   async getImagesByIds(ids: readonly string[]): Promise<ImageRecord[]> {
     if (ids.length === 0) return [];
     return this.stmt<ImageRow>(`SELECT * FROM images WHERE id ${IN_IDS}`).all(JSON.stringify(ids)).map(toImage);
