@@ -6,9 +6,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { benchRead } from './read.js';
+import { benchServe } from './serve.js';
 
 const all: Record<string, () => Promise<unknown>> = {
   read: () => benchRead(),
+  serve: () => benchServe(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import { join, dirname } from 'node:path';
 import { ApolloServer } from '@apollo/server';
@@ -15,8 +16,14 @@ import { createErrorFormatter, errorLoggingPlugin } from './graphql/errors.js';
 import { createLoaders } from './graphql/loaders.js';
 import { buildAppSchema } from './graphql/schema.js';
 import { createHttpApp } from './http/app.js';
+import { createFilesRouter } from './http/files-route.js';
 import { createAuthenticator } from './http/identity.js';
+import { configureSharp, processImage } from './images/process.js';
+import { ImageProcessor } from './images/processor.js';
+import { probeImage } from './images/validate.js';
 import { ChatService } from './services/chat-service.js';
+import { ImageService } from './services/image-service.js';
+import { LocalFileStore } from './storage/local-file-store.js';
 import { loadOrCreateFileUrlSecret } from './storage/file-url-secret.js';
 import { UrlSigner } from './storage/url-signer.js';
 import type { MetadataStore } from './store/metadata-store.js';
@@ -29,6 +36,8 @@ export interface AppDeps {
   newId?: IdGenerator;
   /** A ready-made store (tests wrap one to count round trips); default: from config. */
   store?: MetadataStore;
+  /** A file store over STORAGE_DIR with injected failures (tests). */
+  files?: LocalFileStore;
   /** Off only in bench/read.ts, to measure what DataLoader batching saves. */
   batchLoads?: boolean;
 }
@@ -61,6 +70,26 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const secret = config.fileUrlSecret ?? (await loadOrCreateFileUrlSecret(join(dirname(config.sqlitePath), 'file-url-secret')));
   const urls = new UrlSigner(secret, config.publicBaseUrl, config.fileUrlTtlSeconds, clock);
   const chat = new ChatService(store, clock, newId);
+
+  const files = deps.files ?? new LocalFileStore({ root: config.storageDir, clock });
+  await files.init();
+  // Temp files older than an hour belong to uploads that died with an earlier process.
+  await files.cleanupTemp(3_600_000);
+  const cores = availableParallelism();
+  configureSharp(cores);
+  const processor = new ImageProcessor({ concurrency: cores });
+  const imageOptions = { maxInputPixels: config.limits.maxInputPixels, imageMaxKb: config.limits.imageMaxKb, thumbnailSize: config.limits.thumbnailSize };
+  const images = new ImageService({
+    store,
+    files,
+    process: (input) =>
+      processor.run(async () => processImage(input, await probeImage(input, { maxInputPixels: config.limits.maxInputPixels }), imageOptions)),
+    clock,
+    newId,
+    randomBytes,
+    limits: { maxUploadBytes: config.limits.maxUploadBytes, maxFiles: config.limits.maxFiles, uploadIdleTimeoutMs: config.limits.uploadIdleTimeoutMs },
+    log,
+  });
 
   if (config.auth.mode === 'dev') {
     log.warn('dev identity mode: X-User-Id is trusted without proof. Set AUTH_JWT_SECRET or AUTH_JWKS_URL before exposing this server.');
@@ -102,7 +131,20 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     log,
     apollo,
     authenticate: createAuthenticator(config.auth),
-    contextBase: () => ({ chat, urls, loaders: createLoaders(chat, { batch: deps.batchLoads ?? true }) }),
+    contextBase: () => ({ chat, images, urls, loaders: createLoaders(chat, { batch: deps.batchLoads ?? true }) }),
+    upload: { maxFileBytes: config.limits.maxUploadBytes, maxFiles: config.limits.maxFiles },
+    filesRouter: createFilesRouter({
+      files,
+      signer: urls,
+      clock,
+      log,
+      lookup: async (key) => {
+        const image = await store.findImageByFileKey(key);
+        if (!image) return null;
+        // Thumbnails are always WebP; their ETag derives from the original's digest.
+        return image.localKey === key ? { mimeType: image.mimeType, sha256: image.sha256 } : { mimeType: 'image/webp', sha256: `${image.sha256}-thumb` };
+      },
+    }),
     ready: () => store.ping(),
     maxJsonBodyBytes: config.limits.maxJsonBodyBytes,
     corsOrigins: config.corsOrigins,

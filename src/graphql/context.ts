@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Viewer } from '../domain/viewer.js';
 import type { ChatService } from '../services/chat-service.js';
+import type { ImageService } from '../services/image-service.js';
 import type { UrlSigner } from '../storage/url-signer.js';
 import type { Loaders } from './loaders.js';
 
@@ -11,5 +12,6 @@ export interface GraphQLContext {
   log: Logger;
   loaders: Loaders;
   chat: ChatService;
+  images: ImageService;
   urls: UrlSigner;
 }

@@ -3,7 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
-import express, { type ErrorRequestHandler, type Express } from 'express';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Router } from 'express';
+import { graphqlUploadExpress } from 'graphql-upload-minimal';
 import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
@@ -21,6 +22,9 @@ export interface HttpDeps {
   ready: () => Promise<void>;
   maxJsonBodyBytes: number;
   corsOrigins: string[];
+  upload: { maxFileBytes: number; maxFiles: number };
+  /** Signed local file serving (`GET /files/...`). */
+  filesRouter?: Router;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -60,9 +64,17 @@ export function createHttpApp(deps: HttpDeps): Express {
     }
   });
 
+  if (deps.filesRouter) app.use(deps.filesRouter);
+
   app.use(
     '/graphql',
     cors({ origin: deps.corsOrigins.length > 0 ? deps.corsOrigins : false, maxAge: 600 }),
+    requirePreflightForMultipart,
+    // The multipart parser runs before Apollo. Its maxFileSize only truncates a file silently
+    // (graphql-upload-minimal issue #51): the upload path counts bytes itself and treats the
+    // stream's `limit` event as PAYLOAD_TOO_LARGE. Here it is one byte over, so a file of
+    // exactly the limit still passes.
+    graphqlUploadExpress({ maxFileSize: deps.upload.maxFileBytes + 1, maxFiles: deps.upload.maxFiles, maxFieldSize: deps.maxJsonBodyBytes }),
     express.json({ limit: deps.maxJsonBodyBytes }),
     expressMiddleware(deps.apollo, {
       context: async ({ req }) => {
@@ -90,12 +102,32 @@ export function createHttpApp(deps: HttpDeps): Express {
 }
 
 /**
+ * Apollo's CSRF prevention would refuse a multipart request without a preflight-forcing
+ * header, but only after the upload middleware (which runs first) had parsed the body and
+ * read the files. This refuses it before a byte of the body is read.
+ */
+const requirePreflightForMultipart: RequestHandler = (req, res, next) => {
+  if (!req.is('multipart/form-data')) return next();
+  const preflight = req.headers['apollo-require-preflight'] ?? req.headers['x-apollo-operation-name'];
+  if (typeof preflight === 'string' && preflight.length > 0) return next();
+  res.status(400).json({
+    errors: [
+      {
+        message:
+          'This multipart request was refused to prevent cross-site request forgery: send the header `apollo-require-preflight: true` with uploads.',
+        extensions: { code: 'BAD_USER_INPUT' },
+      },
+    ],
+  });
+};
+
+/**
  * Errors thrown before GraphQL runs (body parsing): a malformed JSON body is 400
  * BAD_USER_INPUT and an oversized one 413 PAYLOAD_TOO_LARGE, in the GraphQL error shape so
  * clients handle them like any other error. Anything else is a masked 500.
  */
 const bodyErrorHandler: ErrorRequestHandler = (err, req, res, _next) => {
-  const e = err as { type?: string; status?: number; limit?: number };
+  const e = err as { type?: string; status?: number; limit?: number; expose?: boolean; message?: string };
   let status = 500;
   let code = 'INTERNAL_SERVER_ERROR';
   let message = 'Internal server error';
@@ -108,9 +140,11 @@ const bodyErrorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     code = 'BAD_USER_INPUT';
     message = 'The request body is not valid JSON.';
   } else if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
-    status = e.status;
-    code = 'BAD_USER_INPUT';
-    message = 'The request could not be read.';
+    // Multipart errors from graphql-upload-minimal: bad `operations`/`map`, too many files,
+    // a missing file part, a client that went away.
+    status = e.status === 499 ? 400 : e.status;
+    code = e.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_USER_INPUT';
+    message = e.expose && e.message ? e.message : 'The request could not be read.';
   } else {
     req.log.error({ err }, 'unhandled error in an HTTP route');
   }

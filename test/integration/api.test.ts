@@ -148,7 +148,7 @@ describe('images and storage stats', () => {
     const l = (await server.gql(ImageDocument, { id: local.id }, as('frank'))).data!.image!;
     expect(l.service).toBe('LOCAL');
     expect(l.replicationStatus).toBe('PENDING');
-    expect(l.localUrl).toMatch(new RegExp(`^http://localhost:\\d+/files/${local.localKey}\\?exp=\\d+&sig=[0-9a-f]{64}$`));
+    expect(l.localUrl).toMatch(new RegExp(`^http://127.0.0.1:\\d+/files/${local.localKey}\\?exp=\\d+&sig=[0-9a-f]{64}$`));
     expect(l.thumbnailUrl).toMatch(/\/files\/thumbnails\/thumb_/);
     expect(l.displayUrl).toBe(l.localUrl);
     expect(l.fallbackUrl).toBeNull();

@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -8,6 +9,7 @@ import { pino } from 'pino';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { MetadataStore } from '../../src/store/metadata-store.js';
+import { LocalFileStore, type FsOps } from '../../src/storage/local-file-store.js';
 import { SqliteMetadataStore } from '../../src/store/sqlite/sqlite-store.js';
 
 export interface GraphQLResponse<T> {
@@ -22,6 +24,7 @@ export interface TestServer {
   app: App;
   dir: string;
   sqlitePath: string;
+  storageDir: string;
   /** Log lines the server wrote, parsed. */
   logs: Record<string, unknown>[];
   gql<T, V>(doc: TypedDocumentNode<T, V> | DocumentNode | string, variables?: V, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
@@ -33,11 +36,16 @@ export interface TestServer {
  * Starts the real app on a loopback port over a fresh SQLite file in a temp directory.
  * `wrapStore` lets a test put a counting or failing wrapper around the real store.
  */
-export async function startTestServer(options: { env?: Record<string, string>; wrapStore?: (s: MetadataStore) => MetadataStore } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: { env?: Record<string, string>; wrapStore?: (s: MetadataStore) => MetadataStore; fileFs?: Partial<FsOps> } = {},
+): Promise<TestServer> {
   const dir = await mkdtemp(join(tmpdir(), 'his-test-'));
   const sqlitePath = join(dir, 'metadata.sqlite');
+  // A free port chosen up front, so signed URLs (PUBLIC_BASE_URL) point at this server.
+  const port = await freePort();
   const config = loadConfig({
-    PORT: '0',
+    PORT: String(port),
+    PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
     HOST: '127.0.0.1',
     SQLITE_PATH: sqlitePath,
     STORAGE_DIR: join(dir, 'storage'),
@@ -54,13 +62,15 @@ export async function startTestServer(options: { env?: Record<string, string>; w
   });
   const inner = new SqliteMetadataStore({ path: sqlitePath });
   const store = options.wrapStore ? options.wrapStore(inner) : inner;
-  const app = await createApp(config, { log: pino({ level: 'info' }, sink), store });
+  const files = options.fileFs ? new LocalFileStore({ root: config.storageDir, fs: options.fileFs }) : undefined;
+  const app = await createApp(config, { log: pino({ level: 'info' }, sink), store, ...(files ? { files } : {}) });
   const url = await app.listen();
   return {
     url,
     app,
     dir,
     sqlitePath,
+    storageDir: config.storageDir,
     logs,
     async gql(doc, variables, headers = {}) {
       const query = typeof doc === 'string' ? doc : print(doc);
@@ -77,6 +87,14 @@ export async function startTestServer(options: { env?: Record<string, string>; w
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+async function freePort(): Promise<number> {
+  const probe = createNetServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
 }
 
 /** Headers of the dev identity mode. */

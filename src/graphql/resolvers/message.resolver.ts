@@ -3,6 +3,7 @@ import { NotFoundError } from '../../domain/errors.js';
 import type { ImageRecord, Message as MessageRecord } from '../../domain/types.js';
 import { requireViewer } from '../../domain/viewer.js';
 import { parseId } from '../args.js';
+import { drainUnread, fileSource } from '../uploads.js';
 import type { GraphQLContext } from '../context.js';
 import { PostMessageInput } from '../types/inputs.js';
 import { Conversation, Image, Message } from '../types/objects.js';
@@ -16,11 +17,20 @@ export class MessageResolver {
 
   @Mutation(() => Message, { description: 'Add a message to one of your conversations.' })
   async postMessage(@Arg('input', () => PostMessageInput) input: PostMessageInput, @Ctx() ctx: GraphQLContext): Promise<MessageRecord> {
-    return ctx.chat.postMessage(requireViewer(ctx.viewer), {
-      conversationId: parseId('conversation', input.conversationId),
-      role: input.role,
-      content: input.content,
-    });
+    try {
+      const viewer = requireViewer(ctx.viewer);
+      const conversationId = parseId('conversation', input.conversationId);
+      if (!input.images?.length) return await ctx.chat.postMessage(viewer, { conversationId, role: input.role, content: input.content });
+      return await ctx.images.postMessageWithImages(viewer, {
+        conversationId,
+        role: input.role,
+        content: input.content,
+        generated: input.generated ?? false,
+        sources: input.images.map(fileSource),
+      });
+    } finally {
+      drainUnread(input.images ?? []);
+    }
   }
 
   @FieldResolver(() => Conversation)

@@ -1,3 +1,4 @@
+import { GraphQLUpload, type FileUpload } from 'graphql-upload-minimal';
 import { Field, ID, InputType, Int } from 'type-graphql';
 import { MessageRole, StorageService } from './enums.js';
 
@@ -41,6 +42,9 @@ export class PostMessageInput {
 
   @Field(() => String, { description: 'Text of the message, at most 100,000 characters.' })
   content!: string;
+
+  @Field(() => [GraphQLUpload], { nullable: true, description: 'Optional attachments (multipart), processed like uploadImage; at most MAX_FILES.' })
+  images?: Promise<FileUpload>[] | null;
 
   @Field(() => Boolean, { nullable: true, defaultValue: false, description: 'Whether the attached images are AI-generated.' })
   generated?: boolean | null;

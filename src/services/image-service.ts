@@ -1,0 +1,232 @@
+import { unlink } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import { BadUserInputError, NotFoundError } from '../domain/errors.js';
+import type { IdGenerator } from '../domain/ids.js';
+import type { ImageRecord, Message, MessageRole } from '../domain/types.js';
+import { visibleOrNotFound, type Viewer } from '../domain/viewer.js';
+import { imageFileName, imageKey, thumbnailFileName, thumbnailKey } from '../images/naming.js';
+import type { ProcessedImage } from '../images/process.js';
+import { decodeBase64Image, streamToFile } from '../storage/read-limited.js';
+import type { MetadataStore } from '../store/metadata-store.js';
+
+/** The part of the local file store the upload path needs (src/storage/local-file-store.ts). */
+export interface ImageFiles {
+  put(key: string, data: Buffer): Promise<void>;
+  delete(key: string): Promise<boolean>;
+  /** A fresh path in the store's temp folder, on the same filesystem as the final files. */
+  tempPath(): string;
+}
+
+/** Validates and processes bytes (a path to a temp file or a buffer) on the bounded CPU queue. */
+export type ProcessBytes = (input: Buffer | string) => Promise<ProcessedImage>;
+
+export type ImageSource =
+  | { kind: 'stream'; open: () => Promise<Readable> }
+  | { kind: 'base64'; data: string };
+
+export interface UploadLimits {
+  maxUploadBytes: number;
+  maxFiles: number;
+  uploadIdleTimeoutMs: number;
+}
+
+/** Called after an image record is stored; the provider chain hooks in here. */
+export type OnStored = (image: ImageRecord, options: { waitForCloud: boolean }) => Promise<ImageRecord>;
+
+export interface UploadInput {
+  source: ImageSource;
+  conversationId: string;
+  messageId: string | null;
+  role: MessageRole;
+  content: string;
+  caption: string | null;
+  generated: boolean;
+  waitForCloud: boolean;
+}
+
+const MAX_CAPTION_LENGTH = 2000;
+
+/**
+ * The upload path: owner check, bytes read with limits, sharp processing, atomic local
+ * writes, then the record. Whatever fails, nothing half-done stays behind: files written
+ * for a request that then fails are removed, and no record points at a missing file.
+ */
+export class ImageService {
+  constructor(
+    private readonly deps: {
+      store: MetadataStore;
+      files: ImageFiles;
+      process: ProcessBytes;
+      clock: () => Date;
+      newId: IdGenerator;
+      randomBytes: (n: number) => Buffer;
+      limits: UploadLimits;
+      log: Logger;
+      onStored?: OnStored;
+    },
+  ) {}
+
+  async uploadImage(viewer: Viewer, input: UploadInput): Promise<{ image: ImageRecord; message: Message }> {
+    if (input.caption !== null && input.caption.length > MAX_CAPTION_LENGTH) {
+      throw new BadUserInputError(`caption is ${input.caption.length} characters long; at most ${MAX_CAPTION_LENGTH} are accepted.`);
+    }
+    // Ownership first: nothing is read into storage for someone else's conversation.
+    const [conversation] = await this.deps.store.getConversationsByIds([input.conversationId]);
+    visibleOrNotFound(viewer, 'Conversation', input.conversationId, conversation);
+    const owner = (conversation as NonNullable<typeof conversation>).userId;
+    let target: Message | null = null;
+    if (input.messageId) {
+      const [found] = await this.deps.store.getMessagesByIds([input.messageId]);
+      if (!found || found.conversationId !== input.conversationId) throw new NotFoundError('Message', input.messageId);
+      target = visibleOrNotFound(viewer, 'Message', input.messageId, found);
+    }
+
+    const messageId = target?.id ?? this.deps.newId();
+    const image = await this.ingest(input.source, {
+      messageId,
+      conversationId: input.conversationId,
+      userId: owner,
+      caption: input.caption,
+      generated: input.generated,
+    });
+
+    try {
+      if (target) {
+        await this.deps.store.addImage(target.id, image.record);
+        target = { ...target, images: [...target.images, image.record] };
+      } else {
+        target = {
+          id: messageId,
+          conversationId: input.conversationId,
+          userId: owner,
+          role: input.role,
+          content: input.content,
+          createdAt: this.deps.clock(),
+          images: [image.record],
+        };
+        await this.deps.store.addMessage(target);
+      }
+    } catch (e) {
+      await this.removeFiles(image.keys);
+      throw e;
+    }
+
+    const stored = this.deps.onStored ? await this.deps.onStored(image.record, { waitForCloud: input.waitForCloud }) : image.record;
+    const message = { ...target, images: target.images.map((i) => (i.id === stored.id ? stored : i)) };
+    return { image: stored, message };
+  }
+
+  /**
+   * A new message carrying images (postMessage with attachments): every image is processed
+   * and written first, then the message and its images are stored in one write.
+   */
+  async postMessageWithImages(
+    viewer: Viewer,
+    input: { conversationId: string; role: MessageRole; content: string; generated: boolean; sources: ImageSource[] },
+  ): Promise<Message> {
+    if (input.sources.length > this.deps.limits.maxFiles) {
+      throw new BadUserInputError(`${input.sources.length} images were attached; at most ${this.deps.limits.maxFiles} are accepted (MAX_FILES).`);
+    }
+    const [conversation] = await this.deps.store.getConversationsByIds([input.conversationId]);
+    const owned = visibleOrNotFound(viewer, 'Conversation', input.conversationId, conversation);
+    const messageId = this.deps.newId();
+    const done: { record: ImageRecord; keys: string[] }[] = [];
+    try {
+      // One at a time: the CPU queue is shared with every other request, and a failure
+      // stops the rest from being read at all.
+      for (const source of input.sources) {
+        done.push(
+          await this.ingest(source, { messageId, conversationId: owned.id, userId: owned.userId, caption: null, generated: input.generated }),
+        );
+      }
+      const message: Message = {
+        id: messageId,
+        conversationId: owned.id,
+        userId: owned.userId,
+        role: input.role,
+        content: input.content,
+        createdAt: this.deps.clock(),
+        images: done.map((d) => d.record),
+      };
+      await this.deps.store.addMessage(message);
+      if (!this.deps.onStored) return message;
+      const images: ImageRecord[] = [];
+      for (const image of message.images) images.push(await this.deps.onStored(image, { waitForCloud: false }));
+      return { ...message, images };
+    } catch (e) {
+      await this.removeFiles(done.flatMap((d) => d.keys));
+      throw e;
+    }
+  }
+
+  /** Reads, validates, processes and writes one image; returns its record (not yet stored). */
+  private async ingest(
+    source: ImageSource,
+    o: { messageId: string; conversationId: string; userId: string; caption: string | null; generated: boolean },
+  ): Promise<{ record: ImageRecord; keys: string[] }> {
+    const processed = await this.readAndProcess(source);
+    const now = this.deps.clock();
+    const name = imageFileName(now, this.deps.randomBytes(4), processed.ext);
+    const key = imageKey(o.generated, name);
+    const thumbKey = thumbnailKey(thumbnailFileName(name));
+    const written: string[] = [];
+    try {
+      await this.deps.files.put(key, processed.data);
+      written.push(key);
+      await this.deps.files.put(thumbKey, processed.thumbnail);
+      written.push(thumbKey);
+    } catch (e) {
+      await this.removeFiles(written);
+      throw e;
+    }
+    const record: ImageRecord = {
+      id: this.deps.newId(),
+      messageId: o.messageId,
+      conversationId: o.conversationId,
+      userId: o.userId,
+      localKey: key,
+      thumbnailKey: thumbKey,
+      cloudUrl: null,
+      deleteUrl: null,
+      caption: o.caption,
+      size: processed.size,
+      mimeType: processed.mimeType,
+      width: processed.width,
+      height: processed.height,
+      generated: o.generated,
+      service: 'LOCAL',
+      sha256: processed.sha256,
+      placeholder: processed.placeholder,
+      uploadedAt: now,
+      replication: { status: 'PENDING', attempts: 0, nextAttemptAt: null, lastError: null, leaseOwner: null, leaseUntil: null },
+    };
+    return { record, keys: written };
+  }
+
+  private async readAndProcess(source: ImageSource): Promise<ProcessedImage> {
+    if (source.kind === 'base64') {
+      return this.deps.process(decodeBase64Image(source.data, this.deps.limits.maxUploadBytes));
+    }
+    const temp = this.deps.files.tempPath();
+    try {
+      const bytes = await streamToFile(await source.open(), temp, {
+        maxBytes: this.deps.limits.maxUploadBytes,
+        idleTimeoutMs: this.deps.limits.uploadIdleTimeoutMs,
+      });
+      if (bytes === 0) throw new BadUserInputError('The file is empty: send the bytes of a JPEG, PNG, WebP, GIF, AVIF or TIFF image.');
+      return await this.deps.process(temp);
+    } finally {
+      await unlink(temp).catch(() => undefined);
+    }
+  }
+
+  private async removeFiles(keys: string[]): Promise<void> {
+    for (const key of keys) {
+      await this.deps.files.delete(key).catch((err: unknown) => {
+        // Left for the reconcile pass, which removes files no record points to.
+        this.deps.log.error({ err, key }, 'could not remove the file of a failed upload');
+      });
+    }
+  }
+}
