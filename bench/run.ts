@@ -7,10 +7,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { benchRead } from './read.js';
 import { benchServe } from './serve.js';
+import { benchUpload } from './upload.js';
 
 const all: Record<string, () => Promise<unknown>> = {
   read: () => benchRead(),
   serve: () => benchServe(),
+  upload: () => benchUpload({ soak: Number(process.env['BENCH_SOAK'] ?? 5000) }),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -23,6 +23,7 @@ import { ImageProcessor } from './images/processor.js';
 import { probeImage } from './images/validate.js';
 import { ChatService } from './services/chat-service.js';
 import { ImageService } from './services/image-service.js';
+import { sweepOrphanFiles } from './services/orphan-sweep.js';
 import { LocalFileStore } from './storage/local-file-store.js';
 import { loadOrCreateFileUrlSecret } from './storage/file-url-secret.js';
 import { UrlSigner } from './storage/url-signer.js';
@@ -73,8 +74,13 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
 
   const files = deps.files ?? new LocalFileStore({ root: config.storageDir, clock });
   await files.init();
-  // Temp files older than an hour belong to uploads that died with an earlier process.
+  // Temp files and unrecorded files older than an hour belong to uploads that died with an
+  // earlier process. The sweep runs in the background: it must not delay the start.
   await files.cleanupTemp(3_600_000);
+  const sweeping = sweepOrphanFiles({ files, store, now: clock(), olderThanMs: 3_600_000, log }).then(
+    (r) => log.info({ scanned: r.scanned, removed: r.removed.length }, 'orphan file sweep finished'),
+    (err: unknown) => log.error({ err }, 'orphan file sweep failed'),
+  );
   const cores = availableParallelism();
   configureSharp(cores);
   const processor = new ImageProcessor({ concurrency: cores });
@@ -175,6 +181,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     stop: () => {
       stopping ??= (async () => {
         await apollo.stop();
+        await sweeping;
         await store.close();
       })();
       return stopping;

@@ -1,0 +1,45 @@
+import type { Logger } from 'pino';
+import type { MetadataStore } from '../store/metadata-store.js';
+
+/** What the sweep needs of the local file store. */
+export interface SweepFiles {
+  listKeys(): AsyncIterable<{ key: string; size: number; mtime: Date }>;
+  delete(key: string): Promise<boolean>;
+}
+
+export interface SweepResult {
+  scanned: number;
+  removed: string[];
+  /** Files without a record that are too young to judge: an upload may still be writing its record. */
+  keptRecent: number;
+}
+
+/**
+ * An upload writes its files, then its record. A process killed between the two leaves files
+ * no record points to. This removes them once they are older than `olderThanMs` (an hour by
+ * default at start), so an upload in flight in another instance sharing STORAGE_DIR is never
+ * touched. It runs at start; the reconcile pass of the CLI does the same and more.
+ */
+export async function sweepOrphanFiles(deps: {
+  files: SweepFiles;
+  store: Pick<MetadataStore, 'findImageByFileKey'>;
+  now: Date;
+  olderThanMs: number;
+  log?: Logger;
+}): Promise<SweepResult> {
+  const cutoff = deps.now.getTime() - deps.olderThanMs;
+  const result: SweepResult = { scanned: 0, removed: [], keptRecent: 0 };
+  for await (const file of deps.files.listKeys()) {
+    result.scanned++;
+    if (await deps.store.findImageByFileKey(file.key)) continue;
+    if (file.mtime.getTime() > cutoff) {
+      result.keptRecent++;
+      continue;
+    }
+    if (await deps.files.delete(file.key)) {
+      result.removed.push(file.key);
+      deps.log?.warn({ key: file.key, bytes: file.size }, 'removed a file no image record points to (left by an interrupted upload)');
+    }
+  }
+  return result;
+}
