@@ -31,8 +31,14 @@ export interface UploadLimits {
   uploadIdleTimeoutMs: number;
 }
 
-/** Called after an image record is stored; the provider chain hooks in here. */
-export type OnStored = (image: ImageRecord, options: { waitForCloud: boolean }) => Promise<ImageRecord>;
+/** The replication service, as the upload path uses it. */
+export interface ReplicationHook {
+  /** A lease taken before the record is stored, so no worker claims an image replicated inline. */
+  inlineLease(): { leaseOwner: string; leaseUntil: Date };
+  replicate(image: ImageRecord, leaseOwner: string): Promise<ImageRecord>;
+  /** Ask the background worker to look for due images now. */
+  kick(): void;
+}
 
 export interface UploadInput {
   source: ImageSource;
@@ -63,7 +69,7 @@ export class ImageService {
       randomBytes: (n: number) => Buffer;
       limits: UploadLimits;
       log: Logger;
-      onStored?: OnStored;
+      replication?: ReplicationHook;
     },
   ) {}
 
@@ -83,7 +89,9 @@ export class ImageService {
     }
 
     const messageId = target?.id ?? this.deps.newId();
+    const lease = input.waitForCloud ? this.deps.replication?.inlineLease() : undefined;
     const image = await this.ingest(input.source, {
+      lease,
       messageId,
       conversationId: input.conversationId,
       userId: owner,
@@ -112,7 +120,9 @@ export class ImageService {
       throw e;
     }
 
-    const stored = this.deps.onStored ? await this.deps.onStored(image.record, { waitForCloud: input.waitForCloud }) : image.record;
+    let stored = image.record;
+    if (lease && this.deps.replication) stored = await this.deps.replication.replicate(image.record, lease.leaseOwner);
+    else this.deps.replication?.kick();
     const message = { ...target, images: target.images.map((i) => (i.id === stored.id ? stored : i)) };
     return { image: stored, message };
   }
@@ -150,10 +160,9 @@ export class ImageService {
         images: done.map((d) => d.record),
       };
       await this.deps.store.addMessage(message);
-      if (!this.deps.onStored) return message;
-      const images: ImageRecord[] = [];
-      for (const image of message.images) images.push(await this.deps.onStored(image, { waitForCloud: false }));
-      return { ...message, images };
+      // Attachments replicate in the background: a message with ten images must not wait on ten uploads.
+      this.deps.replication?.kick();
+      return message;
     } catch (e) {
       await this.removeFiles(done.flatMap((d) => d.keys));
       throw e;
@@ -163,7 +172,7 @@ export class ImageService {
   /** Reads, validates, processes and writes one image; returns its record (not yet stored). */
   private async ingest(
     source: ImageSource,
-    o: { messageId: string; conversationId: string; userId: string; caption: string | null; generated: boolean },
+    o: { messageId: string; conversationId: string; userId: string; caption: string | null; generated: boolean; lease?: { leaseOwner: string; leaseUntil: Date } | undefined },
   ): Promise<{ record: ImageRecord; keys: string[] }> {
     const processed = await this.readAndProcess(source);
     const now = this.deps.clock();
@@ -199,7 +208,10 @@ export class ImageService {
       sha256: processed.sha256,
       placeholder: processed.placeholder,
       uploadedAt: now,
-      replication: { status: 'PENDING', attempts: 0, nextAttemptAt: null, lastError: null, leaseOwner: null, leaseUntil: null },
+      // Without any enabled provider there is nothing to wait for: LOCAL_ONLY says so (API.md).
+      replication: this.deps.replication
+        ? { status: 'PENDING', attempts: 0, nextAttemptAt: null, lastError: null, leaseOwner: o.lease?.leaseOwner ?? null, leaseUntil: o.lease?.leaseUntil ?? null }
+        : { status: 'LOCAL_ONLY', attempts: 0, nextAttemptAt: null, lastError: 'cloud replication is disabled: no provider has an API key', leaseOwner: null, leaseUntil: null },
     };
     return { record, keys: written };
   }

@@ -41,7 +41,7 @@ describe('uploadImage', () => {
     const res = await upload(hubble, { caption: ' Deep field ', content: 'look' });
     expect(res.body.errors).toBeUndefined();
     const { image, message } = res.body.data!['uploadImage'] as Uploaded;
-    expect(image).toMatchObject({ width: 1000, height: 872, caption: 'Deep field', generated: false, service: 'LOCAL', replicationStatus: 'PENDING', cloudUrl: null, fallbackUrl: null });
+    expect(image).toMatchObject({ width: 1000, height: 872, caption: 'Deep field', generated: false, service: 'LOCAL', replicationStatus: 'LOCAL_ONLY', cloudUrl: null, fallbackUrl: null });
     expect(image['displayUrl']).toBe(image.localUrl);
     expect(image['placeholder']).toMatch(/^data:image\/webp;base64,/);
     expect(message).toMatchObject({ conversationId, role: 'ASSISTANT', content: 'look', images: [{ id: image.id }] });
