@@ -179,16 +179,14 @@ export class ImageService {
     const name = imageFileName(now, this.deps.randomBytes(4), processed.ext);
     const key = imageKey(o.generated, name);
     const thumbKey = thumbnailKey(thumbnailFileName(name));
-    const written: string[] = [];
-    try {
-      await this.deps.files.put(key, processed.data);
-      written.push(key);
-      await this.deps.files.put(thumbKey, processed.thumbnail);
-      written.push(thumbKey);
-    } catch (e) {
-      await this.removeFiles(written);
-      throw e;
+    // Both files at once: each write waits on two fsyncs, which dominate a small upload.
+    const writes = await Promise.allSettled([this.deps.files.put(key, processed.data), this.deps.files.put(thumbKey, processed.thumbnail)]);
+    const failed = writes.find((w): w is PromiseRejectedResult => w.status === 'rejected');
+    if (failed) {
+      await this.removeFiles([key, thumbKey].filter((_, i) => writes[i]?.status === 'fulfilled'));
+      throw failed.reason;
     }
+    const written = [key, thumbKey];
     const record: ImageRecord = {
       id: this.deps.newId(),
       messageId: o.messageId,
