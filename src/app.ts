@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
+import { readFile } from 'node:fs/promises';
+import { availableParallelism, hostname } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import { join, dirname } from 'node:path';
 import { ApolloServer } from '@apollo/server';
@@ -17,6 +18,7 @@ import { createLoaders } from './graphql/loaders.js';
 import { buildAppSchema } from './graphql/schema.js';
 import { createHttpApp } from './http/app.js';
 import { createFilesRouter } from './http/files-route.js';
+import { createMetrics } from './http/metrics.js';
 import { createAuthenticator } from './http/identity.js';
 import { configureSharp, processImage } from './images/process.js';
 import { ImageProcessor } from './images/processor.js';
@@ -24,6 +26,9 @@ import { probeImage } from './images/validate.js';
 import { ChatService } from './services/chat-service.js';
 import { ImageService } from './services/image-service.js';
 import { sweepOrphanFiles } from './services/orphan-sweep.js';
+import { ReplicationService } from './services/replication.js';
+import { ProviderChain } from './storage/providers/chain.js';
+import { providersFromConfig } from './storage/providers/from-config.js';
 import { LocalFileStore } from './storage/local-file-store.js';
 import { loadOrCreateFileUrlSecret } from './storage/file-url-secret.js';
 import { UrlSigner } from './storage/url-signer.js';
@@ -39,6 +44,8 @@ export interface AppDeps {
   store?: MetadataStore;
   /** A file store over STORAGE_DIR with injected failures (tests). */
   files?: LocalFileStore;
+  /** Names this instance's replication leases (default: host, pid and random). */
+  instanceId?: string;
   /** Off only in bench/read.ts, to measure what DataLoader batching saves. */
   batchLoads?: boolean;
 }
@@ -46,6 +53,8 @@ export interface AppDeps {
 export interface App {
   httpServer: Server;
   store: MetadataStore;
+  /** The background replication worker; absent when no provider is enabled. */
+  replication: ReplicationService | undefined;
   /** Listen on the configured host and port (port 0: any free port); resolves with the URL. */
   listen(): Promise<string>;
   /** Stop accepting, let in-flight requests finish (bounded by SHUTDOWN_TIMEOUT_MS), close the store. */
@@ -84,6 +93,35 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const cores = availableParallelism();
   configureSharp(cores);
   const processor = new ImageProcessor({ concurrency: cores });
+  const { enabled: cloudProviders, disabled: disabledProviders } = providersFromConfig(config);
+  const chain = new ProviderChain(cloudProviders, disabledProviders, {
+    timeoutMs: config.cloud.timeoutMs,
+    maxAttempts: config.cloud.attempts,
+    backoffMs: 250,
+    breakAfter: config.cloud.breakAfter,
+    halfOpenAfterMs: config.cloud.halfOpenAfterMs,
+  });
+  const metrics = createMetrics({
+    queueDepth: async () => (await store.storageStats(null)).pendingReplication,
+    providers: () => chain.health(),
+  });
+  // A whole chain run (every provider, every attempt, the backoffs) fits well inside the lease.
+  const leaseMs = config.replication.leaseMs ?? Math.max(60_000, 3 * config.cloud.timeoutMs * config.cloud.attempts * Math.max(1, cloudProviders.length));
+  const replication =
+    cloudProviders.length === 0
+      ? undefined
+      : new ReplicationService({
+          store,
+          readLocal: (key) => readFile(files.absolutePath(key)),
+          chain,
+          clock,
+          random: Math.random,
+          log,
+          instanceId: deps.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
+          options: { leaseMs, maxAttempts: config.replication.maxAttempts, backoffBaseMs: config.replication.backoffBaseMs, backoffCapMs: config.replication.backoffCapMs, pollMs: config.replication.pollMs, batchSize: 8 },
+          events: metrics.events,
+        });
+  if (cloudProviders.length === 0) log.warn('no cloud provider has an API key: images are kept locally only (LOCAL_ONLY)');
   const imageOptions = { maxInputPixels: config.limits.maxInputPixels, imageMaxKb: config.limits.imageMaxKb, thumbnailSize: config.limits.thumbnailSize };
   const images = new ImageService({
     store,
@@ -95,6 +133,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     randomBytes,
     limits: { maxUploadBytes: config.limits.maxUploadBytes, maxFiles: config.limits.maxFiles, uploadIdleTimeoutMs: config.limits.uploadIdleTimeoutMs },
     log,
+    ...(replication ? { replication } : {}),
   });
 
   if (config.auth.mode === 'dev') {
@@ -137,7 +176,8 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     log,
     apollo,
     authenticate: createAuthenticator(config.auth),
-    contextBase: () => ({ chat, images, urls, loaders: createLoaders(chat, { batch: deps.batchLoads ?? true }) }),
+    contextBase: () => ({ chat, images, urls, providers: () => chain.health(), loaders: createLoaders(chat, { batch: deps.batchLoads ?? true }) }),
+    metrics: metrics.registry,
     upload: { maxFileBytes: config.limits.maxUploadBytes, maxFiles: config.limits.maxFiles },
     filesRouter: createFilesRouter({
       files,
@@ -167,6 +207,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   return {
     httpServer,
     store,
+    replication,
     listen: () =>
       new Promise((resolve, reject) => {
         httpServer.once('error', reject);
@@ -175,11 +216,13 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
           const address = httpServer.address();
           const port = typeof address === 'object' && address ? address.port : config.port;
           const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+          replication?.start();
           resolve(`http://${host}:${port}`);
         });
       }),
     stop: () => {
       stopping ??= (async () => {
+        await replication?.stop();
         await apollo.stop();
         await sweeping;
         await store.close();

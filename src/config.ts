@@ -92,6 +92,16 @@ const schema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
   /** added: lifetime of signed local URLs. */
   FILE_URL_TTL_SECONDS: int(60, 7 * 86_400).default(3600),
+  /** added: replication tuning. */
+  REPLICATION_MAX_ATTEMPTS: int(1, 1000).default(10),
+  REPLICATION_BACKOFF_BASE_MS: int(10, 86_400_000).default(30_000),
+  REPLICATION_BACKOFF_CAP_SECONDS: int(1, 7 * 86_400).default(3600),
+  REPLICATION_POLL_MS: int(50, 3_600_000).default(5000),
+  /** unset: long enough for a whole chain run (3 × timeout × attempts × providers, at least a minute). */
+  REPLICATION_LEASE_MS: int(100, 86_400_000).optional(),
+  CLOUD_ATTEMPTS: int(1, 10).default(2),
+  CIRCUIT_BREAK_AFTER: int(1, 100).default(3),
+  CIRCUIT_HALF_OPEN_SECONDS: int(1, 3600).default(30),
   /** added: comma-separated origins allowed by CORS; unset allows none (same-origin only). */
   CORS_ORIGINS: hostList.optional(),
 });
@@ -118,7 +128,11 @@ export interface Config {
     postimages: { apiKey: string | null; apiUrl: string };
     imgbb: { apiKey: string | null; apiUrl: string; expirationSeconds: number | null };
     timeoutMs: number;
+    attempts: number;
+    breakAfter: number;
+    halfOpenAfterMs: number;
   };
+  replication: { maxAttempts: number; backoffBaseMs: number; backoffCapMs: number; pollMs: number; leaseMs: number | null };
   limits: {
     maxUploadBytes: number;
     maxInputPixels: number;
@@ -200,6 +214,16 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       postimages: { apiKey: e.POSTIMAGES_API_KEY ?? null, apiUrl: e.POSTIMAGES_API_URL },
       imgbb: { apiKey: e.IMGBB_API_KEY ?? null, apiUrl: e.IMGBB_API_URL, expirationSeconds: e.IMGBB_EXPIRATION ?? null },
       timeoutMs: e.CLOUD_TIMEOUT_MS,
+      attempts: e.CLOUD_ATTEMPTS,
+      breakAfter: e.CIRCUIT_BREAK_AFTER,
+      halfOpenAfterMs: e.CIRCUIT_HALF_OPEN_SECONDS * 1000,
+    },
+    replication: {
+      maxAttempts: e.REPLICATION_MAX_ATTEMPTS,
+      backoffBaseMs: e.REPLICATION_BACKOFF_BASE_MS,
+      backoffCapMs: e.REPLICATION_BACKOFF_CAP_SECONDS * 1000,
+      pollMs: e.REPLICATION_POLL_MS,
+      leaseMs: e.REPLICATION_LEASE_MS ?? null,
     },
     limits: {
       maxUploadBytes: e.MAX_UPLOAD_BYTES,

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Viewer } from '../domain/viewer.js';
 import type { ChatService } from '../services/chat-service.js';
 import type { ImageService } from '../services/image-service.js';
+import type { ProviderHealth } from '../storage/providers/chain.js';
 import type { UrlSigner } from '../storage/url-signer.js';
 import type { Loaders } from './loaders.js';
 
@@ -14,4 +15,5 @@ export interface GraphQLContext {
   chat: ChatService;
   images: ImageService;
   urls: UrlSigner;
+  providers: () => ProviderHealth[];
 }

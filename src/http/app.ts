@@ -7,6 +7,7 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler, t
 import { graphqlUploadExpress } from 'graphql-upload-minimal';
 import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { pinoHttp } from 'pino-http';
 import { isDomainError } from '../domain/errors.js';
 import type { GraphQLContext } from '../graphql/context.js';
@@ -25,6 +26,8 @@ export interface HttpDeps {
   upload: { maxFileBytes: number; maxFiles: number };
   /** Signed local file serving (`GET /files/...`). */
   filesRouter?: Router;
+  /** Prometheus registry served at `/metrics`. */
+  metrics?: Registry;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -45,7 +48,7 @@ export function createHttpApp(deps: HttpDeps): Express {
         return id;
       },
       // Health probes every few seconds would drown the useful lines.
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
       redact: ['req.headers.authorization', 'req.headers.cookie'],
     }),
   );
@@ -63,6 +66,13 @@ export function createHttpApp(deps: HttpDeps): Express {
       res.status(503).json({ status: 'unavailable', reason: 'metadata store unreachable' });
     }
   });
+
+  if (deps.metrics) {
+    const registry = deps.metrics;
+    app.get('/metrics', async (_req, res) => {
+      res.set('Content-Type', registry.contentType).send(await registry.metrics());
+    });
+  }
 
   if (deps.filesRouter) app.use(deps.filesRouter);
 

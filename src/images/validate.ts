@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import sharp from 'sharp';
 import { BadUserInputError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../domain/errors.js';
 
@@ -35,7 +36,8 @@ const DIRECT: Record<string, ImageFormat> = { jpeg: 'jpeg', png: 'png', webp: 'w
  * is decoded, so a decompression bomb costs a header read.
  */
 export async function probeImage(input: Buffer | string, limits: { maxInputPixels: number }): Promise<ImageProbe> {
-  if (Buffer.isBuffer(input) && input.length === 0) {
+  const bytes = typeof input === 'string' ? (await stat(input)).size : input.length;
+  if (bytes === 0) {
     throw new BadUserInputError(`The file is empty: send the bytes of an image. ${ACCEPTED_FORMATS_TEXT}`);
   }
   let meta: sharp.Metadata;
@@ -76,7 +78,10 @@ function formatOf(meta: sharp.Metadata): ImageFormat {
   if (direct) return direct;
   if (meta.format === 'heif') {
     if (meta.compression === 'av1') return 'avif';
-    throw new UnsupportedMediaTypeError(`HEIC images cannot be decoded by this server: convert the photo to JPEG first. ${ACCEPTED_FORMATS_TEXT}`);
+    // Prebuilt sharp ships libheif with the AV1 decoder only: HEVC is patent-encumbered.
+    throw new UnsupportedMediaTypeError(
+      `HEIC images are not accepted: the prebuilt sharp this server uses cannot decode HEIC (HEVC). Convert the photo to JPEG first (on an iPhone: Settings › Camera › Formats › Most Compatible). ${ACCEPTED_FORMATS_TEXT}`,
+    );
   }
   const named = meta.format === 'svg' ? 'SVG' : meta.format === 'pdf' ? 'PDF' : meta.format ? meta.format.toUpperCase() : 'this format';
   throw new UnsupportedMediaTypeError(`${named} is not accepted. ${ACCEPTED_FORMATS_TEXT}`);

@@ -37,9 +37,10 @@ export interface TestServer {
  * `wrapStore` lets a test put a counting or failing wrapper around the real store.
  */
 export async function startTestServer(
-  options: { env?: Record<string, string>; wrapStore?: (s: MetadataStore) => MetadataStore; fileFs?: Partial<FsOps> } = {},
+  options: { env?: Record<string, string>; wrapStore?: (s: MetadataStore) => MetadataStore; fileFs?: Partial<FsOps>; dir?: string; keepDir?: boolean } = {},
 ): Promise<TestServer> {
-  const dir = await mkdtemp(join(tmpdir(), 'his-test-'));
+  // `dir` lets a second server start on the same SQLite file and STORAGE_DIR (restarts, two instances).
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'his-test-')));
   const sqlitePath = join(dir, 'metadata.sqlite');
   // A free port chosen up front, so signed URLs (PUBLIC_BASE_URL) point at this server.
   const port = await freePort();
@@ -84,7 +85,7 @@ export async function startTestServer(
     },
     async stop() {
       await app.stop();
-      await rm(dir, { recursive: true, force: true });
+      if (!options.keepDir) await rm(dir, { recursive: true, force: true });
     },
   };
 }

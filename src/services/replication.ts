@@ -1,0 +1,173 @@
+import type { Logger } from 'pino';
+import type { ImageRecord } from '../domain/types.js';
+import type { ChainFailure, ChainSuccess } from '../storage/providers/chain.js';
+import type { CloudCopy, ProviderName, UploadFile } from '../storage/providers/provider.js';
+import type { MetadataStore } from '../store/metadata-store.js';
+
+export interface ReplicationOptions {
+  /** How long a claimed image is reserved for one worker. */
+  leaseMs: number;
+  /** Attempts (each a full run of the chain) before an image becomes LOCAL_ONLY. */
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffCapMs: number;
+  /** How often the worker looks for due images when nothing kicks it. */
+  pollMs: number;
+  batchSize: number;
+}
+
+export interface Uploader {
+  upload(file: UploadFile): Promise<ChainSuccess | ChainFailure>;
+}
+
+export interface ReplicationEvents {
+  onOutcome?(outcome: 'replicated' | 'reused' | 'retrying' | 'local_only', provider: ProviderName | null, seconds: number): void;
+}
+
+/**
+ * Gives every image a cloud copy, durably: the state lives in the store, so a restart or a
+ * second instance carries on where another stopped. An image is only worked on while its
+ * lease is held, so two instances never upload the same image.
+ */
+export class ReplicationService {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = true;
+  private again = false;
+
+  constructor(
+    private readonly deps: {
+      store: MetadataStore;
+      readLocal: (key: string) => Promise<Buffer>;
+      chain: Uploader;
+      clock: () => Date;
+      random: () => number;
+      log: Logger;
+      instanceId: string;
+      options: ReplicationOptions;
+      events?: ReplicationEvents;
+    },
+  ) {}
+
+  /** The lease an upload takes before storing its record when it replicates inline. */
+  inlineLease(): { leaseOwner: string; leaseUntil: Date } {
+    return { leaseOwner: this.deps.instanceId, leaseUntil: new Date(this.deps.clock().getTime() + this.deps.options.leaseMs) };
+  }
+
+  /** Replicates an image whose lease `leaseOwner` holds, and records the outcome. */
+  async replicate(image: ImageRecord, leaseOwner: string): Promise<ImageRecord> {
+    const started = this.deps.clock().getTime();
+    const attempts = image.replication.attempts + 1;
+    const done = async (patch: Parameters<MetadataStore['updateImage']>[1], outcome: 'replicated' | 'reused' | 'retrying' | 'local_only', provider: ProviderName | null) => {
+      await this.deps.store.updateImage(image.id, patch, { leaseOwner });
+      this.deps.events?.onOutcome?.(outcome, provider, (this.deps.clock().getTime() - started) / 1000);
+      const [updated] = await this.deps.store.getImagesByIds([image.id]);
+      return updated ?? image;
+    };
+    const released = { leaseOwner: null, leaseUntil: null };
+
+    // The same bytes from the same owner already have a cloud copy: reuse it, upload nothing.
+    const twin = image.sha256 ? await this.deps.store.findReplicatedBySha256(image.userId, image.sha256) : null;
+    if (twin && twin.id !== image.id && twin.cloudUrl) {
+      return done(
+        { cloudUrl: twin.cloudUrl, deleteUrl: twin.deleteUrl, service: twin.service, replication: { status: 'REPLICATED', attempts, nextAttemptAt: null, lastError: null, ...released } },
+        'reused',
+        twin.service === 'LOCAL' ? null : twin.service,
+      );
+    }
+
+    let result: ChainSuccess | ChainFailure;
+    try {
+      if (!image.localKey) throw new Error('no local copy to upload');
+      const data = await this.deps.readLocal(image.localKey);
+      result = await this.deps.chain.upload({ data, fileName: image.localKey.split('/').at(-1) as string, mimeType: image.mimeType, sha256: image.sha256 });
+    } catch (e) {
+      result = { ok: false, failures: [{ provider: 'POSTIMAGES', reason: e instanceof Error ? e.message : String(e) }] };
+    }
+    if (result.ok) {
+      return done(successPatch(result.copy, result.provider, attempts), 'replicated', result.provider);
+    }
+    const lastError = result.failures.map((f) => `${f.provider}: ${f.reason}`).join('; ') || 'no cloud provider is enabled';
+    if (attempts >= this.deps.options.maxAttempts) {
+      this.deps.log.error({ imageId: image.id, attempts, lastError }, 'cloud replication gave up: the image stays LOCAL_ONLY until an admin requeues it');
+      return done({ replication: { status: 'LOCAL_ONLY', attempts, nextAttemptAt: null, lastError, ...released } }, 'local_only', null);
+    }
+    const nextAttemptAt = new Date(this.deps.clock().getTime() + this.backoff(attempts));
+    this.deps.log.warn({ imageId: image.id, attempts, nextAttemptAt, lastError }, 'every cloud provider failed: replication retries later');
+    return done({ replication: { status: 'RETRYING', attempts, nextAttemptAt, lastError, ...released } }, 'retrying', null);
+  }
+
+  /** Exponential backoff with full jitter, capped. */
+  backoff(attempts: number): number {
+    const { backoffBaseMs, backoffCapMs } = this.deps.options;
+    const ceiling = Math.min(backoffCapMs, backoffBaseMs * 2 ** (attempts - 1));
+    return Math.round(ceiling / 2 + (this.deps.random() * ceiling) / 2);
+  }
+
+  /** One pass: claim due images with a lease and replicate them. Returns how many were worked on. */
+  async runOnce(): Promise<number> {
+    const { options, instanceId } = this.deps;
+    const claimed = await this.deps.store.claimDueImages({ now: this.deps.clock(), leaseOwner: instanceId, leaseMs: options.leaseMs, limit: options.batchSize });
+    for (const image of claimed) {
+      try {
+        await this.replicate(image, instanceId);
+      } catch (err) {
+        // The lease expires and another pass takes the image again: nothing is lost.
+        this.deps.log.error({ err, imageId: image.id }, 'replication pass failed for an image');
+      }
+    }
+    return claimed.length;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  /** Look for work now (after an upload that did not wait for the cloud). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) this.again = true;
+    else this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.running = this.loop().finally(() => {
+        this.running = null;
+      });
+    }, ms);
+    this.timer.unref();
+  }
+
+  private async loop(): Promise<void> {
+    let worked = 0;
+    try {
+      worked = await this.runOnce();
+    } catch (err) {
+      this.deps.log.error({ err }, 'replication worker pass failed');
+    }
+    const more = worked === this.deps.options.batchSize || this.again;
+    this.again = false;
+    this.schedule(more ? 0 : this.deps.options.pollMs);
+  }
+}
+
+function successPatch(copy: CloudCopy, provider: ProviderName, attempts: number): Parameters<MetadataStore['updateImage']>[1] {
+  return {
+    cloudUrl: copy.url,
+    deleteUrl: copy.deleteUrl,
+    service: provider,
+    replication: { status: 'REPLICATED', attempts, nextAttemptAt: null, lastError: null, leaseOwner: null, leaseUntil: null },
+  };
+}

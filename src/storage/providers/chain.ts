@@ -1,0 +1,147 @@
+import {
+  BrokenCircuitError,
+  CircuitState,
+  ConsecutiveBreaker,
+  DelegateBackoff,
+  TaskCancelledError,
+  TimeoutStrategy,
+  circuitBreaker,
+  handleWhen,
+  retry,
+  timeout,
+  wrap,
+  type CircuitBreakerPolicy,
+  type IPolicy,
+} from 'cockatiel';
+import { ProviderError, type CloudCopy, type CloudProvider, type ProviderName, type UploadFile } from './provider.js';
+
+export interface ChainOptions {
+  /** Per attempt (CLOUD_TIMEOUT_MS). */
+  timeoutMs: number;
+  /** Attempts per provider per upload, the first included. */
+  maxAttempts: number;
+  /** Base of the exponential backoff between attempts; jittered. */
+  backoffMs: number;
+  /** Consecutive failures that open a provider's circuit. */
+  breakAfter: number;
+  /** How long an open circuit fails fast before letting one trial through. */
+  halfOpenAfterMs: number;
+  random?: () => number;
+}
+
+export interface ChainSuccess {
+  ok: true;
+  provider: ProviderName;
+  copy: CloudCopy;
+  /** Reasons of the providers that failed before this one. */
+  failures: { provider: ProviderName; reason: string }[];
+}
+export interface ChainFailure {
+  ok: false;
+  failures: { provider: ProviderName; reason: string }[];
+}
+
+export interface ProviderHealth {
+  name: ProviderName;
+  enabled: boolean;
+  circuit: 'CLOSED' | 'OPEN' | 'HALF_OPEN';
+  uploads: number;
+  failures: number;
+  lastError: string | null;
+}
+
+interface Link {
+  provider: CloudProvider;
+  policy: IPolicy;
+  breaker: CircuitBreakerPolicy;
+  uploads: number;
+  failures: number;
+  lastError: string | null;
+}
+
+const isRetryable = (e: unknown) => (e instanceof ProviderError && e.retryable) || e instanceof TaskCancelledError;
+
+/**
+ * Tries the providers in order. Each has its own policy: a timeout per attempt, bounded
+ * retries with exponential backoff and jitter for retryable failures (network, 5xx, 429,
+ * honouring Retry-After), never for other 4xx; and a circuit breaker, so a provider that is
+ * down costs one fast failure instead of a timeout per upload.
+ */
+export class ProviderChain {
+  private readonly links: Link[];
+
+  constructor(
+    providers: CloudProvider[],
+    private readonly disabled: ProviderName[],
+    options: ChainOptions,
+  ) {
+    const random = options.random ?? Math.random;
+    this.links = providers.map((provider) => {
+      const breaker = circuitBreaker(handleWhen(isRetryable), {
+        halfOpenAfter: options.halfOpenAfterMs,
+        breaker: new ConsecutiveBreaker(options.breakAfter),
+      });
+      const backoff = new DelegateBackoff<{ attempt: number; result: { error?: unknown } }>((ctx) => {
+        const error = ctx.result.error;
+        const retryAfter = error instanceof ProviderError ? error.options.retryAfterMs : undefined;
+        if (retryAfter !== undefined) return Math.min(retryAfter, options.timeoutMs);
+        const base = options.backoffMs * 2 ** (ctx.attempt - 1);
+        return base / 2 + random() * (base / 2);
+      });
+      const retries = retry(handleWhen(isRetryable), { maxAttempts: Math.max(0, options.maxAttempts - 1), backoff: backoff as never });
+      const perAttempt = timeout(options.timeoutMs, TimeoutStrategy.Aggressive);
+      // The breaker sees the outcome of the whole retried call: one dead provider, one count.
+      return { provider, policy: wrap(breaker, retries, perAttempt), breaker, uploads: 0, failures: 0, lastError: null };
+    });
+  }
+
+  get names(): ProviderName[] {
+    return this.links.map((l) => l.provider.name);
+  }
+
+  providerNamed(name: ProviderName): CloudProvider | undefined {
+    return this.links.find((l) => l.provider.name === name)?.provider;
+  }
+
+  async upload(file: UploadFile): Promise<ChainSuccess | ChainFailure> {
+    const failures: { provider: ProviderName; reason: string }[] = [];
+    for (const link of this.links) {
+      try {
+        const copy = await link.policy.execute(({ signal }) => link.provider.upload(file, signal));
+        link.uploads++;
+        return { ok: true, provider: link.provider.name, copy, failures };
+      } catch (e) {
+        const reason = describe(e);
+        link.failures++;
+        link.lastError = reason;
+        failures.push({ provider: link.provider.name, reason });
+      }
+    }
+    return { ok: false, failures };
+  }
+
+  health(): ProviderHealth[] {
+    const enabled = this.links.map((l) => ({
+      name: l.provider.name,
+      enabled: true,
+      circuit: circuitName(l.breaker.state),
+      uploads: l.uploads,
+      failures: l.failures,
+      lastError: l.lastError,
+    }));
+    const off = this.disabled.map((name) => ({ name, enabled: false, circuit: 'CLOSED' as const, uploads: 0, failures: 0, lastError: null }));
+    return [...enabled, ...off];
+  }
+}
+
+function circuitName(state: CircuitState): ProviderHealth['circuit'] {
+  if (state === CircuitState.Open || state === CircuitState.Isolated) return 'OPEN';
+  if (state === CircuitState.HalfOpen) return 'HALF_OPEN';
+  return 'CLOSED';
+}
+
+function describe(e: unknown): string {
+  if (e instanceof BrokenCircuitError) return 'circuit open: the provider failed repeatedly and is skipped for now';
+  if (e instanceof TaskCancelledError) return 'timed out';
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,79 @@
+/**
+ * The port every cloud image host implements. The replication chain only sees this
+ * interface, so a new host is one new file (the unstorage driver model).
+ */
+
+/** Upper-case on purpose: it is the value stored with each cloud copy, not the config token. */
+export type ProviderName = 'POSTIMAGES' | 'IMGBB';
+
+export interface UploadFile {
+  data: Buffer;
+  /** e.g. img_20260101_120000_ab12cd34.jpg */
+  fileName: string;
+  mimeType: string;
+  sha256: string;
+}
+
+export interface CloudCopy {
+  url: string;
+  deleteUrl: string | null;
+  providerId: string | null;
+}
+
+export interface CloudProvider {
+  readonly name: ProviderName;
+  /** Hosts a cloud URL of this provider may be on (https only in production). */
+  readonly allowedHosts: readonly string[];
+  upload(file: UploadFile, signal: AbortSignal): Promise<CloudCopy>;
+  /** Absent when the provider offers no deletion API (ImgBB: its delete_url is a web page). */
+  delete?(copy: CloudCopy, signal: AbortSignal): Promise<void>;
+}
+
+export interface ProviderErrorOptions {
+  status?: number;
+  retryAfterMs?: number;
+  cause?: unknown;
+}
+
+/** A failed attempt. retryable: network errors, timeouts, 5xx and 429; never other 4xx or bad answers. */
+export class ProviderError extends Error {
+  override name = 'ProviderError';
+  readonly retryable: boolean;
+  readonly options: ProviderErrorOptions;
+
+  constructor(message: string, retryable: boolean, options: ProviderErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.retryable = retryable;
+    this.options = options;
+  }
+
+  get status(): number | undefined {
+    return this.options.status;
+  }
+
+  get retryAfterMs(): number | undefined {
+    return this.options.retryAfterMs;
+  }
+}
+
+/**
+ * A provider answer is untrusted input: a URL we store and later hand to clients must be on
+ * the provider's own CDN, or a compromised/misbehaving endpoint could plant any link.
+ */
+export function checkCloudUrl(url: string, allowedHosts: readonly string[], requireHttps: boolean): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch (cause) {
+    throw new ProviderError(`the provider returned an invalid URL: ${JSON.stringify(url.slice(0, 200))}`, false, { cause });
+  }
+  const protocolOk = parsed.protocol === 'https:' || (!requireHttps && parsed.protocol === 'http:');
+  if (!protocolOk) {
+    throw new ProviderError(`the provider returned a URL with a disallowed scheme "${parsed.protocol}" (${requireHttps ? 'https' : 'http or https'} required)`, false);
+  }
+  const host = parsed.hostname.toLowerCase();
+  if (!allowedHosts.some((h) => h.toLowerCase() === host)) {
+    throw new ProviderError(`the provider returned a URL on host "${host}", which is not one of ${allowedHosts.join(', ')}`, false);
+  }
+  return parsed.toString();
+}
