@@ -6,12 +6,14 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { benchRead } from './read.js';
+import { benchReplicate } from './replicate.js';
 import { benchServe } from './serve.js';
 import { benchUpload } from './upload.js';
 
 const all: Record<string, () => Promise<unknown>> = {
   read: () => benchRead(),
   serve: () => benchServe(),
+  replicate: () => benchReplicate(),
   upload: () => benchUpload({ soak: Number(process.env['BENCH_SOAK'] ?? 5000) }),
 };
 

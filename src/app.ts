@@ -176,7 +176,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     log,
     apollo,
     authenticate: createAuthenticator(config.auth),
-    contextBase: () => ({ chat, images, urls, providers: () => chain.health(), loaders: createLoaders(chat, { batch: deps.batchLoads ?? true }) }),
+    contextBase: () => ({ chat, images, urls, replication, providers: () => chain.health(), loaders: createLoaders(chat, { batch: deps.batchLoads ?? true }) }),
     metrics: metrics.registry,
     upload: { maxFileBytes: config.limits.maxUploadBytes, maxFiles: config.limits.maxFiles },
     filesRouter: createFilesRouter({

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Viewer } from '../domain/viewer.js';
 import type { ChatService } from '../services/chat-service.js';
 import type { ImageService } from '../services/image-service.js';
+import type { ReplicationService } from '../services/replication.js';
 import type { ProviderHealth } from '../storage/providers/chain.js';
 import type { UrlSigner } from '../storage/url-signer.js';
 import type { Loaders } from './loaders.js';
@@ -16,4 +17,6 @@ export interface GraphQLContext {
   images: ImageService;
   urls: UrlSigner;
   providers: () => ProviderHealth[];
+  /** Absent when no provider is enabled. */
+  replication: ReplicationService | undefined;
 }

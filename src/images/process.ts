@@ -57,6 +57,8 @@ const FAST_SEARCH_MIN_PIXELS = 2_000_000;
  * a smooth photo, 1.1 for a grainy one, where the grain averages away).
  */
 const PIXEL_EXPONENT = 0.9;
+/** The bound on `encodes`: one try of the kept format, the search, one finishing encode. */
+export const MAX_ENCODES = 1 + SEARCH_ENCODES + 1;
 const DECODE_ONCE_MAX_BYTES = 160 * 1024 * 1024;
 const PLACEHOLDER_SIZE = 16;
 
@@ -81,7 +83,7 @@ export function configureSharp(cores: number, threadPoolSize = Number(process.en
  * `imageMaxKb` (TIFF becomes JPEG, or PNG with alpha); otherwise the image is re-encoded as JPEG,
  * or as WebP where alpha or animation must survive, by the bounded search in `fit`.
  *
- * Worst case: 1 encode to try the kept format + 5 search encodes + 1 finishing encode = 7.
+ * Worst case (MAX_ENCODES): 1 encode to try the kept format + 5 search encodes + 1 finishing = 7.
  * Typical: 1 (fits as it is), 2 (a big JPEG that fits: fast encode, then mozjpeg), 4 (a 24 MP
  * photo over the target: one full-size encode, two after downscaling, one finishing).
  */

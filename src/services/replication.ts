@@ -97,6 +97,16 @@ export class ReplicationService {
     return done({ replication: { status: 'RETRYING', attempts, nextAttemptAt, lastError, ...released } }, 'retrying', null);
   }
 
+  /** Makes an image due now with fresh attempts (an admin's requeue), and wakes the worker. */
+  async requeue(image: ImageRecord): Promise<ImageRecord> {
+    await this.deps.store.updateImage(image.id, {
+      replication: { status: 'PENDING', attempts: 0, nextAttemptAt: null, lastError: null, leaseOwner: null, leaseUntil: null },
+    });
+    this.kick();
+    const [updated] = await this.deps.store.getImagesByIds([image.id]);
+    return updated ?? image;
+  }
+
   /** Exponential backoff with full jitter, capped. */
   backoff(attempts: number): number {
     const { backoffBaseMs, backoffCapMs } = this.deps.options;

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CreateConversationDocument, ImageDocument, ProvidersDocument, UploadImageDocument } from '../generated/graphql.js';
+import { CreateConversationDocument, ImageDocument, ProvidersDocument, RequeueImageReplicationDocument, UploadImageDocument } from '../generated/graphql.js';
 import { startImgbbEmulator, startPostImagesEmulator, type Emulator } from '../support/emulators.js';
 import { as, startTestServer, type TestServer } from '../support/server.js';
 
@@ -167,6 +167,39 @@ describe('the circuit breaker', () => {
       await new Promise((r) => setTimeout(r, 2100));
       const recovered = await upload(server, await readFile('test/fixtures/astronaut.png'));
       expect(recovered.service).toBe('POSTIMAGES');
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('giving up and requeueing', () => {
+  it('after the configured attempts an image is LOCAL_ONLY; only an admin can requeue it, and then it replicates', async () => {
+    const server = await startTestServer({ env: cloudEnv({ REPLICATION_MAX_ATTEMPTS: '2', CIRCUIT_BREAK_AFTER: '100' }) });
+    try {
+      postimages.setMode('error500');
+      imgbb.setMode('error500');
+      const data = await (await import('sharp')).default(coffee).resize(77).png().toBuffer();
+      const image = await upload(server, data);
+      expect(image.replicationStatus).toBe('RETRYING');
+      const gaveUp = await eventually(
+        async () => (await server.gql(ImageDocument, { id: image.id }, as('alice'))).data!.image!,
+        (i) => i.replicationStatus === 'LOCAL_ONLY',
+      );
+      expect(gaveUp.replicationStatus).toBe('LOCAL_ONLY');
+      expect(server.logs.some((l) => String(l['msg']).includes('gave up'))).toBe(true);
+
+      postimages.setMode('ok');
+      imgbb.setMode('ok');
+      const refused = await server.gql(RequeueImageReplicationDocument, { id: image.id }, as('alice'));
+      expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      const requeued = await server.gql(RequeueImageReplicationDocument, { id: image.id }, as('ops', ['admin']));
+      expect(requeued.data!.requeueImageReplication.replicationStatus).toBe('PENDING');
+      const done = await eventually(
+        async () => (await server.gql(ImageDocument, { id: image.id }, as('alice'))).data!.image!,
+        (i) => i.replicationStatus === 'REPLICATED',
+      );
+      expect(done).toMatchObject({ replicationStatus: 'REPLICATED', service: 'POSTIMAGES' });
     } finally {
       await server.stop();
     }

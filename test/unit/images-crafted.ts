@@ -63,24 +63,31 @@ export function heifHeaderOnly(brand: 'heic' | 'avif', width: number, height: nu
   return Buffer.concat([ftyp, meta(offset), box('mdat', coded)]);
 }
 
-/** An animated GIF of `frames` frames; `noisy` makes frames that compress badly. */
-export async function animatedGif(frames: number, width: number, height: number, noisy = false): Promise<Buffer> {
-  const raw = Buffer.alloc(width * height * frames * 3);
-  for (let i = 0; i < raw.length; i++) {
-    const frame = Math.floor(i / (width * height * 3));
-    raw[i] = noisy ? (Math.imul(i + 1, 2654435761) >>> 24) & 255 : 60 * (frame + 1);
+/** Pseudo-random bytes from a fixed seed (xorshift32): noise that no encoder can shrink much. */
+export function noise(length: number, seed = 2463534242): Buffer {
+  const out = Buffer.alloc(length);
+  let x = seed >>> 0;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out[i] = x & 255;
   }
+  return out;
+}
+
+/** An animated GIF of `frames` frames, flat colours or `noisy`. */
+export async function animatedGif(frames: number, width: number, height: number, noisy = false): Promise<Buffer> {
+  const frameBytes = width * height * 3;
+  const raw = noisy ? noise(frameBytes * frames) : Buffer.alloc(frameBytes * frames);
+  if (!noisy) for (let f = 0; f < frames; f++) raw.fill(60 * (f + 1), f * frameBytes, (f + 1) * frameBytes);
   return sharp(raw, { raw: { width, height: height * frames, channels: 3, pageHeight: height } })
     .gif({ loop: 0, delay: Array<number>(frames).fill(100) })
     .toBuffer();
 }
 
-/** Random-looking RGBA pixels that no encoder can shrink much. */
-export function noiseRgba(width: number, height: number): Buffer {
-  const raw = Buffer.alloc(width * height * 4);
-  for (let i = 0; i < raw.length; i++) raw[i] = (Math.imul(i + 7, 2246822519) >>> 23) & 255;
-  return raw;
-}
 
 /**
  * A phone photo: `width`×`height` stored sideways with EXIF orientation 6, camera make and a

@@ -1,0 +1,23 @@
+import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
+import { BadUserInputError, ForbiddenError } from '../../domain/errors.js';
+import type { ImageRecord } from '../../domain/types.js';
+import { requireViewer } from '../../domain/viewer.js';
+import { parseId } from '../args.js';
+import type { GraphQLContext } from '../context.js';
+import { Image } from '../types/objects.js';
+
+@Resolver()
+export class ReplicationResolver {
+  @Mutation(() => Image, {
+    description:
+      'Admin only: put an image that gave up (LOCAL_ONLY) or is waiting (RETRYING) back in the replication queue, due now, with its attempts reset.',
+  })
+  async requeueImageReplication(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<ImageRecord> {
+    const viewer = requireViewer(ctx.viewer);
+    if (!viewer.isAdmin) throw new ForbiddenError('Only an admin may requeue replication.');
+    const image = await ctx.chat.getImage(viewer, parseId('image', id));
+    if (!ctx.replication) throw new BadUserInputError('No cloud provider is enabled: set POSTIMAGES_API_KEY or IMGBB_API_KEY first.');
+    if (image.replication.status === 'REPLICATED' || image.replication.status === 'PENDING') return image;
+    return ctx.replication.requeue(image);
+  }
+}

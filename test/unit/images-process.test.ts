@@ -1,0 +1,223 @@
+import { createHash } from 'node:crypto';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PayloadTooLargeError, UnsupportedMediaTypeError } from '../../src/domain/errors.js';
+import { MAX_ENCODES, processImage, type ProcessedImage, type ProcessOptions } from '../../src/images/process.js';
+import { probeImage } from '../../src/images/validate.js';
+import { animatedGif, fixture, heifHeaderOnly, noise, phonePhoto } from './images-crafted.js';
+
+const OPTIONS: ProcessOptions = { maxInputPixels: 100_000_000, imageMaxKb: 500, thumbnailSize: 256 };
+
+async function ingest(input: Buffer | string, o: Partial<ProcessOptions> = {}): Promise<ProcessedImage> {
+  const options = { ...OPTIONS, ...o };
+  return processImage(input, await probeImage(input, options), options);
+}
+
+/** The colour of one pixel of an encoded image. */
+async function pixel(image: Buffer, x: number, y: number): Promise<number[]> {
+  const { data } = await sharp(image).extract({ left: x, top: y, width: 1, height: 1 }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  return [...data];
+}
+
+let hubble: Buffer;
+let coffee: Buffer;
+let chelsea: Buffer;
+beforeAll(async () => {
+  [hubble, coffee, chelsea] = await Promise.all([fixture('hubble_deep_field.jpg'), fixture('coffee.png'), fixture('chelsea.png')]);
+});
+
+describe('processImage: a 24 MP phone photo', () => {
+  it('comes out upright, without EXIF, GPS, XMP or ICC, under IMAGE_MAX_KB, in a bounded number of encodes', async () => {
+    const photo = await phonePhoto(hubble, 6000, 4000);
+    const before = await sharp(photo).metadata();
+    expect(before).toMatchObject({ width: 6000, height: 4000, orientation: 6 });
+    expect(before.exif?.includes(Buffer.from([0x25, 0x88]))).toBe(true); // the GPS IFD pointer tag
+
+    const started = performance.now();
+    const out = await ingest(photo);
+    const ms = Math.round(performance.now() - started);
+
+    const meta = await sharp(out.data).metadata();
+    expect(meta.format).toBe('jpeg');
+    expect(meta.space).toBe('srgb');
+    expect([meta.exif, meta.xmp, meta.icc, meta.iptc, meta.orientation]).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect(out.data.includes('PhoneCo')).toBe(false);
+    // Upright: portrait, 4000 wide for 6000 high (downscaled alike to fit the target).
+    expect([out.width, out.height]).toEqual([meta.width, meta.height]);
+    expect(out.width / out.height).toBeCloseTo(4000 / 6000, 2);
+    expect(out.size).toBe(out.data.length);
+    expect(out.size).toBeLessThanOrEqual(500 * 1024);
+    expect(out.encodes).toBeLessThanOrEqual(MAX_ENCODES);
+    expect(out.sha256).toBe(createHash('sha256').update(out.data).digest('hex'));
+    const thumb = await sharp(out.thumbnail).metadata();
+    expect(thumb).toMatchObject({ format: 'webp', height: 256, width: out.thumbnailWidth });
+    expect(out.thumbnailWidth).toBe(Math.round((256 * 4000) / 6000));
+    console.warn(`24 MP photo: ${out.width}×${out.height}, ${out.size} bytes, ${out.encodes} encodes, ${ms} ms`);
+  });
+
+  it('turns the pixels, not just the numbers: the stored top-left corner ends top-right', async () => {
+    const out = await ingest(await phonePhoto(hubble, 600, 400), { imageMaxKb: 5000 });
+    expect([out.width, out.height]).toEqual([400, 600]);
+    const [r, g, b] = await pixel(out.data, 395, 5);
+    expect(r).toBeGreaterThan(200);
+    expect(g! + b!).toBeLessThan(120);
+  });
+});
+
+describe('processImage keeps the format when it fits', () => {
+  it('keeps a small PNG as PNG in one encode, with a WebP thumbnail never enlarged and a tiny placeholder', async () => {
+    const small = await sharp(coffee).resize(120, 80).png().toBuffer();
+    const out = await ingest(small);
+    expect(out).toMatchObject({ format: 'png', mimeType: 'image/png', ext: 'png', width: 120, height: 80, encodes: 1 });
+    expect([out.thumbnailWidth, out.thumbnailHeight]).toEqual([120, 80]);
+    expect((await sharp(out.thumbnail).metadata()).format).toBe('webp');
+  });
+
+  it('makes a WebP thumbnail of longest side THUMBNAIL_SIZE and a placeholder data URI under 1 KB', async () => {
+    const out = await ingest(coffee, { thumbnailSize: 200 });
+    expect([out.thumbnailWidth, out.thumbnailHeight]).toEqual([200, 133]);
+    expect(await sharp(out.thumbnail).metadata()).toMatchObject({ format: 'webp', width: 200, height: 133 });
+    expect(out.placeholder).toMatch(/^data:image\/webp;base64,[A-Za-z0-9+/]+=*$/);
+    expect(out.placeholder.length).toBeLessThan(1024);
+    const tiny = await sharp(Buffer.from(out.placeholder.split(',')[1]!, 'base64')).metadata();
+    expect(tiny).toMatchObject({ format: 'webp', width: 16 });
+    expect(tiny.height).toBeLessThanOrEqual(16);
+  });
+
+  it('keeps a JPEG that fits as JPEG, encoded with mozjpeg at quality 85', async () => {
+    const out = await ingest(hubble);
+    expect(out).toMatchObject({ format: 'jpeg', ext: 'jpg', width: 1000, height: 872, encodes: 1 });
+    expect(out.size).toBeLessThan(hubble.length);
+  });
+
+  it('keeps WebP and AVIF', async () => {
+    const webp = await ingest(await sharp(chelsea).webp().toBuffer());
+    expect(webp).toMatchObject({ format: 'webp', mimeType: 'image/webp', ext: 'webp', width: 451, height: 300 });
+    const avif = await ingest(await sharp(chelsea).avif({ effort: 0 }).toBuffer());
+    expect(avif).toMatchObject({ format: 'avif', mimeType: 'image/avif', ext: 'avif', width: 451, height: 300 });
+    expect((await sharp(avif.data).metadata()).format).toBe('heif');
+  });
+
+  it('never keeps TIFF: JPEG when opaque, PNG when it has alpha', async () => {
+    expect(await ingest(await sharp(chelsea).tiff().toBuffer())).toMatchObject({ format: 'jpeg', ext: 'jpg', width: 451 });
+    // sharp's default TIFF compression is JPEG, which has no alpha.
+    const alpha = await sharp(chelsea).ensureAlpha(0.5).tiff({ compression: 'lzw' }).toBuffer();
+    const out = await ingest(alpha);
+    expect(out).toMatchObject({ format: 'png', ext: 'png' });
+    expect((await sharp(out.data).metadata()).hasAlpha).toBe(true);
+  });
+
+  it('reads a temp file by path', async () => {
+    expect(await ingest('test/fixtures/chelsea.png')).toMatchObject({ format: 'png', width: 451, height: 300 });
+  });
+});
+
+describe('processImage converts to 8-bit sRGB', () => {
+  it('converts a CMYK JPEG', async () => {
+    const cmyk = await sharp(hubble).toColourspace('cmyk').jpeg().toBuffer();
+    expect((await sharp(cmyk).metadata()).space).toBe('cmyk');
+    const meta = await sharp((await ingest(cmyk)).data).metadata();
+    expect(meta).toMatchObject({ space: 'srgb', channels: 3 });
+  });
+
+  it.each([
+    ['decoded once', undefined],
+    ['decoded per encode', 0],
+  ])('stores a 16-bit PNG as 8-bit (%s)', async (_name, decodeOnceMaxBytes) => {
+    const deep = await sharp(coffee).toColourspace('rgb16').png().toBuffer();
+    expect((await sharp(deep).metadata()).depth).toBe('ushort');
+    const out = await ingest(deep, { imageMaxKb: 5000, decodeOnceMaxBytes });
+    expect(out.format).toBe('png');
+    expect(await sharp(out.data).metadata()).toMatchObject({ depth: 'uchar', space: 'srgb' });
+  });
+
+  it('orients an image too big to keep decoded in memory the same way', async () => {
+    const out = await ingest(await phonePhoto(hubble, 600, 400), { imageMaxKb: 5000, decodeOnceMaxBytes: 0 });
+    expect([out.width, out.height]).toEqual([400, 600]);
+    expect((await pixel(out.data, 395, 5))[0]).toBeGreaterThan(200);
+  });
+});
+
+describe('processImage re-encodes what is over IMAGE_MAX_KB', () => {
+  it('turns an opaque PNG over the limit into JPEG', async () => {
+    const out = await ingest(coffee, { imageMaxKb: 60 });
+    expect(out).toMatchObject({ format: 'jpeg', width: 600, height: 400 });
+    expect(out.size).toBeLessThanOrEqual(60 * 1024);
+    expect(out.encodes).toBeLessThanOrEqual(MAX_ENCODES);
+  });
+
+  it('keeps the alpha of an over-size WebP by staying WebP', async () => {
+    const noisy = await sharp(noise(1200 * 1200 * 4), { raw: { width: 1200, height: 1200, channels: 4 } }).webp({ lossless: true }).toBuffer();
+    expect(noisy.length).toBeGreaterThan(1024 * 1024);
+    const out = await ingest(noisy, { imageMaxKb: 200 });
+    const meta = await sharp(out.data).metadata();
+    expect(meta).toMatchObject({ format: 'webp', hasAlpha: true });
+    expect(out).toMatchObject({ format: 'webp', mimeType: 'image/webp', ext: 'webp' });
+    expect(out.size).toBeLessThanOrEqual(200 * 1024);
+    expect(out.encodes).toBeLessThanOrEqual(MAX_ENCODES);
+  });
+
+  it('turns a PNG with alpha over the limit into WebP with alpha', async () => {
+    const png = await sharp(coffee).ensureAlpha(0.7).png().toBuffer();
+    const out = await ingest(png, { imageMaxKb: 40 });
+    expect(out.format).toBe('webp');
+    expect((await sharp(out.data).metadata()).hasAlpha).toBe(true);
+    expect(out.size).toBeLessThanOrEqual(40 * 1024);
+  });
+
+  it('keeps a JPEG as JPEG at a lower quality when that is enough, at full size', async () => {
+    const out = await ingest(hubble, { imageMaxKb: 100 });
+    expect(out).toMatchObject({ format: 'jpeg', width: 1000, height: 872 });
+    expect(out.size).toBeLessThanOrEqual(100 * 1024);
+    expect(out.encodes).toBeLessThanOrEqual(3);
+  });
+});
+
+describe('processImage and animation', () => {
+  it('keeps an animated GIF animated', async () => {
+    const out = await ingest(await animatedGif(3, 40, 30));
+    expect(out).toMatchObject({ format: 'gif', mimeType: 'image/gif', ext: 'gif', width: 40, height: 30 });
+    expect(await sharp(out.data, { animated: true }).metadata()).toMatchObject({ format: 'gif', pages: 3, pageHeight: 30 });
+    // The thumbnail is the first frame.
+    const thumb = await sharp(out.thumbnail, { animated: true }).metadata();
+    expect(thumb).toMatchObject({ format: 'webp', width: 40, height: 30 });
+    expect(thumb.pages ?? 1).toBe(1);
+  });
+
+  it('turns an animated GIF over the limit into animated WebP, every frame kept', async () => {
+    const gif = await animatedGif(3, 300, 200, true);
+    expect(gif.length).toBeGreaterThan(100 * 1024);
+    const out = await ingest(gif, { imageMaxKb: 40 });
+    expect(out.format).toBe('webp');
+    expect(out.size).toBeLessThanOrEqual(40 * 1024);
+    expect((await sharp(out.data, { animated: true }).metadata()).pages).toBe(3);
+    expect(out.width / out.height).toBeCloseTo(1.5, 1);
+  });
+});
+
+describe('processImage refuses what it cannot decode', () => {
+  it('refuses a JPEG cut at 700 bytes whose header is whole', async () => {
+    const small = await sharp(hubble).resize(600, 400).jpeg({ quality: 85 }).toBuffer();
+    const cut = small.subarray(0, 700);
+    const probe = await probeImage(cut, OPTIONS); // the header alone looks fine
+    const err = await processImage(cut, probe, OPTIONS).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnsupportedMediaTypeError);
+    expect((err as Error).message).toMatch(/could not be decoded.*truncated or corrupt/);
+    expect((err as Error).message).toMatch(/Accepted: JPEG, PNG, WebP, GIF, AVIF, TIFF\./);
+  });
+
+  it('refuses a JPEG missing only its last bytes', async () => {
+    const cut = hubble.subarray(0, hubble.length - 64);
+    await expect(ingest(cut)).rejects.toBeInstanceOf(UnsupportedMediaTypeError);
+  });
+
+  it('refuses an AVIF container whose coded image is garbage', async () => {
+    await expect(ingest(heifHeaderOnly('avif', 64, 48))).rejects.toBeInstanceOf(UnsupportedMediaTypeError);
+  });
+
+  it('enforces the pixel limit while decoding too', async () => {
+    const probe = await probeImage(coffee, OPTIONS);
+    const err = await processImage(coffee, probe, { ...OPTIONS, maxInputPixels: 1000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PayloadTooLargeError);
+  });
+});
