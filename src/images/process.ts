@@ -116,7 +116,6 @@ async function run(input: Buffer | string, probe: ImageProbe, o: ProcessOptions)
     let pipeline = source();
     if (scale < 1) pipeline = pipeline.resize({ width: Math.max(1, Math.round(upright.width * scale)) });
     const { data, info } = await encoder(pipeline, format, quality, finished).toBuffer({ resolveWithObject: true });
-    if (process.env.IMG_DEBUG) console.warn('encode', format, quality, scale.toFixed(3), finished, info.width, info.height, data.length);
     return { data, format, quality, scale, finished, width: info.width, height: info.pageHeight ?? info.height };
   };
 

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { type AddressInfo, type Socket } from 'node:net';
 
-export type Mode = 'ok' | 'error500' | 'rate429' | 'hang' | 'malformed' | 'html' | 'nourl' | 'slow' | 'reset' | 'wronghost' | 'altered';
+export type Mode = 'ok' | 'error500' | 'rate429' | 'hang' | 'malformed' | 'html' | 'nourl' | 'slow' | 'reset' | 'wronghost' | 'altered' | 'huge';
 
 export interface EmulatedUpload {
   name: string;
@@ -145,6 +145,8 @@ async function start(flavour: Flavour, options: EmulatorOptions): Promise<Emulat
     if (mode === 'error500') return send(res, { status: 500, type: 'text/plain', body: 'Internal Server Error' });
     if (mode === 'rate429') return send(res, { status: 429, type: 'text/plain', body: 'Too Many Requests', headers: { 'Retry-After': '1' } });
     if (mode === 'html') return send(res, HTML);
+    // An answer larger than any image: the client must stop reading it and refuse it.
+    if (mode === 'huge') return send(res, { status: 200, type: 'application/octet-stream', body: 'x'.repeat(3 * 1024 * 1024) });
 
     const fields = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));
     if (fields.key !== emu.apiKey) return send(res, flavour.badKey());

@@ -131,6 +131,7 @@ describe.each(cases)('$label provider against its emulator', ({ label, start, ma
     ['html', /HTML/],
     ['nourl', /without (data\.url|a <hotlink>)/],
     ['wronghost', /host "localhost"/],
+    ['huge', /larger|exceed|maxContentLength|cap/i],
   ])('%s is not retryable and says why', async (mode, reason) => {
     emu.setMode(mode);
     const before = emu.uploads.length;

@@ -1,0 +1,85 @@
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { imageFileName, imageKey, thumbnailFileName, thumbnailKey } from '../../src/images/naming.js';
+import { configureSharp } from '../../src/images/process.js';
+import { ImageProcessor } from '../../src/images/processor.js';
+
+describe('naming', () => {
+  it('names files img_YYYYMMDD_HHMMSS_<8 hex>.<ext> in UTC, in the seed layout', () => {
+    const name = imageFileName(new Date('2026-03-04T05:06:07Z'), Buffer.from([0xab, 0x12, 0xcd, 0x34]), 'jpg');
+    expect(name).toBe('img_20260304_050607_ab12cd34.jpg');
+    expect(thumbnailFileName(name)).toBe('thumb_img_20260304_050607_ab12cd34.webp');
+    expect(imageKey(true, name)).toBe('Image_Gen/img_20260304_050607_ab12cd34.jpg');
+    expect(imageKey(false, name)).toBe('uploads/img_20260304_050607_ab12cd34.jpg');
+    expect(thumbnailKey('thumb_x.webp')).toBe('thumbnails/thumb_x.webp');
+  });
+
+  it('uses UTC whatever the local time zone, and pads every field', () => {
+    // 23:59:59 on 31 December in UTC is already 1 January in UTC+1.
+    const name = imageFileName(new Date(Date.UTC(2025, 11, 31, 23, 59, 59)), Buffer.from([0, 1, 2, 3]), 'png');
+    expect(name).toBe('img_20251231_235959_00010203.png');
+    expect(name).toMatch(/^img_\d{8}_\d{6}_[0-9a-f]{8}\.png$/);
+  });
+
+  it('uses only the first 4 random bytes and refuses fewer', () => {
+    expect(imageFileName(new Date(0), Buffer.from([1, 2, 3, 4, 5, 6]), 'webp')).toBe('img_19700101_000000_01020304.webp');
+    expect(() => imageFileName(new Date(0), Buffer.from([1, 2]), 'webp')).toThrow(/4 random bytes/);
+  });
+});
+
+describe('configureSharp', () => {
+  it('turns the cache off, gives libvips one thread per image and sizes the queue to the cores and the thread pool', () => {
+    expect(configureSharp(8, 4)).toBe(3);
+    expect(configureSharp(2, 4)).toBe(2);
+    expect(configureSharp(16, 1)).toBe(1);
+    expect(sharp.concurrency()).toBe(1);
+    const cache = sharp.cache();
+    expect([cache.memory.max, cache.files.max, cache.items.max]).toEqual([0, 0, 0]);
+  });
+});
+
+describe('ImageProcessor', () => {
+  it('runs at most `concurrency` jobs at once and queues the rest in order', async () => {
+    const processor = new ImageProcessor({ concurrency: 2 });
+    const release: Array<() => void> = [];
+    const started: number[] = [];
+    const jobs = [0, 1, 2, 3].map((i) =>
+      processor.run(
+        () =>
+          new Promise<number>((resolve) => {
+            started.push(i);
+            release.push(() => resolve(i));
+          }),
+      ),
+    );
+    await Promise.resolve();
+    expect(started).toEqual([0, 1]);
+    expect([processor.active, processor.pending]).toEqual([2, 2]);
+
+    release.shift()!();
+    await jobs[0];
+    await new Promise((r) => setImmediate(r));
+    expect(started).toEqual([0, 1, 2]);
+    expect([processor.active, processor.pending]).toEqual([2, 1]);
+
+    while (release.length > 0 || started.length < 4) {
+      release.shift()?.();
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(await Promise.all(jobs)).toEqual([0, 1, 2, 3]);
+    expect([processor.active, processor.pending]).toEqual([0, 0]);
+  });
+
+  it('passes a failure to its caller and goes on with the queue', async () => {
+    const processor = new ImageProcessor({ concurrency: 1 });
+    const failing = processor.run(() => Promise.reject(new Error('decode failed')));
+    const next = processor.run(() => Promise.resolve('ok'));
+    await expect(failing).rejects.toThrow('decode failed');
+    await expect(next).resolves.toBe('ok');
+  });
+
+  it('treats a concurrency below 1 as 1', async () => {
+    const processor = new ImageProcessor({ concurrency: 0 });
+    await expect(processor.run(() => Promise.resolve(1))).resolves.toBe(1);
+  });
+});
