@@ -8,13 +8,13 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
 import { configureSharp, processImage } from '../src/images/process.js';
 import { probeImage } from '../src/images/validate.js';
+import { freePort } from '../test/support/server.js';
 import { measure, round } from './lib.js';
 
 const QUERY = 'mutation($f: Upload!, $c: ID!) { uploadImage(input: { file: $f, conversationId: $c, waitForCloud: false }) { image { id size } } }';
@@ -28,13 +28,6 @@ interface Server {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');

@@ -50,7 +50,7 @@ const SEARCH_ENCODES = 5;
 const PRIOR_SLOPE = -Math.log(0.35) / (Q_MAX - Q_MIN);
 /** Aim under the target, so that the model's error rarely costs one more encode. */
 const AIM = 0.93;
-/** Above this size the search runs on the fast encoder presets: mozjpeg costs 7× libjpeg-turbo's time at 24 MP. */
+/** Above this size the search runs on fast presets: mozjpeg's trellis settings cost 7× the time at 24 MP. */
 const FAST_SEARCH_MIN_PIXELS = 2_000_000;
 /**
  * Bytes grow as pixels^0.9: a downscaled photo keeps its detail in fewer pixels (measured 0.8 for
@@ -157,7 +157,8 @@ async function run(input: Buffer | string, probe: ImageProbe, o: ProcessOptions)
  * A pipeline that yields the upright, 8-bit sRGB pixels. `failOn: 'truncated'` rejects a cut
  * file without refusing valid ones that merely carry odd metadata. `rotate()` with no angle
  * applies the EXIF orientation: the output carries no EXIF, so the pixels must be turned.
- * Output carries no metadata either: sharp strips EXIF, GPS, XMP and ICC unless told to keep them.
+ * sharp converts through an embedded ICC profile (P3, CMYK) to sRGB and writes no metadata
+ * (EXIF, GPS, XMP, ICC) unless told to keep it, which this module never does.
  */
 async function openSource(input: Buffer | string, probe: ImageProbe, o: ProcessOptions): Promise<Source> {
   const decode = () =>
@@ -172,11 +173,11 @@ async function openSource(input: Buffer | string, probe: ImageProbe, o: ProcessO
 
 /**
  * Finds an encoding under `target` in at most SEARCH_ENCODES encodes. Sizes are modelled as
- * pixels × f(quality) with log f linear in quality: each step solves the model for the best
- * quality in [Q_MIN, Q_MAX] that fits; when even Q_MIN would not, the image shrinks to fit at Q_SCALED
- * (by about the square root of the overshoot). The last allowed step aims at Q_MIN with a wide margin. If
- * nothing fits by then (noise-like content only), the smallest attempt is kept rather than
- * searching without bound.
+ * pixels^0.9 × f(quality) with log f linear in quality: each step solves the model for the best
+ * quality in [Q_MIN, Q_MAX] that fits; when even Q_MIN would not, the image shrinks to fit at
+ * Q_SCALED (by about the square root of the overshoot). The last allowed step aims at Q_MIN
+ * with a wide margin. If nothing fits by then (noise-like content only), the smallest attempt
+ * is kept rather than searching without bound.
  */
 async function fit(format: OutputFormat, target: number, encode: Encode, first: Encoded | null): Promise<Encoded> {
   const tried: Encoded[] = first ? [first] : [];
@@ -207,7 +208,6 @@ function plan(tried: Encoded[], goal: number, lastChance: boolean): { quality: n
   const aim = lastChance ? Q_MIN : Q_SCALED;
   return { quality: aim, scale: scale * (goal / bytesAt(aim)) ** (1 / (2 * PIXEL_EXPONENT)) };
 }
-
 
 /** Re-encodes a fast-preset result once with the slow preset, which is smaller at the same quality. */
 async function finish(result: Encoded, target: number, encode: Encode): Promise<Encoded> {

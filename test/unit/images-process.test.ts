@@ -120,6 +120,20 @@ describe('processImage converts to 8-bit sRGB', () => {
     expect(meta).toMatchObject({ space: 'srgb', channels: 3 });
   });
 
+  it('converts a Display P3 image through its profile, then drops the profile', async () => {
+    // withIccProfile converts sRGB (40, 180, 90) into P3 numbers, about (88, 177, 100).
+    const p3 = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 40, g: 180, b: 90 } } })
+      .withIccProfile('p3')
+      .png()
+      .toBuffer();
+    const stored = await sharp(p3).keepIccProfile().raw().toBuffer();
+    expect(stored[0]).toBeGreaterThan(70);
+    const out = await ingest(p3);
+    expect((await sharp(out.data).metadata()).icc).toBeUndefined();
+    const [r, g, b] = await pixel(out.data, 32, 32);
+    expect(Math.abs(r! - 40) + Math.abs(g! - 180) + Math.abs(b! - 90)).toBeLessThan(6);
+  });
+
   it.each([
     ['decoded once', undefined],
     ['decoded per encode', 0],
