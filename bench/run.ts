@@ -14,7 +14,7 @@ const all: Record<string, () => Promise<unknown>> = {
   read: () => benchRead(),
   serve: () => benchServe(),
   replicate: () => benchReplicate(),
-  upload: () => benchUpload({ soak: Number(process.env['BENCH_SOAK'] ?? 5000) }),
+  upload: () => benchUpload({ soak: Number(process.env['BENCH_SOAK'] ?? 5000), rounds: Number(process.env['BENCH_ROUNDS'] ?? 40) }),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
