@@ -68,7 +68,7 @@ describe.each(cases)('$label provider against its emulator', ({ label, start, ma
     expect(new URL(copy.url).hostname).toBe('127.0.0.1');
     expect((await fetchBytes(copy.url)).equals(png)).toBe(true);
     expect(copy.deleteUrl).toMatch(/\/delete\//);
-    expect(copy.providerId).toBeTruthy();
+    expect(copy.providerId).toMatch(/\S/); // the provider's id or page URL of the copy
     const seen = emu.uploads.at(-1)!;
     expect(seen.bytes.equals(png)).toBe(true);
     expect(seen.fields).toMatchObject({ key: emu.apiKey, name: 'img_20260101_120000_ab12cd34' });
