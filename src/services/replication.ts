@@ -77,17 +77,17 @@ export class ReplicationService {
     }
 
     let result: ChainSuccess | ChainFailure;
+    let lastError: string;
     try {
       if (!image.localKey) throw new Error('no local copy to upload');
       const data = await this.deps.readLocal(image.localKey);
       result = await this.deps.chain.upload({ data, fileName: image.localKey.split('/').at(-1) as string, mimeType: image.mimeType, sha256: image.sha256 });
+      if (result.ok) return done(successPatch(result.copy, result.provider, attempts), 'replicated', result.provider);
+      lastError = result.failures.map((f) => `${f.provider}: ${f.reason}`).join('; ') || 'no cloud provider is enabled';
     } catch (e) {
-      result = { ok: false, failures: [{ provider: 'POSTIMAGES', reason: e instanceof Error ? e.message : String(e) }] };
+      // The local copy could not be read: no provider was tried, so none is blamed.
+      lastError = `local copy unreadable: ${e instanceof Error ? e.message : String(e)}`;
     }
-    if (result.ok) {
-      return done(successPatch(result.copy, result.provider, attempts), 'replicated', result.provider);
-    }
-    const lastError = result.failures.map((f) => `${f.provider}: ${f.reason}`).join('; ') || 'no cloud provider is enabled';
     if (attempts >= this.deps.options.maxAttempts) {
       this.deps.log.error({ imageId: image.id, attempts, lastError }, 'cloud replication gave up: the image stays LOCAL_ONLY until an admin requeues it');
       return done({ replication: { status: 'LOCAL_ONLY', attempts, nextAttemptAt: null, lastError, ...released } }, 'local_only', null);

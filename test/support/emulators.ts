@@ -21,6 +21,8 @@ export interface Emulator {
   /** The key the emulator accepts; any other is refused like the real API does. */
   apiKey: string;
   uploads: EmulatedUpload[];
+  /** Upload requests received in any mode, answered or not. */
+  requests: number;
   deletions: string[];
   mode: Mode;
   slowMs: number;
@@ -118,6 +120,7 @@ async function start(flavour: Flavour, options: EmulatorOptions): Promise<Emulat
     uploads: [],
     deletions: [],
     mode: 'ok',
+    requests: 0,
     slowMs: options.slowMs ?? 300,
     setMode(m) {
       emu.mode = m;
@@ -137,6 +140,7 @@ async function start(flavour: Flavour, options: EmulatorOptions): Promise<Emulat
   };
 
   const upload = async (req: IncomingMessage, res: ServerResponse) => {
+    emu.requests++;
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const mode = emu.mode;
