@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, hostname } from 'node:os';
 import { createServer, type Server } from 'node:http';
@@ -187,8 +187,10 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       lookup: async (key) => {
         const image = await store.findImageByFileKey(key);
         if (!image) return null;
-        // Thumbnails are always WebP; their ETag derives from the original's digest.
-        return image.localKey === key ? { mimeType: image.mimeType, sha256: image.sha256 } : { mimeType: 'image/webp', sha256: `${image.sha256}-thumb` };
+        // Files of the older app have no digest yet: their key (never reused) stands in, so two
+        // such files never share an ETag. Thumbnails are always WebP.
+        const digest = image.sha256 || `key-${createHash('sha256').update(key).digest('hex')}`;
+        return image.localKey === key ? { mimeType: image.mimeType, sha256: digest } : { mimeType: 'image/webp', sha256: `${digest}-thumb` };
       },
     }),
     ready: () => store.ping(),

@@ -1,111 +1,322 @@
 import { ObjectId } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { legacyImageId } from '../../src/domain/ids.js';
-import { anyIdForm, conversationToDoc, docToConversation, docToMessage, imageToDoc, messageToDoc, type MessageDoc } from '../../src/store/mongo/documents.js';
-import { dueForReplication, imageFieldsMatch, keysetAfter, messagesWithImagesMatch } from '../../src/store/mongo/queries.js';
-import { makeConversation, makeImage, makeMessage } from '../support/factories.js';
+import {
+  anyIdForm,
+  conversationToDoc,
+  docToConversation,
+  docToMessage,
+  idMatch,
+  imageToDoc,
+  messageToDoc,
+  type ImageDoc,
+  type MessageDoc,
+} from '../../src/store/mongo/documents.js';
+import { adoptLegacyOps, elementsOf, missingFieldsSet } from '../../src/store/mongo/legacy.js';
+import {
+  claimFilter,
+  dueForReplication,
+  fileKeyMatch,
+  imageMessagesMatch,
+  imageViewMatch,
+  keysetAfter,
+  leaseUpdate,
+  listImagesPipeline,
+  messagesPagePipeline,
+  ownerMatch,
+  patchSet,
+} from '../../src/store/mongo/queries.js';
+import { at, makeConversation, makeImage, makeMessage } from '../support/factories.js';
 
-describe('MongoDB documents', () => {
-  it('round-trip conversations, messages and images with every field, in the chatbot\'s snake_case shape', () => {
-    const conversation = makeConversation({ userId: 'alice', title: 'Trip' });
-    expect(docToConversation(conversationToDoc(conversation))).toEqual(conversation);
-    const message = makeMessage(conversation, { role: 'ASSISTANT', content: 'here' });
-    const full = {
-      ...message,
-      images: [
-        makeImage(message, {
-          cloudUrl: 'https://i.ibb.co/x/y.png',
-          deleteUrl: 'https://ibb.co/x/delete',
-          service: 'IMGBB',
-          caption: 'c',
-          replication: { status: 'RETRYING', attempts: 3, nextAttemptAt: new Date(5000), lastError: 'timeout', leaseOwner: 'w1', leaseUntil: new Date(6000) },
-        }),
-      ],
-    };
-    const doc = messageToDoc(full);
-    expect(doc.role).toBe('assistant');
-    expect(doc._id).toBeInstanceOf(ObjectId);
-    expect(doc.conversation_id).toBeInstanceOf(ObjectId);
-    expect(doc.images?.[0]).toMatchObject({ service: 'imgbb', cloud_url: 'https://i.ibb.co/x/y.png', delete_url: 'https://ibb.co/x/delete', url: full.images[0]!.localKey });
-    expect(doc.images?.[0]?.replication).toEqual({ status: 'RETRYING', attempts: 3, next_attempt_at: new Date(5000), last_error: 'timeout', lease_owner: 'w1', lease_until: new Date(6000) });
-    expect(docToMessage(doc)).toEqual(full);
-    expect(imageToDoc(full.images[0]!)._id).toEqual(new ObjectId(full.images[0]!.id));
+const MSG = '65a1b2c3d4e5f60718293a4b';
+const CONV = '65a1b2c3d4e5f60718293a00';
+const LEGACY_URL = '/static/Storage/Image_Gen/img_20240101_120000_ab12cd34.png';
+const LEGACY_NAME = 'img_20240101_120000_ab12cd34.png';
+
+/** A message exactly as the older app wrote it: no image `_id`, `sha256`, `replication` nor `service`; string dates. */
+function legacyMessage(): MessageDoc {
+  return {
+    _id: new ObjectId(MSG),
+    conversation_id: CONV,
+    user_id: 'u1',
+    role: 'Assistant',
+    content: 'Here is your lighthouse',
+    created_at: '2024-01-01T12:00:00',
+    images: [
+      { url: LEGACY_URL, cloud_url: 'https://i.postimg.cc/abc/img.png', caption: 'sunset', size: 1000, width: 512, height: 512, generated: true },
+      { url: '/static/Storage/uploads/img_20240101_120001_ffffffff.jpg', thumbnail_url: '/static/Storage/thumbnails/thumb_x.webp' },
+      { url: '/static/Storage/uploads/img_20240101_120002_eeeeeeee.webp', cloud_url: '', uploaded_at: '2024-01-01T12:00:02.500Z', mime_type: 'image/webp' },
+    ],
+  };
+}
+
+describe('MongoDB documents: our records', () => {
+  it('round-trips a conversation', () => {
+    const conversation = makeConversation({ title: 'Trip', createdAt: at(1), updatedAt: at(2) });
+    const doc = conversationToDoc(conversation);
+    expect(doc).toEqual({ _id: new ObjectId(conversation.id), user_id: 'alice', title: 'Trip', created_at: at(1), updated_at: at(2) });
+    expect(docToConversation(doc)).toEqual(conversation);
+    expect(docToConversation(conversationToDoc({ ...conversation, title: null }))).toEqual({ ...conversation, title: null });
   });
 
-  it('reads a legacy message exactly as the older app wrote it', () => {
-    const legacy: MessageDoc = {
-      _id: '65a1b2c3d4e5f60718293a4b',
-      conversation_id: new ObjectId('65a1b2c3d4e5f60718293a00'),
-      user_id: 'u1',
-      role: 'Assistant',
-      content: 'an image',
-      created_at: '2024-01-01T12:00:00.000Z',
-      images: [
-        { url: '/static/Storage/Image_Gen/img_20240101_120000_ab12cd34.png', cloud_url: 'https://i.postimg.cc/abc/img.png', caption: 'sunset', size: 1000 },
-        { url: '/static/Storage/uploads/img_20240101_120001_ffffffff.jpg' },
-      ],
-    };
-    const m = docToMessage(legacy);
-    expect(m).toMatchObject({ id: '65a1b2c3d4e5f60718293a4b', conversationId: '65a1b2c3d4e5f60718293a00', role: 'ASSISTANT', createdAt: new Date('2024-01-01T12:00:00Z') });
-    const [a, b] = m.images;
-    expect(a).toMatchObject({
-      id: legacyImageId('65a1b2c3d4e5f60718293a4b', 'img_20240101_120000_ab12cd34.png'),
-      localKey: '/static/Storage/Image_Gen/img_20240101_120000_ab12cd34.png',
-      service: 'POSTIMAGES',
-      mimeType: 'image/png',
-      sha256: '',
-      uploadedAt: new Date('2024-01-01T12:00:00Z'),
-      replication: { status: 'REPLICATED', attempts: 0 },
+  it('round-trips a message and its images with every field, in the chatbot’s snake_case shape', () => {
+    const message = makeMessage(makeConversation(), { role: 'ASSISTANT', content: 'here', createdAt: at(10) });
+    const image = makeImage(message, {
+      cloudUrl: 'https://i.ibb.co/x/y.png',
+      deleteUrl: 'https://ibb.co/x/delete',
+      service: 'IMGBB',
+      caption: 'c',
+      generated: true,
+      placeholder: 'data:image/webp;base64,AAAA',
+      replication: { status: 'RETRYING', attempts: 3, nextAttemptAt: at(5), lastError: 'timeout', leaseOwner: 'w1', leaseUntil: at(6) },
     });
-    expect(b).toMatchObject({ service: 'LOCAL', mimeType: 'image/jpeg', replication: { status: 'LOCAL_ONLY' } });
-    expect(docToMessage(legacy).images.map((i) => i.id)).toEqual(m.images.map((i) => i.id));
-    expect(a!.id).not.toBe(b!.id);
+    const bare = makeImage(message, { localKey: null, thumbnailKey: null, service: 'LOCAL' });
+    const full = { ...message, images: [image, bare] };
+    const doc = messageToDoc(full);
+    expect(doc).toMatchObject({ _id: new ObjectId(message.id), conversation_id: new ObjectId(message.conversationId), user_id: 'alice', role: 'assistant', content: 'here', created_at: at(10) });
+    expect(doc.images?.[0]).toEqual({
+      _id: new ObjectId(image.id),
+      url: image.localKey,
+      cloud_url: 'https://i.ibb.co/x/y.png',
+      delete_url: 'https://ibb.co/x/delete',
+      thumbnail_url: image.thumbnailKey,
+      caption: 'c',
+      size: 1000,
+      mime_type: 'image/png',
+      width: 640,
+      height: 480,
+      generated: true,
+      service: 'imgbb',
+      uploaded_at: image.uploadedAt,
+      sha256: image.sha256,
+      placeholder: 'data:image/webp;base64,AAAA',
+      replication: { status: 'RETRYING', attempts: 3, next_attempt_at: at(5), last_error: 'timeout', lease_owner: 'w1', lease_until: at(6) },
+    });
+    expect(docToMessage(doc)).toEqual(full);
+    for (const role of ['USER', 'SYSTEM'] as const) expect(docToMessage(messageToDoc({ ...full, role }))).toEqual({ ...full, role });
+    expect(messageToDoc(full).role).toBe('assistant');
+    expect(imageToDoc({ ...image, service: 'POSTIMAGES' }).service).toBe('postimages');
   });
 
-  it('matches ids stored as ObjectId or as string', () => {
-    expect(anyIdForm(['65a1b2c3d4e5f60718293a4b'])).toEqual([new ObjectId('65a1b2c3d4e5f60718293a4b'), '65a1b2c3d4e5f60718293a4b']);
-    expect(anyIdForm(['legacy-id'])).toEqual(['legacy-id']);
+  it('keeps the form of the conversation id it is given for conversation_id', () => {
+    const message = makeMessage({ id: CONV, userId: 'u1' });
+    expect(messageToDoc(message, CONV).conversation_id).toBe(CONV);
+    expect(docToMessage(messageToDoc(message, CONV))).toEqual(message);
+  });
+
+  it('maps string and ObjectId ids to the same hex', () => {
+    const a = docToMessage({ _id: MSG, conversation_id: CONV, user_id: 'u1', role: 'user', content: '', created_at: at(0) });
+    const b = docToMessage({ _id: new ObjectId(MSG), conversation_id: new ObjectId(CONV), user_id: 'u1', role: 'user', content: '', created_at: at(0) });
+    expect(a).toEqual(b);
+    expect(a).toMatchObject({ id: MSG, conversationId: CONV });
+    expect(docToConversation({ _id: CONV, user_id: new ObjectId(MSG), created_at: at(0) })).toMatchObject({ id: CONV, userId: MSG, updatedAt: at(0) });
+  });
+
+  it('matches ids in both stored forms with one helper', () => {
+    expect(anyIdForm([MSG, MSG])).toEqual([new ObjectId(MSG), MSG]);
+    expect(idMatch([MSG, 'legacy-id'])).toEqual({ $in: [new ObjectId(MSG), MSG, 'legacy-id'] });
+  });
+});
+
+describe('MongoDB documents: the older app’s', () => {
+  it('reads a legacy message with derived ids and documented defaults', () => {
+    const m = docToMessage(legacyMessage());
+    const created = new Date('2024-01-01T12:00:00Z');
+    expect(m).toMatchObject({ id: MSG, conversationId: CONV, userId: 'u1', role: 'ASSISTANT', content: 'Here is your lighthouse', createdAt: created });
+    const [a, b, c] = m.images;
+    expect(a).toEqual({
+      id: legacyImageId(MSG, LEGACY_NAME),
+      messageId: MSG,
+      conversationId: CONV,
+      userId: 'u1',
+      localKey: LEGACY_URL,
+      thumbnailKey: null,
+      cloudUrl: 'https://i.postimg.cc/abc/img.png',
+      deleteUrl: null,
+      caption: 'sunset',
+      size: 1000,
+      mimeType: 'image/png',
+      width: 512,
+      height: 512,
+      generated: true,
+      service: 'POSTIMAGES',
+      sha256: '',
+      placeholder: null,
+      uploadedAt: created,
+      replication: { status: 'REPLICATED', attempts: 0, nextAttemptAt: null, lastError: null, leaseOwner: null, leaseUntil: null },
+    });
+    expect(b).toMatchObject({
+      thumbnailKey: '/static/Storage/thumbnails/thumb_x.webp',
+      cloudUrl: null,
+      service: 'LOCAL',
+      mimeType: 'image/jpeg',
+      size: 0,
+      width: 0,
+      height: 0,
+      generated: false,
+      replication: { status: 'LOCAL_ONLY' },
+    });
+    // An empty cloud_url is no cloud copy.
+    expect(c).toMatchObject({ cloudUrl: null, mimeType: 'image/webp', uploadedAt: new Date('2024-01-01T12:00:02.500Z'), replication: { status: 'LOCAL_ONLY' } });
+  });
+
+  it('derives the same image id on every read, and a different one for another file name', () => {
+    const first = docToMessage(legacyMessage()).images.map((i) => i.id);
+    expect(docToMessage(legacyMessage()).images.map((i) => i.id)).toEqual(first);
+    expect(new Set(first).size).toBe(3);
+    const renamed = legacyMessage();
+    renamed.images![0]!.url = '/static/Storage/Image_Gen/img_20240101_120000_ab12cd35.png';
+    expect(docToMessage(renamed).images[0]!.id).not.toBe(first[0]);
+    expect(first[0]).toMatch(/^[0-9a-f]{24}$/);
+  });
+
+  it('reads roles in any case, guesses services from the cloud host, and falls back for missing dates', () => {
+    const doc = { _id: new ObjectId(MSG), conversation_id: CONV, user_id: 'u1', images: [{ url: 'x/a.gif', cloud_url: 'https://i.ibb.co/q/a.gif', service: 'ImgBB' }] };
+    const m = docToMessage({ ...doc, role: 'USER', content: null });
+    expect(m).toMatchObject({ role: 'USER', content: '', createdAt: new ObjectId(MSG).getTimestamp() });
+    expect(m.images[0]).toMatchObject({ service: 'IMGBB', mimeType: 'image/gif', replication: { status: 'REPLICATED' } });
+    expect(docToMessage({ ...doc, role: 'system', images: [{ url: 'x/a.png', cloud_url: 'https://i.ibb.co/q/a.png' }] }).images[0]!.service).toBe('IMGBB');
+    expect(docToMessage({ ...doc, role: 'bot', images: null }).images).toEqual([]);
+    expect(docToMessage({ ...doc, role: 'bot' }).role).toBe('ASSISTANT');
+    expect(docToMessage({ ...doc, created_at: '2024-03-01 08:00:00' }).createdAt).toEqual(new Date('2024-03-01T08:00:00Z'));
+    expect(docToMessage({ ...doc, created_at: 'yesterday' }).createdAt).toEqual(new ObjectId(MSG).getTimestamp());
+  });
+
+  it('adopts legacy elements by writing their derived id, matched by what the id derives from', () => {
+    const doc = legacyMessage();
+    doc.images!.push({ _id: new ObjectId(CONV), url: 'uploads/ours.png' }, { caption: 'no file at all' }, null);
+    const ops = adoptLegacyOps(elementsOf(doc));
+    expect(ops).toHaveLength(3);
+    expect(ops[0]).toEqual({
+      updateOne: {
+        filter: { _id: new ObjectId(MSG), images: { $elemMatch: { _id: null, url: LEGACY_URL, cloud_url: 'https://i.postimg.cc/abc/img.png' } } },
+        update: { $set: { 'images.$[legacy]._id': new ObjectId(legacyImageId(MSG, LEGACY_NAME)) } },
+        arrayFilters: [{ 'legacy._id': null, 'legacy.url': LEGACY_URL, 'legacy.cloud_url': 'https://i.postimg.cc/abc/img.png' }],
+      },
+    });
+    expect(ops[1]).toMatchObject({ updateOne: { arrayFilters: [{ 'legacy._id': null, 'legacy.url': '/static/Storage/uploads/img_20240101_120001_ffffffff.jpg', 'legacy.cloud_url': null }] } });
+    // The ids written are the ids read.
+    const read = docToMessage(legacyMessage()).images;
+    expect(ops.map((op) => ('updateOne' in op ? String((op.updateOne.update as { $set: Record<string, unknown> }).$set['images.$[legacy]._id']) : ''))).toEqual(read.map((i) => i.id));
+    expect(adoptLegacyOps(elementsOf(messageToDoc(makeMessage(makeConversation(), { images: [] }))))).toEqual([]);
+  });
+
+  it('completes a legacy element with the defaults it lacks, leaving what it has', () => {
+    const stored: ImageDoc = { _id: new ObjectId(CONV), url: LEGACY_URL, cloud_url: 'https://i.postimg.cc/abc/img.png', size: 1000, caption: 'sunset' };
+    const derived = docToMessage({ ...legacyMessage(), images: [stored] }).images[0]!;
+    expect(missingFieldsSet(stored, derived, 'images.$')).toEqual({
+      'images.$.delete_url': null,
+      'images.$.thumbnail_url': null,
+      'images.$.mime_type': 'image/png',
+      'images.$.width': 0,
+      'images.$.height': 0,
+      'images.$.generated': false,
+      'images.$.service': 'postimages',
+      'images.$.uploaded_at': new Date('2024-01-01T12:00:00Z'),
+      'images.$.sha256': '',
+      'images.$.placeholder': null,
+      'images.$.replication': { status: 'REPLICATED', attempts: 0, next_attempt_at: null, last_error: null, lease_owner: null, lease_until: null },
+    });
+    const partial = { ...imageToDoc(derived), replication: { status: 'PENDING' } };
+    expect(missingFieldsSet(partial, derived, 'images.$')).toEqual({
+      'images.$.replication.attempts': 0,
+      'images.$.replication.next_attempt_at': null,
+      'images.$.replication.last_error': null,
+      'images.$.replication.lease_owner': null,
+      'images.$.replication.lease_until': null,
+    });
   });
 });
 
 describe('MongoDB query builders', () => {
-  it('keyset conditions follow the sort direction and break ties by _id', () => {
-    const id = '65a1b2c3d4e5f60718293a4b';
-    expect(keysetAfter('updated_at', '_id', { t: 1000, id }, -1)).toEqual({
-      $or: [{ updated_at: { $lt: new Date(1000) } }, { updated_at: new Date(1000), _id: { $lt: new ObjectId(id) } }],
+  const oid = new ObjectId(MSG);
+
+  it('keyset conditions follow the sort direction and break ties by id', () => {
+    expect(keysetAfter('updated_at', '_id', { t: 1000, id: MSG }, -1)).toEqual({
+      $or: [{ updated_at: { $lt: new Date(1000) } }, { updated_at: new Date(1000), _id: { $lt: oid } }],
     });
-    expect(keysetAfter('created_at', '_id', { t: 5, id }, 1)).toEqual({
-      $or: [{ created_at: { $gt: new Date(5) } }, { created_at: new Date(5), _id: { $gt: new ObjectId(id) } }],
-    });
-    expect(keysetAfter('created_at', '_id', null, 1)).toEqual({});
+    expect(keysetAfter('at', '_id', { t: 5, id: MSG }, 1)).toEqual({ $or: [{ at: { $gt: new Date(5) } }, { at: new Date(5), _id: { $gt: oid } }] });
+    expect(keysetAfter('at', '_id', null, 1)).toEqual({});
   });
 
-  it('builds the image filter with inclusive sizes, inclusive after and exclusive before', () => {
+  it('filters by owner in both id forms, or not at all for the admin', () => {
+    expect(ownerMatch('alice')).toEqual({ user_id: { $in: ['alice'] } });
+    expect(ownerMatch(MSG)).toEqual({ user_id: { $in: [oid, MSG] } });
+    expect(ownerMatch(null)).toEqual({});
+  });
+
+  it('builds the image filter: conversation before unwinding, the rest on the fields as read', () => {
     const after = new Date(1);
     const before = new Date(2);
-    expect(imageFieldsMatch({ generated: true, service: 'POSTIMAGES', minSize: 10, maxSize: 20, uploadedAfter: after, uploadedBefore: before })).toEqual({
-      'images.generated': true,
-      'images.service': 'postimages',
-      'images.size': { $gte: 10, $lte: 20 },
-      'images.uploaded_at': { $gte: after, $lt: before },
+    expect(imageViewMatch({ generated: false, service: 'POSTIMAGES', minSize: 10, maxSize: 20, uploadedAfter: after, uploadedBefore: before })).toEqual({
+      'v.generated': false,
+      'v.service': 'postimages',
+      'v.size': { $gte: 10, $lte: 20 },
+      'v.at': { $gte: after, $lt: before },
     });
-    expect(imageFieldsMatch({})).toEqual({});
-    expect(messagesWithImagesMatch('alice', { conversationId: '65a1b2c3d4e5f60718293a4b' })).toEqual({
-      user_id: 'alice',
-      conversation_id: { $in: [new ObjectId('65a1b2c3d4e5f60718293a4b'), '65a1b2c3d4e5f60718293a4b'] },
+    expect(imageViewMatch({ minSize: 0 })).toEqual({ 'v.size': { $gte: 0 } });
+    expect(imageViewMatch({ generated: null, service: null })).toEqual({});
+    expect(imageMessagesMatch('alice', { conversationId: CONV })).toEqual({
+      user_id: { $in: ['alice'] },
+      conversation_id: { $in: [new ObjectId(CONV), CONV] },
       'images.0': { $exists: true },
     });
-    expect(messagesWithImagesMatch(null, {})).toEqual({ 'images.0': { $exists: true } });
+    expect(imageMessagesMatch(null, {})).toEqual({ 'images.0': { $exists: true } });
   });
 
-  it('claims only pending or retrying images that are due and not leased', () => {
-    const now = new Date(100);
-    expect(dueForReplication(now, 'images.')).toEqual({
-      'images.replication.status': { $in: ['PENDING', 'RETRYING'] },
-      $and: [
-        { $or: [{ 'images.replication.next_attempt_at': null }, { 'images.replication.next_attempt_at': { $lte: now } }] },
-        { $or: [{ 'images.replication.lease_until': null }, { 'images.replication.lease_until': { $lte: now } }] },
-      ],
+  it('pages images with a facet holding the page and the total', () => {
+    const pipeline = listImagesPipeline('alice', { generated: true }, { first: 5, after: { t: 9, id: MSG } });
+    expect(pipeline[0]).toEqual({ $match: imageMessagesMatch('alice', { generated: true }) });
+    expect(pipeline[1]).toEqual({ $unwind: { path: '$images', includeArrayIndex: 'image_index' } });
+    expect(pipeline[3]).toEqual({ $match: { 'v.generated': true } });
+    expect(pipeline[4]).toEqual({
+      $facet: {
+        items: [{ $match: keysetAfter('v.at', 'images._id', { t: 9, id: MSG }, -1) }, { $sort: { 'v.at': -1, 'images._id': -1 } }, { $limit: 6 }],
+        total: [{ $count: 'n' }],
+      },
     });
+  });
+
+  it('pages messages of many conversations in one pipeline, first + 1 each', () => {
+    const pipeline = messagesPagePipeline('messages', [CONV], { first: 3, after: { t: 7, id: MSG } });
+    expect(pipeline[0]).toEqual({ $match: { conversation_id: { $in: [new ObjectId(CONV), CONV] } } });
+    expect(pipeline[2]).toEqual({ $match: keysetAfter('at', '_id', { t: 7, id: MSG }, 1) });
+    expect(pipeline[3]).toEqual({ $setWindowFields: { partitionBy: '$conversation', sortBy: { at: 1, _id: 1 }, output: { rn: { $documentNumber: {} } } } });
+    expect(pipeline[4]).toEqual({ $match: { rn: { $lte: 4 } } });
+    expect(pipeline.at(-1)).toEqual({ $sort: { sort_at: 1, _id: 1 } });
+  });
+
+  it('claims only due, unleased images, repeating the condition inside the atomic update', () => {
+    const now = new Date(100);
+    const due = {
+      'replication.status': { $in: ['PENDING', 'RETRYING'] },
+      $and: [
+        { $or: [{ 'replication.next_attempt_at': null }, { 'replication.next_attempt_at': { $lte: now } }] },
+        { $or: [{ 'replication.lease_until': null }, { 'replication.lease_until': { $lte: now } }] },
+      ],
+    };
+    expect(dueForReplication(now)).toEqual(due);
+    expect(dueForReplication(now, 'images.')).toMatchObject({ 'images.replication.status': { $in: ['PENDING', 'RETRYING'] } });
+    expect(claimFilter(oid, new ObjectId(CONV), now)).toEqual({ _id: oid, images: { $elemMatch: { _id: new ObjectId(CONV), ...due } } });
+    expect(leaseUpdate('w1', new Date(200))).toEqual({ $set: { 'images.$.replication.lease_owner': 'w1', 'images.$.replication.lease_until': new Date(200) } });
+  });
+
+  it('turns a patch into a $set, replication fields one by one, undefined as absent', () => {
+    expect(patchSet({ cloudUrl: 'https://x/y.png', localKey: null, service: 'IMGBB', caption: undefined, replication: { status: 'REPLICATED', leaseOwner: null, nextAttemptAt: new Date(3), lastError: undefined } }, 'images.$')).toEqual({
+      'images.$.cloud_url': 'https://x/y.png',
+      'images.$.url': null,
+      'images.$.service': 'imgbb',
+      'images.$.replication.status': 'REPLICATED',
+      'images.$.replication.lease_owner': null,
+      'images.$.replication.next_attempt_at': new Date(3),
+    });
+    expect(patchSet({}, 'images.$')).toEqual({});
+  });
+
+  it('looks a file key up in both the current and the legacy /static/Storage/ form', () => {
+    const forms = ['uploads/a.png', '/static/Storage/uploads/a.png'];
+    const match = { $or: [{ 'images.url': { $in: forms } }, { 'images.thumbnail_url': { $in: forms } }] };
+    expect(fileKeyMatch('uploads/a.png')).toEqual(match);
+    expect(fileKeyMatch('/static/Storage/uploads/a.png')).toEqual({ $or: [{ 'images.url': { $in: [...forms].reverse() } }, { 'images.thumbnail_url': { $in: [...forms].reverse() } }] });
   });
 });

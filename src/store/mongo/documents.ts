@@ -13,34 +13,34 @@ import {
 import { SERVICE_TO_DOC } from '../metadata-store.js';
 
 /**
- * The document shape the existing chatbot writes (snake_case, images embedded in messages),
- * and the pure mapping to and from domain records. Reading is lenient, because documents of
- * the older app lack `_id`, `sha256` and `replication` inside images and may hold string ids
- * or string dates; writing always produces the full shape.
+ * The document shape the existing chatbot writes (snake_case, images embedded in messages) and
+ * the pure mapping to and from domain records. Writing always produces the full shape; reading
+ * is lenient, because the older app's documents lack `_id`, `sha256` and `replication` inside
+ * images, may lack most other image fields, and may hold string ids and string dates.
  */
 
-type Id = ObjectId | string;
-type DateLike = Date | string | number;
+export type Id = ObjectId | string;
+export type DateLike = Date | string | number;
 
-export interface ConversationDoc {
+export type ConversationDoc = {
   _id: Id;
-  user_id: string;
+  user_id: Id;
   title?: string | null;
-  created_at: DateLike;
-  updated_at?: DateLike;
-}
+  created_at?: DateLike | null;
+  updated_at?: DateLike | null;
+};
 
-export interface ReplicationDoc {
-  status?: string;
-  attempts?: number;
-  next_attempt_at?: Date | null;
+export type ReplicationDoc = {
+  status?: string | null;
+  attempts?: number | null;
+  next_attempt_at?: DateLike | null;
   last_error?: string | null;
   lease_owner?: string | null;
-  lease_until?: Date | null;
-}
+  lease_until?: DateLike | null;
+};
 
-export interface ImageDoc {
-  _id?: Id;
+export type ImageDoc = {
+  _id?: Id | null;
   url?: string | null;
   cloud_url?: string | null;
   delete_url?: string | null;
@@ -55,38 +55,74 @@ export interface ImageDoc {
   uploaded_at?: DateLike | null;
   sha256?: string | null;
   placeholder?: string | null;
-  replication?: ReplicationDoc;
-}
+  replication?: ReplicationDoc | null;
+};
 
-export interface MessageDoc {
+export type MessageDoc = {
   _id: Id;
   conversation_id: Id;
-  user_id: string;
-  role?: string;
-  content?: string | null;
-  created_at: DateLike;
-  images?: ImageDoc[];
-}
+  user_id: Id;
+  role?: string | null;
+  content?: unknown;
+  created_at?: DateLike | null;
+  images?: (ImageDoc | null)[] | null;
+};
 
+/** The message fields an image record inherits. */
+export type ImageParent = Pick<Message, 'id' | 'conversationId' | 'userId' | 'createdAt'>;
+
+/** Ids as the domain spells them; anything other than an ObjectId or a string (say a number) is stringified. */
 export function idString(id: Id): string {
-  return typeof id === 'string' ? id : id.toHexString();
+  return id instanceof ObjectId ? id.toHexString() : String(id);
 }
 
-/** Our ids are written as ObjectIds; any id-shaped string becomes one. */
+/** Our ids are written as ObjectIds; a string that is not id-shaped can only be matched as itself. */
 export function toObjectId(id: string): Id {
   return isValidId(id) ? new ObjectId(id) : id;
 }
 
-/** Matches an id stored as an ObjectId or, in legacy data, as a string. */
+/**
+ * Every stored form of these ids, for an `$in`: legacy data may hold an id as a string where
+ * this server writes an ObjectId, and the two never compare equal in a query.
+ */
 export function anyIdForm(ids: readonly string[]): Id[] {
-  return ids.flatMap((id) => (isValidId(id) ? [new ObjectId(id), id] : [id]));
+  return [...new Set(ids)].flatMap((id) => (isValidId(id) ? [new ObjectId(id), id] : [id]));
 }
 
+/** The condition matching an id field against these ids in either stored form. */
+export function idMatch(ids: readonly string[]): { $in: Id[] } {
+  return { $in: anyIdForm(ids) };
+}
+
+/** An ISO date and time without a zone, as Python's `datetime.utcnow().isoformat()` writes it. */
+const NAIVE_ISO = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)$/;
+
+/**
+ * A stored date as a Date. Strings without a zone are read as UTC (what the older app meant by
+ * them) rather than in this server's local zone; anything unreadable gives `fallback`.
+ */
 export function toDate(value: DateLike | null | undefined, fallback: Date): Date {
   if (value instanceof Date) return value;
   if (value === null || value === undefined) return fallback;
-  const d = new Date(value);
+  const naive = typeof value === 'string' ? NAIVE_ISO.exec(value.trim()) : null;
+  const d = new Date(naive ? `${naive[1]}T${naive[2]}Z` : value);
   return Number.isNaN(d.getTime()) ? fallback : d;
+}
+
+function toDateOrNull(value: DateLike | null | undefined): Date | null {
+  if (value === null || value === undefined) return null;
+  const d = toDate(value, new Date(Number.NaN));
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+/** A missing creation date falls back to the ObjectId's own timestamp, the best record left. */
+function createdAtOf(d: { _id: Id; created_at?: DateLike | null }): Date {
+  return toDate(d.created_at, d._id instanceof ObjectId ? d._id.getTimestamp() : new Date(0));
+}
+
+/** The older app sometimes stored '' where it had no URL; the domain says null. */
+function nonEmpty(s: string | null | undefined): string | null {
+  return typeof s === 'string' && s !== '' ? s : null;
 }
 
 export function conversationToDoc(c: Conversation): ConversationDoc {
@@ -94,11 +130,17 @@ export function conversationToDoc(c: Conversation): ConversationDoc {
 }
 
 export function docToConversation(d: ConversationDoc): Conversation {
-  const createdAt = toDate(d.created_at, new Date(0));
-  return { id: idString(d._id), userId: String(d.user_id), title: d.title ?? null, createdAt, updatedAt: toDate(d.updated_at, createdAt) };
+  const createdAt = createdAtOf(d);
+  return {
+    id: idString(d._id),
+    userId: idString(d.user_id),
+    title: d.title ?? null,
+    createdAt,
+    updatedAt: toDate(d.updated_at, createdAt),
+  };
 }
 
-export function imageToDoc(i: ImageRecord): ImageDoc {
+export function imageToDoc(i: ImageRecord): ImageDoc & { _id: Id; replication: ReplicationDoc } {
   return {
     _id: toObjectId(i.id),
     url: i.localKey,
@@ -126,10 +168,11 @@ export function imageToDoc(i: ImageRecord): ImageDoc {
   };
 }
 
-export function messageToDoc(m: Message): MessageDoc {
+/** `conversationForm`: the conversation id as already stored for it (an ObjectId, or a string in legacy data). */
+export function messageToDoc(m: Message, conversationForm?: Id): MessageDoc {
   return {
     _id: toObjectId(m.id),
-    conversation_id: toObjectId(m.conversationId),
+    conversation_id: conversationForm ?? toObjectId(m.conversationId),
     user_id: m.userId,
     role: m.role.toLowerCase(),
     content: m.content,
@@ -139,90 +182,99 @@ export function messageToDoc(m: Message): MessageDoc {
 }
 
 export function docToMessage(d: MessageDoc): Message {
-  const id = idString(d._id);
-  const conversationId = idString(d.conversation_id);
-  const createdAt = toDate(d.created_at, new Date(0));
   const role = String(d.role ?? '').toUpperCase();
-  const message: Message = {
-    id,
-    conversationId,
-    userId: String(d.user_id),
+  const parent = parentOf(d);
+  return {
+    ...parent,
+    // Roles outside the three known ones come from the model side of older chat formats.
     role: (MESSAGE_ROLES as readonly string[]).includes(role) ? (role as MessageRole) : 'ASSISTANT',
-    content: d.content ?? '',
-    createdAt,
-    images: [],
+    content: typeof d.content === 'string' ? d.content : d.content == null ? '' : JSON.stringify(d.content),
+    images: imagesOf(d).map((img, index) => docToImage(img, parent, index)),
   };
-  message.images = (d.images ?? []).map((img, index) => docToImage(img, message, index));
-  return message;
+}
+
+/** A message without images may have `images` missing or null in the older app's documents. */
+export function imagesOf(d: Pick<MessageDoc, 'images'>): ImageDoc[] {
+  return Array.isArray(d.images) ? d.images.map((img) => img ?? {}) : [];
 }
 
 const DOC_TO_SERVICE: Record<string, StorageService> = { postimages: 'POSTIMAGES', imgbb: 'IMGBB', local: 'LOCAL' };
-const MIME_BY_EXT: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', webp: 'image/webp', gif: 'image/gif', avif: 'image/avif' };
+const MIME_BY_EXT: Record<string, string> = {
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  webp: 'image/webp',
+  gif: 'image/gif',
+  avif: 'image/avif',
+  bmp: 'image/bmp',
+  svg: 'image/svg+xml',
+};
 
-/** The file name of a stored key or URL, which legacy image ids are derived from. */
+/** Hosts of the providers' CDN URLs; shared with the aggregation that guesses a missing service. */
+export const POSTIMAGES_URL = /^https?:\/\/(?:[^/?#@]*\.)?(?:postimg\.cc|postimages\.org)(?::\d+)?(?:[/?#]|$)/i;
+export const IMGBB_URL = /^https?:\/\/(?:[^/?#@]*\.)?(?:ibb\.co|imgbb\.com)(?::\d+)?(?:[/?#]|$)/i;
+
+/** The file name of a stored key or URL, from which legacy image ids are derived. */
 export function fileNameOf(urlOrKey: string): string {
-  return urlOrKey.split('?')[0]!.split('/').filter(Boolean).at(-1) ?? urlOrKey;
+  return urlOrKey.split(/[?#]/)[0]!.split('/').filter(Boolean).at(-1) ?? urlOrKey;
 }
 
 /**
- * Id of an image: its `_id`, or for the older app's images (which have none) one derived from
- * the message id and the file name, the same on every read.
+ * An image's id: its `_id`, or for the older app's images (which have none) one derived from the
+ * message id and the file name, the same on every read. The position is only a last resort for
+ * an element with no URL at all.
  */
 export function imageIdOf(d: ImageDoc, messageId: string, index: number): string {
-  if (d._id !== undefined) return idString(d._id);
-  return legacyImageId(messageId, fileNameOf(d.url ?? d.cloud_url ?? `#${index}`));
+  if (d._id != null) return idString(d._id);
+  return legacyImageId(messageId, fileNameOf(nonEmpty(d.url) ?? nonEmpty(d.cloud_url) ?? `#${index}`));
 }
 
-export function docToImage(d: ImageDoc, message: Pick<Message, 'id' | 'conversationId' | 'userId' | 'createdAt'>, index: number): ImageRecord {
-  const cloudUrl = d.cloud_url ?? null;
-  const status = (REPLICATION_STATUSES as readonly string[]).includes(d.replication?.status ?? '')
-    ? (d.replication!.status as ReplicationStatus)
-    : // The older app tried the providers once: a cloud URL means it succeeded, none means it gave up.
-      cloudUrl
-      ? 'REPLICATED'
-      : 'LOCAL_ONLY';
-  const ext = fileNameOf(d.url ?? cloudUrl ?? '').split('.').at(-1)?.toLowerCase() ?? '';
+/** The service a legacy image without `service` used, guessed from its cloud URL's host. */
+export function guessService(cloudUrl: string | null): StorageService {
+  if (cloudUrl && POSTIMAGES_URL.test(cloudUrl)) return 'POSTIMAGES';
+  if (cloudUrl && IMGBB_URL.test(cloudUrl)) return 'IMGBB';
+  return 'LOCAL';
+}
+
+export function docToImage(d: ImageDoc, parent: ImageParent, index: number): ImageRecord {
+  const localKey = nonEmpty(d.url);
+  const cloudUrl = nonEmpty(d.cloud_url);
+  const r = d.replication ?? {};
+  const storedStatus = String(r.status ?? '').toUpperCase();
+  const ext = fileNameOf(localKey ?? cloudUrl ?? '').split('.').at(-1)?.toLowerCase() ?? '';
   return {
-    id: imageIdOf(d, message.id, index),
-    messageId: message.id,
-    conversationId: message.conversationId,
-    userId: message.userId,
-    localKey: d.url ?? null,
-    thumbnailKey: d.thumbnail_url ?? null,
+    id: imageIdOf(d, parent.id, index),
+    messageId: parent.id,
+    conversationId: parent.conversationId,
+    userId: parent.userId,
+    localKey,
+    thumbnailKey: nonEmpty(d.thumbnail_url),
     cloudUrl,
-    deleteUrl: d.delete_url ?? null,
+    deleteUrl: nonEmpty(d.delete_url),
     caption: d.caption ?? null,
     size: d.size ?? 0,
-    mimeType: d.mime_type ?? MIME_BY_EXT[ext] ?? 'application/octet-stream',
+    mimeType: d.mime_type || (MIME_BY_EXT[ext] ?? 'application/octet-stream'),
     width: d.width ?? 0,
     height: d.height ?? 0,
     generated: d.generated ?? false,
-    service: DOC_TO_SERVICE[String(d.service ?? '').toLowerCase()] ?? serviceFromUrl(cloudUrl),
-    // Unknown for legacy images until the file is read again (restore or reconcile fills it).
+    service: DOC_TO_SERVICE[String(d.service ?? '').toLowerCase()] ?? guessService(cloudUrl),
+    // The older app kept no digest. '' never matches a real one, so no cloud copy is reused by mistake.
     sha256: d.sha256 ?? '',
     placeholder: d.placeholder ?? null,
-    uploadedAt: toDate(d.uploaded_at, message.createdAt),
+    uploadedAt: toDate(d.uploaded_at, parent.createdAt),
     replication: {
-      status,
-      attempts: d.replication?.attempts ?? 0,
-      nextAttemptAt: d.replication?.next_attempt_at ?? null,
-      lastError: d.replication?.last_error ?? null,
-      leaseOwner: d.replication?.lease_owner ?? null,
-      leaseUntil: d.replication?.lease_until ?? null,
+      // The older app tried the providers once: a cloud URL means it succeeded, none that it gave up.
+      status: (REPLICATION_STATUSES as readonly string[]).includes(storedStatus) ? (storedStatus as ReplicationStatus) : cloudUrl ? 'REPLICATED' : 'LOCAL_ONLY',
+      attempts: r.attempts ?? 0,
+      nextAttemptAt: toDateOrNull(r.next_attempt_at),
+      lastError: r.last_error ?? null,
+      leaseOwner: r.lease_owner ?? null,
+      leaseUntil: toDateOrNull(r.lease_until),
     },
   };
 }
 
-function serviceFromUrl(url: string | null): StorageService {
-  if (!url) return 'LOCAL';
-  const host = (() => {
-    try {
-      return new URL(url).hostname;
-    } catch {
-      return '';
-    }
-  })();
-  if (host.endsWith('postimg.cc') || host.endsWith('postimages.org')) return 'POSTIMAGES';
-  if (host.endsWith('ibb.co') || host.endsWith('imgbb.com')) return 'IMGBB';
-  return 'LOCAL';
+/** Parent fields of a message document, for mapping one of its images on its own. */
+export function parentOf(d: Pick<MessageDoc, '_id' | 'conversation_id' | 'user_id' | 'created_at'>): ImageParent {
+  return { id: idString(d._id), conversationId: idString(d.conversation_id), userId: idString(d.user_id), createdAt: createdAtOf(d) };
 }

@@ -1,50 +1,58 @@
-import { MongoClient, type Collection, type Db, type Document } from 'mongodb';
+import { MongoClient, type Collection, type Db } from 'mongodb';
 import type { Page, PageArgs } from '../../domain/cursor.js';
 import { NotFoundError } from '../../domain/errors.js';
 import { STORAGE_SERVICES, type Conversation, type ImageFilter, type ImageRecord, type Message, type OwnerScope, type StorageStats } from '../../domain/types.js';
-import type { ClaimArgs, ImagePatch, MetadataStore } from '../metadata-store.js';
+import { SERVICE_TO_DOC, type ClaimArgs, type ImagePatch, type MetadataStore } from '../metadata-store.js';
 import {
-  anyIdForm,
   conversationToDoc,
   docToConversation,
   docToImage,
   docToMessage,
+  idMatch,
   idString,
-  imageIdOf,
-
+  imagesOf,
   imageToDoc,
   messageToDoc,
-  toObjectId,
+  parentOf,
   type ConversationDoc,
+  type Id,
   type ImageDoc,
   type MessageDoc,
 } from './documents.js';
-import { dueForReplication, imageFieldsMatch, keysetAfter, messagesWithImagesMatch, ownerFilter } from './queries.js';
+import { CONVERSATION_INDEXES, ensureIndexes, MESSAGE_INDEXES } from './indexes.js';
+import { adoptLegacyOps, elementsOf, missingFieldsSet, type ImageElement } from './legacy.js';
+import {
+  claimCandidatesPipeline,
+  claimFilter,
+  fileKeyForms,
+  fileKeyMatch,
+  imageCountsPipeline,
+  keysetAfter,
+  leaseUpdate,
+  listImagesPipeline,
+  messageCountsPipeline,
+  messagesPagePipeline,
+  ownerMatch,
+  patchSet,
+  replicatedTwinPipeline,
+  storageStatsPipeline,
+} from './queries.js';
 
-const PATCH_FIELDS: Record<string, string> = {
-  localKey: 'url',
-  thumbnailKey: 'thumbnail_url',
-  cloudUrl: 'cloud_url',
-  deleteUrl: 'delete_url',
-  caption: 'caption',
-  placeholder: 'placeholder',
-};
-const REPLICATION_FIELDS: Record<string, string> = {
-  status: 'status',
-  attempts: 'attempts',
-  nextAttemptAt: 'next_attempt_at',
-  lastError: 'last_error',
-  leaseOwner: 'lease_owner',
-  leaseUntil: 'lease_until',
-};
+/** An image row of an aggregation that unwound `images`. */
+type UnwoundRow = Omit<MessageDoc, 'images'> & { images: ImageDoc | null; image_index: number };
+
+/** Rounds of claiming when a concurrent claimer took candidates first. */
+const CLAIM_ROUNDS = 5;
 
 /**
- * MetadataStore over MongoDB, in the document shape the existing chatbot writes. Needs
- * MongoDB 5.0 or newer ($setWindowFields). Each port method is a constant number of queries.
+ * MetadataStore over MongoDB, in the document shape the existing chatbot writes (see
+ * documents.ts and legacy.ts for how its older documents are read and completed). Each port
+ * method costs a constant number of queries. Needs MongoDB 5.0 or newer ($setWindowFields).
  */
 export class MongoMetadataStore implements MetadataStore {
   readonly kind = 'mongo' as const;
   private readonly client: MongoClient;
+  /** A client passed in belongs to the caller, who closes it. */
   private readonly ownsClient: boolean;
   private readonly db: Db;
   private readonly conversations: Collection<ConversationDoc>;
@@ -60,36 +68,8 @@ export class MongoMetadataStore implements MetadataStore {
 
   async init(): Promise<void> {
     await this.client.connect();
-    await this.messages.createIndexes([
-      { key: { conversation_id: 1, created_at: 1, _id: 1 } },
-      { key: { 'images._id': 1 } },
-      { key: { 'images.replication.status': 1, 'images.replication.next_attempt_at': 1 } },
-      { key: { user_id: 1, 'images.sha256': 1 } },
-      { key: { 'images.url': 1 } },
-      { key: { 'images.thumbnail_url': 1 } },
-    ]);
-    await this.conversations.createIndexes([{ key: { user_id: 1, updated_at: -1, _id: -1 } }, { key: { updated_at: -1, _id: -1 } }]);
-    await this.backfillLegacyImageIds();
-  }
-
-  /**
-   * Images written by the older app have no `_id`; readers derive one from the message id and
-   * the file name. Writing that same id into them lets every id-based query (image(id),
-   * updates, deletes) find them. The older app ignores the extra field. Idempotent.
-   */
-  private async backfillLegacyImageIds(): Promise<void> {
-    const legacy = this.messages.find({ images: { $elemMatch: { _id: { $exists: false } } } }, { projection: { images: 1 } });
-    for await (const doc of legacy) {
-      const messageId = idString(doc._id);
-      for (const [index, image] of (doc.images ?? []).entries()) {
-        if (image._id !== undefined) continue;
-        await this.messages.updateOne(
-          { _id: doc._id },
-          { $set: { 'images.$[legacy]._id': toObjectId(imageIdOf(image, messageId, index)) } },
-          { arrayFilters: [{ 'legacy._id': { $exists: false }, 'legacy.url': image.url ?? null }] },
-        );
-      }
-    }
+    await ensureIndexes(this.messages, MESSAGE_INDEXES);
+    await ensureIndexes(this.conversations, CONVERSATION_INDEXES);
   }
 
   async ping(): Promise<void> {
@@ -106,12 +86,13 @@ export class MongoMetadataStore implements MetadataStore {
 
   async getConversationsByIds(ids: readonly string[]): Promise<Conversation[]> {
     if (ids.length === 0) return [];
-    return (await this.conversations.find({ _id: { $in: anyIdForm(ids) } }).toArray()).map(docToConversation);
+    const docs = await this.conversations.find({ _id: idMatch(ids) }).toArray();
+    return docs.map(docToConversation);
   }
 
   async listConversations(owner: OwnerScope, page: PageArgs): Promise<Page<Conversation>> {
-    const filter = ownerFilter(owner);
-    const [rows, totalCount] = await Promise.all([
+    const filter = ownerMatch(owner);
+    const [docs, totalCount] = await Promise.all([
       this.conversations
         .find({ ...filter, ...keysetAfter('updated_at', '_id', page.after, -1) })
         .sort({ updated_at: -1, _id: -1 })
@@ -119,132 +100,128 @@ export class MongoMetadataStore implements MetadataStore {
         .toArray(),
       this.conversations.countDocuments(filter),
     ]);
-    return toPage(rows.map(docToConversation), page.first, totalCount);
+    return toPage(docs.map(docToConversation), page.first, totalCount);
   }
 
   async addMessage(message: Message): Promise<void> {
-    const [conversation] = await this.conversations.find({ _id: { $in: anyIdForm([message.conversationId]) } }).limit(1).toArray();
+    const [conversation, sibling] = await Promise.all([
+      this.conversations.findOneAndUpdate({ _id: idMatch([message.conversationId]) }, { $set: { updated_at: message.createdAt } }, { projection: { _id: 1 } }),
+      // The older app may hold conversation_id as a string: new messages follow what is there.
+      this.messages.findOne({ conversation_id: idMatch([message.conversationId]) }, { projection: { conversation_id: 1 } }),
+    ]);
     if (!conversation) throw new NotFoundError('Conversation', message.conversationId);
-    await this.messages.insertOne(messageToDoc({ ...message, conversationId: idString(conversation._id) }));
-    await this.conversations.updateOne({ _id: conversation._id }, { $set: { updated_at: message.createdAt } });
+    await this.messages.insertOne(messageToDoc(message, (sibling?.conversation_id ?? conversation._id) as Id));
   }
 
   async getMessagesByIds(ids: readonly string[]): Promise<Message[]> {
     if (ids.length === 0) return [];
-    return (await this.messages.find({ _id: { $in: anyIdForm(ids) } }).toArray()).map(docToMessage);
+    const docs = await this.messages.find({ _id: idMatch(ids) }).toArray();
+    await this.adopt(docs.flatMap(elementsOf));
+    return docs.map(docToMessage);
   }
 
   async listMessagesOfConversations(conversationIds: readonly string[], page: PageArgs): Promise<Map<string, Page<Message>>> {
     const ids = [...new Set(conversationIds)];
     const result = new Map<string, Page<Message>>();
     if (ids.length === 0) return result;
-    const match = { conversation_id: { $in: anyIdForm(ids) } };
-    const [rows, totals] = await Promise.all([
-      // Numbered per conversation after the cursor; first + 1 kept, the extra one telling hasNextPage.
-      this.messages
-        .aggregate<MessageDoc>([
-          { $match: { ...match, ...keysetAfter('created_at', '_id', page.after, 1) } },
-          { $setWindowFields: { partitionBy: '$conversation_id', sortBy: { created_at: 1, _id: 1 }, output: { rn: { $documentNumber: {} } } } },
-          { $match: { rn: { $lte: page.first + 1 } } },
-          { $sort: { conversation_id: 1, created_at: 1, _id: 1 } },
-          { $unset: 'rn' },
-        ])
-        .toArray(),
-      this.messages.aggregate<{ _id: unknown; n: number }>([{ $match: match }, { $group: { _id: '$conversation_id', n: { $sum: 1 } } }]).toArray(),
+    const [docs, counts] = await Promise.all([
+      this.messages.aggregate<MessageDoc>(messagesPagePipeline(this.messages.collectionName, ids, page), { allowDiskUse: true }).toArray(),
+      this.messages.aggregate<{ _id: string; n: number }>(messageCountsPipeline(ids)).toArray(),
     ]);
+    await this.adopt(docs.flatMap(elementsOf));
     const byConversation = new Map<string, Message[]>();
-    for (const m of rows.map(docToMessage)) byConversation.set(m.conversationId, [...(byConversation.get(m.conversationId) ?? []), m]);
-    const totalOf = new Map(totals.map((t) => [idString(t._id as string), t.n]));
-    for (const id of ids) result.set(id, toPage(byConversation.get(id) ?? [], page.first, totalOf.get(id) ?? 0));
+    for (const m of docs.map(docToMessage)) {
+      const list = byConversation.get(m.conversationId);
+      if (list) list.push(m);
+      else byConversation.set(m.conversationId, [m]);
+    }
+    const totals = new Map(counts.map((c) => [c._id, c.n]));
+    for (const id of ids) result.set(id, toPage(byConversation.get(id) ?? [], page.first, totals.get(id) ?? 0));
     return result;
   }
 
   async addImage(messageId: string, image: ImageRecord): Promise<void> {
-    const res = await this.messages.updateOne({ _id: { $in: anyIdForm([messageId]) } }, { $push: { images: imageToDoc(image) } });
-    if (res.matchedCount === 0) throw new NotFoundError('Message', messageId);
+    const _id = idMatch([messageId]);
+    const doc = imageToDoc(image);
+    const push = () => this.messages.updateOne({ _id, images: { $type: 'array' } }, { $push: { images: doc } });
+    // $push fails on a null `images`, which the older app may write for a message without images.
+    // The last push covers a concurrent addImage that created the array between the first two.
+    const found =
+      (await push()).matchedCount > 0 ||
+      (await this.messages.updateOne({ _id, images: { $not: { $type: 'array' } } }, { $set: { images: [doc] } })).matchedCount > 0 ||
+      (await push()).matchedCount > 0;
+    if (!found) throw new NotFoundError('Message', messageId);
   }
 
   async getImagesByIds(ids: readonly string[]): Promise<ImageRecord[]> {
     if (ids.length === 0) return [];
     const wanted = new Set(ids);
-    const docs = await this.messages.find({ 'images._id': { $in: anyIdForm(ids) } }).toArray();
+    const docs = await this.messages.find({ 'images._id': idMatch(ids) }).toArray();
     return docs.flatMap((d) => docToMessage(d).images.filter((i) => wanted.has(i.id)));
   }
 
   async updateImage(id: string, patch: ImagePatch, guard?: { leaseOwner: string }): Promise<boolean> {
-    const set: Document = {};
-    for (const [key, field] of Object.entries(PATCH_FIELDS)) {
-      if (key in patch) set[`images.$[img].${field}`] = (patch as Record<string, unknown>)[key];
-    }
-    if (patch.service !== undefined) set['images.$[img].service'] = patch.service.toLowerCase();
-    for (const [key, field] of Object.entries(REPLICATION_FIELDS)) {
-      if (patch.replication && key in patch.replication) set[`images.$[img].replication.${field}`] = (patch.replication as Record<string, unknown>)[key];
-    }
-    const oid = toObjectId(id);
-    const filter = guard ? { images: { $elemMatch: { _id: oid, 'replication.lease_owner': guard.leaseOwner } } } : { 'images._id': oid };
-    if (Object.keys(set).length === 0) return (await this.messages.countDocuments(filter, { limit: 1 })) > 0;
-    const res = await this.messages.updateOne(filter, { $set: set }, { arrayFilters: [{ 'img._id': oid }] });
-    return res.matchedCount > 0;
+    const _id = idMatch([id]);
+    const held = guard ? { 'replication.lease_owner': guard.leaseOwner } : {};
+    const set = patchSet(patch, 'images.$');
+    if (Object.keys(set).length === 0) return (await this.messages.countDocuments({ images: { $elemMatch: { _id, ...held } } }, { limit: 1 })) > 0;
+    // A legacy element has no `replication` object: it is completed first (below), never patched half-shaped.
+    const apply = async () =>
+      (await this.messages.updateOne({ images: { $elemMatch: { _id, replication: { $type: 'object' }, ...held } } }, { $set: set })).matchedCount > 0;
+    if (await apply()) return true;
+    // A lease lives in `replication`, so a guarded update cannot concern a legacy element.
+    if (guard) return false;
+    await this.completeLegacyImage(id);
+    return apply();
+  }
+
+  /** Writes the defaults a legacy element lacks (see legacy.ts); a no-op when there is none with this id. */
+  private async completeLegacyImage(id: string): Promise<void> {
+    const doc = await this.messages.findOne({ images: { $elemMatch: { _id: idMatch([id]), replication: null } } });
+    if (!doc) return;
+    const message = docToMessage(doc);
+    const index = message.images.findIndex((i) => i.id === id);
+    const stored = imagesOf(doc)[index];
+    if (!stored || stored._id == null) return;
+    await this.messages.updateOne(
+      { _id: doc._id, images: { $elemMatch: { _id: stored._id, replication: null } } },
+      { $set: missingFieldsSet(stored, message.images[index]!, 'images.$') },
+    );
   }
 
   async removeImage(id: string): Promise<boolean> {
-    const oid = toObjectId(id);
-    const res = await this.messages.updateOne({ 'images._id': oid }, { $pull: { images: { _id: oid } } });
-    return res.modifiedCount > 0;
+    const _id = idMatch([id]);
+    return (await this.messages.updateOne({ 'images._id': _id }, { $pull: { images: { _id } } })).modifiedCount > 0;
   }
 
   async listImages(owner: OwnerScope, filter: ImageFilter, page: PageArgs): Promise<Page<ImageRecord>> {
     const [out] = await this.messages
-      .aggregate<{ items: (MessageDoc & { images: ImageDoc })[]; total: { n: number }[] }>([
-        { $match: messagesWithImagesMatch(owner, filter) },
-        { $unwind: '$images' },
-        { $match: imageFieldsMatch(filter) },
-        {
-          $facet: {
-            items: [
-              { $match: keysetAfter('images.uploaded_at', 'images._id', page.after, -1) },
-              { $sort: { 'images.uploaded_at': -1, 'images._id': -1 } },
-              { $limit: page.first + 1 },
-            ],
-            total: [{ $count: 'n' }],
-          },
-        },
-      ])
+      .aggregate<{ items: UnwoundRow[]; total: { n: number }[] }>(listImagesPipeline(owner, filter, page), { allowDiskUse: true })
       .toArray();
-    const items = (out?.items ?? []).map((row) => docToImage(row.images, docToMessage({ ...row, images: [] }), 0));
-    return toPage(items, page.first, out?.total[0]?.n ?? 0);
+    const rows = out?.items ?? [];
+    await this.adopt(rows.flatMap((r) => (r.images ? [{ messageId: r._id, index: r.image_index, image: r.images }] : [])));
+    return toPage(
+      rows.map((r) => docToImage(r.images ?? {}, parentOf(r), r.image_index)),
+      page.first,
+      out?.total[0]?.n ?? 0,
+    );
   }
 
   async countImagesByConversation(conversationIds: readonly string[]): Promise<Map<string, number>> {
-    const rows = await this.messages
-      .aggregate<{ _id: unknown; n: number }>([
-        { $match: { conversation_id: { $in: anyIdForm(conversationIds) } } },
-        { $group: { _id: '$conversation_id', n: { $sum: { $size: { $ifNull: ['$images', []] } } } } },
-      ])
-      .toArray();
-    const counts = new Map(rows.map((r) => [idString(r._id as string), r.n]));
-    return new Map(conversationIds.map((id) => [id, counts.get(id) ?? 0]));
+    const counts = new Map<string, number>(conversationIds.map((id) => [id, 0]));
+    if (conversationIds.length === 0) return counts;
+    const rows = await this.messages.aggregate<{ _id: string; n: number }>(imageCountsPipeline(conversationIds)).toArray();
+    for (const r of rows) if (counts.has(r._id)) counts.set(r._id, r.n);
+    return counts;
   }
 
   async storageStats(owner: OwnerScope): Promise<StorageStats> {
     const rows = await this.messages
-      .aggregate<{ _id: string | null; count: number; bytes: number; localBytes: number; pending: number }>([
-        { $match: { ...ownerFilter(owner), 'images.0': { $exists: true } } },
-        { $unwind: '$images' },
-        {
-          $group: {
-            _id: { $ifNull: ['$images.service', 'local'] },
-            count: { $sum: 1 },
-            bytes: { $sum: { $ifNull: ['$images.size', 0] } },
-            localBytes: { $sum: { $cond: [{ $ifNull: ['$images.url', false] }, { $ifNull: ['$images.size', 0] }, 0] } },
-            pending: { $sum: { $cond: [{ $in: ['$images.replication.status', ['PENDING', 'RETRYING']] }, 1, 0] } },
-          },
-        },
-      ])
+      .aggregate<{ _id: string; count: number; bytes: number; localBytes: number; pending: number }>(storageStatsPipeline(owner), { allowDiskUse: true })
       .toArray();
     const stats: StorageStats = { imageCount: 0, totalBytes: 0, localBytes: 0, byService: [], pendingReplication: 0 };
     for (const service of STORAGE_SERVICES) {
-      const row = rows.find((r) => String(r._id).toUpperCase() === service);
+      const row = rows.find((r) => r._id === SERVICE_TO_DOC[service]);
       if (!row) continue;
       stats.byService.push({ service, count: row.count, bytes: row.bytes });
       stats.imageCount += row.count;
@@ -256,56 +233,69 @@ export class MongoMetadataStore implements MetadataStore {
   }
 
   async findImageByFileKey(key: string): Promise<ImageRecord | null> {
-    const doc = await this.messages.findOne({ $or: [{ 'images.url': key }, { 'images.thumbnail_url': key }] });
+    const doc = await this.messages.findOne(fileKeyMatch(key));
     if (!doc) return null;
-    return docToMessage(doc).images.find((i) => i.localKey === key || i.thumbnailKey === key) ?? null;
+    await this.adopt(elementsOf(doc));
+    const forms = new Set(fileKeyForms(key));
+    return docToMessage(doc).images.find((i) => forms.has(i.localKey ?? '') || forms.has(i.thumbnailKey ?? '')) ?? null;
   }
 
   async findReplicatedBySha256(userId: string, sha256: string): Promise<ImageRecord | null> {
-    const [row] = await this.messages
-      .aggregate<MessageDoc & { images: ImageDoc }>([
-        { $match: { user_id: userId, 'images.sha256': sha256 } },
-        { $unwind: '$images' },
-        { $match: { 'images.sha256': sha256, 'images.replication.status': 'REPLICATED', 'images.cloud_url': { $nin: [null, ''] } } },
-        { $sort: { 'images.uploaded_at': -1, 'images._id': -1 } },
-        { $limit: 1 },
-      ])
-      .toArray();
-    return row ? docToImage(row.images, docToMessage({ ...row, images: [] }), 0) : null;
+    // Legacy images read with sha256 '': their bytes are unknown, never a match.
+    if (!sha256) return null;
+    const [row] = await this.messages.aggregate<UnwoundRow>(replicatedTwinPipeline(userId, sha256)).toArray();
+    return row ? docToImage(row.images ?? {}, parentOf(row), row.image_index) : null;
   }
 
-  async claimDueImages(args: ClaimArgs): Promise<ImageRecord[]> {
-    const candidates = await this.messages
-      .aggregate<{ _id: unknown; image: ImageDoc }>([
-        { $match: { 'images.replication.status': { $in: ['PENDING', 'RETRYING'] } } },
-        { $unwind: '$images' },
-        { $match: dueForReplication(args.now, 'images.') },
-        { $sort: { 'images.replication.next_attempt_at': 1, 'images.uploaded_at': 1 } },
-        // More than asked for: some will be taken by a concurrent claimer.
-        { $limit: args.limit * 3 },
-        { $project: { image: '$images' } },
-      ])
-      .toArray();
-    const leaseUntil = new Date(args.now.getTime() + args.leaseMs);
-    const claimed: { messageId: unknown; imageId: string }[] = [];
-    for (const c of candidates) {
-      if (claimed.length >= args.limit || c.image._id === undefined) continue;
-      // The due condition is repeated inside $elemMatch, so of two concurrent claimers only the
-      // first update matches: the document-level write is atomic.
-      const res = await this.messages.updateOne(
-        { _id: c._id as string, images: { $elemMatch: { _id: c.image._id, ...dueForReplication(args.now) } } },
-        { $set: { 'images.$.replication.lease_owner': args.leaseOwner, 'images.$.replication.lease_until': leaseUntil } },
+  /**
+   * Finds due images, then leases each with its own conditional update (see claimFilter): an
+   * image a concurrent claimer took meanwhile no longer matches and is skipped. When some were
+   * lost, another round looks for more, so an empty answer means the queue had nothing due.
+   */
+  async claimDueImages({ now, leaseOwner, leaseMs, limit }: ClaimArgs): Promise<ImageRecord[]> {
+    const lease = leaseUpdate(leaseOwner, new Date(now.getTime() + leaseMs));
+    const claimed = new Map<string, ImageRecord>();
+    for (let round = 0; round < CLAIM_ROUNDS && claimed.size < limit; round++) {
+      const candidates = (await this.messages.aggregate<{ _id: Id; image_id: Id }>(claimCandidatesPipeline(now, 2 * (limit - claimed.size))).toArray()).filter(
+        (c) => !claimed.has(idString(c.image_id)),
       );
-      if (res.modifiedCount === 1) claimed.push({ messageId: c._id, imageId: idString(c.image._id) });
+      if (candidates.length === 0) break;
+      let lost = 0;
+      while (candidates.length > 0 && claimed.size < limit) {
+        // At most as many at once as are still wanted, so `limit` is never exceeded.
+        const batch = candidates.splice(0, limit - claimed.size);
+        const docs = await Promise.all(
+          batch.map((c) => this.messages.findOneAndUpdate(claimFilter(c._id, c.image_id, now), lease, { returnDocument: 'after' })),
+        );
+        docs.forEach((doc, i) => {
+          const imageId = idString(batch[i]!.image_id);
+          const image = doc ? docToMessage(doc).images.find((img) => img.id === imageId) : undefined;
+          if (image) claimed.set(imageId, image);
+          else lost++;
+        });
+      }
+      if (lost === 0) break;
     }
-    if (claimed.length === 0) return [];
-    const docs = await this.messages.find({ _id: { $in: claimed.map((c) => c.messageId as string) } }).toArray();
-    const ids = new Set(claimed.map((c) => c.imageId));
-    return docs.flatMap((d) => docToMessage(d).images.filter((i) => ids.has(i.id)));
+    return [...claimed.values()];
+  }
+
+  /**
+   * Writes the derived `_id` into the elements read without one, so the ids just handed out can
+   * be looked up by index. Best effort: a failure (a read-only user, say) leaves the reads as they
+   * were, with the same derived ids, and the next read tries again.
+   */
+  private async adopt(elements: readonly ImageElement[]): Promise<void> {
+    const ops = adoptLegacyOps(elements);
+    if (ops.length === 0) return;
+    try {
+      await this.messages.bulkWrite(ops, { ordered: false });
+    } catch {
+      // See above: reads never fail because a legacy document could not be completed.
+    }
   }
 }
 
+/** Rows were fetched with first + 1: the extra row only says a next page exists. */
 function toPage<T>(rows: T[], first: number, totalCount: number): Page<T> {
   return { items: rows.slice(0, first), hasNextPage: rows.length > first, totalCount };
 }
-

@@ -1,16 +1,27 @@
-import type { Document, Filter } from 'mongodb';
-import type { Cursor } from '../../domain/cursor.js';
+import type { Document } from 'mongodb';
+import type { Cursor, PageArgs } from '../../domain/cursor.js';
 import type { ImageFilter, OwnerScope } from '../../domain/types.js';
-import { SERVICE_TO_DOC } from '../metadata-store.js';
-import { anyIdForm, toObjectId, type MessageDoc } from './documents.js';
+import { SERVICE_TO_DOC, type ImagePatch } from '../metadata-store.js';
+import { IMGBB_URL, idMatch, POSTIMAGES_URL, toObjectId, type Id } from './documents.js';
 
 /**
- * Pure builders of the MongoDB filters, kept apart from the driver calls so their exact shape
- * is unit-tested without a server. Keyset conditions assume dates stored as BSON dates and
- * ids as ObjectIds, which is what this server writes; legacy string dates sort apart.
+ * Pure builders of the MongoDB filters, updates and pipelines, apart from the driver calls so
+ * their exact shape is unit-tested without a server.
+ *
+ * Keyset conditions compare BSON dates and ObjectIds, which is what this server writes. Message
+ * and image listings sort in memory anyway, so they compare dates after conversion and page
+ * legacy string dates correctly. Conversations are listed straight off the index: one whose
+ * updated_at is a string sorts after every dated one (BSON orders types before values) and is
+ * not reached by a cursor, until a new message sets a date. Tie-breaks compare `_id`s, so a
+ * legacy image not yet given its `_id` (see legacy.ts) sorts after its equals in time, and a page
+ * boundary among such equals may skip some of them once; reads give them their `_id`.
  */
 
-/** Rows strictly after the cursor in (field, _id) order, ascending or descending. */
+export function ownerMatch(owner: OwnerScope): Document {
+  return owner === null ? {} : { user_id: idMatch([owner]) };
+}
+
+/** Rows strictly after the cursor in (field, idField) order, ascending (1) or descending (-1). */
 export function keysetAfter(field: string, idField: string, cursor: Cursor | null, direction: 1 | -1): Document {
   if (!cursor) return {};
   const op = direction === 1 ? '$gt' : '$lt';
@@ -18,37 +29,167 @@ export function keysetAfter(field: string, idField: string, cursor: Cursor | nul
   return { $or: [{ [field]: { [op]: t } }, { [field]: t, [idField]: { [op]: toObjectId(cursor.id) } }] };
 }
 
-export function ownerFilter(owner: OwnerScope): Document {
-  return owner === null ? {} : { user_id: owner };
+/** A stored date (BSON date, ISO string or ms) as a BSON date; null when missing or unreadable. */
+export function dateExpression(value: unknown): Document {
+  return { $convert: { input: value, to: 'date', onError: null, onNull: null } };
 }
 
-/** The match on unwound `images` for an ImageFilter (the conversation is matched before unwinding). */
-export function imageFieldsMatch(filter: ImageFilter): Document {
+/** A message's created_at as documents.ts reads it: converted, else the ObjectId's timestamp. */
+export const MESSAGE_AT: Document = { $ifNull: [dateExpression('$created_at'), dateExpression('$_id')] };
+
+/**
+ * Messages of these conversations after the cursor, first + 1 of each (the extra one tells
+ * hasNextPage), oldest first. The window runs over keys only, so its sort holds a few bytes per
+ * message, and full documents are fetched by `_id` for the rows kept. The window sorts in memory
+ * anyway, so dates are compared after conversion and legacy string dates page correctly here.
+ * Conversation ids are partitioned as strings so one conversation stays one partition when
+ * legacy messages hold its id as a string and ours as an ObjectId. Needs MongoDB 5.0.
+ */
+export function messagesPagePipeline(collection: string, conversationIds: readonly string[], page: PageArgs): Document[] {
+  return [
+    { $match: { conversation_id: idMatch(conversationIds) } },
+    {
+      $project: {
+        conversation: { $toString: '$conversation_id' },
+        at: MESSAGE_AT,
+      },
+    },
+    { $match: keysetAfter('at', '_id', page.after, 1) },
+    { $setWindowFields: { partitionBy: '$conversation', sortBy: { at: 1, _id: 1 }, output: { rn: { $documentNumber: {} } } } },
+    { $match: { rn: { $lte: page.first + 1 } } },
+    { $lookup: { from: collection, localField: '_id', foreignField: '_id', as: 'doc' } },
+    // A message deleted since the window ran has no doc and is dropped here.
+    { $unwind: '$doc' },
+    { $replaceWith: { $mergeObjects: ['$doc', { sort_at: '$at' }] } },
+    { $sort: { sort_at: 1, _id: 1 } },
+  ];
+}
+
+/** Messages per conversation, `_id` being the conversation id as a string. */
+export function messageCountsPipeline(conversationIds: readonly string[]): Document[] {
+  return [{ $match: { conversation_id: idMatch(conversationIds) } }, { $group: { _id: { $toString: '$conversation_id' }, n: { $sum: 1 } } }];
+}
+
+/** Images per conversation, `_id` being the conversation id as a string. */
+export function imageCountsPipeline(conversationIds: readonly string[]): Document[] {
+  return [
+    { $match: { conversation_id: idMatch(conversationIds) } },
+    { $group: { _id: { $toString: '$conversation_id' }, n: { $sum: { $cond: [{ $isArray: '$images' }, { $size: '$images' }, 0] } } } },
+  ];
+}
+
+/**
+ * The service an unwound image counts under, as documents spell it: its `service` when known,
+ * else guessed from its cloud URL exactly as documents.ts guesses it, else `local`.
+ */
+export function serviceExpression(): Document {
+  return {
+    $let: {
+      vars: { s: { $toLower: { $ifNull: ['$images.service', ''] } }, c: { $ifNull: ['$images.cloud_url', ''] } },
+      in: {
+        $switch: {
+          branches: [
+            { case: { $in: ['$$s', Object.values(SERVICE_TO_DOC)] }, then: '$$s' },
+            { case: { $regexMatch: { input: '$$c', regex: POSTIMAGES_URL } }, then: SERVICE_TO_DOC.POSTIMAGES },
+            { case: { $regexMatch: { input: '$$c', regex: IMGBB_URL } }, then: SERVICE_TO_DOC.IMGBB },
+          ],
+          default: SERVICE_TO_DOC.LOCAL,
+        },
+      },
+    },
+  };
+}
+
+/**
+ * The fields of an unwound image as the domain reads them (defaults of legacy images applied),
+ * so filters, sorting and statistics agree with the records returned.
+ */
+export function imageView(): Document {
+  return {
+    at: { $ifNull: [dateExpression('$images.uploaded_at'), MESSAGE_AT] },
+    service: serviceExpression(),
+    size: { $ifNull: ['$images.size', 0] },
+    generated: { $ifNull: ['$images.generated', false] },
+    local: { $not: [{ $in: [{ $ifNull: ['$images.url', null] }, [null, '']] }] },
+    pending: { $in: [{ $toUpper: { $ifNull: ['$images.replication.status', ''] } }, ['PENDING', 'RETRYING']] },
+  };
+}
+
+/** The ImageFilter on the fields of imageView(), stored under `v`. Sizes inclusive, after inclusive, before exclusive. */
+export function imageViewMatch(filter: ImageFilter): Document {
   const m: Document = {};
-  if (filter.generated != null) m['images.generated'] = filter.generated;
-  if (filter.service != null) m['images.service'] = SERVICE_TO_DOC[filter.service];
-  if (filter.minSize != null || filter.maxSize != null) {
-    m['images.size'] = { ...(filter.minSize != null ? { $gte: filter.minSize } : {}), ...(filter.maxSize != null ? { $lte: filter.maxSize } : {}) };
-  }
-  if (filter.uploadedAfter != null || filter.uploadedBefore != null) {
-    m['images.uploaded_at'] = {
-      ...(filter.uploadedAfter != null ? { $gte: filter.uploadedAfter } : {}),
-      ...(filter.uploadedBefore != null ? { $lt: filter.uploadedBefore } : {}),
-    };
-  }
+  if (filter.generated != null) m['v.generated'] = filter.generated;
+  if (filter.service != null) m['v.service'] = SERVICE_TO_DOC[filter.service];
+  const size: Document = {};
+  if (filter.minSize != null) size.$gte = filter.minSize;
+  if (filter.maxSize != null) size.$lte = filter.maxSize;
+  if (Object.keys(size).length > 0) m['v.size'] = size;
+  const at: Document = {};
+  if (filter.uploadedAfter != null) at.$gte = filter.uploadedAfter;
+  if (filter.uploadedBefore != null) at.$lt = filter.uploadedBefore;
+  if (Object.keys(at).length > 0) m['v.at'] = at;
   return m;
 }
 
-/** Messages that may hold matching images, before `$unwind`. */
-export function messagesWithImagesMatch(owner: OwnerScope, filter: ImageFilter): Filter<MessageDoc> {
+/** Messages that may hold matching images: the part of the filter an index can serve. */
+export function imageMessagesMatch(owner: OwnerScope, filter: ImageFilter): Document {
   return {
-    ...ownerFilter(owner),
-    ...(filter.conversationId ? { conversation_id: { $in: anyIdForm([filter.conversationId]) } } : {}),
+    ...ownerMatch(owner),
+    ...(filter.conversationId != null ? { conversation_id: idMatch([filter.conversationId]) } : {}),
     'images.0': { $exists: true },
-  } as Filter<MessageDoc>;
+  };
 }
 
-/** An image (fields relative to `prefix`) that the replication worker may claim at `now`. */
+/** One unwound image per row, with its position in `images` and the message's fields. */
+const UNWIND_IMAGES = { $unwind: { path: '$images', includeArrayIndex: 'image_index' } };
+
+/** A page of images newest first, and the count of all matching ones, in one result `{ items, total: [{ n }] }`. */
+export function listImagesPipeline(owner: OwnerScope, filter: ImageFilter, page: PageArgs): Document[] {
+  return [
+    { $match: imageMessagesMatch(owner, filter) },
+    UNWIND_IMAGES,
+    { $project: { conversation_id: 1, user_id: 1, created_at: 1, images: 1, image_index: 1, v: imageView() } },
+    { $match: imageViewMatch(filter) },
+    {
+      $facet: {
+        items: [{ $match: keysetAfter('v.at', 'images._id', page.after, -1) }, { $sort: { 'v.at': -1, 'images._id': -1 } }, { $limit: page.first + 1 }],
+        total: [{ $count: 'n' }],
+      },
+    },
+  ];
+}
+
+/** One row per service (`_id` as documents spell it) with count, bytes, local bytes and pending images. */
+export function storageStatsPipeline(owner: OwnerScope): Document[] {
+  return [
+    { $match: { ...ownerMatch(owner), 'images.0': { $exists: true } } },
+    { $unwind: '$images' },
+    { $project: { v: imageView() } },
+    {
+      $group: {
+        _id: '$v.service',
+        count: { $sum: 1 },
+        bytes: { $sum: '$v.size' },
+        localBytes: { $sum: { $cond: ['$v.local', '$v.size', 0] } },
+        pending: { $sum: { $cond: ['$v.pending', 1, 0] } },
+      },
+    },
+  ];
+}
+
+/** The owner's newest REPLICATED image with a cloud copy and these bytes. */
+export function replicatedTwinPipeline(userId: string, sha256: string): Document[] {
+  const twin = { sha256, 'replication.status': 'REPLICATED', cloud_url: { $nin: [null, ''] } };
+  return [
+    { $match: { user_id: idMatch([userId]), 'images.sha256': sha256, images: { $elemMatch: twin } } },
+    UNWIND_IMAGES,
+    { $match: Object.fromEntries(Object.entries(twin).map(([k, v]) => [`images.${k}`, v])) },
+    { $sort: { 'images.uploaded_at': -1, 'images._id': -1 } },
+    { $limit: 1 },
+  ];
+}
+
+/** An image (fields under `prefix`) that the replication worker may lease at `now`. */
 export function dueForReplication(now: Date, prefix = ''): Document {
   return {
     [`${prefix}replication.status`]: { $in: ['PENDING', 'RETRYING'] },
@@ -57,4 +198,80 @@ export function dueForReplication(now: Date, prefix = ''): Document {
       { $or: [{ [`${prefix}replication.lease_until`]: null }, { [`${prefix}replication.lease_until`]: { $lte: now } }] },
     ],
   };
+}
+
+/** Due images, oldest due first, as `{ _id: message id, image_id }`; the status index narrows the messages. */
+export function claimCandidatesPipeline(now: Date, limit: number): Document[] {
+  return [
+    { $match: { 'images.replication.status': { $in: ['PENDING', 'RETRYING'] } } },
+    { $unwind: '$images' },
+    { $match: { 'images._id': { $ne: null }, ...dueForReplication(now, 'images.') } },
+    { $sort: { 'images.replication.next_attempt_at': 1, 'images.uploaded_at': 1, 'images._id': 1 } },
+    { $limit: limit },
+    { $project: { image_id: '$images._id' } },
+  ];
+}
+
+/**
+ * The filter of one claim. The due condition is repeated inside `$elemMatch`, and a write to
+ * one document is atomic, so of two claimers racing for an image only the first matches.
+ */
+export function claimFilter(messageId: Id, imageId: Id, now: Date): Document {
+  return { _id: messageId, images: { $elemMatch: { _id: imageId, ...dueForReplication(now) } } };
+}
+
+export function leaseUpdate(leaseOwner: string, leaseUntil: Date): Document {
+  return { $set: { 'images.$.replication.lease_owner': leaseOwner, 'images.$.replication.lease_until': leaseUntil } };
+}
+
+const PATCH_FIELDS = {
+  localKey: 'url',
+  thumbnailKey: 'thumbnail_url',
+  cloudUrl: 'cloud_url',
+  deleteUrl: 'delete_url',
+  caption: 'caption',
+  placeholder: 'placeholder',
+} as const;
+const REPLICATION_FIELDS = {
+  status: 'status',
+  attempts: 'attempts',
+  nextAttemptAt: 'next_attempt_at',
+  lastError: 'last_error',
+  leaseOwner: 'lease_owner',
+  leaseUntil: 'lease_until',
+} as const;
+
+/**
+ * The `$set` of a patch on the image at `path`. Replication fields are set one by one, so the
+ * others keep their values. A key whose value is undefined counts as absent (as in the SQLite
+ * adapter), so patches built by spreading optional fields never null a field by accident.
+ */
+export function patchSet(patch: ImagePatch, path: string): Document {
+  const set: Document = {};
+  for (const [key, field] of Object.entries(PATCH_FIELDS)) {
+    const value = patch[key as keyof typeof PATCH_FIELDS];
+    if (value !== undefined) set[`${path}.${field}`] = value;
+  }
+  if (patch.service !== undefined) set[`${path}.service`] = SERVICE_TO_DOC[patch.service];
+  for (const [key, field] of Object.entries(REPLICATION_FIELDS)) {
+    const value = patch.replication?.[key as keyof typeof REPLICATION_FIELDS];
+    if (value !== undefined) set[`${path}.replication.${field}`] = value;
+  }
+  return set;
+}
+
+const LEGACY_PREFIX = '/static/Storage/';
+
+/**
+ * The ways a file key can be stored: the older app stored `/static/Storage/<folder>/<name>` where
+ * this server stores `<folder>/<name>`. Both name the same file, and a lookup that missed the
+ * legacy form would let the orphan sweep delete a legacy image's file.
+ */
+export function fileKeyForms(key: string): string[] {
+  return key.startsWith(LEGACY_PREFIX) ? [key, key.slice(LEGACY_PREFIX.length)] : [key, `${LEGACY_PREFIX}${key}`];
+}
+
+export function fileKeyMatch(key: string): Document {
+  const forms = fileKeyForms(key);
+  return { $or: [{ 'images.url': { $in: forms } }, { 'images.thumbnail_url': { $in: forms } }] };
 }
