@@ -177,3 +177,24 @@ describe('images and storage stats', () => {
     ]);
   });
 });
+
+describe('/files for images without a digest (older app records)', () => {
+  it('gives two such files different ETags, so a conditional request never answers for the wrong file', async () => {
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    const { dirname, join } = await import('node:path');
+    const id = await createConversation('gina');
+    const msg = await server.gql(PostMessageDocument, { input: { conversationId: id, role: 'USER', content: '' } }, as('gina'));
+    const etags: string[] = [];
+    for (const content of ['first file', 'second file']) {
+      const image = await seedImage(server.sqlitePath, { conversationId: id, messageId: msg.data!.postMessage.id, userId: 'gina', sha256: '' });
+      await mkdir(dirname(join(server.storageDir, image.localKey!)), { recursive: true });
+      await writeFile(join(server.storageDir, image.localKey!), content);
+      const read = await server.gql(ImageDocument, { id: image.id }, as('gina'));
+      const res = await fetch(read.data!.image!.localUrl!);
+      expect(await res.text()).toBe(content);
+      etags.push(res.headers.get('etag') ?? '');
+    }
+    expect(etags[0]).toMatch(/^"key-[0-9a-f]{64}"$/);
+    expect(etags[0]).not.toBe(etags[1]);
+  });
+});

@@ -20,6 +20,7 @@ export async function seedImage(
     cloudUrl?: string | null;
     status?: ReplicationStatus;
     uploadedAt?: Date;
+    sha256?: string;
   },
 ): Promise<ImageRecord> {
   const store = new SqliteMetadataStore({ path: sqlitePath });
@@ -41,7 +42,7 @@ export async function seedImage(
     height: 48,
     generated: o.generated ?? false,
     service: o.service ?? 'LOCAL',
-    sha256: randomBytes(32).toString('hex'),
+    sha256: o.sha256 ?? randomBytes(32).toString('hex'),
     placeholder: null,
     uploadedAt: o.uploadedAt ?? new Date(Date.UTC(2026, 0, 1, 12, 0, 0, ++counter)),
     replication: { status: o.status ?? 'PENDING', attempts: 0, nextAttemptAt: null, lastError: null, leaseOwner: null, leaseUntil: null },
