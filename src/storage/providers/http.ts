@@ -115,3 +115,16 @@ export function bodyText(response: AxiosResponse): string {
   if (Buffer.isBuffer(d)) return d.toString('utf8');
   return '';
 }
+
+/**
+ * POSTs a urlencoded form, as both providers' upload APIs take it. Transport failures become
+ * ProviderErrors; the answer is returned whatever its status, for the caller to classify with
+ * its provider's own reasons.
+ */
+export async function postForm(http: AxiosInstance, url: string, form: URLSearchParams, accept: string, signal: AbortSignal): Promise<AxiosResponse> {
+  try {
+    return await http.post(url, form.toString(), { headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: accept }, signal });
+  } catch (err) {
+    throw classify(err);
+  }
+}

@@ -21,7 +21,7 @@
  * delete_url is a confirmation web page, not an API, hence no delete().
  */
 import { type AxiosInstance } from 'axios';
-import { bodyText, classify, createHttpClient, describeBody, isHtmlAnswer } from './http.js';
+import { bodyText, classify, createHttpClient, describeBody, isHtmlAnswer, postForm } from './http.js';
 import { checkCloudUrl, type CloudCopy, type CloudProvider, ProviderError, type UploadFile } from './provider.js';
 
 export interface ImgbbOptions {
@@ -49,15 +49,7 @@ export class ImgbbProvider implements CloudProvider {
     const form = new URLSearchParams({ key: this.options.apiKey, image: file.data.toString('base64'), name: baseName(file.fileName) });
     if (this.options.expirationSeconds != null) form.set('expiration', String(this.options.expirationSeconds));
 
-    let response;
-    try {
-      response = await this.http.post(this.options.apiUrl, form.toString(), {
-        headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
-        signal,
-      });
-    } catch (err) {
-      throw classify(err);
-    }
+    const response = await postForm(this.http, this.options.apiUrl, form, 'application/json', signal);
     const failed = classify(response);
     if (failed) throw withImgbbReason(failed, bodyText(response));
     if (isHtmlAnswer(response)) throw new ProviderError(`ImgBB answered with an HTML page instead of JSON${describeBody(bodyText(response))}`, false, { status: response.status });

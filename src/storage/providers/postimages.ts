@@ -23,7 +23,7 @@
 import { createHash } from 'node:crypto';
 import { type AxiosInstance } from 'axios';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { bodyText, classify, createHttpClient, describeBody, isHtmlAnswer } from './http.js';
+import { bodyText, classify, createHttpClient, describeBody, isHtmlAnswer, postForm } from './http.js';
 import { baseName } from './imgbb.js';
 import { checkCloudUrl, type CloudCopy, type CloudProvider, ProviderError, type UploadFile } from './provider.js';
 
@@ -72,15 +72,7 @@ export class PostImagesProvider implements CloudProvider {
     });
     if (this.options.gallery) form.set('gallery', this.options.gallery);
 
-    let response;
-    try {
-      response = await this.http.post(this.options.apiUrl, form.toString(), {
-        headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/xml, text/xml' },
-        signal,
-      });
-    } catch (err) {
-      throw classify(err);
-    }
+    const response = await postForm(this.http, this.options.apiUrl, form, 'application/xml, text/xml', signal);
     const failed = classify(response);
     if (failed) throw failed;
     const text = bodyText(response);
