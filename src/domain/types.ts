@@ -39,6 +39,11 @@ export interface ImageRecord {
    * or a legacy `/static/Storage/...` path). Null once no local copy is kept (after cleanup).
    */
   localKey: string | null;
+  /**
+   * The key the local original had before cleanup removed it (localKey is then null). /files
+   * answers that key with a redirect to the cloud copy, so links handed out earlier keep working.
+   */
+  evictedKey: string | null;
   thumbnailKey: string | null;
   cloudUrl: string | null;
   /** Server-side only: never returned by the API nor logged. */
@@ -95,6 +100,28 @@ export interface StorageStats {
   byService: ServiceStats[];
   /** Images not yet held by a provider: PENDING or RETRYING. */
   pendingReplication: number;
+}
+
+/**
+ * A deletion in progress: the image record is already gone (the API no longer shows the image);
+ * what is left to remove is listed here until it is done. Stored durably, so a restart or the
+ * background worker finishes what a crash or an unreachable provider interrupted.
+ */
+export interface DeletionJob {
+  imageId: string;
+  userId: string;
+  /** Local files still to remove (original, thumbnail). */
+  localKeys: string[];
+  /** The cloud copy still to delete; null once deleted or when it cannot be deleted. */
+  cloud: { service: StorageService; url: string; deleteUrl: string } | null;
+  /** Whether a provider confirmed the cloud copy's deletion. */
+  cloudDeleted: boolean;
+  requestedAt: Date;
+  attempts: number;
+  nextAttemptAt: Date | null;
+  lastError: string | null;
+  leaseOwner: string | null;
+  leaseUntil: Date | null;
 }
 
 /** Who a store read is for: a user id, or `null` for an admin (everything). */

@@ -193,6 +193,7 @@ export class ImageService {
       conversationId: o.conversationId,
       userId: o.userId,
       localKey: key,
+      evictedKey: null,
       thumbnailKey: thumbKey,
       cloudUrl: null,
       deleteUrl: null,

@@ -1,6 +1,7 @@
 import type { Page, PageArgs } from '../domain/cursor.js';
 import type {
   Conversation,
+  DeletionJob,
   ImageFilter,
   ImageRecord,
   Message,
@@ -12,7 +13,7 @@ import type {
 
 /** Fields of an image record that may change after it is written. */
 export type ImagePatch = Partial<
-  Pick<ImageRecord, 'localKey' | 'thumbnailKey' | 'cloudUrl' | 'deleteUrl' | 'service' | 'caption' | 'placeholder'>
+  Pick<ImageRecord, 'localKey' | 'evictedKey' | 'thumbnailKey' | 'cloudUrl' | 'deleteUrl' | 'service' | 'caption' | 'placeholder'>
 > & { replication?: Partial<Replication> };
 
 export interface ClaimArgs {
@@ -76,7 +77,10 @@ export interface MetadataStore {
   /** Every requested id has an entry (0 when it has no images). */
   countImagesByConversation(conversationIds: readonly string[]): Promise<Map<string, number>>;
   storageStats(owner: OwnerScope): Promise<StorageStats>;
-  /** The image whose original (`localKey`) or thumbnail (`thumbnailKey`) is stored under `key`; null when none. */
+  /**
+   * The image whose original (`localKey`), thumbnail (`thumbnailKey`) or evicted original
+   * (`evictedKey`) is stored under `key`; null when none.
+   */
   findImageByFileKey(key: string): Promise<ImageRecord | null>;
   /** A REPLICATED image of `userId` with these bytes, to reuse its cloud copy; null when none. */
   findReplicatedBySha256(userId: string, sha256: string): Promise<ImageRecord | null>;
@@ -88,6 +92,22 @@ export interface MetadataStore {
    * concurrent claimers never receive the same image.
    */
   claimDueImages(args: ClaimArgs): Promise<ImageRecord[]>;
+
+  /**
+   * Starts a deletion: stores `job` and removes the image record, atomically where the backend
+   * allows (SQLite); on MongoDB the job is written first, so a crash in between leaves a job the
+   * worker completes, never a record without its files. Returns false, storing nothing, when
+   * the image record was already gone (deleted before, or by a concurrent call).
+   */
+  beginDeletion(job: DeletionJob): Promise<boolean>;
+  /** Leases due deletion jobs (nextAttemptAt null or <= now, lease free or expired), as claimDueImages. */
+  claimDueDeletions(args: ClaimArgs): Promise<DeletionJob[]>;
+  /** Updates a job; with `guard`, only while `guard.leaseOwner` holds its lease. */
+  updateDeletion(job: DeletionJob, guard?: { leaseOwner: string }): Promise<boolean>;
+  /** Removes a finished job. */
+  finishDeletion(imageId: string): Promise<void>;
+  /** Jobs not finished yet (for stats and tests). */
+  countPendingDeletions(): Promise<number>;
 }
 
 /** Storage service names as the MongoDB documents of the existing chatbot spell them. */

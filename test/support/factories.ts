@@ -50,6 +50,7 @@ export function makeImage(message: Pick<Message, 'id' | 'conversationId' | 'user
     conversationId: message.conversationId,
     userId: message.userId,
     localKey: `uploads/img_20260101_000000_${id.slice(-8)}.png`,
+    evictedKey: null,
     thumbnailKey: `thumbnails/thumb_img_20260101_000000_${id.slice(-8)}.webp`,
     cloudUrl: null,
     deleteUrl: null,

@@ -35,6 +35,7 @@ export async function seedChat(
           conversationId: conversation.id,
           userId: o.userId,
           localKey: `Image_Gen/${name}.png`,
+          evictedKey: null,
           thumbnailKey: `thumbnails/thumb_${name}.webp`,
           cloudUrl: i % 2 === 0 ? `https://i.postimg.cc/${hexId(c, m, i).slice(0, 8)}/${name}.png` : null,
           deleteUrl: null,

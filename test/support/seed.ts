@@ -32,6 +32,7 @@ export async function seedImage(
     conversationId: o.conversationId,
     userId: o.userId,
     localKey: `${o.generated ? 'Image_Gen' : 'uploads'}/${name}.png`,
+    evictedKey: null,
     thumbnailKey: `thumbnails/thumb_${name}.webp`,
     cloudUrl: o.cloudUrl ?? null,
     deleteUrl: o.cloudUrl ? 'https://ibb.co/delete/secret' : null,

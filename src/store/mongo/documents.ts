@@ -45,6 +45,8 @@ export type ImageDoc = {
   cloud_url?: string | null;
   delete_url?: string | null;
   thumbnail_url?: string | null;
+  /** Added by this server: the key of a local original removed by cleanup. */
+  evicted_url?: string | null;
   caption?: string | null;
   size?: number | null;
   mime_type?: string | null;
@@ -147,6 +149,7 @@ export function imageToDoc(i: ImageRecord): ImageDoc & { _id: Id; replication: R
     cloud_url: i.cloudUrl,
     delete_url: i.deleteUrl,
     thumbnail_url: i.thumbnailKey,
+    ...(i.evictedKey ? { evicted_url: i.evictedKey } : {}),
     caption: i.caption,
     size: i.size,
     mime_type: i.mimeType,
@@ -248,6 +251,7 @@ export function docToImage(d: ImageDoc, parent: ImageParent, index: number): Ima
     conversationId: parent.conversationId,
     userId: parent.userId,
     localKey,
+    evictedKey: nonEmpty(d.evicted_url),
     thumbnailKey: nonEmpty(d.thumbnail_url),
     cloudUrl,
     deleteUrl: nonEmpty(d.delete_url),

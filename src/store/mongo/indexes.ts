@@ -8,6 +8,7 @@ export const MESSAGE_INDEXES: readonly IndexSpecification[] = [
   // findImageByFileKey serves every /files request and the orphan sweep's look-up of each file.
   { 'images.url': 1 },
   { 'images.thumbnail_url': 1 },
+  { 'images.evicted_url': 1 },
 ];
 
 export const CONVERSATION_INDEXES: readonly IndexSpecification[] = [

@@ -1,7 +1,7 @@
 import { MongoClient, type Collection, type Db } from 'mongodb';
 import type { Page, PageArgs } from '../../domain/cursor.js';
 import { NotFoundError } from '../../domain/errors.js';
-import { STORAGE_SERVICES, type Conversation, type ImageFilter, type ImageRecord, type Message, type OwnerScope, type StorageStats } from '../../domain/types.js';
+import { STORAGE_SERVICES, type Conversation, type DeletionJob, type ImageFilter, type ImageRecord, type Message, type OwnerScope, type StorageStats } from '../../domain/types.js';
 import { SERVICE_TO_DOC, type ClaimArgs, type ImagePatch, type MetadataStore } from '../metadata-store.js';
 import {
   conversationToDoc,
@@ -19,6 +19,7 @@ import {
   type ImageDoc,
   type MessageDoc,
 } from './documents.js';
+import { MongoDeletions } from './deletions.js';
 import { CONVERSATION_INDEXES, ensureIndexes, MESSAGE_INDEXES } from './indexes.js';
 import { adoptLegacyOps, elementsOf, missingFieldsSet, type ImageElement } from './legacy.js';
 import {
@@ -57,6 +58,7 @@ export class MongoMetadataStore implements MetadataStore {
   private readonly db: Db;
   private readonly conversations: Collection<ConversationDoc>;
   private readonly messages: Collection<MessageDoc>;
+  private readonly deletions: MongoDeletions;
 
   constructor(options: { uri: string; dbName: string; client?: MongoClient }) {
     this.ownsClient = !options.client;
@@ -64,12 +66,14 @@ export class MongoMetadataStore implements MetadataStore {
     this.db = this.client.db(options.dbName);
     this.conversations = this.db.collection<ConversationDoc>('conversations');
     this.messages = this.db.collection<MessageDoc>('messages');
+    this.deletions = new MongoDeletions(this.db);
   }
 
   async init(): Promise<void> {
     await this.client.connect();
     await ensureIndexes(this.messages, MESSAGE_INDEXES);
     await ensureIndexes(this.conversations, CONVERSATION_INDEXES);
+    await this.deletions.init();
   }
 
   async ping(): Promise<void> {
@@ -237,7 +241,7 @@ export class MongoMetadataStore implements MetadataStore {
     if (!doc) return null;
     await this.adopt(elementsOf(doc));
     const forms = new Set(fileKeyForms(key));
-    return docToMessage(doc).images.find((i) => forms.has(i.localKey ?? '') || forms.has(i.thumbnailKey ?? '')) ?? null;
+    return docToMessage(doc).images.find((i) => forms.has(i.localKey ?? '') || forms.has(i.thumbnailKey ?? '') || forms.has(i.evictedKey ?? '')) ?? null;
   }
 
   async findReplicatedBySha256(userId: string, sha256: string): Promise<ImageRecord | null> {
@@ -277,6 +281,26 @@ export class MongoMetadataStore implements MetadataStore {
       if (lost === 0) break;
     }
     return [...claimed.values()];
+  }
+
+  beginDeletion(job: DeletionJob): Promise<boolean> {
+    return this.deletions.begin(job, (id) => this.removeImage(id));
+  }
+
+  claimDueDeletions(args: ClaimArgs): Promise<DeletionJob[]> {
+    return args.limit <= 0 ? Promise.resolve([]) : this.deletions.claimDue(args);
+  }
+
+  updateDeletion(job: DeletionJob, guard?: { leaseOwner: string }): Promise<boolean> {
+    return this.deletions.update(job, guard);
+  }
+
+  finishDeletion(imageId: string): Promise<void> {
+    return this.deletions.finish(imageId);
+  }
+
+  countPendingDeletions(): Promise<number> {
+    return this.deletions.count();
   }
 
   /**

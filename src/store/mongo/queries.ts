@@ -226,6 +226,7 @@ export function leaseUpdate(leaseOwner: string, leaseUntil: Date): Document {
 
 const PATCH_FIELDS = {
   localKey: 'url',
+  evictedKey: 'evicted_url',
   thumbnailKey: 'thumbnail_url',
   cloudUrl: 'cloud_url',
   deleteUrl: 'delete_url',
@@ -273,5 +274,5 @@ export function fileKeyForms(key: string): string[] {
 
 export function fileKeyMatch(key: string): Document {
   const forms = fileKeyForms(key);
-  return { $or: [{ 'images.url': { $in: forms } }, { 'images.thumbnail_url': { $in: forms } }] };
+  return { $or: [{ 'images.url': { $in: forms } }, { 'images.thumbnail_url': { $in: forms } }, { 'images.evicted_url': { $in: forms } }] };
 }

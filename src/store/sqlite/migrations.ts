@@ -70,6 +70,29 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX images_local_key ON images (local_key);
   CREATE INDEX images_thumbnail_key ON images (thumbnail_key);
   `,
+  // 3: cleanup keeps the key of a removed original (for the /files redirect); deletions in progress.
+  `
+  ALTER TABLE images ADD COLUMN evicted_key TEXT;
+  CREATE INDEX images_evicted_key ON images (evicted_key);
+  CREATE INDEX images_user_cloud_url ON images (user_id, cloud_url);
+
+  CREATE TABLE image_deletions (
+    image_id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    local_keys TEXT NOT NULL,          -- JSON array of keys still to remove
+    cloud_service TEXT,
+    cloud_url TEXT,
+    cloud_delete_url TEXT,             -- server side only
+    cloud_deleted INTEGER NOT NULL CHECK (cloud_deleted IN (0, 1)),
+    requested_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER,
+    last_error TEXT,
+    lease_owner TEXT,
+    lease_until INTEGER
+  ) STRICT;
+  CREATE INDEX image_deletions_due ON image_deletions (next_attempt_at);
+  `,
 ];
 
 /**

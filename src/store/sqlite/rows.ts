@@ -25,6 +25,7 @@ export interface ImageRow {
   user_id: string;
   position: number;
   local_key: string | null;
+  evicted_key: string | null;
   thumbnail_key: string | null;
   cloud_url: string | null;
   delete_url: string | null;
@@ -81,6 +82,7 @@ export function toImage(r: ImageRow): ImageRecord {
     conversationId: r.conversation_id,
     userId: r.user_id,
     localKey: r.local_key,
+    evictedKey: r.evicted_key,
     thumbnailKey: r.thumbnail_key,
     cloudUrl: r.cloud_url,
     deleteUrl: r.delete_url,
@@ -117,6 +119,7 @@ export function imageInsertParams(messageId: string, i: ImageRecord): ImageInser
     id: i.id,
     message_id: messageId,
     local_key: i.localKey,
+    evicted_key: i.evictedKey,
     thumbnail_key: i.thumbnailKey,
     cloud_url: i.cloudUrl,
     delete_url: i.deleteUrl,
@@ -142,6 +145,7 @@ export function imageInsertParams(messageId: string, i: ImageRecord): ImageInser
 /** Patch keys mapped to columns, with the conversion each value needs. */
 const PATCH_COLUMNS: { [K in keyof Omit<ImagePatch, 'replication'>]-?: string } = {
   localKey: 'local_key',
+  evictedKey: 'evicted_key',
   thumbnailKey: 'thumbnail_key',
   cloudUrl: 'cloud_url',
   deleteUrl: 'delete_url',

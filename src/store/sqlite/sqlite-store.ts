@@ -4,8 +4,9 @@ import Database from 'better-sqlite3';
 import type { Page, PageArgs } from '../../domain/cursor.js';
 import { NotFoundError } from '../../domain/errors.js';
 import { STORAGE_SERVICES } from '../../domain/types.js';
-import type { Conversation, ImageFilter, ImageRecord, Message, OwnerScope, StorageService, StorageStats } from '../../domain/types.js';
+import type { Conversation, DeletionJob, ImageFilter, ImageRecord, Message, OwnerScope, StorageService, StorageStats } from '../../domain/types.js';
 import type { ClaimArgs, ImagePatch, MetadataStore } from '../metadata-store.js';
+import { DUE_DELETIONS, UPSERT_DELETION, deletionParams, toDeletion, type DeletionRow } from './deletions.js';
 import { migrate } from './migrations.js';
 import { groupBy, imageFilterWhere, toPage, whereClause } from './queries.js';
 import {
@@ -31,12 +32,12 @@ const MESSAGE_COLUMNS = 'id, conversation_id, user_id, role, content, created_at
 
 /** Columns of an image insert; the parent's ids come from the message row (see imageInsertParams). */
 const INSERT_IMAGE = `
-  INSERT INTO images (id, message_id, conversation_id, user_id, position, local_key, thumbnail_key, cloud_url, delete_url,
+  INSERT INTO images (id, message_id, conversation_id, user_id, position, local_key, evicted_key, thumbnail_key, cloud_url, delete_url,
     caption, size, mime_type, width, height, generated, service, sha256, placeholder, uploaded_at,
     repl_status, repl_attempts, repl_next_attempt_at, repl_last_error, lease_owner, lease_until)
   SELECT @id, m.id, m.conversation_id, m.user_id,
     (SELECT COALESCE(MAX(position) + 1, 0) FROM images WHERE message_id = m.id),
-    @local_key, @thumbnail_key, @cloud_url, @delete_url, @caption, @size, @mime_type, @width, @height, @generated,
+    @local_key, @evicted_key, @thumbnail_key, @cloud_url, @delete_url, @caption, @size, @mime_type, @width, @height, @generated,
     @service, @sha256, @placeholder, @uploaded_at, @repl_status, @repl_attempts, @repl_next_attempt_at,
     @repl_last_error, @lease_owner, @lease_until
   FROM messages m WHERE m.id = @message_id`;
@@ -51,6 +52,8 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly claimTx: (args: ClaimArgs) => ImageRecord[];
+  private readonly claimDeletionsTx: (args: ClaimArgs) => DeletionJob[];
+  private readonly beginDeletionTx: (job: DeletionJob) => boolean;
 
   constructor(options: { path: string }) {
     if (options.path !== ':memory:' && options.path !== '') mkdirSync(dirname(options.path), { recursive: true });
@@ -65,6 +68,15 @@ export class SqliteMetadataStore implements MetadataStore {
     // IMMEDIATE takes the write lock before the SELECT, so a second claimer (in this or another
     // process) waits and then sees the leases just written instead of the same free rows.
     this.claimTx = (args) => claim.immediate(args);
+    const claimDeletions = this.db.transaction((args: ClaimArgs) => this.claimDeletionsInTransaction(args));
+    this.claimDeletionsTx = (args) => claimDeletions.immediate(args);
+    // One transaction: the record disappears exactly when the job that finishes its deletion appears.
+    const begin = this.db.transaction((job: DeletionJob) => {
+      if (this.stmt('DELETE FROM images WHERE id = ?').run(job.imageId).changes === 0) return false;
+      this.stmt(UPSERT_DELETION).run(deletionParams(job));
+      return true;
+    });
+    this.beginDeletionTx = (job) => begin.immediate(job);
   }
 
   /** Prepared once per SQL text and reused; dynamic queries have a small finite set of shapes. */
@@ -169,7 +181,9 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async findImageByFileKey(key: string): Promise<ImageRecord | null> {
-    const row = this.stmt<ImageRow>('SELECT * FROM images WHERE local_key = ? UNION ALL SELECT * FROM images WHERE thumbnail_key = ? LIMIT 1').get(key, key);
+    const row = this.stmt<ImageRow>(
+      'SELECT * FROM images WHERE local_key = ? UNION ALL SELECT * FROM images WHERE thumbnail_key = ? UNION ALL SELECT * FROM images WHERE evicted_key = ? LIMIT 1',
+    ).get(key, key, key);
     return row ? toImage(row) : null;
   }
 
@@ -266,6 +280,48 @@ export class SqliteMetadataStore implements MetadataStore {
       JSON.stringify(due.map((r) => r.id)),
     );
     return due.map((r) => toImage({ ...r, lease_owner: leaseOwner, lease_until: leaseUntil }));
+  }
+
+  async beginDeletion(job: DeletionJob): Promise<boolean> {
+    return this.beginDeletionTx(job);
+  }
+
+  async claimDueDeletions(args: ClaimArgs): Promise<DeletionJob[]> {
+    if (args.limit <= 0) return [];
+    return this.claimDeletionsTx(args);
+  }
+
+  async updateDeletion(job: DeletionJob, guard?: { leaseOwner: string }): Promise<boolean> {
+    const p = deletionParams(job);
+    const where = guard ? 'image_id = @image_id AND lease_owner = @guard' : 'image_id = @image_id';
+    return (
+      this.stmt(`
+        UPDATE image_deletions SET local_keys = @local_keys, cloud_service = @cloud_service, cloud_url = @cloud_url,
+          cloud_delete_url = @cloud_delete_url, cloud_deleted = @cloud_deleted, attempts = @attempts,
+          next_attempt_at = @next_attempt_at, last_error = @last_error, lease_owner = @lease_owner, lease_until = @lease_until
+        WHERE ${where}`).run({ ...p, guard: guard?.leaseOwner ?? null }).changes > 0
+    );
+  }
+
+  async finishDeletion(imageId: string): Promise<void> {
+    this.stmt('DELETE FROM image_deletions WHERE image_id = ?').run(imageId);
+  }
+
+  async countPendingDeletions(): Promise<number> {
+    return this.stmt<number>('SELECT COUNT(*) FROM image_deletions').pluck().get() ?? 0;
+  }
+
+  private claimDeletionsInTransaction({ now, leaseOwner, leaseMs, limit }: ClaimArgs): DeletionJob[] {
+    const t = now.getTime();
+    const due = this.stmt<DeletionRow>(DUE_DELETIONS).all(t, t, limit);
+    if (due.length === 0) return [];
+    const leaseUntil = t + leaseMs;
+    this.stmt(`UPDATE image_deletions SET lease_owner = ?, lease_until = ? WHERE image_id ${IN_IDS}`).run(
+      leaseOwner,
+      leaseUntil,
+      JSON.stringify(due.map((r) => r.image_id)),
+    );
+    return due.map((r) => toDeletion({ ...r, lease_owner: leaseOwner, lease_until: leaseUntil }));
   }
 
   /** Attaches images to message rows with one query for all of them, each message's in insertion order. */
