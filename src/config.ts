@@ -78,6 +78,9 @@ const schema = z.object({
   IMAGE_MAX_KB: int(10, 100_000).default(500),
   THUMBNAIL_SIZE: int(16, 2048).default(256),
   RESTORE_ALLOWED_HOSTS: hostList.optional(),
+  /** added: downloads restore runs at once, and the bound on each download. */
+  RESTORE_CONCURRENCY: int(1, 64).default(8),
+  RESTORE_TIMEOUT_MS: int(100, 3_600_000).default(60_000),
   LOCAL_RETENTION_DAYS: int(1, 36_500).optional(),
   RECONCILE_INTERVAL_MINUTES: int(1, 525_600).optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
@@ -145,6 +148,8 @@ export interface Config {
     uploadIdleTimeoutMs: number;
   };
   restoreAllowedHosts: string[] | null;
+  restoreConcurrency: number;
+  restoreTimeoutMs: number;
   localRetentionDays: number | null;
   reconcileIntervalMinutes: number | null;
   logLevel: Env['LOG_LEVEL'];
@@ -237,6 +242,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       uploadIdleTimeoutMs: e.UPLOAD_IDLE_TIMEOUT_MS,
     },
     restoreAllowedHosts: e.RESTORE_ALLOWED_HOSTS ?? null,
+    restoreConcurrency: e.RESTORE_CONCURRENCY,
+    restoreTimeoutMs: e.RESTORE_TIMEOUT_MS,
     localRetentionDays: e.LOCAL_RETENTION_DAYS ?? null,
     reconcileIntervalMinutes: e.RECONCILE_INTERVAL_MINUTES ?? null,
     logLevel: e.LOG_LEVEL,

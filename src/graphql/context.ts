@@ -2,6 +2,9 @@ import type { Logger } from 'pino';
 import type { Viewer } from '../domain/viewer.js';
 import type { ChatService } from '../services/chat-service.js';
 import type { ImageService } from '../services/image-service.js';
+import type { CleanupService } from '../services/cleanup.js';
+import type { DeletionService } from '../services/deletion.js';
+import type { RestoreService } from '../services/restore.js';
 import type { ReplicationService } from '../services/replication.js';
 import type { ProviderHealth } from '../storage/providers/chain.js';
 import type { UrlSigner } from '../storage/url-signer.js';
@@ -19,4 +22,7 @@ export interface GraphQLContext {
   providers: () => ProviderHealth[];
   /** Absent when no provider is enabled. */
   replication: ReplicationService | undefined;
+  deletion: DeletionService;
+  restore: RestoreService;
+  cleanup: CleanupService;
 }

@@ -5,11 +5,22 @@ import type { Logger } from 'pino';
 import { canonicalKey, type LocalFileStore } from '../storage/local-file-store.js';
 import type { UrlSigner } from '../storage/url-signer.js';
 
+export interface FileRecord {
+  mimeType: string;
+  sha256: string;
+  cloudUrl?: string | null;
+  evicted?: boolean;
+}
+
 export interface FilesRouterDeps {
   files: LocalFileStore;
   signer: UrlSigner;
-  /** Mime type and digest of the file a key names, from the metadata store; null once the record is gone. */
-  lookup: (key: string) => Promise<{ mimeType: string; sha256: string } | null>;
+  /**
+   * Mime type and digest of the file a key names, from the metadata store; null once the record
+   * is gone. `cloudUrl`: where to send the client when the local file is gone (cleanup evicted it,
+   * or the disk lost it before a restore); `evicted`: the local file is gone on purpose.
+   */
+  lookup: (key: string) => Promise<FileRecord | null>;
   log?: Logger;
   /**
    * When set (for example `/_protected`), the checks run here and nginx sends the bytes: the
@@ -65,6 +76,16 @@ export function createFilesRouter(deps: FilesRouterDeps): Router {
       return;
     }
 
+    // The cloud copy answers for a local file that is gone: links handed out earlier keep working.
+    const toCloud = () => {
+      res.status(302).set({ Location: record.cloudUrl as string, 'Cache-Control': 'private, no-cache', 'Referrer-Policy': 'no-referrer' }).end();
+    };
+    if (record.evicted) {
+      if (record.cloudUrl) toCloud();
+      else fail(res, 404, 'NOT_FOUND', 'No file at this address.');
+      return;
+    }
+
     const etag = `"${record.sha256}"`;
     const maxAge = Math.max(0, Number(exp) - Math.floor(clock().getTime() / 1000));
     const setCommonHeaders = () => {
@@ -80,7 +101,8 @@ export function createFilesRouter(deps: FilesRouterDeps): Router {
 
     if (accelPrefix !== undefined) {
       if ((await deps.files.stat(key)) === null) {
-        fail(res, 404, 'NOT_FOUND', 'No file at this address.');
+        if (record.cloudUrl) toCloud();
+        else fail(res, 404, 'NOT_FOUND', 'No file at this address.');
         return;
       }
       setCommonHeaders();
@@ -94,7 +116,8 @@ export function createFilesRouter(deps: FilesRouterDeps): Router {
 
     const file = await deps.files.openRead(key);
     if (file === null) {
-      fail(res, 404, 'NOT_FOUND', 'No file at this address.');
+      if (record.cloudUrl) toCloud();
+      else fail(res, 404, 'NOT_FOUND', 'No file at this address.');
       return;
     }
     let streaming = false;

@@ -1,10 +1,23 @@
 import type { Logger } from 'pino';
+import type { ImageRecord } from '../domain/types.js';
+import { canonicalKey } from '../storage/local-file-store.js';
 import type { MetadataStore } from '../store/metadata-store.js';
+
+/**
+ * Whether the record keeps this file: as its original or thumbnail. A file at the key of an
+ * original that cleanup evicted is an orphan too (a cleanup or restore interrupted mid-way).
+ */
+function isReferenced(image: ImageRecord | null, key: string): boolean {
+  if (!image) return false;
+  return [image.localKey, image.thumbnailKey].some((k) => k !== null && canonicalKey(k) === canonicalKey(key));
+}
 
 /** What the sweep needs of the local file store. */
 export interface SweepFiles {
   listKeys(): AsyncIterable<{ key: string; size: number; mtime: Date }>;
   delete(key: string): Promise<boolean>;
+  /** Moves the file aside (under STORAGE_DIR/.quarantine) instead of deleting it. */
+  quarantine?(key: string): Promise<void>;
 }
 
 export interface SweepResult {
@@ -26,17 +39,27 @@ export async function sweepOrphanFiles(deps: {
   now: Date;
   olderThanMs: number;
   log?: Logger;
+  /** Move orphans aside instead of deleting them. */
+  quarantine?: boolean;
+  /** Report orphans, touch nothing. */
+  dryRun?: boolean;
 }): Promise<SweepResult> {
   const cutoff = deps.now.getTime() - deps.olderThanMs;
   const result: SweepResult = { scanned: 0, removed: [], keptRecent: 0 };
   for await (const file of deps.files.listKeys()) {
     result.scanned++;
-    if (await deps.store.findImageByFileKey(file.key)) continue;
+    if (isReferenced(await deps.store.findImageByFileKey(file.key), file.key)) continue;
     if (file.mtime.getTime() > cutoff) {
       result.keptRecent++;
       continue;
     }
-    if (await deps.files.delete(file.key)) {
+    if (deps.dryRun) {
+      result.removed.push(file.key);
+    } else if (deps.quarantine && deps.files.quarantine) {
+      await deps.files.quarantine(file.key);
+      result.removed.push(file.key);
+      deps.log?.warn({ key: file.key, bytes: file.size }, 'moved a file no image record points to into .quarantine');
+    } else if (await deps.files.delete(file.key)) {
       result.removed.push(file.key);
       deps.log?.warn({ key: file.key, bytes: file.size }, 'removed a file no image record points to (left by an interrupted upload)');
     }

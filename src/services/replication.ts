@@ -3,6 +3,7 @@ import type { ImageRecord } from '../domain/types.js';
 import type { ChainFailure, ChainSuccess } from '../storage/providers/chain.js';
 import type { CloudCopy, ProviderName, UploadFile } from '../storage/providers/provider.js';
 import type { MetadataStore } from '../store/metadata-store.js';
+import { jitteredBackoff, Poller } from './poller.js';
 
 export interface ReplicationOptions {
   /** How long a claimed image is reserved for one worker. */
@@ -30,10 +31,7 @@ export interface ReplicationEvents {
  * lease is held, so two instances never upload the same image.
  */
 export class ReplicationService {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private stopped = true;
-  private again = false;
+  private readonly poller: Poller;
 
   constructor(
     private readonly deps: {
@@ -46,8 +44,16 @@ export class ReplicationService {
       instanceId: string;
       options: ReplicationOptions;
       events?: ReplicationEvents;
+      /** A cloud copy made for an image deleted meanwhile: it must be deleted too. */
+      onOrphanedCopy?: (image: ImageRecord, provider: ProviderName, copy: CloudCopy) => Promise<void>;
     },
-  ) {}
+  ) {
+    this.poller = new Poller(
+      async () => (await this.runOnce()) === deps.options.batchSize,
+      deps.options.pollMs,
+      (err) => deps.log.error({ err }, 'replication worker pass failed'),
+    );
+  }
 
   /** The lease an upload takes before storing its record when it replicates inline. */
   inlineLease(): { leaseOwner: string; leaseUntil: Date } {
@@ -58,8 +64,8 @@ export class ReplicationService {
   async replicate(image: ImageRecord, leaseOwner: string): Promise<ImageRecord> {
     const started = this.deps.clock().getTime();
     const attempts = image.replication.attempts + 1;
-    const done = async (patch: Parameters<MetadataStore['updateImage']>[1], outcome: 'replicated' | 'reused' | 'retrying' | 'local_only', provider: ProviderName | null) => {
-      await this.deps.store.updateImage(image.id, patch, { leaseOwner });
+    const done = async (patch: Parameters<MetadataStore['updateImage']>[1] | null, outcome: 'replicated' | 'reused' | 'retrying' | 'local_only', provider: ProviderName | null) => {
+      if (patch) await this.deps.store.updateImage(image.id, patch, { leaseOwner });
       this.deps.events?.onOutcome?.(outcome, provider, (this.deps.clock().getTime() - started) / 1000);
       const [updated] = await this.deps.store.getImagesByIds([image.id]);
       return updated ?? image;
@@ -82,7 +88,15 @@ export class ReplicationService {
       if (!image.localKey) throw new Error('no local copy to upload');
       const data = await this.deps.readLocal(image.localKey);
       result = await this.deps.chain.upload({ data, fileName: image.localKey.split('/').at(-1) as string, mimeType: image.mimeType, sha256: image.sha256 });
-      if (result.ok) return done(successPatch(result.copy, result.provider, attempts), 'replicated', result.provider);
+      if (result.ok) {
+        const stored = await this.deps.store.updateImage(image.id, successPatch(result.copy, result.provider, attempts), { leaseOwner });
+        if (!stored && (await this.deps.store.getImagesByIds([image.id])).length === 0) {
+          // Deleted while it was being uploaded: the new copy belongs to no one and goes too.
+          await this.deps.onOrphanedCopy?.(image, result.provider, result.copy);
+          return image;
+        }
+        return done(null, 'replicated', result.provider);
+      }
       lastError = result.failures.map((f) => `${f.provider}: ${f.reason}`).join('; ') || 'no cloud provider is enabled';
     } catch (e) {
       // The local copy could not be read: no provider was tried, so none is blamed.
@@ -110,8 +124,7 @@ export class ReplicationService {
   /** Exponential backoff with full jitter, capped. */
   backoff(attempts: number): number {
     const { backoffBaseMs, backoffCapMs } = this.deps.options;
-    const ceiling = Math.min(backoffCapMs, backoffBaseMs * 2 ** (attempts - 1));
-    return Math.round(ceiling / 2 + (this.deps.random() * ceiling) / 2);
+    return jitteredBackoff(attempts, backoffBaseMs, backoffCapMs, this.deps.random);
   }
 
   /** One pass: claim due images with a lease and replicate them. Returns how many were worked on. */
@@ -130,46 +143,16 @@ export class ReplicationService {
   }
 
   start(): void {
-    this.stopped = false;
-    this.schedule(0);
+    this.poller.start();
   }
 
   /** Look for work now (after an upload that did not wait for the cloud). */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) this.again = true;
-    else this.schedule(0);
+    this.poller.kick();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
-  }
-
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.running = this.loop().finally(() => {
-        this.running = null;
-      });
-    }, ms);
-    this.timer.unref();
-  }
-
-  private async loop(): Promise<void> {
-    let worked = 0;
-    try {
-      worked = await this.runOnce();
-    } catch (err) {
-      this.deps.log.error({ err }, 'replication worker pass failed');
-    }
-    const more = worked === this.deps.options.batchSize || this.again;
-    this.again = false;
-    this.schedule(more ? 0 : this.deps.options.pollMs);
+  stop(): Promise<void> {
+    return this.poller.stop();
   }
 }
 

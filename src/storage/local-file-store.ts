@@ -8,6 +8,7 @@ import { BadUserInputError } from '../domain/errors.js';
 /** The folders of STORAGE_DIR that hold images; anything else under the root is never served. */
 export const STORAGE_FOLDERS = ['Image_Gen', 'uploads', 'thumbnails'] as const;
 const TEMP_FOLDER = '.tmp';
+const QUARANTINE_FOLDER = '.quarantine';
 
 /**
  * The only key shape accepted. File names start with a letter, digit or `_` (no dot files) and
@@ -203,6 +204,14 @@ export class LocalFileStore {
     if (s.isFile()) return { handle, size: s.size, mtime: s.mtime };
     await handle.close();
     return null;
+  }
+
+  /** Moves a file to `.quarantine/<date>/<key>` (outside the served folders), for an operator to inspect. */
+  async quarantine(key: string): Promise<void> {
+    const from = this.resolveKey(key);
+    const to = join(this.root, QUARANTINE_FOLDER, this.clock().toISOString().slice(0, 10), canonicalKey(key) as string);
+    await this.fs.mkdir(dirname(to), { recursive: true });
+    await this.fs.rename(from, to);
   }
 
   /** Every file of the three folders whose name could be a key (for reconcile). */

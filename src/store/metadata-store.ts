@@ -82,6 +82,8 @@ export interface MetadataStore {
    * (`evictedKey`) is stored under `key`; null when none.
    */
   findImageByFileKey(key: string): Promise<ImageRecord | null>;
+  /** Whether an image other than `exceptImageId` shows this cloud URL (a shared copy must not be deleted). */
+  cloudUrlInUse(cloudUrl: string, exceptImageId: string): Promise<boolean>;
   /** A REPLICATED image of `userId` with these bytes, to reuse its cloud copy; null when none. */
   findReplicatedBySha256(userId: string, sha256: string): Promise<ImageRecord | null>;
 
@@ -100,6 +102,8 @@ export interface MetadataStore {
    * the image record was already gone (deleted before, or by a concurrent call).
    */
   beginDeletion(job: DeletionJob): Promise<boolean>;
+  /** Stores a job for something no record owns any more (a cloud copy made for a deleted image). */
+  enqueueDeletion(job: DeletionJob): Promise<void>;
   /** Leases due deletion jobs (nextAttemptAt null or <= now, lease free or expired), as claimDueImages. */
   claimDueDeletions(args: ClaimArgs): Promise<DeletionJob[]>;
   /** Updates a job; with `guard`, only while `guard.leaseOwner` holds its lease. */

@@ -75,6 +75,23 @@ export function deletionCases(ref: StoreRef): void {
     expect(await ref.store.countPendingDeletions()).toBe(2);
   });
 
+  it('enqueueDeletion stores a job without touching any image record', async () => {
+    const [image] = await seedQueue(ref.store, [{}]);
+    await ref.store.enqueueDeletion(jobFor(image!, { imageId: 'orphan-copy', localKeys: [] }));
+    expect(await ref.store.getImagesByIds([image!.id])).toHaveLength(1);
+    const [job] = await ref.store.claimDueDeletions({ now: NOW, leaseOwner: 'w', leaseMs: 1000, limit: 5 });
+    expect(job).toMatchObject({ imageId: 'orphan-copy', localKeys: [], cloud: { deleteUrl: 'https://postimg.cc/delete/x/secret' } });
+  });
+
+  it('cloudUrlInUse tells whether another image shows a cloud URL', async () => {
+    const url = 'https://i.postimg.cc/shared/a.png';
+    const [a, b, c] = await seedQueue(ref.store, [{ cloudUrl: url }, { cloudUrl: url }, { cloudUrl: 'https://i.postimg.cc/own/c.png' }]);
+    expect(await ref.store.cloudUrlInUse(url, a!.id)).toBe(true);
+    expect(await ref.store.cloudUrlInUse(c!.cloudUrl!, c!.id)).toBe(false);
+    await ref.store.removeImage(b!.id);
+    expect(await ref.store.cloudUrlInUse(url, a!.id)).toBe(false);
+  });
+
   it('finds an image by the key of its evicted original, which a patch sets', async () => {
     const [image] = await seedQueue(ref.store, [{}]);
     const key = image!.localKey!;

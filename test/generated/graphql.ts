@@ -19,6 +19,24 @@ export type Scalars = {
   Upload: { input: unknown; output: unknown; }
 };
 
+/** Which local originals cleanupLocalImages may remove. */
+export type CleanupInput = {
+  /** Count what would be removed, change nothing. */
+  dryRun?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Remove local originals uploaded more than this many days ago: 0 to 36,500. */
+  olderThanDays: Scalars['Int']['input'];
+};
+
+/** What cleanupLocalImages removed and kept. */
+export type CleanupPayload = {
+  __typename?: 'CleanupPayload';
+  bytesFreed: Scalars['Float']['output'];
+  /** Local originals removed (only those with a lasting cloud copy). */
+  deleted: Scalars['Int']['output'];
+  /** Old, but the only lasting copy (not REPLICATED, or on ImgBB with IMGBB_EXPIRATION): kept. */
+  keptNoCloudCopy: Scalars['Int']['output'];
+};
+
 /** A chat between one user and the assistant. Owned by the user who created it. */
 export type Conversation = {
   __typename?: 'Conversation';
@@ -65,6 +83,16 @@ export type ConversationEdge = {
 export type CreateConversationInput = {
   /** Optional title, at most 500 characters. */
   title?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** What deleteImage removed. The image is gone from every query at once; copies that could not be removed yet are retried by the server. */
+export type DeleteImagePayload = {
+  __typename?: 'DeleteImagePayload';
+  /** A provider confirmed the cloud copy is deleted. false where there was none, the provider offers no deletion (ImgBB), another image shares the copy, or it failed (then it is retried in the background). */
+  cloudDeleted: Scalars['Boolean']['output'];
+  deletedImageId: Scalars['ID']['output'];
+  /** No local file of the image (original or thumbnail) remains. false: a removal failed and is retried in the background. */
+  localDeleted: Scalars['Boolean']['output'];
 };
 
 /** An image kept twice: on this server and at a cloud host. Show `displayUrl` and fall back to `fallbackUrl` when it fails to load. */
@@ -140,6 +168,14 @@ export type ImageFilter = {
   uploadedBefore?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
+/** An image with neither a good local copy nor a cloud copy. */
+export type LostImage = {
+  __typename?: 'LostImage';
+  conversationId: Scalars['ID']['output'];
+  imageId: Scalars['ID']['output'];
+  reason: Scalars['String']['output'];
+};
+
 /** One message of a conversation, with the images it carries. */
 export type Message = {
   __typename?: 'Message';
@@ -184,19 +220,35 @@ export type MessageRole =
 
 export type Mutation = {
   __typename?: 'Mutation';
+  /** Admin only: remove local originals older than `olderThanDays` whose cloud copy holds them; thumbnails stay. Their /files links then redirect to the cloud copy. */
+  cleanupLocalImages: CleanupPayload;
   /** Start a conversation owned by the caller. */
   createConversation: Conversation;
+  /** Delete one of your images everywhere: cloud copy (where the provider allows), local original, thumbnail and record. Admins may delete any image. */
+  deleteImage: DeleteImagePayload;
   /** Add a message to one of your conversations. */
   postMessage: Message;
   /** Admin only: put an image that gave up (LOCAL_ONLY) or is waiting (RETRYING) back in the replication queue, due now, with its attempts reset. */
   requeueImageReplication: Image;
+  /** Bring local copies back from the cloud: each image whose local file is missing or does not match its sha256 is downloaded, verified and written; missing thumbnails are made again. Safe to run again. */
+  restoreImages: RestoreImagesPayload;
   /** Store an image in one of your conversations: attached to `messageId`, or in a new message. Multipart requests need the `apollo-require-preflight: true` header. */
   uploadImage: UploadImagePayload;
 };
 
 
+export type MutationCleanupLocalImagesArgs = {
+  input: CleanupInput;
+};
+
+
 export type MutationCreateConversationArgs = {
   input: CreateConversationInput;
+};
+
+
+export type MutationDeleteImageArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -207,6 +259,11 @@ export type MutationPostMessageArgs = {
 
 export type MutationRequeueImageReplicationArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationRestoreImagesArgs = {
+  input?: InputMaybe<RestoreImagesInput>;
 };
 
 
@@ -307,6 +364,44 @@ export type ReplicationStatus =
   | 'REPLICATED'
   /** Every provider failed; a durable retry is scheduled. */
   | 'RETRYING';
+
+/** An image restoreImages could not restore, and why (nothing was overwritten). */
+export type RestoreFailure = {
+  __typename?: 'RestoreFailure';
+  imageId: Scalars['ID']['output'];
+  reason: Scalars['String']['output'];
+};
+
+/** Which images restoreImages looks at. Without a scope: every image of yours (an admin: every image). */
+export type RestoreImagesInput = {
+  /** Restrict to one conversation. */
+  conversationId?: InputMaybe<Scalars['ID']['input']>;
+  /** Count what would be restored, change nothing. */
+  dryRun?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Restrict to these images (at most 1,000). */
+  imageIds?: InputMaybe<Array<Scalars['ID']['input']>>;
+};
+
+/** What restoreImages found and did, counted per image. */
+export type RestoreImagesPayload = {
+  __typename?: 'RestoreImagesPayload';
+  /** Local copy present and its sha256 matches. */
+  alreadyPresent: Scalars['Int']['output'];
+  /** Images whose local original cleanupLocalImages removed on purpose; not restored (their thumbnail is). */
+  cloudOnly: Scalars['Int']['output'];
+  failed: Scalars['Int']['output'];
+  /** The first 100 failures with their reason; `failed` counts all. */
+  failures: Array<RestoreFailure>;
+  /** The first 100 images counted in noCloudCopy. */
+  lost: Array<LostImage>;
+  /** Missing (or damaged) locally and no cloud copy: cannot be restored. Listed in `lost`. */
+  noCloudCopy: Scalars['Int']['output'];
+  /** Local copy written from the cloud copy, after its sha256 matched the record (in a dry run: would be). */
+  restored: Scalars['Int']['output'];
+  scanned: Scalars['Int']['output'];
+  /** Missing thumbnails made again from the original. */
+  thumbnailsRegenerated: Scalars['Int']['output'];
+};
 
 /** Images and bytes held by one storage service. */
 export type ServiceStats = {
@@ -436,6 +531,27 @@ export type StorageStatsQueryVariables = Exact<{ [key: string]: never; }>;
 
 export type StorageStatsQuery = { __typename?: 'Query', storageStats: { __typename?: 'StorageStats', imageCount: number, totalBytes: number, localBytes: number, pendingReplication: number, byService: Array<{ __typename?: 'ServiceStats', service: StorageService, count: number, bytes: number }> } };
 
+export type DeleteImageMutationVariables = Exact<{
+  id: Scalars['ID']['input'];
+}>;
+
+
+export type DeleteImageMutation = { __typename?: 'Mutation', deleteImage: { __typename?: 'DeleteImagePayload', deletedImageId: string, localDeleted: boolean, cloudDeleted: boolean } };
+
+export type RestoreImagesMutationVariables = Exact<{
+  input?: InputMaybe<RestoreImagesInput>;
+}>;
+
+
+export type RestoreImagesMutation = { __typename?: 'Mutation', restoreImages: { __typename?: 'RestoreImagesPayload', scanned: number, restored: number, alreadyPresent: number, noCloudCopy: number, failed: number, thumbnailsRegenerated: number, cloudOnly: number, failures: Array<{ __typename?: 'RestoreFailure', imageId: string, reason: string }>, lost: Array<{ __typename?: 'LostImage', imageId: string, conversationId: string, reason: string }> } };
+
+export type CleanupLocalImagesMutationVariables = Exact<{
+  input: CleanupInput;
+}>;
+
+
+export type CleanupLocalImagesMutation = { __typename?: 'Mutation', cleanupLocalImages: { __typename?: 'CleanupPayload', deleted: number, keptNoCloudCopy: number, bytesFreed: number } };
+
 export type ProvidersQueryVariables = Exact<{ [key: string]: never; }>;
 
 
@@ -472,6 +588,9 @@ export const MessageDocument = {"kind":"Document","definitions":[{"kind":"Operat
 export const ImageDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Image"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"image"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"ImageFields"}},{"kind":"Field","name":{"kind":"Name","value":"message"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"conversation"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}}]}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"ImageFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Image"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"messageId"}},{"kind":"Field","name":{"kind":"Name","value":"conversationId"}},{"kind":"Field","name":{"kind":"Name","value":"caption"}},{"kind":"Field","name":{"kind":"Name","value":"mimeType"}},{"kind":"Field","name":{"kind":"Name","value":"size"}},{"kind":"Field","name":{"kind":"Name","value":"width"}},{"kind":"Field","name":{"kind":"Name","value":"height"}},{"kind":"Field","name":{"kind":"Name","value":"generated"}},{"kind":"Field","name":{"kind":"Name","value":"sha256"}},{"kind":"Field","name":{"kind":"Name","value":"service"}},{"kind":"Field","name":{"kind":"Name","value":"replicationStatus"}},{"kind":"Field","name":{"kind":"Name","value":"displayUrl"}},{"kind":"Field","name":{"kind":"Name","value":"fallbackUrl"}},{"kind":"Field","name":{"kind":"Name","value":"cloudUrl"}},{"kind":"Field","name":{"kind":"Name","value":"localUrl"}},{"kind":"Field","name":{"kind":"Name","value":"thumbnailUrl"}},{"kind":"Field","name":{"kind":"Name","value":"placeholder"}},{"kind":"Field","name":{"kind":"Name","value":"uploadedAt"}}]}}]} as unknown as DocumentNode<ImageQuery, ImageQueryVariables>;
 export const ImagesDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Images"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"filter"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"ImageFilter"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"first"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"after"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"images"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"filter"},"value":{"kind":"Variable","name":{"kind":"Name","value":"filter"}}},{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"Variable","name":{"kind":"Name","value":"first"}}},{"kind":"Argument","name":{"kind":"Name","value":"after"},"value":{"kind":"Variable","name":{"kind":"Name","value":"after"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"totalCount"}},{"kind":"Field","name":{"kind":"Name","value":"pageInfo"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"hasNextPage"}},{"kind":"Field","name":{"kind":"Name","value":"endCursor"}}]}},{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"cursor"}},{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"ImageFields"}}]}}]}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"ImageFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Image"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"messageId"}},{"kind":"Field","name":{"kind":"Name","value":"conversationId"}},{"kind":"Field","name":{"kind":"Name","value":"caption"}},{"kind":"Field","name":{"kind":"Name","value":"mimeType"}},{"kind":"Field","name":{"kind":"Name","value":"size"}},{"kind":"Field","name":{"kind":"Name","value":"width"}},{"kind":"Field","name":{"kind":"Name","value":"height"}},{"kind":"Field","name":{"kind":"Name","value":"generated"}},{"kind":"Field","name":{"kind":"Name","value":"sha256"}},{"kind":"Field","name":{"kind":"Name","value":"service"}},{"kind":"Field","name":{"kind":"Name","value":"replicationStatus"}},{"kind":"Field","name":{"kind":"Name","value":"displayUrl"}},{"kind":"Field","name":{"kind":"Name","value":"fallbackUrl"}},{"kind":"Field","name":{"kind":"Name","value":"cloudUrl"}},{"kind":"Field","name":{"kind":"Name","value":"localUrl"}},{"kind":"Field","name":{"kind":"Name","value":"thumbnailUrl"}},{"kind":"Field","name":{"kind":"Name","value":"placeholder"}},{"kind":"Field","name":{"kind":"Name","value":"uploadedAt"}}]}}]} as unknown as DocumentNode<ImagesQuery, ImagesQueryVariables>;
 export const StorageStatsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"StorageStats"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"storageStats"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"imageCount"}},{"kind":"Field","name":{"kind":"Name","value":"totalBytes"}},{"kind":"Field","name":{"kind":"Name","value":"localBytes"}},{"kind":"Field","name":{"kind":"Name","value":"pendingReplication"}},{"kind":"Field","name":{"kind":"Name","value":"byService"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"service"}},{"kind":"Field","name":{"kind":"Name","value":"count"}},{"kind":"Field","name":{"kind":"Name","value":"bytes"}}]}}]}}]}}]} as unknown as DocumentNode<StorageStatsQuery, StorageStatsQueryVariables>;
+export const DeleteImageDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"DeleteImage"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"deleteImage"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"deletedImageId"}},{"kind":"Field","name":{"kind":"Name","value":"localDeleted"}},{"kind":"Field","name":{"kind":"Name","value":"cloudDeleted"}}]}}]}}]} as unknown as DocumentNode<DeleteImageMutation, DeleteImageMutationVariables>;
+export const RestoreImagesDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RestoreImages"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"RestoreImagesInput"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"restoreImages"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"scanned"}},{"kind":"Field","name":{"kind":"Name","value":"restored"}},{"kind":"Field","name":{"kind":"Name","value":"alreadyPresent"}},{"kind":"Field","name":{"kind":"Name","value":"noCloudCopy"}},{"kind":"Field","name":{"kind":"Name","value":"failed"}},{"kind":"Field","name":{"kind":"Name","value":"failures"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"imageId"}},{"kind":"Field","name":{"kind":"Name","value":"reason"}}]}},{"kind":"Field","name":{"kind":"Name","value":"thumbnailsRegenerated"}},{"kind":"Field","name":{"kind":"Name","value":"cloudOnly"}},{"kind":"Field","name":{"kind":"Name","value":"lost"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"imageId"}},{"kind":"Field","name":{"kind":"Name","value":"conversationId"}},{"kind":"Field","name":{"kind":"Name","value":"reason"}}]}}]}}]}}]} as unknown as DocumentNode<RestoreImagesMutation, RestoreImagesMutationVariables>;
+export const CleanupLocalImagesDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"CleanupLocalImages"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"CleanupInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"cleanupLocalImages"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"deleted"}},{"kind":"Field","name":{"kind":"Name","value":"keptNoCloudCopy"}},{"kind":"Field","name":{"kind":"Name","value":"bytesFreed"}}]}}]}}]} as unknown as DocumentNode<CleanupLocalImagesMutation, CleanupLocalImagesMutationVariables>;
 export const ProvidersDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Providers"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"providers"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"enabled"}},{"kind":"Field","name":{"kind":"Name","value":"circuit"}},{"kind":"Field","name":{"kind":"Name","value":"uploads"}},{"kind":"Field","name":{"kind":"Name","value":"failures"}},{"kind":"Field","name":{"kind":"Name","value":"lastError"}}]}}]}}]} as unknown as DocumentNode<ProvidersQuery, ProvidersQueryVariables>;
 export const RequeueImageReplicationDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RequeueImageReplication"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"requeueImageReplication"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"replicationStatus"}},{"kind":"Field","name":{"kind":"Name","value":"service"}}]}}]}}]} as unknown as DocumentNode<RequeueImageReplicationMutation, RequeueImageReplicationMutationVariables>;
 export const UploadImageDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"UploadImage"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"UploadImageInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"uploadImage"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"image"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"ImageFields"}}]}},{"kind":"Field","name":{"kind":"Name","value":"message"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"conversationId"}},{"kind":"Field","name":{"kind":"Name","value":"role"}},{"kind":"Field","name":{"kind":"Name","value":"content"}},{"kind":"Field","name":{"kind":"Name","value":"images"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}}]}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"ImageFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Image"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"messageId"}},{"kind":"Field","name":{"kind":"Name","value":"conversationId"}},{"kind":"Field","name":{"kind":"Name","value":"caption"}},{"kind":"Field","name":{"kind":"Name","value":"mimeType"}},{"kind":"Field","name":{"kind":"Name","value":"size"}},{"kind":"Field","name":{"kind":"Name","value":"width"}},{"kind":"Field","name":{"kind":"Name","value":"height"}},{"kind":"Field","name":{"kind":"Name","value":"generated"}},{"kind":"Field","name":{"kind":"Name","value":"sha256"}},{"kind":"Field","name":{"kind":"Name","value":"service"}},{"kind":"Field","name":{"kind":"Name","value":"replicationStatus"}},{"kind":"Field","name":{"kind":"Name","value":"displayUrl"}},{"kind":"Field","name":{"kind":"Name","value":"fallbackUrl"}},{"kind":"Field","name":{"kind":"Name","value":"cloudUrl"}},{"kind":"Field","name":{"kind":"Name","value":"localUrl"}},{"kind":"Field","name":{"kind":"Name","value":"thumbnailUrl"}},{"kind":"Field","name":{"kind":"Name","value":"placeholder"}},{"kind":"Field","name":{"kind":"Name","value":"uploadedAt"}}]}}]} as unknown as DocumentNode<UploadImageMutation, UploadImageMutationVariables>;

@@ -26,6 +26,12 @@ export interface Emulator {
   deletions: string[];
   mode: Mode;
   slowMs: number;
+  /** Added to every answer (API, CDN and delete), as a distant provider would. */
+  latencyMs: number;
+  /** Added to CDN answers only (a slow download while the API answers at once). */
+  cdnLatencyMs: number;
+  /** Copies the CDN serves, by `<id>/<name>.<ext>`; a deletion removes its copy. */
+  stored: Map<string, Buffer>;
   setMode(m: Mode): void;
   stop(): Promise<void>;
 }
@@ -33,6 +39,7 @@ export interface Emulator {
 export interface EmulatorOptions {
   apiKey?: string;
   slowMs?: number;
+  latencyMs?: number;
 }
 
 interface Answer {
@@ -122,6 +129,9 @@ async function start(flavour: Flavour, options: EmulatorOptions): Promise<Emulat
     mode: 'ok',
     requests: 0,
     slowMs: options.slowMs ?? 300,
+    latencyMs: options.latencyMs ?? 0,
+    cdnLatencyMs: 0,
+    stored,
     setMode(m) {
       emu.mode = m;
     },
@@ -185,18 +195,39 @@ async function start(flavour: Flavour, options: EmulatorOptions): Promise<Emulat
     res.end(out);
   };
 
-  const server = createServer((req, res) => {
+  // The delete page of a copy: it goes from the CDN. In error500 mode deletion fails like uploads do.
+  const remove = (path: string, res: ServerResponse) => {
+    if (emu.mode === 'error500') return send(res, { status: 500, type: 'text/plain', body: 'Internal Server Error' });
+    const id = path.slice('/delete/'.length);
+    emu.deletions.push(id);
+    for (const key of [...stored.keys()]) if (key.startsWith(`${id}/`)) stored.delete(key);
+    send(res, { status: 200, type: 'text/html', body: '<!DOCTYPE html><html><body>Image deleted.</body></html>' });
+  };
+
+  const route = (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', base).pathname;
     if (req.method === 'POST' && path === flavour.path) {
       upload(req, res).catch(() => res.destroy());
     } else if (req.method === 'GET' && path.startsWith('/i/')) {
-      cdn(path, res);
+      if (emu.cdnLatencyMs <= 0) return cdn(path, res);
+      const t = setTimeout(() => {
+        timers.delete(t);
+        cdn(path, res);
+      }, emu.cdnLatencyMs);
+      timers.add(t);
     } else if (req.method === 'GET' && path.startsWith('/delete/')) {
-      emu.deletions.push(path.slice('/delete/'.length));
-      send(res, { status: 200, type: 'text/html', body: '<!DOCTYPE html><html><body>Image deleted.</body></html>' });
+      remove(path, res);
     } else {
       send(res, { status: 404, type: 'text/plain', body: 'not found' });
     }
+  };
+  const server = createServer((req, res) => {
+    if (emu.latencyMs <= 0) return route(req, res);
+    const t = setTimeout(() => {
+      timers.delete(t);
+      route(req, res);
+    }, emu.latencyMs);
+    timers.add(t);
   });
   server.on('connection', (s) => {
     sockets.add(s);

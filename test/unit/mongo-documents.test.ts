@@ -130,6 +130,7 @@ describe('MongoDB documents: the older app’s', () => {
       conversationId: CONV,
       userId: 'u1',
       localKey: LEGACY_URL,
+      evictedKey: null,
       thumbnailKey: null,
       cloudUrl: 'https://i.postimg.cc/abc/img.png',
       deleteUrl: null,
@@ -313,10 +314,10 @@ describe('MongoDB query builders', () => {
     expect(patchSet({}, 'images.$')).toEqual({});
   });
 
-  it('looks a file key up in both the current and the legacy /static/Storage/ form', () => {
+  it('looks a file key up in both the current and the legacy /static/Storage/ form, as original, thumbnail or evicted original', () => {
     const forms = ['uploads/a.png', '/static/Storage/uploads/a.png'];
-    const match = { $or: [{ 'images.url': { $in: forms } }, { 'images.thumbnail_url': { $in: forms } }] };
-    expect(fileKeyMatch('uploads/a.png')).toEqual(match);
-    expect(fileKeyMatch('/static/Storage/uploads/a.png')).toEqual({ $or: [{ 'images.url': { $in: [...forms].reverse() } }, { 'images.thumbnail_url': { $in: [...forms].reverse() } }] });
+    const fields = ['images.url', 'images.thumbnail_url', 'images.evicted_url'];
+    expect(fileKeyMatch('uploads/a.png')).toEqual({ $or: fields.map((f) => ({ [f]: { $in: forms } })) });
+    expect(fileKeyMatch('/static/Storage/uploads/a.png')).toEqual({ $or: fields.map((f) => ({ [f]: { $in: [...forms].reverse() } })) });
   });
 });

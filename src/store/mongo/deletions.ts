@@ -76,6 +76,11 @@ export class MongoDeletions {
     return false;
   }
 
+  async enqueue(job: DeletionJob): Promise<void> {
+    const { _id, ...fields } = deletionToDoc(job);
+    await this.collection.updateOne({ _id }, { $set: fields }, { upsert: true });
+  }
+
   async claimDue({ now, leaseOwner, leaseMs, limit }: ClaimArgs): Promise<DeletionJob[]> {
     const due = {
       $and: [

@@ -9,6 +9,7 @@ export const MESSAGE_INDEXES: readonly IndexSpecification[] = [
   { 'images.url': 1 },
   { 'images.thumbnail_url': 1 },
   { 'images.evicted_url': 1 },
+  { 'images.cloud_url': 1 },
 ];
 
 export const CONVERSATION_INDEXES: readonly IndexSpecification[] = [

@@ -244,6 +244,11 @@ export class MongoMetadataStore implements MetadataStore {
     return docToMessage(doc).images.find((i) => forms.has(i.localKey ?? '') || forms.has(i.thumbnailKey ?? '') || forms.has(i.evictedKey ?? '')) ?? null;
   }
 
+  async cloudUrlInUse(cloudUrl: string, exceptImageId: string): Promise<boolean> {
+    const filter = { images: { $elemMatch: { cloud_url: cloudUrl, _id: { $nin: idMatch([exceptImageId]).$in } } } };
+    return (await this.messages.countDocuments(filter, { limit: 1 })) > 0;
+  }
+
   async findReplicatedBySha256(userId: string, sha256: string): Promise<ImageRecord | null> {
     // Legacy images read with sha256 '': their bytes are unknown, never a match.
     if (!sha256) return null;
@@ -285,6 +290,10 @@ export class MongoMetadataStore implements MetadataStore {
 
   beginDeletion(job: DeletionJob): Promise<boolean> {
     return this.deletions.begin(job, (id) => this.removeImage(id));
+  }
+
+  async enqueueDeletion(job: DeletionJob): Promise<void> {
+    await this.deletions.enqueue(job);
   }
 
   claimDueDeletions(args: ClaimArgs): Promise<DeletionJob[]> {

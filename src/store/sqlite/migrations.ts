@@ -74,7 +74,7 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE images ADD COLUMN evicted_key TEXT;
   CREATE INDEX images_evicted_key ON images (evicted_key);
-  CREATE INDEX images_user_cloud_url ON images (user_id, cloud_url);
+  CREATE INDEX images_cloud_url ON images (cloud_url);
 
   CREATE TABLE image_deletions (
     image_id TEXT PRIMARY KEY,

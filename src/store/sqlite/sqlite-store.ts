@@ -249,6 +249,10 @@ export class SqliteMetadataStore implements MetadataStore {
     return { ...totals, byService };
   }
 
+  async cloudUrlInUse(cloudUrl: string, exceptImageId: string): Promise<boolean> {
+    return this.stmt('SELECT 1 FROM images WHERE cloud_url = ? AND id <> ? LIMIT 1').get(cloudUrl, exceptImageId) !== undefined;
+  }
+
   async findReplicatedBySha256(userId: string, sha256: string): Promise<ImageRecord | null> {
     const row = this.stmt<ImageRow>(`
       SELECT * FROM images
@@ -284,6 +288,10 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async beginDeletion(job: DeletionJob): Promise<boolean> {
     return this.beginDeletionTx(job);
+  }
+
+  async enqueueDeletion(job: DeletionJob): Promise<void> {
+    this.stmt(UPSERT_DELETION).run(deletionParams(job));
   }
 
   async claimDueDeletions(args: ClaimArgs): Promise<DeletionJob[]> {

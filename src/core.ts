@@ -1,0 +1,202 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { availableParallelism, hostname } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { createIdGenerator, type IdGenerator } from './domain/ids.js';
+import { createMetrics } from './http/metrics.js';
+import { configureSharp, processImage } from './images/process.js';
+import { ImageProcessor } from './images/processor.js';
+import { thumbnailOf } from './images/thumbnail.js';
+import { probeImage } from './images/validate.js';
+import { ChatService } from './services/chat-service.js';
+import { CleanupService } from './services/cleanup.js';
+import { DeletionService, type CloudDeleter } from './services/deletion.js';
+import { ImageService } from './services/image-service.js';
+import { Poller } from './services/poller.js';
+import { ReconcileService } from './services/reconcile.js';
+import { ReplicationService } from './services/replication.js';
+import { RestoreService } from './services/restore.js';
+import { downloadToFile, sha256File } from './storage/cloud-download.js';
+import { loadOrCreateFileUrlSecret } from './storage/file-url-secret.js';
+import { LocalFileStore } from './storage/local-file-store.js';
+import { ProviderChain } from './storage/providers/chain.js';
+import { providersFromConfig } from './storage/providers/from-config.js';
+import { ProviderError } from './storage/providers/provider.js';
+import { UrlSigner } from './storage/url-signer.js';
+import type { MetadataStore } from './store/metadata-store.js';
+import { SqliteMetadataStore } from './store/sqlite/sqlite-store.js';
+
+/** Everything from outside the process that tests may replace. */
+export interface CoreDeps {
+  log: Logger;
+  clock?: () => Date;
+  newId?: IdGenerator;
+  /** A ready-made store (tests wrap one to count round trips); default: from config. */
+  store?: MetadataStore;
+  /** A file store over STORAGE_DIR with injected failures (tests). */
+  files?: LocalFileStore;
+  /** Names this instance's leases (default: host, pid and random). */
+  instanceId?: string;
+}
+
+export async function createStore(config: Config): Promise<MetadataStore> {
+  if (!config.mongo) return new SqliteMetadataStore({ path: config.sqlitePath });
+  // Loaded only when configured, so SQLite deployments never load the MongoDB driver.
+  const { MongoMetadataStore } = await import('./store/mongo/mongo-store.js');
+  return new MongoMetadataStore({ uri: config.mongo.uri, dbName: config.mongo.dbName });
+}
+
+export type Core = Awaited<ReturnType<typeof createCore>>;
+
+/**
+ * The composition root of everything but HTTP: the one place that knows every concrete class.
+ * The server (app.ts) and the CLI (cli/) both build on it, so they run the same services.
+ */
+export async function createCore(config: Config, deps: CoreDeps) {
+  const clock = deps.clock ?? (() => new Date());
+  const newId = deps.newId ?? createIdGenerator(clock, randomBytes);
+  const log = deps.log;
+  const instanceId = deps.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+
+  const store = deps.store ?? (await createStore(config));
+  await store.init();
+  const secret = config.fileUrlSecret ?? (await loadOrCreateFileUrlSecret(join(dirname(config.sqlitePath), 'file-url-secret')));
+  const urls = new UrlSigner(secret, config.publicBaseUrl, config.fileUrlTtlSeconds, clock);
+  const chat = new ChatService(store, clock, newId);
+  const files = deps.files ?? new LocalFileStore({ root: config.storageDir, clock });
+  await files.init();
+
+  const cores = availableParallelism();
+  configureSharp(cores);
+  const processor = new ImageProcessor({ concurrency: cores });
+  const { enabled: cloudProviders, disabled: disabledProviders } = providersFromConfig(config);
+  const chain = new ProviderChain(cloudProviders, disabledProviders, {
+    timeoutMs: config.cloud.timeoutMs,
+    maxAttempts: config.cloud.attempts,
+    backoffMs: 250,
+    breakAfter: config.cloud.breakAfter,
+    halfOpenAfterMs: config.cloud.halfOpenAfterMs,
+  });
+  const metrics = createMetrics({
+    queueDepth: async () => (await store.storageStats(null)).pendingReplication,
+    providers: () => chain.health(),
+  });
+  // A whole chain run (every provider, every attempt, the backoffs) fits well inside the lease.
+  const leaseMs = config.replication.leaseMs ?? Math.max(60_000, 3 * config.cloud.timeoutMs * config.cloud.attempts * Math.max(1, cloudProviders.length));
+  const backoff = { backoffBaseMs: config.replication.backoffBaseMs, backoffCapMs: config.replication.backoffCapMs, pollMs: config.replication.pollMs };
+
+  const cloudDeleter: CloudDeleter = {
+    canDelete: (service) => service !== 'LOCAL' && typeof chain.providerNamed(service)?.delete === 'function',
+    delete: async (service, copy) => {
+      const provider = service === 'LOCAL' ? undefined : chain.providerNamed(service);
+      if (!provider?.delete) throw new ProviderError(`${service} offers no deletion here`, false);
+      await provider.delete({ url: copy.url, deleteUrl: copy.deleteUrl, providerId: null }, AbortSignal.timeout(config.cloud.timeoutMs));
+    },
+  };
+  const deletion = new DeletionService({
+    store,
+    files,
+    cloud: cloudDeleter,
+    clock,
+    random: Math.random,
+    log,
+    instanceId,
+    options: { leaseMs: Math.max(60_000, 3 * config.cloud.timeoutMs), batchSize: 8, ...backoff },
+  });
+  const replication =
+    cloudProviders.length === 0
+      ? undefined
+      : new ReplicationService({
+          store,
+          readLocal: (key) => readFile(files.absolutePath(key)),
+          chain,
+          clock,
+          random: Math.random,
+          log,
+          instanceId,
+          options: { leaseMs, maxAttempts: config.replication.maxAttempts, batchSize: 8, ...backoff },
+          events: metrics.events,
+          onOrphanedCopy: (image, provider, copy) => deletion.deleteOrphanedCopy(image, provider, copy),
+        });
+  const imageOptions = { maxInputPixels: config.limits.maxInputPixels, imageMaxKb: config.limits.imageMaxKb, thumbnailSize: config.limits.thumbnailSize };
+  const images = new ImageService({
+    store,
+    files,
+    process: (input) =>
+      processor.run(async () => processImage(input, await probeImage(input, { maxInputPixels: config.limits.maxInputPixels }), imageOptions)),
+    clock,
+    newId,
+    randomBytes,
+    limits: { maxUploadBytes: config.limits.maxUploadBytes, maxFiles: config.limits.maxFiles, uploadIdleTimeoutMs: config.limits.uploadIdleTimeoutMs },
+    log,
+    ...(replication ? { replication } : {}),
+  });
+
+  // Restore downloads only from the providers' hosts unless told otherwise (RESTORE_ALLOWED_HOSTS).
+  const allowedHosts = config.restoreAllowedHosts ?? [...new Set(cloudProviders.flatMap((p) => p.allowedHosts))];
+  const restore = new RestoreService({
+    store,
+    files,
+    download: (url, path) =>
+      downloadToFile(url, path, { allowedHosts, requireHttps: config.isProduction, maxBytes: config.limits.maxUploadBytes, timeoutMs: config.restoreTimeoutMs, maxRedirects: 3 }),
+    sha256File,
+    thumbnail: (path) => processor.run(() => thumbnailOf(path, { maxInputPixels: config.limits.maxInputPixels, size: config.limits.thumbnailSize })),
+    concurrency: config.restoreConcurrency,
+    log,
+  });
+  const cleanup = new CleanupService({
+    store,
+    files,
+    clock,
+    log,
+    // ImgBB deletes its copy after IMGBB_EXPIRATION seconds: such a copy is never the only one.
+    expiringServices: config.cloud.imgbb.expirationSeconds ? ['IMGBB'] : [],
+  });
+  const reconcile = new ReconcileService({ store, files, restore, clock, log });
+
+  const DAY_MS = 86_400_000;
+  const timers: Poller[] = [];
+  const retentionDays = config.localRetentionDays;
+  if (retentionDays !== null) {
+    timers.push(
+      new Poller(
+        async () => (await cleanup.cleanup({ userId: 'retention', isAdmin: true }, { olderThanDays: retentionDays }), false),
+        DAY_MS,
+        (err) => log.error({ err }, 'daily local cleanup failed'),
+      ),
+    );
+  }
+  if (config.reconcileIntervalMinutes !== null) {
+    timers.push(new Poller(async () => (await reconcile.run(), false), config.reconcileIntervalMinutes * 60_000, (err) => log.error({ err }, 'reconcile pass failed')));
+  }
+
+  return {
+    config,
+    log,
+    clock,
+    store,
+    files,
+    urls,
+    chat,
+    images,
+    chain,
+    metrics,
+    replication,
+    deletion,
+    restore,
+    cleanup,
+    reconcile,
+    /** Starts the background work: replication, deletions, and the optional timers. */
+    startWorkers(): void {
+      replication?.start();
+      deletion.start();
+      // The timers' first pass waits a minute, so a start is never slowed by a full scan.
+      for (const t of timers) t.start(60_000);
+    },
+    async stopWorkers(): Promise<void> {
+      await Promise.all([replication?.stop(), deletion.stop(), ...timers.map((t) => t.stop())]);
+    },
+  };
+}

@@ -1,0 +1,43 @@
+import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
+import { requireViewer } from '../../domain/viewer.js';
+import type { CleanupResult } from '../../services/cleanup.js';
+import type { DeleteResult } from '../../services/deletion.js';
+import type { RestoreResult } from '../../services/restore.js';
+import { parseId } from '../args.js';
+import type { GraphQLContext } from '../context.js';
+import { CleanupInput, CleanupPayload, DeleteImagePayload, RestoreImagesInput, RestoreImagesPayload } from '../types/maintenance.js';
+
+@Resolver()
+export class MaintenanceResolver {
+  @Mutation(() => DeleteImagePayload, {
+    description: 'Delete one of your images everywhere: cloud copy (where the provider allows), local original, thumbnail and record. Admins may delete any image.',
+  })
+  async deleteImage(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<DeleteResult> {
+    const viewer = requireViewer(ctx.viewer);
+    return ctx.deletion.deleteImage(viewer, parseId('image', id));
+  }
+
+  @Mutation(() => RestoreImagesPayload, {
+    description:
+      'Bring local copies back from the cloud: each image whose local file is missing or does not match its sha256 is downloaded, verified and written; missing thumbnails are made again. Safe to run again.',
+  })
+  async restoreImages(
+    @Arg('input', () => RestoreImagesInput, { nullable: true }) input: RestoreImagesInput | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<RestoreResult> {
+    const viewer = requireViewer(ctx.viewer);
+    return ctx.restore.restore(viewer, {
+      conversationId: input?.conversationId == null ? null : parseId('conversation', input.conversationId),
+      imageIds: input?.imageIds?.map((id) => parseId('image', id)) ?? null,
+      dryRun: input?.dryRun ?? false,
+    });
+  }
+
+  @Mutation(() => CleanupPayload, {
+    description: 'Admin only: remove local originals older than `olderThanDays` whose cloud copy holds them; thumbnails stay. Their /files links then redirect to the cloud copy.',
+  })
+  async cleanupLocalImages(@Arg('input', () => CleanupInput) input: CleanupInput, @Ctx() ctx: GraphQLContext): Promise<CleanupResult> {
+    const viewer = requireViewer(ctx.viewer);
+    return ctx.cleanup.cleanup(viewer, { olderThanDays: input.olderThanDays, dryRun: input.dryRun ?? false });
+  }
+}

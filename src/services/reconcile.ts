@@ -1,0 +1,59 @@
+import type { Logger } from 'pino';
+import type { Viewer } from '../domain/viewer.js';
+import type { MetadataStore } from '../store/metadata-store.js';
+import { sweepOrphanFiles, type SweepFiles } from './orphan-sweep.js';
+import type { RestoreResult, RestoreService } from './restore.js';
+
+export interface ReconcileOptions {
+  /** Move orphan files to STORAGE_DIR/.quarantine instead of deleting them. */
+  quarantine?: boolean;
+  dryRun?: boolean;
+  /** Files younger than this may belong to an upload still writing its record. Default one hour. */
+  orphanMinAgeMs?: number;
+}
+
+export interface ReconcileResult {
+  files: { scanned: number; orphans: string[]; keptRecent: number; quarantined: boolean };
+  /** Records checked against the disk; missing copies restored from the cloud; `lost` lists those with neither copy. */
+  records: RestoreResult;
+}
+
+const OPERATOR: Viewer = { userId: 'reconcile', isAdmin: true };
+
+/**
+ * Compares STORAGE_DIR with the store, both ways. Files no record keeps are removed (or moved
+ * aside) once older than an hour, so uploads in flight are safe; records whose local copy is
+ * missing or damaged are restored from the cloud; records with neither copy are reported as
+ * lost, never dropped.
+ */
+export class ReconcileService {
+  constructor(
+    private readonly deps: {
+      store: MetadataStore;
+      files: SweepFiles;
+      restore: RestoreService;
+      clock: () => Date;
+      log: Logger;
+    },
+  ) {}
+
+  async run(o: ReconcileOptions = {}, onProgress?: (phase: 'files' | 'records', done: number, total: number) => void): Promise<ReconcileResult> {
+    const sweep = await sweepOrphanFiles({
+      files: this.deps.files,
+      store: this.deps.store,
+      now: this.deps.clock(),
+      olderThanMs: o.orphanMinAgeMs ?? 3_600_000,
+      log: this.deps.log,
+      quarantine: o.quarantine ?? false,
+      dryRun: o.dryRun ?? false,
+    });
+    onProgress?.('files', sweep.scanned, sweep.scanned);
+    const records = await this.deps.restore.restore(OPERATOR, { dryRun: o.dryRun ?? false }, (done, total) => onProgress?.('records', done, total));
+    for (const lost of records.lost) this.deps.log.error(lost, 'image lost: no local copy and no cloud copy');
+    this.deps.log.info(
+      { orphans: sweep.removed.length, keptRecent: sweep.keptRecent, restored: records.restored, failed: records.failed, lost: records.noCloudCopy },
+      'reconcile finished',
+    );
+    return { files: { scanned: sweep.scanned, orphans: sweep.removed, keptRecent: sweep.keptRecent, quarantined: o.quarantine ?? false }, records };
+  }
+}

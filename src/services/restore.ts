@@ -1,0 +1,205 @@
+import { unlink } from 'node:fs/promises';
+import pLimit from 'p-limit';
+import type { Logger } from 'pino';
+import { BadUserInputError, NotFoundError } from '../domain/errors.js';
+import type { ImageRecord } from '../domain/types.js';
+import { ownerScope, visibleOrNotFound, type Viewer } from '../domain/viewer.js';
+import type { MetadataStore } from '../store/metadata-store.js';
+import { walkImages } from './walk.js';
+
+export interface RestoreInput {
+  conversationId?: string | null;
+  imageIds?: readonly string[] | null;
+  dryRun?: boolean | null;
+}
+
+export interface RestoreFailure {
+  imageId: string;
+  reason: string;
+}
+
+export interface LostImage {
+  imageId: string;
+  conversationId: string;
+  reason: string;
+}
+
+export interface RestoreResult {
+  scanned: number;
+  restored: number;
+  alreadyPresent: number;
+  noCloudCopy: number;
+  failed: number;
+  /** The first MAX_LISTED failures; `failed` counts them all. */
+  failures: RestoreFailure[];
+  /** Thumbnails made again from the original (local or downloaded). */
+  thumbnailsRegenerated: number;
+  /** Images whose original cleanup removed on purpose: their thumbnail is checked, the original is not restored. */
+  cloudOnly: number;
+  /** Images with neither a good local copy nor a cloud copy (the first MAX_LISTED). */
+  lost: LostImage[];
+}
+
+/** What restore needs of the local file store. */
+export interface RestoreFiles {
+  init(): Promise<void>;
+  stat(key: string): Promise<{ size: number } | null>;
+  absolutePath(key: string): string;
+  tempPath(): string;
+  putFromFile(key: string, tempPath: string): Promise<void>;
+  put(key: string, data: Buffer): Promise<void>;
+  delete(key: string): Promise<boolean>;
+}
+
+export interface RestoreDeps {
+  store: MetadataStore;
+  files: RestoreFiles;
+  /** Downloads an allowed cloud URL into a temp path; throws with a reason otherwise (src/storage/cloud-download.ts). */
+  download: (url: string, path: string) => Promise<{ bytes: number; sha256: string }>;
+  sha256File: (path: string) => Promise<string>;
+  thumbnail: (path: string) => Promise<Buffer>;
+  concurrency: number;
+  log: Logger;
+}
+
+export const MAX_LISTED = 100;
+const MAX_IMAGE_IDS = 1000;
+
+type Outcome = 'restored' | 'present' | 'noCloud' | 'cloudOnly' | 'gone';
+
+/**
+ * restoreImages: for each image in scope whose local copy is missing or does not match its
+ * sha256, the cloud copy is downloaded, checked against the recorded sha256, and only then moved
+ * into place (temp file, fsync, rename), so a bad download never replaces anything. Missing
+ * thumbnails are made again. Running it twice is harmless: the second run finds everything
+ * present, so an interrupted restore is resumed by running it again.
+ */
+export class RestoreService {
+  constructor(private readonly deps: RestoreDeps) {}
+
+  async restore(viewer: Viewer, input: RestoreInput = {}, onProgress?: (done: number, total: number) => void): Promise<RestoreResult> {
+    const result: RestoreResult = { scanned: 0, restored: 0, alreadyPresent: 0, noCloudCopy: 0, failed: 0, failures: [], thumbnailsRegenerated: 0, cloudOnly: 0, lost: [] };
+    const dryRun = input.dryRun ?? false;
+    const limit = pLimit(Math.max(1, this.deps.concurrency));
+    let total = 0;
+    if (!dryRun) await this.deps.files.init();
+    for await (const page of this.scope(viewer, input, (n) => (total = n))) {
+      await Promise.all(
+        page.map((image) =>
+          limit(async () => {
+            try {
+              this.count(result, image, await this.restoreOne(image, dryRun, result));
+            } catch (e) {
+              result.failed++;
+              if (result.failures.length < MAX_LISTED) result.failures.push({ imageId: image.id, reason: e instanceof Error ? e.message : String(e) });
+              this.deps.log.warn({ imageId: image.id, reason: e instanceof Error ? e.message : String(e) }, 'restore of an image failed');
+            }
+            result.scanned++;
+            onProgress?.(result.scanned, total);
+          }),
+        ),
+      );
+    }
+    return result;
+  }
+
+  private count(result: RestoreResult, image: ImageRecord, outcome: Outcome): void {
+    if (outcome === 'restored') result.restored++;
+    else if (outcome === 'present') result.alreadyPresent++;
+    else if (outcome === 'cloudOnly') result.cloudOnly++;
+    else if (outcome === 'noCloud') {
+      result.noCloudCopy++;
+      if (result.lost.length < MAX_LISTED) {
+        result.lost.push({ imageId: image.id, conversationId: image.conversationId, reason: 'no local copy matching its sha256 and no cloud copy' });
+      }
+    }
+  }
+
+  /** The images to look at, page by page; ids and conversations are checked before any work starts. */
+  private async *scope(viewer: Viewer, input: RestoreInput, onTotal: (n: number) => void): AsyncGenerator<ImageRecord[]> {
+    if (input.imageIds) {
+      const ids = [...new Set(input.imageIds)];
+      if (ids.length > MAX_IMAGE_IDS) throw new BadUserInputError(`imageIds lists ${ids.length} images; at most ${MAX_IMAGE_IDS} are accepted. Restore by conversationId or without a scope instead.`);
+      const found = new Map((await this.deps.store.getImagesByIds(ids)).map((i) => [i.id, i]));
+      const images = ids.map((id) => {
+        const image = visibleOrNotFound(viewer, 'Image', id, found.get(id));
+        if (input.conversationId && image.conversationId !== input.conversationId) throw new NotFoundError('Image', id);
+        return image;
+      });
+      onTotal(images.length);
+      for (let i = 0; i < images.length; i += 100) yield images.slice(i, i + 100);
+      return;
+    }
+    if (input.conversationId) {
+      const [conversation] = await this.deps.store.getConversationsByIds([input.conversationId]);
+      visibleOrNotFound(viewer, 'Conversation', input.conversationId, conversation);
+      yield* walkImages(this.deps.store, null, { conversationId: input.conversationId }, onTotal);
+      return;
+    }
+    yield* walkImages(this.deps.store, ownerScope(viewer), {}, onTotal);
+  }
+
+  private async restoreOne(image: ImageRecord, dryRun: boolean, result: RestoreResult): Promise<Outcome> {
+    if (image.localKey === null) {
+      // Cleanup removed the original on purpose; only its thumbnail is kept locally.
+      if (image.thumbnailKey && image.cloudUrl && !dryRun && !(await this.deps.files.stat(image.thumbnailKey))) {
+        await this.withDownload(image, image.cloudUrl, async (temp) => this.writeThumbnail(image, temp, result));
+      }
+      return 'cloudOnly';
+    }
+    const key = image.localKey;
+    if (await this.localCopyGood(image, key)) {
+      if (!dryRun && image.thumbnailKey && !(await this.deps.files.stat(image.thumbnailKey))) {
+        await this.writeThumbnail(image, this.deps.files.absolutePath(key), result);
+      }
+      return 'present';
+    }
+    if (!image.cloudUrl) return 'noCloud';
+    if (dryRun) return 'restored';
+    const written = await this.withDownload(image, image.cloudUrl, async (temp) => {
+      const keys = [key];
+      if (image.thumbnailKey && !(await this.deps.files.stat(image.thumbnailKey))) {
+        await this.writeThumbnail(image, temp, result);
+        keys.push(image.thumbnailKey);
+      }
+      await this.deps.files.putFromFile(key, temp);
+      return keys;
+    });
+    // A delete that ran meanwhile removed the record (and maybe files before we wrote ours):
+    // what this restore wrote must not outlive it.
+    if ((await this.deps.store.getImagesByIds([image.id])).length === 0) {
+      for (const k of written) await this.deps.files.delete(k).catch(() => undefined);
+      this.deps.log.info({ imageId: image.id }, 'image deleted while it was restored; the restored files were removed');
+      return 'gone';
+    }
+    return 'restored';
+  }
+
+  /** Present, and (when a digest is recorded) byte for byte the recorded one. */
+  private async localCopyGood(image: ImageRecord, key: string): Promise<boolean> {
+    if (!(await this.deps.files.stat(key))) return false;
+    // Files of the older app carry no digest: present is all that can be checked.
+    if (!image.sha256) return true;
+    return (await this.deps.sha256File(this.deps.files.absolutePath(key))) === image.sha256;
+  }
+
+  /** Downloads the cloud copy to a temp file, verifies it, and hands it to `use`; the temp file never stays. */
+  private async withDownload<T>(image: ImageRecord, url: string, use: (temp: string) => Promise<T>): Promise<T> {
+    const temp = this.deps.files.tempPath();
+    try {
+      const got = await this.deps.download(url, temp);
+      if (image.sha256 && got.sha256 !== image.sha256) {
+        throw new Error(`the cloud copy does not match the recorded sha256 (expected ${image.sha256}, got ${got.sha256}); nothing was written`);
+      }
+      return await use(temp);
+    } finally {
+      await unlink(temp).catch(() => undefined);
+    }
+  }
+
+  private async writeThumbnail(image: ImageRecord, sourcePath: string, result: RestoreResult): Promise<void> {
+    if (!image.thumbnailKey) return;
+    await this.deps.files.put(image.thumbnailKey, await this.deps.thumbnail(sourcePath));
+    result.thumbnailsRegenerated++;
+  }
+}

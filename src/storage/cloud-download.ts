@@ -1,0 +1,113 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { unlink } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import axios, { type AxiosInstance } from 'axios';
+import { streamToFile } from './read-limited.js';
+
+export interface DownloadPolicy {
+  /** Hosts a download (and every redirect it takes) may be on. */
+  allowedHosts: readonly string[];
+  requireHttps: boolean;
+  maxBytes: number;
+  /** For the whole download, headers and body. */
+  timeoutMs: number;
+  maxRedirects: number;
+}
+
+/** A download refused or failed; the message is safe to show to the caller (no query strings). */
+export class DownloadError extends Error {
+  override name = 'DownloadError';
+}
+
+/**
+ * Why a URL may not be fetched, or null when it may. A record's cloud URL is data that could
+ * have been edited (to http://169.254.169.254/, say): only the providers' hosts are fetched,
+ * https only in production, and no credentials or odd ports are smuggled through the URL.
+ */
+export function refusal(url: string, policy: Pick<DownloadPolicy, 'allowedHosts' | 'requireHttps'>): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return 'the cloud URL is not a valid URL';
+  }
+  if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && !policy.requireHttps)) {
+    return `the cloud URL's scheme "${parsed.protocol}" is not allowed (${policy.requireHttps ? 'https' : 'http or https'} only)`;
+  }
+  if (parsed.username || parsed.password) return 'the cloud URL carries credentials';
+  const host = parsed.hostname.toLowerCase();
+  if (!policy.allowedHosts.some((h) => h.toLowerCase() === host)) {
+    return `the cloud URL's host "${host}" is not in RESTORE_ALLOWED_HOSTS (${policy.allowedHosts.join(', ') || 'empty'})`;
+  }
+  return null;
+}
+
+const redacted = (url: string) => {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
+};
+
+/**
+ * Downloads `url` into `path` (which must not exist) and returns the size and SHA-256 of what
+ * was written. Redirects are followed by hand, each target checked against the policy; the
+ * body is counted while streaming and cut at maxBytes. On any failure nothing is left at `path`.
+ */
+export async function downloadToFile(url: string, path: string, policy: DownloadPolicy, http: AxiosInstance = axios): Promise<{ bytes: number; sha256: string }> {
+  const signal = AbortSignal.timeout(policy.timeoutMs);
+  let current = url;
+  for (let hop = 0; ; hop++) {
+    const refused = refusal(current, policy);
+    if (refused) throw new DownloadError(hop === 0 ? refused : `redirected to a refused URL: ${refused}`);
+    let response;
+    try {
+      response = await http.get<Readable>(current, { responseType: 'stream', maxRedirects: 0, validateStatus: () => true, signal, proxy: false, decompress: true });
+    } catch (e) {
+      throw new DownloadError(`downloading ${redacted(current)} failed: ${signal.aborted ? `no complete answer within ${policy.timeoutMs} ms` : (e as Error).message}`);
+    }
+    const { status, headers, data } = response;
+    if (status >= 300 && status < 400 && typeof headers.location === 'string') {
+      data.destroy();
+      if (hop >= policy.maxRedirects) throw new DownloadError(`more than ${policy.maxRedirects} redirects`);
+      current = new URL(headers.location, current).toString();
+      continue;
+    }
+    if (status !== 200) {
+      data.destroy();
+      throw new DownloadError(`the cloud copy at ${redacted(current)} answered ${status}`);
+    }
+    const declared = Number(headers['content-length']);
+    if (Number.isFinite(declared) && declared > policy.maxBytes) {
+      data.destroy();
+      throw new DownloadError(`the cloud copy is ${declared} bytes, over the ${policy.maxBytes}-byte limit`);
+    }
+    let bytes: number;
+    try {
+      const onAbort = () => data.destroy(new DownloadError(`no complete answer within ${policy.timeoutMs} ms`));
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        bytes = await streamToFile(data, path, { maxBytes: policy.maxBytes, idleTimeoutMs: policy.timeoutMs });
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+    } catch (e) {
+      throw new DownloadError(`downloading ${redacted(current)} failed: ${(e as Error).message}`);
+    }
+    try {
+      return { bytes, sha256: await sha256File(path) };
+    } catch (e) {
+      await unlink(path).catch(() => undefined);
+      throw e;
+    }
+  }
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
