@@ -1,0 +1,146 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { pino } from 'pino';
+import { ConfigError, loadConfig } from '../config.js';
+import { createCore, type Core } from '../core.js';
+import type { Viewer } from '../domain/viewer.js';
+import { printResult, progressReporter } from './output.js';
+
+/**
+ * hybrid-image-store restore|cleanup|reconcile|stats: the server's own services, run once
+ * against the configured store and STORAGE_DIR (the same environment variables as the server).
+ * Exit codes: 0 done, 1 something failed or is lost, 2 bad usage, 78 bad configuration.
+ */
+const OPERATOR: Viewer = { userId: 'cli', isAdmin: true };
+
+function positiveInt(max: number) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0 || n > max) throw new InvalidArgumentError(`expected a whole number from 0 to ${max}.`);
+    return n;
+  };
+}
+
+async function withCore<T>(env: NodeJS.ProcessEnv, run: (core: Core) => Promise<T>): Promise<T> {
+  let config;
+  try {
+    config = loadConfig(env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(78);
+    }
+    throw e;
+  }
+  // Logs go to stderr, so stdout holds only the result (--json output stays parseable).
+  const log = pino({ level: env['LOG_LEVEL'] ?? 'warn', base: { service: 'hybrid-image-store-cli' } }, pino.destination(2));
+  const core = await createCore(config, { log });
+  try {
+    return await run(core);
+  } finally {
+    await core.store.close();
+  }
+}
+
+interface Common {
+  json?: boolean;
+  dryRun?: boolean;
+}
+
+const tty = () => Boolean(process.stderr.isTTY);
+
+export function buildProgram(): Command {
+  const program = new Command('hybrid-image-store')
+    .description('Maintenance of a hybrid-image-store: the same services as the server, run once. Configured by the server\'s environment variables.')
+    .showHelpAfterError()
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+
+  program
+    .command('restore')
+    .description('Download every image whose local copy is missing or damaged from its cloud copy (verified by sha256), and regenerate missing thumbnails. Safe to run again: it resumes.')
+    .option('--conversation <id>', 'only this conversation')
+    .option('--image <ids...>', 'only these images')
+    .addOption(new Option('--concurrency <n>', 'downloads at once (default RESTORE_CONCURRENCY, 8)').argParser(positiveInt(64)))
+    .option('--dry-run', 'count what would be restored, change nothing')
+    .option('--json', 'print the result as JSON')
+    .action(async (o: Common & { conversation?: string; image?: string[]; concurrency?: number }) => {
+      const env = o.concurrency ? { ...process.env, RESTORE_CONCURRENCY: String(o.concurrency) } : process.env;
+      const result = await withCore(env, async (core) => {
+        const progress = progressReporter('restore', { json: !!o.json, tty: tty() });
+        try {
+          return await core.restore.restore(OPERATOR, { conversationId: o.conversation ?? null, imageIds: o.image ?? null, dryRun: !!o.dryRun }, (d, t) => progress.update(d, t));
+        } finally {
+          progress.stop();
+        }
+      });
+      printResult({ ...result }, !!o.json);
+      if (result.failed > 0 || result.noCloudCopy > 0) process.exitCode = 1;
+    });
+
+  program
+    .command('cleanup')
+    .description('Remove local originals older than N days whose cloud copy holds them (REPLICATED); thumbnails stay.')
+    .requiredOption('--older-than-days <n>', 'age in days, 0 to 36500', positiveInt(36_500))
+    .option('--dry-run', 'count what would be removed, change nothing')
+    .option('--json', 'print the result as JSON')
+    .action(async (o: Common & { olderThanDays: number }) => {
+      const result = await withCore(process.env, async (core) => {
+        const progress = progressReporter('cleanup', { json: !!o.json, tty: tty() });
+        try {
+          return await core.cleanup.cleanup(OPERATOR, { olderThanDays: o.olderThanDays, dryRun: !!o.dryRun }, (d, t) => progress.update(d, t));
+        } finally {
+          progress.stop();
+        }
+      });
+      printResult({ ...result }, !!o.json);
+    });
+
+  program
+    .command('reconcile')
+    .description('Compare STORAGE_DIR with the store: remove files no record keeps (older than an hour), restore missing copies from the cloud, report images with neither copy.')
+    .option('--quarantine', 'move orphan files to STORAGE_DIR/.quarantine instead of deleting them')
+    .option('--dry-run', 'report, change nothing')
+    .option('--json', 'print the result as JSON')
+    .action(async (o: Common & { quarantine?: boolean }) => {
+      const result = await withCore(process.env, async (core) => {
+        const progress = progressReporter('reconcile', { json: !!o.json, tty: tty() });
+        try {
+          return await core.reconcile.run({ quarantine: !!o.quarantine, dryRun: !!o.dryRun }, (phase, d, t) => phase === 'records' && progress.update(d, t));
+        } finally {
+          progress.stop();
+        }
+      });
+      printResult({ files: result.files, ...result.records }, !!o.json);
+      if (result.records.failed > 0 || result.records.noCloudCopy > 0) process.exitCode = 1;
+    });
+
+  program
+    .command('stats')
+    .description('Counts and bytes of the stored images, by service; replication and deletion queues.')
+    .option('--json', 'print the result as JSON')
+    .action(async (o: Common) => {
+      const result = await withCore(process.env, async (core) => ({
+        store: core.store.kind,
+        ...(await core.store.storageStats(null)),
+        pendingDeletions: await core.store.countPendingDeletions(),
+      }));
+      printResult(result, !!o.json);
+    });
+
+  program
+    .command('serve')
+    .description('Start the server (what npm start runs).')
+    .action(async () => {
+      await import('../main.js');
+    });
+
+  return program;
+}
+
+buildProgram()
+  .parseAsync(process.argv)
+  .catch((err: unknown) => {
+    process.stderr.write(`hybrid-image-store: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });

@@ -1,0 +1,114 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CreateConversationDocument, UploadImageDocument } from '../generated/graphql.js';
+import { startPostImagesEmulator, type Emulator } from '../support/emulators.js';
+import { as, startTestServer, type TestServer } from '../support/server.js';
+
+/**
+ * The CLI as an operator runs it: a separate process over the same SQLite file and STORAGE_DIR
+ * as a running server, configured by the same environment. Started through tsx (no build step).
+ */
+function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], {
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const coffee = await readFile('test/fixtures/coffee.png');
+
+describe('the hybrid-image-store CLI', () => {
+  let cloud: Emulator;
+  let server: TestServer;
+  let env: Record<string, string>;
+  const keys: string[] = [];
+
+  beforeAll(async () => {
+    cloud = await startPostImagesEmulator();
+    const cloudEnv = { CLOUD_PROVIDERS: 'postimages', POSTIMAGES_API_KEY: cloud.apiKey, POSTIMAGES_API_URL: cloud.apiUrl };
+    server = await startTestServer({ env: cloudEnv });
+    env = { ...cloudEnv, SQLITE_PATH: server.sqlitePath, STORAGE_DIR: server.storageDir, FILE_URL_SECRET: 'test-secret-test-secret-test-secret!' };
+    const c = await server.gql(CreateConversationDocument, { input: {} }, as('alice'));
+    for (let i = 0; i < 3; i++) {
+      const data = await sharp(coffee).extract({ left: i * 10, top: 0, width: 120, height: 90 }).jpeg().toBuffer();
+      const res = await server.gql(UploadImageDocument, { input: { conversationId: c.data!.createConversation.id, base64: data.toString('base64') } }, as('alice'));
+      expect(res.data!.uploadImage.image.replicationStatus).toBe('REPLICATED');
+    }
+    const db = new Database(server.sqlitePath, { readonly: true });
+    keys.push(...(db.prepare('SELECT local_key FROM images').pluck().all() as string[]));
+    db.close();
+  });
+  afterAll(async () => {
+    await server.stop();
+    await cloud.stop();
+  });
+
+  it('restore --json brings back a wiped STORAGE_DIR and prints parseable JSON only on stdout', async () => {
+    await rm(server.storageDir, { recursive: true, force: true });
+    const run = await cli(['restore', '--json'], env);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ scanned: 3, restored: 3, failed: 0, thumbnailsRegenerated: 3 });
+    for (const key of keys) expect(existsSync(join(server.storageDir, key))).toBe(true);
+  });
+
+  it('without a terminal, restore prints plain progress lines and a summary; running it again resumes (all present)', async () => {
+    const run = await cli(['restore'], env);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('restore: 3/3');
+    expect(run.stdout).toContain('alreadyPresent: 3');
+    expect(run.stdout).toContain('restored: 0');
+  });
+
+  it('exits non-zero when anything failed: an image lost with neither copy', async () => {
+    const db = new Database(server.sqlitePath);
+    db.prepare('UPDATE images SET cloud_url = NULL WHERE local_key = ?').run(keys[0]);
+    db.close();
+    await rm(join(server.storageDir, keys[0]!));
+    const run = await cli(['reconcile', '--json'], env);
+    expect(run.code).toBe(1);
+    const result = JSON.parse(run.stdout) as { noCloudCopy: number; lost: { imageId: string }[] };
+    expect(result.noCloudCopy).toBe(1);
+    expect(result.lost).toHaveLength(1);
+  });
+
+  it('reconcile --dry-run reports an orphan and keeps it; reconcile removes it', async () => {
+    const orphan = join(server.storageDir, 'uploads/img_20200101_000000_00c0ffee.jpg');
+    await writeFile(orphan, 'left by a crash');
+    const old = new Date(Date.now() - 3 * 3_600_000);
+    await utimes(orphan, old, old);
+    const dry = await cli(['reconcile', '--dry-run', '--json'], env);
+    expect((JSON.parse(dry.stdout) as { files: { orphans: string[] } }).files.orphans).toEqual(['uploads/img_20200101_000000_00c0ffee.jpg']);
+    expect(existsSync(orphan)).toBe(true);
+    await cli(['reconcile'], env);
+    expect(existsSync(orphan)).toBe(false);
+  });
+
+  it('cleanup removes replicated originals; stats counts the images', async () => {
+    const run = await cli(['cleanup', '--older-than-days', '0', '--json'], env);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ deleted: 2, keptNoCloudCopy: 1 });
+    const stats = await cli(['stats', '--json'], env);
+    expect(JSON.parse(stats.stdout)).toMatchObject({ store: 'sqlite', imageCount: 3, pendingDeletions: 0 });
+  });
+
+  it('refuses bad usage with exit code 2 and a bad configuration with 78, touching nothing', async () => {
+    const bad = await cli(['cleanup', '--older-than-days', '-1'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/expected a whole number from 0 to 36500/);
+    const config = await cli(['stats'], { ...env, RESTORE_CONCURRENCY: 'lots' });
+    expect(config.code).toBe(78);
+    expect(config.stderr).toMatch(/RESTORE_CONCURRENCY/);
+  });
+});
