@@ -39,6 +39,8 @@ export interface CoreDeps {
   files?: LocalFileStore;
   /** Names this instance's leases (default: host, pid and random). */
   instanceId?: string;
+  /** Delay before the first daily cleanup and the first reconcile pass (default a minute; tests shorten it). */
+  timersFirstDelayMs?: number;
 }
 
 export async function createStore(config: Config): Promise<MetadataStore> {
@@ -193,7 +195,7 @@ export async function createCore(config: Config, deps: CoreDeps) {
       replication?.start();
       deletion.start();
       // The timers' first pass waits a minute, so a start is never slowed by a full scan.
-      for (const t of timers) t.start(60_000);
+      for (const t of timers) t.start(deps.timersFirstDelayMs ?? 60_000);
     },
     async stopWorkers(): Promise<void> {
       await Promise.all([replication?.stop(), deletion.stop(), ...timers.map((t) => t.stop())]);

@@ -138,6 +138,12 @@ export function buildProgram(): Command {
   return program;
 }
 
+// `hybrid-image-store stats | head` closes stdout early: that is the reader's choice, not a failure.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+  throw err;
+});
+
 buildProgram()
   .parseAsync(process.argv)
   .catch((err: unknown) => {

@@ -439,3 +439,44 @@ describe('deletions that race, fail or are interrupted', () => {
     expect(await fetch(image.cloudUrl!).then((r) => r.status)).toBe(404);
   });
 });
+
+describe('the timers: LOCAL_RETENTION_DAYS and RECONCILE_INTERVAL_MINUTES', () => {
+  it('with LOCAL_RETENTION_DAYS, replicated originals older than that are removed without anyone asking', async () => {
+    const first = await startTestServer({ env: env(), keepDir: true });
+    const conversationId = await newConversation(first, 'alice');
+    const [oldOne, newOne] = [await upload(first, 'alice', conversationId, photos[20]!), await upload(first, 'alice', conversationId, photos[21]!)];
+    await first.stop();
+    const db = new Database(first.sqlitePath);
+    db.prepare('UPDATE images SET uploaded_at = ? WHERE id = ?').run(Date.now() - 3 * 86_400_000, oldOne.id);
+    db.close();
+
+    const server = await startTestServer({ env: env({ LOCAL_RETENTION_DAYS: '2' }), dir: first.dir, timersFirstDelayMs: 50 });
+    try {
+      const gone = await eventually(() => existsSync(join(server.storageDir, oldOne.localKey)), (exists) => !exists);
+      expect(gone).toBe(false);
+      expect(keysOf(server, oldOne.id)).toMatchObject({ local_key: null, evicted_key: oldOne.localKey });
+      expect(existsSync(join(server.storageDir, newOne.localKey))).toBe(true);
+      expect(existsSync(join(server.storageDir, oldOne.thumbnailKey))).toBe(true);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('with RECONCILE_INTERVAL_MINUTES, a missing local copy is restored without anyone asking', async () => {
+    const first = await startTestServer({ env: env(), keepDir: true });
+    const conversationId = await newConversation(first, 'alice');
+    const image = await upload(first, 'alice', conversationId, photos[22]!);
+    const bytes = await readFile(join(first.storageDir, image.localKey));
+    await first.stop();
+    await rm(join(first.storageDir, image.localKey));
+
+    const server = await startTestServer({ env: env({ RECONCILE_INTERVAL_MINUTES: '60' }), dir: first.dir, timersFirstDelayMs: 50 });
+    try {
+      const back = await eventually(() => existsSync(join(server.storageDir, image.localKey)), Boolean);
+      expect(back).toBe(true);
+      expect((await readFile(join(server.storageDir, image.localKey))).equals(bytes)).toBe(true);
+    } finally {
+      await server.stop();
+    }
+  });
+});

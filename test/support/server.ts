@@ -37,7 +37,14 @@ export interface TestServer {
  * `wrapStore` lets a test put a counting or failing wrapper around the real store.
  */
 export async function startTestServer(
-  options: { env?: Record<string, string>; wrapStore?: (s: MetadataStore) => MetadataStore; fileFs?: Partial<FsOps>; dir?: string; keepDir?: boolean } = {},
+  options: {
+    env?: Record<string, string>;
+    wrapStore?: (s: MetadataStore) => MetadataStore;
+    fileFs?: Partial<FsOps>;
+    dir?: string;
+    keepDir?: boolean;
+    timersFirstDelayMs?: number;
+  } = {},
 ): Promise<TestServer> {
   // `dir` lets a second server start on the same SQLite file and STORAGE_DIR (restarts, two instances).
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'his-test-')));
@@ -64,7 +71,12 @@ export async function startTestServer(
   const inner = new SqliteMetadataStore({ path: sqlitePath });
   const store = options.wrapStore ? options.wrapStore(inner) : inner;
   const files = options.fileFs ? new LocalFileStore({ root: config.storageDir, fs: options.fileFs }) : undefined;
-  const app = await createApp(config, { log: pino({ level: 'info' }, sink), store, ...(files ? { files } : {}) });
+  const app = await createApp(config, {
+    log: pino({ level: 'info' }, sink),
+    store,
+    ...(files ? { files } : {}),
+    ...(options.timersFirstDelayMs === undefined ? {} : { timersFirstDelayMs: options.timersFirstDelayMs }),
+  });
   const url = await app.listen();
   return {
     url,
