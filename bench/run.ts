@@ -7,6 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { benchRead } from './read.js';
 import { benchReplicate } from './replicate.js';
+import { benchRestore } from './restore.js';
 import { benchServe } from './serve.js';
 import { benchUpload } from './upload.js';
 
@@ -14,6 +15,7 @@ const all: Record<string, () => Promise<unknown>> = {
   read: () => benchRead(),
   serve: () => benchServe(),
   replicate: () => benchReplicate(),
+  restore: () => benchRestore(),
   upload: () => benchUpload({ soak: Number(process.env['BENCH_SOAK'] ?? 5000), rounds: Number(process.env['BENCH_ROUNDS'] ?? 40) }),
 };
 

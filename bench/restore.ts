@@ -1,0 +1,121 @@
+/**
+ * Restore after a disk loss: 500 images whose local copies are gone, downloaded from a provider
+ * emulator that adds 50 ms to every request, by the CLI as an operator runs it (the built
+ * `hybrid-image-store restore`, its own process). Default concurrency and concurrency 1 in the
+ * same run: wall time, images/s and the process's peak RSS. Target: at least 6x faster than
+ * concurrency 1, peak RSS under 300 MB.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import sharp from 'sharp';
+import type { ImageRecord, Message } from '../src/domain/types.js';
+import { SqliteMetadataStore } from '../src/store/sqlite/sqlite-store.js';
+import { startPostImagesEmulator } from '../test/support/emulators.js';
+import { round } from './lib.js';
+
+const hex = (n: number) => randomBytes(n).toString('hex');
+
+async function peakRssOf(pid: number): Promise<number> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+  } catch {
+    return 0; // exited between two polls
+  }
+}
+
+/** Runs the CLI restore; samples its peak RSS while it runs. */
+async function runRestore(env: Record<string, string>, concurrency: number | 'default') {
+  const started = performance.now();
+  const args = concurrency === 'default' ? [] : ['--concurrency', String(concurrency)];
+  const child = spawn(process.execPath, ['dist/src/cli/index.js', 'restore', '--json', ...args], {
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  let peak = 0;
+  const sampler = setInterval(() => {
+    void peakRssOf(child.pid as number).then((mb) => (peak = Math.max(peak, mb)));
+  }, 20);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  clearInterval(sampler);
+  const seconds = (performance.now() - started) / 1000;
+  if (code !== 0) throw new Error(`restore exited ${code}: ${stdout}`);
+  const result = JSON.parse(stdout) as { restored: number; failed: number };
+  return { concurrency, restored: result.restored, failed: result.failed, seconds: round(seconds), imagesPerSecond: round(result.restored / seconds, 1), peakRssMb: round(peak, 1) };
+}
+
+export async function benchRestore(o: { images?: number; latencyMs?: number } = {}) {
+  const total = o.images ?? 500;
+  const latencyMs = o.latencyMs ?? 50;
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  const cloud = await startPostImagesEmulator();
+  const dir = await mkdtemp(join(tmpdir(), 'his-bench-restore-'));
+  const env = {
+    SQLITE_PATH: join(dir, 'metadata.sqlite'),
+    STORAGE_DIR: join(dir, 'storage'),
+    FILE_URL_SECRET: 'bench-secret-bench-secret-bench-secret',
+    CLOUD_PROVIDERS: 'postimages',
+    POSTIMAGES_API_KEY: cloud.apiKey,
+    POSTIMAGES_API_URL: cloud.apiUrl,
+    LOG_LEVEL: 'warn',
+  };
+  try {
+    // 500 distinct 800x600 JPEG photos (about 60 KB each), held by the emulator's CDN and recorded
+    // in the store as replicated, with no local file: the state after a disk loss.
+    const base = await sharp(await readFile('test/fixtures/chelsea.png')).resize(800, 600, { fit: 'cover' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const cdn = new URL(cloud.apiUrl).origin;
+    const store = new SqliteMetadataStore({ path: env.SQLITE_PATH });
+    await store.init();
+    const userId = 'bench';
+    const conversation = { id: hex(12), userId, title: 'restore bench', createdAt: new Date(), updatedAt: new Date() };
+    await store.createConversation(conversation);
+    let bytesTotal = 0;
+    for (let m = 0; m < total / 10; m++) {
+      const message: Message = { id: hex(12), conversationId: conversation.id, userId, role: 'ASSISTANT', content: '', createdAt: new Date(Date.now() + m), images: [] };
+      for (let i = 0; i < 10; i++) {
+        const n = m * 10 + i;
+        const pixels = Buffer.from(base.data);
+        pixels.writeUInt32LE(n, 0); // distinct bytes per image
+        const data = await sharp(pixels, { raw: base.info }).jpeg({ quality: 80 }).toBuffer();
+        bytesTotal += data.length;
+        const id = hex(6);
+        const name = `img_20260101_000000_${hex(4)}`;
+        cloud.stored.set(`${id}/${name}.jpg`, data);
+        const record: ImageRecord = {
+          id: hex(12), messageId: message.id, conversationId: conversation.id, userId,
+          localKey: `uploads/${name}.jpg`, evictedKey: null, thumbnailKey: `thumbnails/thumb_${name}.webp`,
+          cloudUrl: `${cdn}/i/${id}/${name}.jpg`, deleteUrl: `${cdn}/delete/${id}`, caption: null,
+          size: data.length, mimeType: 'image/jpeg', width: 800, height: 600, generated: false, service: 'POSTIMAGES',
+          sha256: createHash('sha256').update(data).digest('hex'), placeholder: null, uploadedAt: new Date(Date.now() + n),
+          replication: { status: 'REPLICATED', attempts: 1, nextAttemptAt: null, lastError: null, leaseOwner: null, leaseUntil: null },
+        };
+        message.images.push(record);
+      }
+      await store.addMessage(message);
+    }
+    await store.close();
+
+    cloud.latencyMs = latencyMs;
+    const parallel = await runRestore(env, 'default');
+    await rm(env.STORAGE_DIR, { recursive: true, force: true });
+    const serial = await runRestore(env, 1);
+    return {
+      images: total,
+      megabytes: round(bytesTotal / 1e6, 1),
+      emulatorLatencyMs: latencyMs,
+      defaultConcurrency: parallel,
+      concurrency1: serial,
+      speedup: round(serial.seconds / parallel.seconds, 2),
+      targets: { speedupAtLeast: 6, peakRssMbUnder: 300 },
+    };
+  } finally {
+    await cloud.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
