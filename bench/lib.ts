@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 export interface LatencyStats {
@@ -45,4 +46,80 @@ export async function measure(task: () => Promise<void>, o: { total: number; con
 export function round(n: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(n * f) / f;
+}
+
+export interface InterleavedStats extends LatencyStats {
+  /**
+   * Cores that other processes on the machine kept busy while this task ran (from /proc/stat,
+   * minus `ownCpuMs`): a shared machine's load shows here instead of passing for a slow server.
+   */
+  foreignCores: number | null;
+}
+
+/** Busy CPU time of the whole machine in ms, or null where /proc/stat does not exist. */
+function machineBusyMs(): number | null {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+    const idle = (f[3] ?? 0) + (f[4] ?? 0);
+    return ((f.reduce((a, b) => a + b, 0) - idle) * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Like `measure`, for several tasks whose figures are compared: each runs `total` times with
+ * `concurrency` in flight, but in blocks of `block` runs, taking turns (the order reversed every
+ * other round), so load from other processes falls on all of them alike instead of on whichever
+ * ran during a burst. Throughput is the task's runs over the time its own blocks took.
+ * `ownCpuMs` returns the CPU time used so far by the processes being measured (this one, the
+ * server), so that the rest of the machine's load can be reported as `foreignCores`.
+ */
+export async function measureInterleaved<K extends string>(
+  tasks: Record<K, () => Promise<void>>,
+  o: { total: number; concurrency: number; warmup: number; block: number; ownCpuMs: () => number },
+): Promise<Record<K, InterleavedStats>> {
+  const names = Object.keys(tasks) as K[];
+  const state = new Map(names.map((n) => [n, { latencies: [] as number[], elapsedMs: 0, foreignMs: 0, foreignKnown: true, done: 0 }]));
+  for (const n of names) for (let i = 0; i < o.warmup; i++) await tasks[n]();
+  for (let round = 0; names.some((n) => state.get(n)!.done < o.total); round++) {
+    for (const n of round % 2 === 0 ? names : [...names].reverse()) {
+      const s = state.get(n)!;
+      const runs = Math.min(o.block, o.total - s.done);
+      if (runs <= 0) continue;
+      let started = 0;
+      const busy0 = machineBusyMs();
+      const own0 = o.ownCpuMs();
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: Math.min(o.concurrency, runs) }, async () => {
+          while (started < runs) {
+            started++;
+            const t = performance.now();
+            await tasks[n]();
+            s.latencies.push(performance.now() - t);
+          }
+        }),
+      );
+      const wall = performance.now() - t0;
+      const busy1 = machineBusyMs();
+      s.elapsedMs += wall;
+      s.done += runs;
+      if (busy0 === null || busy1 === null) s.foreignKnown = false;
+      else s.foreignMs += Math.max(0, busy1 - busy0 - (o.ownCpuMs() - own0));
+    }
+  }
+  const out = {} as Record<K, InterleavedStats>;
+  for (const n of names) {
+    const s = state.get(n)!;
+    const sorted = [...s.latencies].sort((a, b) => a - b);
+    out[n] = {
+      requests: sorted.length,
+      medianMs: round(percentile(sorted, 50)),
+      p95Ms: round(percentile(sorted, 95)),
+      requestsPerSecond: round(sorted.length / (s.elapsedMs / 1000)),
+      foreignCores: s.foreignKnown ? round(s.foreignMs / s.elapsedMs) : null,
+    };
+  }
+  return out;
 }

@@ -31,9 +31,13 @@ async function peakRssOf(pid: number): Promise<number> {
 /** Runs the CLI restore; samples its peak RSS while it runs. */
 async function runRestore(env: Record<string, string>, concurrency: number | 'default') {
   const started = performance.now();
+  const benchCpu = process.cpuUsage();
   const args = concurrency === 'default' ? [] : ['--concurrency', String(concurrency)];
-  const child = spawn(process.execPath, ['dist/src/cli/index.js', 'restore', '--json', ...args], {
-    env: { PATH: process.env['PATH'] ?? '', ...env },
+  // BENCH_NODE_ARGS (e.g. "--cpu-prof") are given to the measured process only.
+  const nodeArgs = (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+  const wrap = process.env['BENCH_WRAP'] ? [process.env['BENCH_WRAP']] : [];
+  const child = spawn(wrap[0] ?? process.execPath, [...(wrap.length ? [process.execPath] : []), ...nodeArgs, 'dist/src/cli/index.js', 'restore', '--json', ...args], {
+    env: { PATH: process.env['PATH'] ?? '', ...env, ...(process.env['UV_THREADPOOL_SIZE'] ? { UV_THREADPOOL_SIZE: process.env['UV_THREADPOOL_SIZE'] } : {}) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let stdout = '';
@@ -47,7 +51,8 @@ async function runRestore(env: Record<string, string>, concurrency: number | 'de
   const seconds = (performance.now() - started) / 1000;
   if (code !== 0) throw new Error(`restore exited ${code}: ${stdout}`);
   const result = JSON.parse(stdout) as { restored: number; failed: number };
-  return { concurrency, restored: result.restored, failed: result.failed, seconds: round(seconds), imagesPerSecond: round(result.restored / seconds, 1), peakRssMb: round(peak, 1) };
+  const own = process.cpuUsage(benchCpu);
+  return { emulatorCpuSeconds: round((own.user + own.system) / 1e6), concurrency, restored: result.restored, failed: result.failed, seconds: round(seconds), imagesPerSecond: round(result.restored / seconds, 1), peakRssMb: round(peak, 1) };
 }
 
 export async function benchRestore(o: { images?: number; latencyMs?: number } = {}) {
@@ -116,6 +121,6 @@ export async function benchRestore(o: { images?: number; latencyMs?: number } = 
     };
   } finally {
     await cloud.stop();
-    await rm(dir, { recursive: true, force: true });
+    if (!process.env['BENCH_KEEP']) await rm(dir, { recursive: true, force: true });
   }
 }

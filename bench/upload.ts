@@ -3,11 +3,20 @@
  * sharp floor (the same probe + processing called directly, no HTTP, no storage), in one run:
  * latency and images/s at concurrency 1, 2 and 4; peak RSS while 10 clients upload 20 MB files
  * at once; and RSS from the 1,000th to the 5,000th upload.
+ *
+ * The server is started by scripts/start.sh, the script `npm start` runs, so it runs with the
+ * environment users get. The client shares the cores with the server, which the floor does not:
+ * so that it costs next to nothing, every multipart body is built once, before timing, and sent
+ * over keep-alive node:http (FormData + fetch cost ~19 ms of client CPU per upload, undici with a
+ * ready body ~12 ms, this ~2 ms). The server parses the same multipart bytes either way. The floor
+ * and the HTTP runs take turns in blocks, so that load from other processes on a shared machine
+ * falls on both alike; `foreignCores` says how much of it there was.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -15,7 +24,7 @@ import sharp from 'sharp';
 import { configureSharp, processImage } from '../src/images/process.js';
 import { probeImage } from '../src/images/validate.js';
 import { freePort } from '../test/support/server.js';
-import { measure, round } from './lib.js';
+import { measureInterleaved, round } from './lib.js';
 
 const QUERY = 'mutation($f: Upload!, $c: ID!) { uploadImage(input: { file: $f, conversationId: $c, waitForCloud: false }) { image { id size } } }';
 const PROCESS = { maxInputPixels: 100_000_000, imageMaxKb: 500, thumbnailSize: 256 };
@@ -35,10 +44,22 @@ async function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number
   return round(kb / 1024, 1);
 }
 
-async function startServer(dir: string, env: Record<string, string> = {}): Promise<Server> {
+/** CPU time (user + system) a process has used, in ms. */
+function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // USER_HZ is 100 on Linux
+}
+
+/**
+ * Starts the built server the way `npm start` does (scripts/start.sh, which execs node, so the
+ * child's pid is the server's), or with `plain` as bare `node dist/src/main.js` without the
+ * allocator settings of the script, for comparison.
+ */
+async function startServer(dir: string, env: Record<string, string> = {}, o: { plain?: boolean } = {}): Promise<Server> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['dist/src/main.js'], {
-    env: { ...process.env, PORT: String(port), SQLITE_PATH: join(dir, 'metadata.sqlite'), STORAGE_DIR: join(dir, 'storage'), LOG_LEVEL: 'warn', ...env },
+  const [command, args] = o.plain ? [process.execPath, ['dist/src/main.js']] : ['sh', ['scripts/start.sh']];
+  const child = spawn(command, args, {
+    env: { ...process.env, NODE: process.execPath, PORT: String(port), SQLITE_PATH: join(dir, 'metadata.sqlite'), STORAGE_DIR: join(dir, 'storage'), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
@@ -67,17 +88,47 @@ async function conversation(url: string): Promise<string> {
   return ((await res.json()) as { data: { createConversation: { id: string } } }).data.createConversation.id;
 }
 
+/** The multipart request a browser's FormData would send: operations, map, then the file. */
+function multipartBody(boundary: string, conversationId: string, file: Buffer): Buffer {
+  const field = (name: string, value: string) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+  return Buffer.concat([
+    Buffer.from(
+      field('operations', JSON.stringify({ query: QUERY, variables: { f: null, c: conversationId } })) +
+        field('map', JSON.stringify({ 0: ['variables.f'] })) +
+        `--${boundary}\r\nContent-Disposition: form-data; name="0"; filename="photo"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+    ),
+    file,
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  ]);
+}
+
+/** Uploads `inputs` in turn; the bodies are built here, once, so a request costs the client next to nothing. */
 function uploader(url: string, conversationId: string, inputs: Buffer[]) {
+  const boundary = `----his-bench-${randomBytes(12).toString('hex')}`;
+  const bodies = inputs.map((input) => multipartBody(boundary, conversationId, input));
+  const agent = new Agent({ keepAlive: true });
+  const headers = { 'apollo-require-preflight': 'true', 'x-user-id': 'bench', 'content-type': `multipart/form-data; boundary=${boundary}` };
   let i = 0;
-  return async () => {
-    const form = new FormData();
-    form.append('operations', JSON.stringify({ query: QUERY, variables: { f: null, c: conversationId } }));
-    form.append('map', JSON.stringify({ 0: ['variables.f'] }));
-    form.append('0', new Blob([new Uint8Array(inputs[i++ % inputs.length] as Buffer)]), 'photo');
-    const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'apollo-require-preflight': 'true', 'x-user-id': 'bench' }, body: form });
-    const body = (await res.json()) as { errors?: unknown };
-    if (body.errors) throw new Error(JSON.stringify(body.errors).slice(0, 300));
-  };
+  return () =>
+    new Promise<void>((resolve, reject) => {
+      const body = bodies[i++ % bodies.length] as Buffer;
+      const req = request(`${url}/graphql`, { method: 'POST', agent, headers: { ...headers, 'content-length': body.length } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          try {
+            const answer = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { errors?: unknown };
+            if (res.statusCode !== 200 || answer.errors) throw new Error(`${res.statusCode}: ${JSON.stringify(answer.errors).slice(0, 300)}`);
+            resolve();
+          } catch (e) {
+            reject(e instanceof Error ? e : new Error(String(e)));
+          }
+        });
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
 }
 
 export async function benchUpload(o: { rounds?: number; soak?: number } = {}) {
@@ -95,41 +146,58 @@ export async function benchUpload(o: { rounds?: number; soak?: number } = {}) {
     const input = inputs[next++ % inputs.length] as Buffer;
     await processImage(input, await probeImage(input, PROCESS), PROCESS);
   };
-  const floor1 = await measure(direct, { total: rounds, concurrency: 1, warmup: 5 });
-  const floor2 = await measure(direct, { total: rounds, concurrency: 2, warmup: 0 });
 
   const dir = await mkdtemp(join(tmpdir(), 'his-bench-upload-'));
   try {
+    // Started first and idle while the floor runs: the two take turns below.
     const server = await startServer(dir);
     const c = await conversation(server.url);
     const up = uploader(server.url, c, inputs);
-    const http1 = await measure(up, { total: rounds, concurrency: 1, warmup: 5 });
-    const http2 = await measure(up, { total: rounds, concurrency: 2, warmup: 0 });
-    const http4 = await measure(up, { total: rounds, concurrency: 4, warmup: 0 });
+    const serverPid = server.child.pid as number;
+    const ownCpuMs = () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1000 + processCpuMs(serverPid);
+    };
+    const block = Math.max(10, Math.round(rounds / 5));
+    const at1 = await measureInterleaved({ floor: direct, http: up }, { total: rounds, concurrency: 1, warmup: 5, block, ownCpuMs });
+    const at2 = await measureInterleaved({ floor: direct, http: up }, { total: rounds, concurrency: 2, warmup: 0, block, ownCpuMs });
+    const at4 = await measureInterleaved({ http: up }, { total: rounds, concurrency: 4, warmup: 0, block: rounds, ownCpuMs });
+    const [floor1, http1, floor2, http2, http4] = [at1.floor, at1.http, at2.floor, at2.http, at4.http];
     await server.stop();
 
-    // Ten clients sending 20 MB files at once, against a fresh process: with glibc's allocator,
-    // and with jemalloc when it is installed (the README recommends it for production).
+    // Ten clients sending 20 MB files at once, each time against a fresh process: as `npm start`
+    // runs it (scripts/start.sh), as bare `node` with glibc's defaults, and with jemalloc when it
+    // is installed. Several runs each: the peak varies from run to run.
     const big = await sharp(randomBytes(2600 * 2600 * 3), { raw: { width: 2600, height: 2600, channels: 3 } }).png({ compressionLevel: 0 }).toBuffer();
-    const tenBig = async (env: Record<string, string>, sub: string) => {
-      const s = await startServer(join(dir, sub), env);
+    const tenBig = async (sub: string, env: Record<string, string> = {}, o: { plain?: boolean } = {}) => {
+      const s = await startServer(join(dir, sub), env, o);
       const conv = await conversation(s.url);
       const idle = await s.rssMb();
+      const send = uploader(s.url, conv, [big]);
       const started = performance.now();
-      await Promise.all(Array.from({ length: 10 }, () => uploader(s.url, conv, [big])()));
+      await Promise.all(Array.from({ length: 10 }, () => send()));
       const result = { seconds: round((performance.now() - started) / 1000), idleRssMb: idle, peakRssMb: await s.peakRssMb() };
       return { server: s, conv, result };
     };
+    const summary = (runs: { seconds: number; idleRssMb: number; peakRssMb: number }[]) => ({
+      peakRssMbMin: Math.min(...runs.map((r) => r.peakRssMb)),
+      peakRssMbMax: Math.max(...runs.map((r) => r.peakRssMb)),
+      runs,
+    });
+    const rssRuns = Math.max(1, Number(process.env['BENCH_RSS_RUNS'] ?? 3));
     const jemallocPath = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2';
-    const withJemalloc = existsSync(jemallocPath) ? await tenBig({ LD_PRELOAD: jemallocPath }, 'jemalloc') : null;
-    await withJemalloc?.server.stop();
-    const memServer = await startServer(join(dir, 'mem'));
-    const mc = await conversation(memServer.url);
-    const idleRss = await memServer.rssMb();
-    const t0 = performance.now();
-    await Promise.all(Array.from({ length: 10 }, () => uploader(memServer.url, mc, [big])()));
-    const tenBigSeconds = round((performance.now() - t0) / 1000);
-    const peakRss = await memServer.peakRssMb();
+    const started: { seconds: number; idleRssMb: number; peakRssMb: number }[] = [];
+    const plain: typeof started = [];
+    const jemalloc: typeof started = [];
+    for (let run = 0; run < rssRuns; run++) {
+      // The last run of the start script's server stays up for the soak.
+      if (run > 0) started.push(await tenBig(`start-${run}`).then(async (t) => (await t.server.stop(), t.result)));
+      plain.push(await tenBig(`plain-${run}`, {}, { plain: true }).then(async (t) => (await t.server.stop(), t.result)));
+      if (existsSync(jemallocPath)) jemalloc.push(await tenBig(`jemalloc-${run}`, { LD_PRELOAD: jemallocPath }).then(async (t) => (await t.server.stop(), t.result)));
+    }
+    const { server: memServer, conv: mc, result: lastRun } = await tenBig('mem');
+    started.push(lastRun);
+    const startScript = summary(started);
 
     // Soak: RSS after the 1,000th and the last upload of small photos.
     const soakUp = uploader(memServer.url, mc, [fixtures[1] as Buffer]);
@@ -149,6 +217,8 @@ export async function benchUpload(o: { rounds?: number; soak?: number } = {}) {
 
     return {
       name: 'upload: 4 fixture photos + a 1024x1024 PNG, multipart over HTTP, waitForCloud false',
+      client: 'multipart bodies built once, sent over keep-alive node:http; the floor and the HTTP runs take turns in blocks',
+      server: 'sh scripts/start.sh (as npm start)',
       floor: { concurrency1: floor1, concurrency2: floor2 },
       http: { concurrency1: http1, concurrency2: http2, concurrency4: http4 },
       p50RatioToFloor: round(http1.medianMs / floor1.medianMs),
@@ -156,8 +226,10 @@ export async function benchUpload(o: { rounds?: number; soak?: number } = {}) {
       targets: { p50RatioToFloor: '<= 1.3', throughputRatioAt2InFlight: '>= 0.8', peakRssMb: '< 400', rssGrowth: 'within 10%' },
       tenClients20MB: {
         fileMb: round(big.length / 2 ** 20, 1),
-        glibc: { seconds: tenBigSeconds, idleRssMb: idleRss, peakRssMb: peakRss },
-        jemalloc: withJemalloc?.result ?? 'not installed (apt-get install libjemalloc2)',
+        peakRssMb: startScript.peakRssMbMax,
+        startScript,
+        plainNodeGlibcDefaults: summary(plain),
+        jemalloc: jemalloc.length ? summary(jemalloc) : 'not installed (apt-get install libjemalloc2)',
       },
       soak: { uploads: soak, rssAt1000Mb: rssAt1000, rssAtEndMb: rssAtEnd, growth: round(rssAtEnd / rssAt1000 - 1, 3) },
     };

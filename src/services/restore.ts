@@ -83,8 +83,11 @@ export class RestoreService {
     const limit = pLimit(Math.max(1, this.deps.concurrency));
     let total = 0;
     if (!dryRun) await this.deps.files.init();
+    // Pages overlap: the next page is read and queued while the last of the previous one still
+    // downloads, so concurrency never drains at a page boundary. At most two pages are held.
+    let previous: Promise<unknown> = Promise.resolve();
     for await (const page of this.scope(viewer, input, (n) => (total = n))) {
-      await Promise.all(
+      const current = Promise.all(
         page.map((image) =>
           limit(async () => {
             try {
@@ -99,7 +102,10 @@ export class RestoreService {
           }),
         ),
       );
+      await previous;
+      previous = current;
     }
+    await previous;
     return result;
   }
 

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { unlink } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import axios, { type AxiosInstance } from 'axios';
 import { streamToFile } from './read-limited.js';
@@ -86,23 +85,20 @@ export async function downloadToFile(url: string, path: string, policy: Download
       throw new DownloadError(`the cloud copy is ${declared} bytes, over the ${policy.maxBytes}-byte limit`);
     }
     let bytes: number;
+    // Hashed as it streams: the file is not read a second time.
+    const hash = createHash('sha256');
     try {
       const onAbort = () => data.destroy(new DownloadError(`no complete answer within ${policy.timeoutMs} ms`));
       signal.addEventListener('abort', onAbort, { once: true });
       try {
-        bytes = await streamToFile(data, path, { maxBytes: policy.maxBytes, idleTimeoutMs: policy.timeoutMs });
+        bytes = await streamToFile(data, path, { maxBytes: policy.maxBytes, idleTimeoutMs: policy.timeoutMs, hash });
       } finally {
         signal.removeEventListener('abort', onAbort);
       }
     } catch (e) {
       throw new DownloadError(`downloading ${redacted(current)} failed: ${(e as Error).message}`);
     }
-    try {
-      return { bytes, sha256: await sha256File(path) };
-    } catch (e) {
-      await unlink(path).catch(() => undefined);
-      throw e;
-    }
+    return { bytes, sha256: hash.digest('hex') };
   }
 }
 

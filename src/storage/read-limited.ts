@@ -17,7 +17,7 @@ export class UploadTimeoutError extends BadUserInputError {}
 export async function streamToFile(
   source: Readable & { truncated?: boolean },
   path: string,
-  o: { maxBytes: number; idleTimeoutMs: number },
+  o: { maxBytes: number; idleTimeoutMs: number; hash?: { update(chunk: Buffer): unknown } },
 ): Promise<number> {
   let bytes = 0;
   let limitHit = false;
@@ -32,6 +32,7 @@ export async function streamToFile(
     transform(chunk: Buffer, _enc, done) {
       bytes += chunk.length;
       if (bytes > o.maxBytes) return done(tooLarge(o.maxBytes));
+      o.hash?.update(chunk);
       arm();
       done(null, chunk);
     },
