@@ -1,8 +1,8 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Transform } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
 import { BadUserInputError, PayloadTooLargeError } from '../domain/errors.js';
 
 export class UploadTimeoutError extends BadUserInputError {}
@@ -19,6 +19,20 @@ export async function streamToFile(
   path: string,
   o: { maxBytes: number; idleTimeoutMs: number; hash?: { update(chunk: Buffer): unknown } },
 ): Promise<number> {
+  return (await readLimited(source, path, { ...o, memoryBytes: 0 })).bytes;
+}
+
+/**
+ * As streamToFile, but an upload of at most `memoryBytes` stays in memory and no file is
+ * written (`data` is set); a bigger one spills to `path` as soon as it passes that size (`data`
+ * is null). Small photos then cost no temp file write and read back, while memory per upload
+ * stays bounded by `memoryBytes` whatever the client sends.
+ */
+export async function readLimited(
+  source: Readable & { truncated?: boolean },
+  path: string,
+  o: { maxBytes: number; idleTimeoutMs: number; memoryBytes: number; hash?: { update(chunk: Buffer): unknown } },
+): Promise<{ bytes: number; data: Buffer | null }> {
   let bytes = 0;
   let limitHit = false;
   const onLimit = () => {
@@ -44,11 +58,12 @@ export async function streamToFile(
     }, o.idleTimeoutMs);
   };
 
+  const sink = new SpillSink(path, o.memoryBytes);
   try {
     arm();
-    await pipeline(source, counter, createWriteStream(path, { flags: 'wx' }));
+    await pipeline(source, counter, sink);
     if (limitHit || source.truncated) throw tooLarge(o.maxBytes);
-    return bytes;
+    return { bytes, data: sink.spilled ? null : Buffer.concat(sink.chunks, bytes) };
   } catch (e) {
     await unlink(path).catch(() => undefined);
     if (limitHit) throw tooLarge(o.maxBytes);
@@ -56,6 +71,50 @@ export async function streamToFile(
   } finally {
     clearTimeout(timer);
     source.off('limit', onLimit);
+  }
+}
+
+/** Keeps chunks in memory up to `memoryBytes`; past that, writes them and the rest to `path`. */
+class SpillSink extends Writable {
+  chunks: Buffer[] = [];
+  private held = 0;
+  private file: WriteStream | null = null;
+
+  constructor(
+    private readonly path: string,
+    private readonly memoryBytes: number,
+  ) {
+    super();
+  }
+
+  get spilled(): boolean {
+    return this.file !== null;
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    if (!this.file && this.held + chunk.length <= this.memoryBytes) {
+      this.chunks.push(chunk);
+      this.held += chunk.length;
+      return done();
+    }
+    if (!this.file) {
+      this.file = createWriteStream(this.path, { flags: 'wx' });
+      this.file.on('error', (err) => this.destroy(err));
+      for (const held of this.chunks) this.file.write(held);
+      this.chunks = [];
+    }
+    if (this.file.write(chunk)) done();
+    else this.file.once('drain', () => done());
+  }
+
+  override _final(done: (err?: Error | null) => void): void {
+    if (!this.file) return done();
+    this.file.end(() => done());
+  }
+
+  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
+    if (this.file && !this.file.closed) this.file.destroy();
+    done(err);
   }
 }
 
