@@ -15,6 +15,7 @@ import { buildAppSchema } from './graphql/schema.js';
 import { createHttpApp } from './http/app.js';
 import { createFilesRouter } from './http/files-route.js';
 import { createAuthenticator } from './http/identity.js';
+import { createPlaygroundRouter } from './http/playground.js';
 import { sweepOrphanFiles } from './services/orphan-sweep.js';
 import { canonicalKey } from './storage/local-file-store.js';
 import type { ReplicationService } from './services/replication.js';
@@ -113,6 +114,10 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
         return { mimeType: image.mimeType, sha256: digest, cloudUrl: image.cloudUrl, evicted: true };
       },
     }),
+    // GraphiQL needs introspection to show the schema: it is served exactly when introspection is on.
+    ...(config.introspection
+      ? { playground: createPlaygroundRouter({ headers: config.auth.mode === 'dev' ? { 'x-user-id': 'dev' } : { authorization: 'Bearer <your JWT>' } }) }
+      : {}),
     ready: () => store.ping(),
     maxJsonBodyBytes: config.limits.maxJsonBodyBytes,
     corsOrigins: config.corsOrigins,

@@ -28,6 +28,8 @@ export interface HttpDeps {
   filesRouter?: Router;
   /** Prometheus registry served at `/metrics`. */
   metrics?: Registry;
+  /** GraphiQL at GET /graphql for browsers (src/http/playground.ts); absent when turned off. */
+  playground?: Router;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -75,6 +77,7 @@ export function createHttpApp(deps: HttpDeps): Express {
   }
 
   if (deps.filesRouter) app.use(deps.filesRouter);
+  if (deps.playground) app.use(deps.playground);
 
   app.use(
     '/graphql',

@@ -1,0 +1,57 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+
+describe('GraphiQL at GET /graphql, served by this server alone', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it('answers a browser with GraphiQL whose every script and style is served from this server', async () => {
+    const res = await fetch(`${server.url}/graphql`, { headers: { accept: BROWSER_ACCEPT } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await res.text();
+    const refs = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+    expect(refs).toEqual(['/_playground/graphiql.css', '/_playground/react.js', '/_playground/react-dom.js', '/_playground/graphiql.js', '/_playground/init.js']);
+    for (const ref of refs) {
+      const asset = await fetch(`${server.url}${ref}`);
+      expect(asset.status, ref).toBe(200);
+      expect(asset.headers.get('content-type'), ref).toMatch(ref.endsWith('.css') ? /^text\/css/ : /^text\/javascript/);
+      const body = await asset.text();
+      expect(body.length, ref).toBeGreaterThan(ref.endsWith('init.js') ? 100 : 5000);
+      // Nothing the page loads fetches from elsewhere: no remote imports or stylesheets.
+      expect(body).not.toMatch(/@import\s+url\(\s*["']?https?:/);
+    }
+    expect(await fetch(`${server.url}/_playground/graphiql.js`).then((r) => r.text())).toContain('createFetcher');
+    // Dev identity mode: the header editor starts with the dev user.
+    expect(html).toContain('x-user-id');
+  });
+
+  it('leaves every other request to the GraphQL endpoint', async () => {
+    const json = await fetch(`${server.url}/graphql`, { headers: { accept: 'application/json' } });
+    expect(json.headers.get('content-type')).not.toMatch(/text\/html/);
+    const post = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: BROWSER_ACCEPT },
+      body: JSON.stringify({ query: '{ providers { name } }' }),
+    });
+    expect(((await post.json()) as { data: unknown }).data).toBeTruthy();
+    expect(await fetch(`${server.url}/_playground/nothing.js`).then((r) => r.status)).toBe(404);
+  });
+});
+
+it('is not served when introspection is off (production default)', async () => {
+  const server = await startTestServer({ env: { GRAPHQL_INTROSPECTION: 'false' } });
+  try {
+    const res = await fetch(`${server.url}/graphql`, { headers: { accept: BROWSER_ACCEPT } });
+    expect(res.headers.get('content-type') ?? '').not.toMatch(/text\/html/);
+  } finally {
+    await server.stop();
+  }
+});
