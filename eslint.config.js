@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'test/generated/', 'src/generated/', 'storage/', 'data/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'test/generated/', 'src/generated/', 'web/generated/', 'storage/', 'data/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

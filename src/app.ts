@@ -15,6 +15,7 @@ import { buildAppSchema } from './graphql/schema.js';
 import { createHttpApp } from './http/app.js';
 import { createFilesRouter } from './http/files-route.js';
 import { createAuthenticator } from './http/identity.js';
+import { createDemoRouter } from './http/demo.js';
 import { createPlaygroundRouter } from './http/playground.js';
 import { sweepOrphanFiles } from './services/orphan-sweep.js';
 import { canonicalKey } from './storage/local-file-store.js';
@@ -118,6 +119,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     ...(config.introspection
       ? { playground: createPlaygroundRouter({ headers: config.auth.mode === 'dev' ? { 'x-user-id': 'dev' } : { authorization: 'Bearer <your JWT>' } }) }
       : {}),
+    demo: createDemoRouter(),
     ready: () => store.ping(),
     maxJsonBodyBytes: config.limits.maxJsonBodyBytes,
     corsOrigins: config.corsOrigins,

@@ -30,6 +30,8 @@ export interface HttpDeps {
   metrics?: Registry;
   /** GraphiQL at GET /graphql for browsers (src/http/playground.ts); absent when turned off. */
   playground?: Router;
+  /** The demo page at `/` (src/http/demo.ts). */
+  demo?: Router;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -78,6 +80,7 @@ export function createHttpApp(deps: HttpDeps): Express {
 
   if (deps.filesRouter) app.use(deps.filesRouter);
   if (deps.playground) app.use(deps.playground);
+  if (deps.demo) app.use(deps.demo);
 
   app.use(
     '/graphql',
