@@ -142,9 +142,15 @@ export async function createCore(config: Config, deps: CoreDeps) {
     store,
     files,
     download: (url, path) =>
-      downloadToFile(url, path, { allowedHosts, requireHttps: config.isProduction, maxBytes: config.limits.maxUploadBytes, timeoutMs: config.restoreTimeoutMs, maxRedirects: 3 }),
+      downloadToFile(url, path, {
+        allowedHosts,
+        requireHttps: config.isProduction,
+        maxBytes: config.limits.maxUploadBytes,
+        timeoutMs: config.restoreTimeoutMs,
+        maxRedirects: 3,
+      }),
     sha256File,
-    thumbnail: (path) => processor.run(() => thumbnailOf(path, { maxInputPixels: config.limits.maxInputPixels, size: config.limits.thumbnailSize })),
+    thumbnail: (input) => processor.run(() => thumbnailOf(input, { maxInputPixels: config.limits.maxInputPixels, size: config.limits.thumbnailSize })),
     concurrency: config.restoreConcurrency,
     log,
   });

@@ -46,7 +46,8 @@ export interface RestoreFiles {
   stat(key: string): Promise<{ size: number } | null>;
   absolutePath(key: string): string;
   tempPath(): string;
-  putFromFile(key: string, tempPath: string): Promise<void>;
+  /** `synced`: the download already fsync'd the temp file. */
+  putFromFile(key: string, tempPath: string, o?: { synced?: boolean }): Promise<void>;
   put(key: string, data: Buffer): Promise<void>;
   delete(key: string): Promise<boolean>;
 }
@@ -54,10 +55,10 @@ export interface RestoreFiles {
 export interface RestoreDeps {
   store: MetadataStore;
   files: RestoreFiles;
-  /** Downloads an allowed cloud URL into a temp path; throws with a reason otherwise (src/storage/cloud-download.ts). */
+  /** Downloads an allowed cloud URL into a temp path, fsync'd; throws with a reason otherwise (src/storage/cloud-download.ts). */
   download: (url: string, path: string) => Promise<{ bytes: number; sha256: string }>;
   sha256File: (path: string) => Promise<string>;
-  thumbnail: (path: string) => Promise<Buffer>;
+  thumbnail: (input: string | Buffer) => Promise<Buffer>;
   concurrency: number;
   log: Logger;
 }
@@ -149,7 +150,7 @@ export class RestoreService {
     if (image.localKey === null) {
       // Cleanup removed the original on purpose; only its thumbnail is kept locally.
       if (image.thumbnailKey && image.cloudUrl && !dryRun && !(await this.deps.files.stat(image.thumbnailKey))) {
-        await this.withDownload(image, image.cloudUrl, async (temp) => this.writeThumbnail(image, temp, result));
+        await this.withDownload(image, image.cloudUrl, () => true, async (temp) => this.writeThumbnail(image, temp, result));
       }
       return 'cloudOnly';
     }
@@ -162,13 +163,15 @@ export class RestoreService {
     }
     if (!image.cloudUrl) return 'noCloud';
     if (dryRun) return 'restored';
-    const written = await this.withDownload(image, image.cloudUrl, async (temp) => {
+    let moved = false;
+    const written = await this.withDownload(image, image.cloudUrl, () => !moved, async (temp) => {
       const keys = [key];
       if (image.thumbnailKey && !(await this.deps.files.stat(image.thumbnailKey))) {
         await this.writeThumbnail(image, temp, result);
         keys.push(image.thumbnailKey);
       }
-      await this.deps.files.putFromFile(key, temp);
+      await this.deps.files.putFromFile(key, temp, { synced: true });
+      moved = true;
       return keys;
     });
     // A delete that ran meanwhile removed the record (and maybe files before we wrote ours):
@@ -189,8 +192,8 @@ export class RestoreService {
     return (await this.deps.sha256File(this.deps.files.absolutePath(key))) === image.sha256;
   }
 
-  /** Downloads the cloud copy to a temp file, verifies it, and hands it to `use`; the temp file never stays. */
-  private async withDownload<T>(image: ImageRecord, url: string, use: (temp: string) => Promise<T>): Promise<T> {
+  /** Downloads the cloud copy to a temp file, verifies it, and hands it to `use`; the temp file never stays (unless `use` moved it). */
+  private async withDownload<T>(image: ImageRecord, url: string, stillThere: () => boolean, use: (temp: string) => Promise<T>): Promise<T> {
     const temp = this.deps.files.tempPath();
     try {
       const got = await this.deps.download(url, temp);
@@ -199,13 +202,13 @@ export class RestoreService {
       }
       return await use(temp);
     } finally {
-      await unlink(temp).catch(() => undefined);
+      if (stillThere()) await unlink(temp).catch(() => undefined);
     }
   }
 
-  private async writeThumbnail(image: ImageRecord, sourcePath: string, result: RestoreResult): Promise<void> {
+  private async writeThumbnail(image: ImageRecord, source: string | Buffer, result: RestoreResult): Promise<void> {
     if (!image.thumbnailKey) return;
-    await this.deps.files.put(image.thumbnailKey, await this.deps.thumbnail(sourcePath));
+    await this.deps.files.put(image.thumbnailKey, await this.deps.thumbnail(source));
     result.thumbnailsRegenerated++;
   }
 }

@@ -137,11 +137,19 @@ export class LocalFileStore {
     await this.commit(temp, target);
   }
 
-  /** Moves a finished temp file (from tempPath()) to the key; the temp file is gone afterwards. */
-  async putFromFile(key: string, tempPath: string): Promise<void> {
+  /**
+   * Moves a finished temp file (from tempPath()) to the key; the temp file is gone afterwards.
+   * `synced`: the writer already fsync'd it (a write stream with `flush`), so it is not reopened.
+   */
+  async putFromFile(key: string, tempPath: string, o: { synced?: boolean } = {}): Promise<void> {
     const target = this.resolveKey(key);
     // Only our own temp files: a rename from anywhere else could move files out of their place.
     if (dirname(resolve(tempPath)) !== this.tmpDir) throw new InvalidKeyError(tempPath);
+    if (!o.synced) await this.syncTemp(tempPath);
+    await this.commit(tempPath, target);
+  }
+
+  private async syncTemp(tempPath: string): Promise<void> {
     try {
       const handle = await this.fs.open(tempPath, 'r+');
       try {
@@ -153,7 +161,6 @@ export class LocalFileStore {
       await this.removeQuietly(tempPath);
       throw e;
     }
-    await this.commit(tempPath, target);
   }
 
   /** False when there was nothing to delete, so a repeated delete is harmless. */

@@ -17,7 +17,7 @@ export class UploadTimeoutError extends BadUserInputError {}
 export async function streamToFile(
   source: Readable & { truncated?: boolean },
   path: string,
-  o: { maxBytes: number; idleTimeoutMs: number; hash?: { update(chunk: Buffer): unknown } },
+  o: { maxBytes: number; idleTimeoutMs: number; hash?: { update(chunk: Buffer): unknown }; flush?: boolean },
 ): Promise<number> {
   return (await readLimited(source, path, { ...o, memoryBytes: 0 })).bytes;
 }
@@ -31,7 +31,14 @@ export async function streamToFile(
 export async function readLimited(
   source: Readable & { truncated?: boolean },
   path: string,
-  o: { maxBytes: number; idleTimeoutMs: number; memoryBytes: number; hash?: { update(chunk: Buffer): unknown } },
+  o: {
+    maxBytes: number;
+    idleTimeoutMs: number;
+    memoryBytes: number;
+    hash?: { update(chunk: Buffer): unknown };
+    /** fsync the file before closing it (for a file that is then renamed into place as it is). */
+    flush?: boolean;
+  },
 ): Promise<{ bytes: number; data: Buffer | null }> {
   let bytes = 0;
   let limitHit = false;
@@ -58,7 +65,7 @@ export async function readLimited(
     }, o.idleTimeoutMs);
   };
 
-  const sink = new SpillSink(path, o.memoryBytes);
+  const sink = new SpillSink(path, o.memoryBytes, o.flush ?? false);
   try {
     arm();
     await pipeline(source, counter, sink);
@@ -83,6 +90,7 @@ class SpillSink extends Writable {
   constructor(
     private readonly path: string,
     private readonly memoryBytes: number,
+    private readonly flush: boolean,
   ) {
     super();
   }
@@ -98,7 +106,7 @@ class SpillSink extends Writable {
       return done();
     }
     if (!this.file) {
-      this.file = createWriteStream(this.path, { flags: 'wx' });
+      this.file = createWriteStream(this.path, { flags: 'wx', flush: this.flush });
       this.file.on('error', (err) => this.destroy(err));
       for (const held of this.chunks) this.file.write(held);
       this.chunks = [];
