@@ -3,7 +3,7 @@ import { NotFoundError } from '../domain/errors.js';
 import type { DeletionJob, ImageRecord, StorageService } from '../domain/types.js';
 import { visibleOrNotFound, type Viewer } from '../domain/viewer.js';
 import type { MetadataStore } from '../store/metadata-store.js';
-import { jitteredBackoff, Poller } from './poller.js';
+import { jitteredBackoff, PolledService, Poller } from './poller.js';
 
 /** Deletes cloud copies; implemented over the provider chain in app.ts. */
 export interface CloudDeleter {
@@ -42,8 +42,8 @@ export interface DeleteResult {
  * step leaves the job, which the worker (this instance after a restart, or another) resumes.
  * Delete URLs stay in the store: they are never logged nor returned.
  */
-export class DeletionService {
-  private readonly poller: Poller;
+export class DeletionService extends PolledService {
+  protected readonly poller: Poller;
 
   constructor(
     private readonly deps: {
@@ -57,6 +57,7 @@ export class DeletionService {
       options: DeletionOptions;
     },
   ) {
+    super();
     this.poller = new Poller(
       async () => (await this.runOnce()) === deps.options.batchSize,
       deps.options.pollMs,
@@ -127,17 +128,6 @@ export class DeletionService {
     return jobs.length;
   }
 
-  start(): void {
-    this.poller.start();
-  }
-
-  kick(): void {
-    this.poller.kick();
-  }
-
-  stop(): Promise<void> {
-    return this.poller.stop();
-  }
 
   /** Cloud copy, then local files; then the job is finished or rescheduled. Returns the job as left. */
   private async work(job: DeletionJob): Promise<DeletionJob> {

@@ -65,3 +65,21 @@ export function jitteredBackoff(attempts: number, baseMs: number, capMs: number,
   const ceiling = Math.min(capMs, baseMs * 2 ** (attempts - 1));
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
+
+/** A service whose work a Poller runs in the background: start, wake and stop it. */
+export abstract class PolledService {
+  protected abstract readonly poller: Poller;
+
+  start(): void {
+    this.poller.start();
+  }
+
+  /** Look for work now (or right after the running pass). */
+  kick(): void {
+    this.poller.kick();
+  }
+
+  stop(): Promise<void> {
+    return this.poller.stop();
+  }
+}

@@ -3,7 +3,7 @@ import type { ImageRecord } from '../domain/types.js';
 import type { ChainFailure, ChainSuccess } from '../storage/providers/chain.js';
 import type { CloudCopy, ProviderName, UploadFile } from '../storage/providers/provider.js';
 import type { MetadataStore } from '../store/metadata-store.js';
-import { jitteredBackoff, Poller } from './poller.js';
+import { jitteredBackoff, PolledService, Poller } from './poller.js';
 
 export interface ReplicationOptions {
   /** How long a claimed image is reserved for one worker. */
@@ -30,8 +30,8 @@ export interface ReplicationEvents {
  * second instance carries on where another stopped. An image is only worked on while its
  * lease is held, so two instances never upload the same image.
  */
-export class ReplicationService {
-  private readonly poller: Poller;
+export class ReplicationService extends PolledService {
+  protected readonly poller: Poller;
 
   constructor(
     private readonly deps: {
@@ -48,6 +48,7 @@ export class ReplicationService {
       onOrphanedCopy?: (image: ImageRecord, provider: ProviderName, copy: CloudCopy) => Promise<void>;
     },
   ) {
+    super();
     this.poller = new Poller(
       async () => (await this.runOnce()) === deps.options.batchSize,
       deps.options.pollMs,
@@ -140,19 +141,6 @@ export class ReplicationService {
       }
     }
     return claimed.length;
-  }
-
-  start(): void {
-    this.poller.start();
-  }
-
-  /** Look for work now (after an upload that did not wait for the cloud). */
-  kick(): void {
-    this.poller.kick();
-  }
-
-  stop(): Promise<void> {
-    return this.poller.stop();
   }
 }
 

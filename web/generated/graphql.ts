@@ -27,130 +27,10 @@ export type CleanupInput = {
   olderThanDays: Scalars['Int']['input'];
 };
 
-/** What cleanupLocalImages removed and kept. */
-export type CleanupPayload = {
-  __typename?: 'CleanupPayload';
-  bytesFreed: Scalars['Float']['output'];
-  /** Local originals removed (only those with a lasting cloud copy). */
-  deleted: Scalars['Int']['output'];
-  /** Old, but the only lasting copy (not REPLICATED, or on ImgBB with IMGBB_EXPIRATION): kept. */
-  keptNoCloudCopy: Scalars['Int']['output'];
-};
-
-/** A chat between one user and the assistant. Owned by the user who created it. */
-export type Conversation = {
-  __typename?: 'Conversation';
-  /** When the conversation was created. */
-  createdAt: Scalars['DateTime']['output'];
-  id: Scalars['ID']['output'];
-  /** How many images the messages of this conversation carry. */
-  imageCount: Scalars['Int']['output'];
-  /** Messages, oldest first. */
-  messages: MessageConnection;
-  /** Optional title, at most 500 characters. */
-  title?: Maybe<Scalars['String']['output']>;
-  /** When the conversation was created or last received a message. */
-  updatedAt: Scalars['DateTime']['output'];
-};
-
-
-/** A chat between one user and the assistant. Owned by the user who created it. */
-export type ConversationMessagesArgs = {
-  after?: InputMaybe<Scalars['String']['input']>;
-  first?: InputMaybe<Scalars['Int']['input']>;
-};
-
-/** A page of conversations. */
-export type ConversationConnection = {
-  __typename?: 'ConversationConnection';
-  /** The conversations of this page, in order. */
-  edges: Array<ConversationEdge>;
-  pageInfo: PageInfo;
-  /** How many conversations match in all, across every page. */
-  totalCount: Scalars['Int']['output'];
-};
-
-/** One conversation in a page, with its cursor. */
-export type ConversationEdge = {
-  __typename?: 'ConversationEdge';
-  /** Opaque cursor of this item; pass it as `after` to read what follows. */
-  cursor: Scalars['String']['output'];
-  /** The conversation. */
-  node: Conversation;
-};
-
 /** A new conversation. */
 export type CreateConversationInput = {
   /** Optional title, at most 500 characters. */
   title?: InputMaybe<Scalars['String']['input']>;
-};
-
-/** What deleteImage removed. The image is gone from every query at once; copies that could not be removed yet are retried by the server. */
-export type DeleteImagePayload = {
-  __typename?: 'DeleteImagePayload';
-  /** A provider confirmed the cloud copy is deleted. false where there was none, the provider offers no deletion (ImgBB), another image shares the copy, or it failed (then it is retried in the background). */
-  cloudDeleted: Scalars['Boolean']['output'];
-  deletedImageId: Scalars['ID']['output'];
-  /** No local file of the image (original or thumbnail) remains. false: a removal failed and is retried in the background. */
-  localDeleted: Scalars['Boolean']['output'];
-};
-
-/** An image kept twice: on this server and at a cloud host. Show `displayUrl` and fall back to `fallbackUrl` when it fails to load. */
-export type Image = {
-  __typename?: 'Image';
-  caption?: Maybe<Scalars['String']['output']>;
-  /** Public URL of the cloud copy; null while no provider holds one. */
-  cloudUrl?: Maybe<Scalars['String']['output']>;
-  conversationId: Scalars['ID']['output'];
-  /** What an <img src> should use: the cloud URL once replicated, else the local URL. */
-  displayUrl: Scalars['String']['output'];
-  /** The other copy, for <img onerror>; null when there is none. */
-  fallbackUrl?: Maybe<Scalars['String']['output']>;
-  /** AI-generated (true) or uploaded by a user (false). */
-  generated: Scalars['Boolean']['output'];
-  /** Height in pixels, after EXIF orientation. */
-  height: Scalars['Int']['output'];
-  id: Scalars['ID']['output'];
-  /** Signed, expiring URL of this server's copy; null when no local copy is kept. */
-  localUrl?: Maybe<Scalars['String']['output']>;
-  message: Message;
-  messageId: Scalars['ID']['output'];
-  /** Mime type of the stored file, detected from its bytes. */
-  mimeType: Scalars['String']['output'];
-  /** Tiny data URI to show, blurred, while the image loads. */
-  placeholder?: Maybe<Scalars['String']['output']>;
-  replicationStatus: ReplicationStatus;
-  /** Which provider holds the cloud copy; LOCAL while none does. */
-  service: StorageService;
-  /** Hex SHA-256 digest of the stored file. */
-  sha256: Scalars['String']['output'];
-  /** Bytes of the stored file. */
-  size: Scalars['Int']['output'];
-  /** Signed, expiring URL of the local thumbnail (WebP). */
-  thumbnailUrl?: Maybe<Scalars['String']['output']>;
-  /** When the image was stored. */
-  uploadedAt: Scalars['DateTime']['output'];
-  /** Width in pixels, after EXIF orientation. */
-  width: Scalars['Int']['output'];
-};
-
-/** A page of images. */
-export type ImageConnection = {
-  __typename?: 'ImageConnection';
-  /** The images of this page, in order. */
-  edges: Array<ImageEdge>;
-  pageInfo: PageInfo;
-  /** How many images match in all, across every page. */
-  totalCount: Scalars['Int']['output'];
-};
-
-/** One image in a page, with its cursor. */
-export type ImageEdge = {
-  __typename?: 'ImageEdge';
-  /** Opaque cursor of this item; pass it as `after` to read what follows. */
-  cursor: Scalars['String']['output'];
-  /** The image. */
-  node: Image;
 };
 
 /** Narrows `images`; every field is optional and they combine with AND. */
@@ -168,47 +48,6 @@ export type ImageFilter = {
   uploadedBefore?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
-/** An image with neither a good local copy nor a cloud copy. */
-export type LostImage = {
-  __typename?: 'LostImage';
-  conversationId: Scalars['ID']['output'];
-  imageId: Scalars['ID']['output'];
-  reason: Scalars['String']['output'];
-};
-
-/** One message of a conversation, with the images it carries. */
-export type Message = {
-  __typename?: 'Message';
-  /** Text of the message; may be empty when the message only carries images. */
-  content: Scalars['String']['output'];
-  conversation: Conversation;
-  conversationId: Scalars['ID']['output'];
-  createdAt: Scalars['DateTime']['output'];
-  id: Scalars['ID']['output'];
-  /** Images of this message, in the order they were added. */
-  images: Array<Image>;
-  role: MessageRole;
-};
-
-/** A page of messages. */
-export type MessageConnection = {
-  __typename?: 'MessageConnection';
-  /** The messages of this page, in order. */
-  edges: Array<MessageEdge>;
-  pageInfo: PageInfo;
-  /** How many messages match in all, across every page. */
-  totalCount: Scalars['Int']['output'];
-};
-
-/** One message in a page, with its cursor. */
-export type MessageEdge = {
-  __typename?: 'MessageEdge';
-  /** Opaque cursor of this item; pass it as `after` to read what follows. */
-  cursor: Scalars['String']['output'];
-  /** The message. */
-  node: Message;
-};
-
 /** Who wrote a message. */
 export type MessageRole =
   /** The chatbot or an AI model. */
@@ -217,68 +56,6 @@ export type MessageRole =
   | 'SYSTEM'
   /** The person chatting. */
   | 'USER';
-
-export type Mutation = {
-  __typename?: 'Mutation';
-  /** Admin only: remove local originals older than `olderThanDays` whose cloud copy holds them; thumbnails stay. Their /files links then redirect to the cloud copy. */
-  cleanupLocalImages: CleanupPayload;
-  /** Start a conversation owned by the caller. */
-  createConversation: Conversation;
-  /** Delete one of your images everywhere: cloud copy (where the provider allows), local original, thumbnail and record. Admins may delete any image. */
-  deleteImage: DeleteImagePayload;
-  /** Add a message to one of your conversations. */
-  postMessage: Message;
-  /** Admin only: put an image that gave up (LOCAL_ONLY) or is waiting (RETRYING) back in the replication queue, due now, with its attempts reset. */
-  requeueImageReplication: Image;
-  /** Bring local copies back from the cloud: each image whose local file is missing or does not match its sha256 is downloaded, verified and written; missing thumbnails are made again. Safe to run again. */
-  restoreImages: RestoreImagesPayload;
-  /** Store an image in one of your conversations: attached to `messageId`, or in a new message. Multipart requests need the `apollo-require-preflight: true` header. */
-  uploadImage: UploadImagePayload;
-};
-
-
-export type MutationCleanupLocalImagesArgs = {
-  input: CleanupInput;
-};
-
-
-export type MutationCreateConversationArgs = {
-  input: CreateConversationInput;
-};
-
-
-export type MutationDeleteImageArgs = {
-  id: Scalars['ID']['input'];
-};
-
-
-export type MutationPostMessageArgs = {
-  input: PostMessageInput;
-};
-
-
-export type MutationRequeueImageReplicationArgs = {
-  id: Scalars['ID']['input'];
-};
-
-
-export type MutationRestoreImagesArgs = {
-  input?: InputMaybe<RestoreImagesInput>;
-};
-
-
-export type MutationUploadImageArgs = {
-  input: UploadImageInput;
-};
-
-/** Relay-style page information. */
-export type PageInfo = {
-  __typename?: 'PageInfo';
-  /** Cursor of the last item of this page; pass it as `after` for the next page. Null on an empty page. */
-  endCursor?: Maybe<Scalars['String']['output']>;
-  /** Whether more items follow this page. */
-  hasNextPage: Scalars['Boolean']['output'];
-};
 
 /** A new message in one of your conversations. */
 export type PostMessageInput = {
@@ -292,68 +69,6 @@ export type PostMessageInput = {
   role: MessageRole;
 };
 
-/** Health of one cloud provider of the chain, since this server started. */
-export type ProviderStatus = {
-  __typename?: 'ProviderStatus';
-  /** Circuit breaker: CLOSED, OPEN (skipped for now) or HALF_OPEN (one trial call allowed). */
-  circuit: Scalars['String']['output'];
-  /** False when its API key is not configured. */
-  enabled: Scalars['Boolean']['output'];
-  /** Failed uploads (after retries) since start. */
-  failures: Scalars['Int']['output'];
-  /** Reason of the last failure. */
-  lastError?: Maybe<Scalars['String']['output']>;
-  name: StorageService;
-  /** Successful uploads since start. */
-  uploads: Scalars['Int']['output'];
-};
-
-export type Query = {
-  __typename?: 'Query';
-  /** One of your conversations (any, for an admin). Someone else's id is NOT_FOUND. */
-  conversation?: Maybe<Conversation>;
-  /** Your conversations, most recently updated first (everyone's, for an admin). */
-  conversations: ConversationConnection;
-  /** One of your images (any, for an admin). Someone else's id is NOT_FOUND. */
-  image?: Maybe<Image>;
-  /** Your images, newest first (everyone's, for an admin), optionally filtered. */
-  images: ImageConnection;
-  /** One of your messages (any, for an admin). Someone else's id is NOT_FOUND. */
-  message?: Maybe<Message>;
-  /** The cloud providers in chain order, then the disabled ones, with their health. */
-  providers: Array<ProviderStatus>;
-  /** Counts and bytes of the images you may see. */
-  storageStats: StorageStats;
-};
-
-
-export type QueryConversationArgs = {
-  id: Scalars['ID']['input'];
-};
-
-
-export type QueryConversationsArgs = {
-  after?: InputMaybe<Scalars['String']['input']>;
-  first?: InputMaybe<Scalars['Int']['input']>;
-};
-
-
-export type QueryImageArgs = {
-  id: Scalars['ID']['input'];
-};
-
-
-export type QueryImagesArgs = {
-  after?: InputMaybe<Scalars['String']['input']>;
-  filter?: InputMaybe<ImageFilter>;
-  first?: InputMaybe<Scalars['Int']['input']>;
-};
-
-
-export type QueryMessageArgs = {
-  id: Scalars['ID']['input'];
-};
-
 /** Progress of the cloud copy of an image. */
 export type ReplicationStatus =
   /** Cloud replication is disabled or gave up after the configured attempts. */
@@ -365,13 +80,6 @@ export type ReplicationStatus =
   /** Every provider failed; a durable retry is scheduled. */
   | 'RETRYING';
 
-/** An image restoreImages could not restore, and why (nothing was overwritten). */
-export type RestoreFailure = {
-  __typename?: 'RestoreFailure';
-  imageId: Scalars['ID']['output'];
-  reason: Scalars['String']['output'];
-};
-
 /** Which images restoreImages looks at. Without a scope: every image of yours (an admin: every image). */
 export type RestoreImagesInput = {
   /** Restrict to one conversation. */
@@ -382,36 +90,6 @@ export type RestoreImagesInput = {
   imageIds?: InputMaybe<Array<Scalars['ID']['input']>>;
 };
 
-/** What restoreImages found and did, counted per image. */
-export type RestoreImagesPayload = {
-  __typename?: 'RestoreImagesPayload';
-  /** Local copy present and its sha256 matches. */
-  alreadyPresent: Scalars['Int']['output'];
-  /** Images whose local original cleanupLocalImages removed on purpose; not restored (their thumbnail is). */
-  cloudOnly: Scalars['Int']['output'];
-  failed: Scalars['Int']['output'];
-  /** The first 100 failures with their reason; `failed` counts all. */
-  failures: Array<RestoreFailure>;
-  /** The first 100 images counted in noCloudCopy. */
-  lost: Array<LostImage>;
-  /** Missing (or damaged) locally and no cloud copy: cannot be restored. Listed in `lost`. */
-  noCloudCopy: Scalars['Int']['output'];
-  /** Local copy written from the cloud copy, after its sha256 matched the record (in a dry run: would be). */
-  restored: Scalars['Int']['output'];
-  scanned: Scalars['Int']['output'];
-  /** Missing thumbnails made again from the original. */
-  thumbnailsRegenerated: Scalars['Int']['output'];
-};
-
-/** Images and bytes held by one storage service. */
-export type ServiceStats = {
-  __typename?: 'ServiceStats';
-  /** Bytes (a Float, as totals can pass 2^31). */
-  bytes: Scalars['Float']['output'];
-  count: Scalars['Int']['output'];
-  service: StorageService;
-};
-
 /** Where the cloud copy of an image lives. LOCAL: no cloud provider holds it (yet). */
 export type StorageService =
   /** ImgBB (ibb.co). */
@@ -420,19 +98,6 @@ export type StorageService =
   | 'LOCAL'
   /** PostImages (postimg.cc). */
   | 'POSTIMAGES';
-
-/** Totals over the images the caller may see (an admin: everyone's). */
-export type StorageStats = {
-  __typename?: 'StorageStats';
-  byService: Array<ServiceStats>;
-  imageCount: Scalars['Int']['output'];
-  /** Bytes of the local copies this server keeps. */
-  localBytes: Scalars['Float']['output'];
-  /** Images not yet held by a cloud provider (PENDING or RETRYING). */
-  pendingReplication: Scalars['Int']['output'];
-  /** Bytes of every stored image. */
-  totalBytes: Scalars['Float']['output'];
-};
 
 /** An image to store: send exactly one of `file` (multipart) or `base64`. */
 export type UploadImageInput = {
@@ -453,13 +118,6 @@ export type UploadImageInput = {
   role?: InputMaybe<MessageRole>;
   /** true: return after the provider chain finished (or its deadline); false: return right after the local save and replicate in the background. */
   waitForCloud?: InputMaybe<Scalars['Boolean']['input']>;
-};
-
-/** The stored image and the message that carries it. */
-export type UploadImagePayload = {
-  __typename?: 'UploadImagePayload';
-  image: Image;
-  message: Message;
 };
 
 export type DemoConversationsQueryVariables = Exact<{ [key: string]: never; }>;
