@@ -66,15 +66,19 @@ export function buildProgram(): Command {
     .option('--json', 'print the result as JSON')
     .action(async (o: Common & { conversation?: string; image?: string[]; concurrency?: number }) => {
       const env = o.concurrency ? { ...process.env, RESTORE_CONCURRENCY: String(o.concurrency) } : process.env;
+      let seconds = 0;
       const result = await withCore(env, async (core) => {
         const progress = progressReporter('restore', { json: !!o.json, tty: tty() });
+        const started = performance.now();
         try {
           return await core.restore.restore(OPERATOR, { conversationId: o.conversation ?? null, imageIds: o.image ?? null, dryRun: !!o.dryRun }, (d, t) => progress.update(d, t));
         } finally {
+          seconds = Math.round(performance.now() - started) / 1000;
           progress.stop();
         }
       });
-      printResult({ ...result }, !!o.json);
+      // How long the restore itself took, without starting the process and opening the store.
+      printResult({ ...result, seconds }, !!o.json);
       if (result.failed > 0 || result.noCloudCopy > 0) process.exitCode = 1;
     });
 
