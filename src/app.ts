@@ -18,7 +18,7 @@ import { createAuthenticator } from './http/identity.js';
 import { createDemoRouter } from './http/demo.js';
 import { createPlaygroundRouter } from './http/playground.js';
 import { sweepOrphanFiles } from './services/orphan-sweep.js';
-import { canonicalKey } from './storage/local-file-store.js';
+import { sameFileKey } from './storage/local-file-store.js';
 import type { ReplicationService } from './services/replication.js';
 import type { MetadataStore } from './store/metadata-store.js';
 
@@ -106,7 +106,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       lookup: async (key) => {
         const image = await store.findImageByFileKey(key);
         if (!image) return null;
-        const same = (k: string | null) => k !== null && canonicalKey(k) === canonicalKey(key);
+        const same = (stored: string | null) => sameFileKey(stored, key);
         // Files of the older app have no digest yet: their key (never reused) stands in, so two
         // such files never share an ETag. Thumbnails are always WebP.
         const digest = image.sha256 || `key-${createHash('sha256').update(key).digest('hex')}`;

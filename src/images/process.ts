@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import sharp from 'sharp';
 import { DomainError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../domain/errors.js';
+import { toThumbnail } from './thumbnail.js';
 import { ACCEPTED_FORMATS_TEXT, MIME_TYPES, type ImageFormat, type ImageProbe } from './validate.js';
 
 export interface ProcessOptions {
@@ -260,10 +261,7 @@ function firstFrame(input: Buffer | string, o: ProcessOptions): sharp.Sharp {
   return sharp(input, { limitInputPixels: o.maxInputPixels, failOn: 'truncated' }).toColourspace('srgb');
 }
 
-/** WebP, longest side `thumbnailSize`, never enlarged. */
+/** WebP, longest side `thumbnailSize`, never enlarged (thumbnail.ts). */
 function thumbnail(pixels: sharp.Sharp, o: ProcessOptions) {
-  return pixels
-    .resize(o.thumbnailSize, o.thumbnailSize, { fit: 'inside', withoutEnlargement: true })
-    .webp({ quality: 75, alphaQuality: 80 })
-    .toBuffer({ resolveWithObject: true });
+  return toThumbnail(pixels, o.thumbnailSize).toBuffer({ resolveWithObject: true });
 }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ImageRecord } from '../domain/types.js';
-import { canonicalKey } from '../storage/local-file-store.js';
+import { sameFileKey } from '../storage/local-file-store.js';
 import type { MetadataStore } from '../store/metadata-store.js';
 
 /**
@@ -9,7 +9,7 @@ import type { MetadataStore } from '../store/metadata-store.js';
  */
 function isReferenced(image: ImageRecord | null, key: string): boolean {
   if (!image) return false;
-  return [image.localKey, image.thumbnailKey].some((k) => k !== null && canonicalKey(k) === canonicalKey(key));
+  return sameFileKey(image.localKey, key) || sameFileKey(image.thumbnailKey, key);
 }
 
 /** What the sweep needs of the local file store. */

@@ -37,6 +37,11 @@ export function canonicalKey(key: unknown): string | null {
   return rel;
 }
 
+/** Whether a stored key (current or legacy form, or null) names the same file as `key`. */
+export function sameFileKey(stored: string | null, key: string): boolean {
+  return stored !== null && canonicalKey(stored) === canonicalKey(key);
+}
+
 /** The `node:fs/promises` functions the store calls, so tests can make any of them fail. */
 export interface FsOps {
   open: typeof nodeFs.open;

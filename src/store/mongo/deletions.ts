@@ -1,6 +1,7 @@
 import type { Collection, Db } from 'mongodb';
-import type { DeletionJob, StorageService } from '../../domain/types.js';
+import type { DeletionJob } from '../../domain/types.js';
 import { SERVICE_TO_DOC, type ClaimArgs } from '../metadata-store.js';
+import { DOC_TO_SERVICE } from './documents.js';
 
 /** `image_deletions`: one document per deletion in progress, keyed by the image id. */
 export interface DeletionDoc {
@@ -16,8 +17,6 @@ export interface DeletionDoc {
   lease_owner: string | null;
   lease_until: Date | null;
 }
-
-const DOC_TO_SERVICE: Record<string, StorageService> = { postimages: 'POSTIMAGES', imgbb: 'IMGBB', local: 'LOCAL' };
 
 export function deletionToDoc(j: DeletionJob): DeletionDoc {
   return {

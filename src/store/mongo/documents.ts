@@ -201,7 +201,8 @@ export function imagesOf(d: Pick<MessageDoc, 'images'>): ImageDoc[] {
   return Array.isArray(d.images) ? d.images.map((img) => img ?? {}) : [];
 }
 
-const DOC_TO_SERVICE: Record<string, StorageService> = { postimages: 'POSTIMAGES', imgbb: 'IMGBB', local: 'LOCAL' };
+/** Storage service names as stored, back to ours (the inverse of SERVICE_TO_DOC). */
+export const DOC_TO_SERVICE: Record<string, StorageService> = { postimages: 'POSTIMAGES', imgbb: 'IMGBB', local: 'LOCAL' };
 const MIME_BY_EXT: Record<string, string> = {
   png: 'image/png',
   jpg: 'image/jpeg',

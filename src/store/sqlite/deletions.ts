@@ -1,4 +1,5 @@
 import type { DeletionJob, StorageService } from '../../domain/types.js';
+import { dateOrNull, msOrNull } from './rows.js';
 
 export interface DeletionRow {
   image_id: string;
@@ -32,8 +33,6 @@ export const DUE_DELETIONS = `
   ORDER BY COALESCE(next_attempt_at, 0), requested_at, image_id
   LIMIT ?`;
 
-const msOrNull = (d: Date | null): number | null => (d === null ? null : d.getTime());
-const dateOrNull = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
 
 export function deletionParams(j: DeletionJob): DeletionRow {
   return {

@@ -47,8 +47,8 @@ export interface ImageRow {
   lease_until: number | null;
 }
 
-const dateOrNull = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
-const msOrNull = (d: Date | null): number | null => (d === null ? null : d.getTime());
+export const dateOrNull = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
+export const msOrNull = (d: Date | null): number | null => (d === null ? null : d.getTime());
 
 export function toConversation(r: ConversationRow): Conversation {
   return { id: r.id, userId: r.user_id, title: r.title, createdAt: new Date(r.created_at), updatedAt: new Date(r.updated_at) };
