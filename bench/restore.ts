@@ -6,18 +6,14 @@
  * concurrency 1, peak RSS under 300 MB.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import sharp from 'sharp';
-import type { ImageRecord, Message } from '../src/domain/types.js';
 import { SqliteMetadataStore } from '../src/store/sqlite/sqlite-store.js';
 import { startPostImagesEmulator } from '../test/support/emulators.js';
+import { seedReplicatedImages } from '../test/support/seed-replicated.js';
 import { round } from './lib.js';
-
-const hex = (n: number) => randomBytes(n).toString('hex');
 
 async function peakRssOf(pid: number): Promise<number> {
   try {
@@ -85,37 +81,10 @@ export async function benchRestore(o: { images?: number; latencyMs?: number } = 
   try {
     // 500 distinct 800x600 JPEG photos (about 60 KB each), held by the emulator's CDN and recorded
     // in the store as replicated, with no local file: the state after a disk loss.
-    const base = await sharp(await readFile('test/fixtures/chelsea.png')).resize(800, 600, { fit: 'cover' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-    const cdn = new URL(cloud.apiUrl).origin;
     const store = new SqliteMetadataStore({ path: env.SQLITE_PATH });
     await store.init();
-    const userId = 'bench';
-    const conversation = { id: hex(12), userId, title: 'restore bench', createdAt: new Date(), updatedAt: new Date() };
-    await store.createConversation(conversation);
-    let bytesTotal = 0;
-    for (let m = 0; m < total / 10; m++) {
-      const message: Message = { id: hex(12), conversationId: conversation.id, userId, role: 'ASSISTANT', content: '', createdAt: new Date(Date.now() + m), images: [] };
-      for (let i = 0; i < 10; i++) {
-        const n = m * 10 + i;
-        const pixels = Buffer.from(base.data);
-        pixels.writeUInt32LE(n, 0); // distinct bytes per image
-        const data = await sharp(pixels, { raw: base.info }).jpeg({ quality: 80 }).toBuffer();
-        bytesTotal += data.length;
-        const id = hex(6);
-        const name = `img_20260101_000000_${hex(4)}`;
-        cloud.stored.set(`${id}/${name}.jpg`, data);
-        const record: ImageRecord = {
-          id: hex(12), messageId: message.id, conversationId: conversation.id, userId,
-          localKey: `uploads/${name}.jpg`, evictedKey: null, thumbnailKey: `thumbnails/thumb_${name}.webp`,
-          cloudUrl: `${cdn}/i/${id}/${name}.jpg`, deleteUrl: `${cdn}/delete/${id}`, caption: null,
-          size: data.length, mimeType: 'image/jpeg', width: 800, height: 600, generated: false, service: 'POSTIMAGES',
-          sha256: createHash('sha256').update(data).digest('hex'), placeholder: null, uploadedAt: new Date(Date.now() + n),
-          replication: { status: 'REPLICATED', attempts: 1, nextAttemptAt: null, lastError: null, leaseOwner: null, leaseUntil: null },
-        };
-        message.images.push(record);
-      }
-      await store.addMessage(message);
-    }
+    const photo = await readFile('test/fixtures/chelsea.png');
+    const { bytes: bytesTotal } = await seedReplicatedImages(store, cloud, { photo, count: total, width: 800, height: 600, userId: 'bench' });
     await store.close();
 
     cloud.latencyMs = latencyMs;

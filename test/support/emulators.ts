@@ -32,6 +32,8 @@ export interface Emulator {
   cdnLatencyMs: number;
   /** Copies the CDN serves, by `<id>/<name>.<ext>`; a deletion removes its copy. */
   stored: Map<string, Buffer>;
+  /** CDN downloads served, by `<id>/<name>.<ext>`. */
+  downloads: Map<string, number>;
   setMode(m: Mode): void;
   stop(): Promise<void>;
 }
@@ -132,6 +134,7 @@ async function start(flavour: Flavour, options: EmulatorOptions): Promise<Emulat
     latencyMs: options.latencyMs ?? 0,
     cdnLatencyMs: 0,
     stored,
+    downloads: new Map(),
     setMode(m) {
       emu.mode = m;
     },
@@ -185,12 +188,13 @@ async function start(flavour: Flavour, options: EmulatorOptions): Promise<Emulat
   };
 
   const cdn = (path: string, res: ServerResponse) => {
-    const key = path.slice('/i/'.length);
-    const bytes = stored.get(decodeURIComponent(key));
+    const key = decodeURIComponent(path.slice('/i/'.length));
+    const bytes = stored.get(key);
     if (!bytes) return send(res, { status: 404, type: 'text/plain', body: 'not found' });
     const out = Buffer.from(bytes);
     if (emu.mode === 'altered' && out.length > 0) out[out.length >> 1]! ^= 0xff;
     const ext = key.slice(key.lastIndexOf('.') + 1).toLowerCase();
+    emu.downloads.set(key, (emu.downloads.get(key) ?? 0) + 1);
     res.writeHead(200, { 'Content-Type': MIME[ext] ?? 'application/octet-stream', 'Content-Length': out.length });
     res.end(out);
   };

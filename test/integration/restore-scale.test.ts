@@ -1,0 +1,133 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { createCore } from '../../src/core.js';
+import type { ImageRecord } from '../../src/domain/types.js';
+import type { MetadataStore } from '../../src/store/metadata-store.js';
+import { SqliteMetadataStore } from '../../src/store/sqlite/sqlite-store.js';
+import { startPostImagesEmulator, type Emulator } from '../support/emulators.js';
+import { seedReplicatedImages } from '../support/seed-replicated.js';
+
+/**
+ * A restore bigger than one page of the store: it must stream page by page (never all records at
+ * once), restore every image exactly once across page boundaries (ties in uploadedAt included),
+ * and resume where a killed run stopped when it is simply run again.
+ */
+const COUNT = 250;
+const PAGE = 100;
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('a restore of more images than one page', () => {
+  let cloud: Emulator;
+  let dir: string;
+  let env: Record<string, string>;
+  let images: ImageRecord[];
+
+  beforeAll(async () => {
+    cloud = await startPostImagesEmulator();
+    dir = await mkdtemp(join(tmpdir(), 'his-restore-scale-'));
+    env = {
+      SQLITE_PATH: join(dir, 'metadata.sqlite'),
+      STORAGE_DIR: join(dir, 'storage'),
+      FILE_URL_SECRET: 'test-secret-test-secret-test-secret!',
+      CLOUD_PROVIDERS: 'postimages',
+      POSTIMAGES_API_KEY: cloud.apiKey,
+      POSTIMAGES_API_URL: cloud.apiUrl,
+      LOG_LEVEL: 'warn',
+    };
+    const store = new SqliteMetadataStore({ path: env['SQLITE_PATH']! });
+    await store.init();
+    // Five images share each uploadedAt, so page boundaries fall inside ties.
+    const photo = await readFile('test/fixtures/coffee.png');
+    ({ images } = await seedReplicatedImages(store, cloud, { photo, count: COUNT, width: 64, height: 48, sameInstantEvery: 5 }));
+    await store.close();
+  });
+  afterAll(async () => {
+    await cloud.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const allRestoredByteForByte = async () => {
+    for (const image of images) {
+      expect(sha256(await readFile(join(env['STORAGE_DIR']!, image.localKey!)))).toBe(image.sha256);
+      expect(existsSync(join(env['STORAGE_DIR']!, image.thumbnailKey!))).toBe(true);
+    }
+  };
+
+  it('walks the store a page at a time, never more than two pages ahead of the finished work, and downloads each image once', async () => {
+    const real = new SqliteMetadataStore({ path: env['SQLITE_PATH']! });
+    const pageSizes: number[] = [];
+    let finished = 0;
+    const finishedWhenPageRead: number[] = [];
+    // The store as the restore sees it, recording each page it asks for and how far the work was.
+    const store = new Proxy(real, {
+      get(target, prop, receiver) {
+        if (prop === 'listImages') {
+          return (...args: Parameters<MetadataStore['listImages']>) => {
+            pageSizes.push(args[2].first);
+            finishedWhenPageRead.push(finished);
+            return target.listImages(...args);
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const core = await createCore(loadConfig(env), { log: pino({ level: 'silent' }), store });
+    try {
+      const result = await core.restore.restore({ userId: 'operator', isAdmin: true }, {}, (done) => (finished = done));
+      expect(result).toMatchObject({ scanned: COUNT, restored: COUNT, failed: 0, alreadyPresent: 0, thumbnailsRegenerated: COUNT });
+    } finally {
+      await core.store.close();
+    }
+    // Three pages of at most 100 records; page k is read only once page k-2 is done.
+    expect(pageSizes.every((n) => n <= PAGE)).toBe(true);
+    expect(pageSizes.length).toBe(Math.ceil(COUNT / PAGE));
+    finishedWhenPageRead.forEach((done, k) => expect(done).toBeGreaterThanOrEqual(Math.max(0, k - 1) * PAGE));
+    expect(cloud.downloads.size).toBe(COUNT);
+    expect([...cloud.downloads.values()].every((n) => n === 1)).toBe(true);
+    await allRestoredByteForByte();
+  });
+
+  it('a restore killed part way is resumed by running it again: what it finished is not downloaded twice', async () => {
+    await rm(env['STORAGE_DIR']!, { recursive: true, force: true });
+    cloud.downloads.clear();
+    cloud.cdnLatencyMs = 20;
+    const uploads = join(env['STORAGE_DIR']!, 'uploads');
+    const restored = () => (existsSync(uploads) ? readdirSync(uploads).length : 0);
+    const first = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'restore', '--concurrency', '2'], {
+      env: { PATH: process.env['PATH'] ?? '', ...env },
+      stdio: 'ignore',
+    });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => first.on('exit', (_code, signal) => resolve(signal)));
+    while (restored() < 40 && first.exitCode === null) await new Promise((r) => setTimeout(r, 10));
+    first.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    const done = restored();
+    expect(done).toBeGreaterThanOrEqual(40);
+    expect(done).toBeLessThan(COUNT);
+    cloud.cdnLatencyMs = 0;
+
+    const second = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'restore', '--json'], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.on('exit', (code) => resolve({ code, stdout }));
+    });
+    expect(second.code).toBe(0);
+    const result = JSON.parse(second.stdout) as { scanned: number; restored: number; alreadyPresent: number; failed: number };
+    // Every original the killed run had moved into place is whole (moves are atomic) and kept.
+    expect(result).toMatchObject({ scanned: COUNT, failed: 0, alreadyPresent: done, restored: COUNT - done });
+    // At most the two downloads in flight when it was killed are fetched a second time.
+    const downloads = [...cloud.downloads.values()].reduce((a, b) => a + b, 0);
+    expect(downloads).toBeGreaterThanOrEqual(COUNT);
+    expect(downloads).toBeLessThanOrEqual(COUNT + 2);
+    await allRestoredByteForByte();
+  });
+});

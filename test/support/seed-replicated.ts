@@ -1,0 +1,52 @@
+import { createHash, randomBytes } from 'node:crypto';
+import sharp from 'sharp';
+import type { ImageRecord, Message } from '../../src/domain/types.js';
+import type { MetadataStore } from '../../src/store/metadata-store.js';
+import type { Emulator } from './emulators.js';
+
+const hex = (n: number) => randomBytes(n).toString('hex');
+
+/**
+ * The state after a disk loss: `count` distinct JPEGs (`width` x `height`, made from `photo`)
+ * held by the emulator's CDN and recorded in the store as replicated, ten to a message, with no
+ * local file. `sameInstantEvery` gives that many consecutive images one uploadedAt, so keyset
+ * paging meets ties. Used by the restore tests and bench/restore.ts.
+ */
+export async function seedReplicatedImages(
+  store: MetadataStore,
+  cloud: Emulator,
+  o: { photo: Buffer; count: number; width: number; height: number; userId?: string; sameInstantEvery?: number },
+): Promise<{ conversationId: string; images: ImageRecord[]; bytes: number }> {
+  const userId = o.userId ?? 'alice';
+  const base = await sharp(o.photo).resize(o.width, o.height, { fit: 'cover' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const cdn = new URL(cloud.apiUrl).origin;
+  const now = Date.now();
+  const conversation = { id: hex(12), userId, title: 'restored after a disk loss', createdAt: new Date(now), updatedAt: new Date(now) };
+  await store.createConversation(conversation);
+  const images: ImageRecord[] = [];
+  let bytes = 0;
+  for (let m = 0; m * 10 < o.count; m++) {
+    const message: Message = { id: hex(12), conversationId: conversation.id, userId, role: 'ASSISTANT', content: '', createdAt: new Date(now + m), images: [] };
+    for (let n = m * 10; n < Math.min(o.count, m * 10 + 10); n++) {
+      const pixels = Buffer.from(base.data);
+      pixels.writeUInt32LE(n, 0); // distinct bytes per image
+      const data = await sharp(pixels, { raw: base.info }).jpeg({ quality: 80 }).toBuffer();
+      bytes += data.length;
+      const id = hex(6);
+      const name = `img_20260101_000000_${hex(4)}`;
+      cloud.stored.set(`${id}/${name}.jpg`, data);
+      message.images.push({
+        id: hex(12), messageId: message.id, conversationId: conversation.id, userId,
+        localKey: `uploads/${name}.jpg`, evictedKey: null, thumbnailKey: `thumbnails/thumb_${name}.webp`,
+        cloudUrl: `${cdn}/i/${id}/${name}.jpg`, deleteUrl: `${cdn}/delete/${id}`, caption: null,
+        size: data.length, mimeType: 'image/jpeg', width: o.width, height: o.height, generated: false, service: 'POSTIMAGES',
+        sha256: createHash('sha256').update(data).digest('hex'), placeholder: null,
+        uploadedAt: new Date(now + Math.floor(n / (o.sameInstantEvery ?? 1))),
+        replication: { status: 'REPLICATED', attempts: 1, nextAttemptAt: null, lastError: null, leaseOwner: null, leaseUntil: null },
+      });
+    }
+    await store.addMessage(message);
+    images.push(...message.images);
+  }
+  return { conversationId: conversation.id, images, bytes };
+}
