@@ -13,7 +13,7 @@ export interface ReconcileOptions {
 }
 
 export interface ReconcileResult {
-  files: { scanned: number; orphans: string[]; keptRecent: number; quarantined: boolean };
+  files: { scanned: number; orphans: string[]; keptRecent: number; quarantined: boolean; tempFilesRemoved: number };
   /** Records checked against the disk; missing copies restored from the cloud; `lost` lists those with neither copy. */
   records: RestoreResult;
 }
@@ -22,7 +22,8 @@ const OPERATOR: Viewer = { userId: 'reconcile', isAdmin: true };
 
 /**
  * Compares STORAGE_DIR with the store, both ways. Files no record keeps are removed (or moved
- * aside) once older than an hour, so uploads in flight are safe; records whose local copy is
+ * aside) once older than an hour, so uploads in flight are safe, and so are temp files that old
+ * (left by a killed process); records whose local copy is
  * missing or damaged are restored from the cloud; records with neither copy are reported as
  * lost, never dropped.
  */
@@ -30,7 +31,7 @@ export class ReconcileService {
   constructor(
     private readonly deps: {
       store: MetadataStore;
-      files: SweepFiles;
+      files: SweepFiles & { cleanupTemp(olderThanMs: number, o?: { dryRun?: boolean }): Promise<number> };
       restore: RestoreService;
       clock: () => Date;
       log: Logger;
@@ -47,13 +48,15 @@ export class ReconcileService {
       quarantine: o.quarantine ?? false,
       dryRun: o.dryRun ?? false,
     });
+    // Temp files of writes that never finished (a restore or upload whose process was killed).
+    const tempFilesRemoved = await this.deps.files.cleanupTemp(o.orphanMinAgeMs ?? 3_600_000, { dryRun: o.dryRun ?? false });
     onProgress?.('files', sweep.scanned, sweep.scanned);
     const records = await this.deps.restore.restore(OPERATOR, { dryRun: o.dryRun ?? false }, (done, total) => onProgress?.('records', done, total));
     for (const lost of records.lost) this.deps.log.error(lost, 'image lost: no local copy and no cloud copy');
     this.deps.log.info(
-      { orphans: sweep.removed.length, keptRecent: sweep.keptRecent, restored: records.restored, failed: records.failed, lost: records.noCloudCopy },
+      { orphans: sweep.removed.length, tempFilesRemoved, keptRecent: sweep.keptRecent, restored: records.restored, failed: records.failed, lost: records.noCloudCopy },
       'reconcile finished',
     );
-    return { files: { scanned: sweep.scanned, orphans: sweep.removed, keptRecent: sweep.keptRecent, quarantined: o.quarantine ?? false }, records };
+    return { files: { scanned: sweep.scanned, orphans: sweep.removed, keptRecent: sweep.keptRecent, quarantined: o.quarantine ?? false, tempFilesRemoved }, records };
   }
 }

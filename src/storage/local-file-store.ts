@@ -245,9 +245,9 @@ export class LocalFileStore {
   /**
    * Removes temp files last modified more than `olderThanMs` ago: leftovers of crashes.
    * An upload in progress keeps touching its file, so pick a value well above the upload
-   * idle timeout. Returns how many were removed.
+   * idle timeout. Returns how many were removed (with `dryRun`, how many would be).
    */
-  async cleanupTemp(olderThanMs: number): Promise<number> {
+  async cleanupTemp(olderThanMs: number, o: { dryRun?: boolean } = {}): Promise<number> {
     const cutoff = this.clock().getTime() - olderThanMs;
     let removed = 0;
     for (const entry of await this.readdirOrEmpty(this.tmpDir)) {
@@ -255,7 +255,7 @@ export class LocalFileStore {
       const path = join(this.tmpDir, entry.name);
       try {
         if ((await this.fs.stat(path)).mtimeMs >= cutoff) continue;
-        await this.fs.unlink(path);
+        if (!o.dryRun) await this.fs.unlink(path);
         removed++;
       } catch (e) {
         if (!isMissing(e)) throw e;

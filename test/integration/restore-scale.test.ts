@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -95,7 +95,7 @@ describe('a restore of more images than one page', () => {
     await allRestoredByteForByte();
   });
 
-  it('a restore killed part way is resumed by running it again: what it finished is not downloaded twice', async () => {
+  it('a restore killed part way is resumed by running it again, and reconcile clears what it left in .tmp', async () => {
     await rm(env['STORAGE_DIR']!, { recursive: true, force: true });
     cloud.downloads.clear();
     cloud.cdnLatencyMs = 20;
@@ -114,12 +114,14 @@ describe('a restore of more images than one page', () => {
     expect(done).toBeLessThan(COUNT);
     cloud.cdnLatencyMs = 0;
 
-    const second = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'restore', '--json'], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-      let stdout = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.on('exit', (code) => resolve({ code, stdout }));
-    });
+    const cli = (...args: string[]) =>
+      new Promise<{ code: number | null; stdout: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+        let stdout = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.on('exit', (code) => resolve({ code, stdout }));
+      });
+    const second = await cli('restore', '--json');
     expect(second.code).toBe(0);
     const result = JSON.parse(second.stdout) as { scanned: number; restored: number; alreadyPresent: number; failed: number };
     // Every original the killed run had moved into place is whole (moves are atomic) and kept.
@@ -128,6 +130,24 @@ describe('a restore of more images than one page', () => {
     const downloads = [...cloud.downloads.values()].reduce((a, b) => a + b, 0);
     expect(downloads).toBeGreaterThanOrEqual(COUNT);
     expect(downloads).toBeLessThanOrEqual(COUNT + 2);
+    await allRestoredByteForByte();
+
+    // What the killed run was writing stays in .tmp (never at a final key); reconcile removes such
+    // temp files once they are an hour old, and keeps a young one (an upload still writing).
+    const tmp = join(env['STORAGE_DIR']!, '.tmp');
+    await mkdir(tmp, { recursive: true });
+    await writeFile(join(tmp, 'planted-by-a-crash.part'), 'half an image');
+    const stale = readdirSync(tmp);
+    const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
+    for (const name of stale) await utimes(join(tmp, name), twoHoursAgo, twoHoursAgo);
+    await writeFile(join(tmp, 'upload-in-flight.part'), 'still arriving');
+    const dry = await cli('reconcile', '--dry-run', '--json');
+    expect(JSON.parse(dry.stdout).files.tempFilesRemoved).toBe(stale.length);
+    expect(readdirSync(tmp).length).toBe(stale.length + 1);
+    const reconcile = await cli('reconcile', '--json');
+    expect(reconcile.code).toBe(0);
+    expect(JSON.parse(reconcile.stdout).files.tempFilesRemoved).toBe(stale.length);
+    expect(readdirSync(tmp)).toEqual(['upload-in-flight.part']);
     await allRestoredByteForByte();
   });
 });
