@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
 import type { DeletionJob } from '../../domain/types.js';
 import { SERVICE_TO_DOC, type ClaimArgs } from '../metadata-store.js';
@@ -16,6 +17,8 @@ export interface DeletionDoc {
   last_error: string | null;
   lease_owner: string | null;
   lease_until: Date | null;
+  /** Set while the begin that inserted the job has not yet removed the record; see MongoDeletions.begin. */
+  begin_token?: string;
 }
 
 export function deletionToDoc(j: DeletionJob): DeletionDoc {
@@ -67,11 +70,20 @@ export class MongoDeletions {
   }
 
   async begin(job: DeletionJob, removeImage: (id: string) => Promise<boolean>): Promise<boolean> {
-    const written = await this.collection.updateOne({ _id: job.imageId }, { $setOnInsert: deletionToDoc(job) }, { upsert: true });
-    if (await removeImage(job.imageId)) return true;
-    // The record was already gone. A job this call created is withdrawn; one a concurrent
-    // deleter created stays, for that deleter to finish.
-    if (written.upsertedCount > 0) await this.collection.deleteOne({ _id: job.imageId });
+    const { _id, ...fields } = deletionToDoc(job);
+    const token = randomUUID();
+    const written = await this.collection.updateOne({ _id }, { $setOnInsert: { ...fields, begin_token: token } }, { upsert: true });
+    if (await removeImage(_id)) {
+      // This call removed the record, so the job is its own (as on SQLite). The job may have been
+      // inserted by a concurrent deleter that lost the race for the record: writing it whole, by
+      // upsert, restores it should that deleter have withdrawn it already, and clearing the token
+      // stops that deleter from withdrawing it later.
+      await this.collection.updateOne({ _id }, { $set: fields, $unset: { begin_token: '' } }, { upsert: true });
+      return true;
+    }
+    // The record was already gone. A job this call inserted is withdrawn, unless the deleter that
+    // removed the record has taken it over meanwhile.
+    if (written.upsertedCount > 0) await this.collection.deleteOne({ _id, begin_token: token });
     return false;
   }
 
