@@ -49,6 +49,24 @@ export function deletionCases(ref: StoreRef): void {
     expect(await ref.store.countPendingDeletions()).toBe(1);
   });
 
+  it('a delete after a begin that crashed takes its job over: no worker claims it meanwhile', async () => {
+    const [image] = await seedQueue(ref.store, [{}]);
+    // What a crash between writing the job and removing the record leaves (MongoDB's order).
+    await ref.store.enqueueDeletion(jobFor(image!, { leaseOwner: 'crashed', leaseUntil: at(1000) }));
+    expect(await ref.store.beginDeletion(jobFor(image!, { leaseOwner: 'me', leaseUntil: at(120_000) }))).toBe(true);
+    expect(await ref.store.claimDueDeletions({ now: NOW, leaseOwner: 'worker', leaseMs: 10_000, limit: 10 })).toEqual([]);
+    expect(await ref.store.updateDeletion(jobFor(image!, { cloudDeleted: true, leaseOwner: 'me', leaseUntil: at(120_000) }), { leaseOwner: 'me' })).toBe(true);
+    expect(await ref.store.countPendingDeletions()).toBe(1);
+  });
+
+  it('a claim hands out each job once, even with a zero lease', async () => {
+    const [a, b] = await seedQueue(ref.store, [{}, {}]);
+    await ref.store.enqueueDeletion(jobFor(a!));
+    await ref.store.enqueueDeletion(jobFor(b!));
+    const claimed = await ref.store.claimDueDeletions({ now: NOW, leaseOwner: 'w', leaseMs: 0, limit: 5 });
+    expect(claimed.map((j) => j.imageId).sort()).toEqual([a!.id, b!.id].sort());
+  });
+
   it('claims due jobs with a lease, round-trips every field and honours the guard', async () => {
     const [a, b, c] = await seedQueue(ref.store, [{}, {}, {}]);
     await ref.store.beginDeletion(jobFor(a!));
