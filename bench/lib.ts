@@ -54,6 +54,10 @@ export interface InterleavedStats extends LatencyStats {
    * minus `ownCpuMs`): a shared machine's load shows here instead of passing for a slow server.
    */
   foreignCores: number | null;
+  /** CPU time of the measured processes (this one and the server) per run: what a run costs in all. */
+  cpuMsPerRequest: number;
+  /** Cores the measured processes kept busy while this task ran (at most the machine's cores). */
+  ownCores: number;
 }
 
 /** Busy CPU time of the whole machine in ms, or null where /proc/stat does not exist. */
@@ -80,7 +84,7 @@ export async function measureInterleaved<K extends string>(
   o: { total: number; concurrency: number; warmup: number; block: number; ownCpuMs: () => number },
 ): Promise<Record<K, InterleavedStats>> {
   const names = Object.keys(tasks) as K[];
-  const state = new Map(names.map((n) => [n, { latencies: [] as number[], elapsedMs: 0, foreignMs: 0, foreignKnown: true, done: 0 }]));
+  const state = new Map(names.map((n) => [n, { latencies: [] as number[], elapsedMs: 0, foreignMs: 0, ownMs: 0, foreignKnown: true, done: 0 }]));
   for (const n of names) for (let i = 0; i < o.warmup; i++) await tasks[n]();
   for (let round = 0; names.some((n) => state.get(n)!.done < o.total); round++) {
     for (const n of round % 2 === 0 ? names : [...names].reverse()) {
@@ -103,10 +107,12 @@ export async function measureInterleaved<K extends string>(
       );
       const wall = performance.now() - t0;
       const busy1 = machineBusyMs();
+      const own = o.ownCpuMs() - own0;
+      s.ownMs += own;
       s.elapsedMs += wall;
       s.done += runs;
       if (busy0 === null || busy1 === null) s.foreignKnown = false;
-      else s.foreignMs += Math.max(0, busy1 - busy0 - (o.ownCpuMs() - own0));
+      else s.foreignMs += Math.max(0, busy1 - busy0 - own);
     }
   }
   const out = {} as Record<K, InterleavedStats>;
@@ -119,6 +125,8 @@ export async function measureInterleaved<K extends string>(
       p95Ms: round(percentile(sorted, 95)),
       requestsPerSecond: round(sorted.length / (s.elapsedMs / 1000)),
       foreignCores: s.foreignKnown ? round(s.foreignMs / s.elapsedMs) : null,
+      cpuMsPerRequest: round(s.ownMs / sorted.length, 1),
+      ownCores: round(s.ownMs / s.elapsedMs),
     };
   }
   return out;

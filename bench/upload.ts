@@ -58,8 +58,9 @@ function processCpuMs(pid: number): number {
 async function startServer(dir: string, env: Record<string, string> = {}, o: { plain?: boolean } = {}): Promise<Server> {
   const port = await freePort();
   const [command, args] = o.plain ? [process.execPath, ['dist/src/main.js']] : ['sh', ['scripts/start.sh']];
+  // BENCH_SERVER_NODE: a node binary or wrapper for the server only (e.g. one adding --cpu-prof).
   const child = spawn(command, args, {
-    env: { ...process.env, NODE: process.execPath, PORT: String(port), SQLITE_PATH: join(dir, 'metadata.sqlite'), STORAGE_DIR: join(dir, 'storage'), LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, NODE: process.env['BENCH_SERVER_NODE'] ?? process.execPath, PORT: String(port), SQLITE_PATH: join(dir, 'metadata.sqlite'), STORAGE_DIR: join(dir, 'storage'), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
