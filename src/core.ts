@@ -71,8 +71,9 @@ export async function createCore(config: Config, deps: CoreDeps) {
   await files.init();
 
   const cores = availableParallelism();
-  configureSharp(cores);
-  const processor = new ImageProcessor({ concurrency: cores });
+  // One image per core, but never all of libuv's threads: file reads and writes need one.
+  const imageConcurrency = configureSharp(cores);
+  const processor = new ImageProcessor({ concurrency: imageConcurrency });
   const { enabled: cloudProviders, disabled: disabledProviders } = providersFromConfig(config);
   const chain = new ProviderChain(cloudProviders, disabledProviders, {
     timeoutMs: config.cloud.timeoutMs,
@@ -186,6 +187,8 @@ export async function createCore(config: Config, deps: CoreDeps) {
     clock,
     store,
     files,
+    /** Images processed at once (uploads, restored thumbnails): cores, within libuv's thread pool. */
+    imageConcurrency,
     urls,
     chat,
     images,

@@ -8,6 +8,13 @@ import type { MetadataStore } from '../store/metadata-store.js';
 export const MAX_TITLE_LENGTH = 500;
 export const MAX_CONTENT_LENGTH = 100_000;
 
+/** A message's text, however the message is made (postMessage, uploadImage, attachments). */
+export function checkContentLength(content: string): void {
+  if (content.length > MAX_CONTENT_LENGTH) {
+    throw new BadUserInputError(`content is ${content.length} characters long; at most ${MAX_CONTENT_LENGTH} are accepted.`);
+  }
+}
+
 /**
  * Conversations, messages and image reads, with the ownership rule applied: a user sees
  * only their own data, an admin sees everything, and someone else's id is NOT_FOUND.
@@ -46,9 +53,7 @@ export class ChatService {
    * message then belongs to the conversation's owner, so ownership stays consistent).
    */
   async postMessage(viewer: Viewer, input: { conversationId: string; role: MessageRole; content: string }): Promise<Message> {
-    if (input.content.length > MAX_CONTENT_LENGTH) {
-      throw new BadUserInputError(`content is ${input.content.length} characters long; at most ${MAX_CONTENT_LENGTH} are accepted.`);
-    }
+    checkContentLength(input.content);
     const conversation = await this.getConversation(viewer, input.conversationId);
     const message: Message = {
       id: this.newId(),

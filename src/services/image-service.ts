@@ -1,7 +1,7 @@
 import { unlink } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { BadUserInputError, NotFoundError } from '../domain/errors.js';
+import { BadUserInputError, NotFoundError, PayloadTooLargeError } from '../domain/errors.js';
 import type { IdGenerator } from '../domain/ids.js';
 import type { ImageRecord, Message, MessageRole } from '../domain/types.js';
 import { visibleOrNotFound, type Viewer } from '../domain/viewer.js';
@@ -9,6 +9,7 @@ import { imageFileName, imageKey, thumbnailFileName, thumbnailKey } from '../ima
 import type { ProcessedImage } from '../images/process.js';
 import { decodeBase64Image, readLimited } from '../storage/read-limited.js';
 import type { MetadataStore } from '../store/metadata-store.js';
+import { checkContentLength } from './chat-service.js';
 
 /** The part of the local file store the upload path needs (src/storage/local-file-store.ts). */
 export interface ImageFiles {
@@ -83,6 +84,7 @@ export class ImageService {
     if (input.caption !== null && input.caption.length > MAX_CAPTION_LENGTH) {
       throw new BadUserInputError(`caption is ${input.caption.length} characters long; at most ${MAX_CAPTION_LENGTH} are accepted.`);
     }
+    checkContentLength(input.content);
     // Ownership first: nothing is read into storage for someone else's conversation.
     const [conversation] = await this.deps.store.getConversationsByIds([input.conversationId]);
     visibleOrNotFound(viewer, 'Conversation', input.conversationId, conversation);
@@ -142,8 +144,9 @@ export class ImageService {
     input: { conversationId: string; role: MessageRole; content: string; generated: boolean; sources: ImageSource[] },
   ): Promise<Message> {
     if (input.sources.length > this.deps.limits.maxFiles) {
-      throw new BadUserInputError(`${input.sources.length} images were attached; at most ${this.deps.limits.maxFiles} are accepted (MAX_FILES).`);
+      throw new PayloadTooLargeError(`${input.sources.length} images were attached; at most ${this.deps.limits.maxFiles} are accepted (MAX_FILES).`);
     }
+    checkContentLength(input.content);
     const [conversation] = await this.deps.store.getConversationsByIds([input.conversationId]);
     const owned = visibleOrNotFound(viewer, 'Conversation', input.conversationId, conversation);
     const messageId = this.deps.newId();

@@ -136,6 +136,38 @@ describe('refused uploads change nothing', () => {
     }, 'BAD_USER_INPUT');
   });
 
+  it('content over 100,000 characters, on uploadImage or on a message with attachments: BAD_USER_INPUT', async () => {
+    const long = 'x'.repeat(100_001);
+    await expectRefused(() => upload(coffee, { content: long }), 'BAD_USER_INPUT', /content is 100001 characters long/);
+    await expectRefused(
+      () =>
+        multipart(`${server.url}/graphql`, {
+          query: print(PostMessageWithImagesDocument),
+          variables: { input: { conversationId, role: 'USER', content: long, images: [null] } },
+          files: { a: { path: 'variables.input.images.0', data: coffee } },
+          headers: as('alice'),
+        }),
+      'BAD_USER_INPUT',
+      /content is 100001 characters long/,
+    );
+  });
+
+  it('a message whose second attachment is not an image: UNSUPPORTED_MEDIA_TYPE, and the first one is not kept either', async () => {
+    await expectRefused(
+      () =>
+        multipart(`${server.url}/graphql`, {
+          query: print(PostMessageWithImagesDocument),
+          variables: { input: { conversationId, role: 'USER', content: 'a photo and a PDF', images: [null, null] } },
+          files: {
+            a: { path: 'variables.input.images.0', data: coffee },
+            b: { path: 'variables.input.images.1', data: Buffer.from('%PDF-1.4\n%%EOF\n') },
+          },
+          headers: as('alice'),
+        }),
+      'UNSUPPORTED_MEDIA_TYPE',
+    );
+  });
+
   it("someone else's conversation: NOT_FOUND", async () => {
     await expectRefused(() => upload(coffee, {}, 'mallory'), 'NOT_FOUND');
   });
@@ -208,6 +240,13 @@ describe('upload limits and malformed multipart', () => {
     const res = await send({ files: { 0: { path: 'variables.input.file', data: coffee } }, preflight: false });
     expect(res.status).toBe(400);
     expect(res.body.errors?.[0]?.message).toMatch(/apollo-require-preflight/);
+    // Refused before the upload parser reads the body: a body that never ends is answered at once
+    // with our refusal (a parser that ran first would wait for the file and time out instead).
+    const before = await listFiles(small.storageDir);
+    const answer = await openEndedUpload({});
+    expect(answer.status).toBe(400);
+    expect(JSON.parse(answer.body).errors[0].message).toMatch(/refused to prevent cross-site request forgery.*apollo-require-preflight: true/);
+    expect(await listFiles(small.storageDir)).toEqual(before);
   });
 
   async function rawMultipart(parts: string): Promise<{ status: number; code?: string; message?: string }> {
@@ -237,25 +276,30 @@ describe('upload limits and malformed multipart', () => {
     expect(await listFiles(small.storageDir)).toEqual(before);
   });
 
-  it('a file part that never ends times out, and the server stays healthy', async () => {
+  /** A multipart upload whose file part starts and then never ends; resolves with the server's answer. */
+  async function openEndedUpload(headers: Record<string, string>): Promise<{ status: number; body: string }> {
     const { request } = await import('node:http');
     const operations = JSON.stringify({ query: UPLOAD, variables: { input: { conversationId: smallConversation, file: null } } });
     const head = `${field('operations', operations)}${field('map', '{"0":["variables.input.file"]}')}--B\r\nContent-Disposition: form-data; name="0"; filename="x.png"\r\nContent-Type: image/png\r\n\r\n`.replaceAll('--B', '--XyZ');
-    const before = await listFiles(small.storageDir);
-    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request(`${small.url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'multipart/form-data; boundary=XyZ', 'apollo-require-preflight': 'true', ...as('alice') },
-      });
+    return new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(`${small.url}/graphql`, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=XyZ', ...as('alice'), ...headers } });
       req.on('response', (res) => {
         let body = '';
         res.on('data', (d: Buffer) => (body += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('end', () => {
+          req.destroy();
+          resolve({ status: res.statusCode ?? 0, body });
+        });
       });
       req.on('error', reject);
       req.write(head);
       req.write(coffee.subarray(0, 1000)); // and then nothing more, ever
     });
+  }
+
+  it('a file part that never ends times out, and the server stays healthy', async () => {
+    const before = await listFiles(small.storageDir);
+    const answer = await openEndedUpload({ 'apollo-require-preflight': 'true' });
     expect(JSON.parse(answer.body).errors[0].message).toMatch(/sent nothing for 500 ms/);
     expect((await fetch(`${small.url}/healthz`)).status).toBe(200);
     expect(await listFiles(small.storageDir)).toEqual(before);

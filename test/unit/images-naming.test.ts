@@ -1,5 +1,11 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { createCore } from '../../src/core.js';
 import { imageFileName, imageKey, thumbnailFileName, thumbnailKey } from '../../src/images/naming.js';
 import { configureSharp } from '../../src/images/process.js';
 import { ImageProcessor } from '../../src/images/processor.js';
@@ -35,6 +41,26 @@ describe('configureSharp', () => {
     expect(sharp.concurrency()).toBe(1);
     const cache = sharp.cache();
     expect([cache.memory.max, cache.files.max, cache.items.max]).toEqual([0, 0, 0]);
+  });
+
+  it('is what sizes the server\'s image queue', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'his-core-'));
+    const saved = process.env['UV_THREADPOOL_SIZE'];
+    const core = async () => {
+      const c = await createCore(loadConfig({ SQLITE_PATH: join(dir, 'm.sqlite'), STORAGE_DIR: join(dir, 's'), FILE_URL_SECRET: 'test-secret-test-secret-test-secret!' }), { log: pino({ level: 'silent' }) });
+      await c.store.close();
+      return c.imageConcurrency;
+    };
+    try {
+      delete process.env['UV_THREADPOOL_SIZE'];
+      expect(await core()).toBe(Math.min(availableParallelism(), 3));
+      process.env['UV_THREADPOOL_SIZE'] = '2';
+      expect(await core()).toBe(1);
+    } finally {
+      if (saved === undefined) delete process.env['UV_THREADPOOL_SIZE'];
+      else process.env['UV_THREADPOOL_SIZE'] = saved;
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
