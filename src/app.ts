@@ -103,6 +103,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       signer: urls,
       clock,
       log,
+      ...(config.filesAccelRedirectPrefix ? { accelRedirectPrefix: config.filesAccelRedirectPrefix } : {}),
       lookup: async (key) => {
         const image = await store.findImageByFileKey(key);
         if (!image) return null;

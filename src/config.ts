@@ -95,6 +95,12 @@ const schema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
   /** added: lifetime of signed local URLs. */
   FILE_URL_TTL_SECONDS: int(60, 7 * 86_400).default(3600),
+  /** added: behind nginx, /files answers with X-Accel-Redirect to this internal location. */
+  FILES_ACCEL_REDIRECT_PREFIX: z
+    .string()
+    .trim()
+    .regex(/^\/[A-Za-z0-9._~/-]*$/, 'expected an absolute path such as /_protected (nginx internal location)')
+    .optional(),
   /** added: replication tuning. */
   REPLICATION_MAX_ATTEMPTS: int(1, 1000).default(10),
   REPLICATION_BACKOFF_BASE_MS: int(10, 86_400_000).default(30_000),
@@ -123,6 +129,8 @@ export interface Config {
   /** Null means: generate once and keep under ./data (refused in production). */
   fileUrlSecret: string | null;
   fileUrlTtlSeconds: number;
+  /** Behind nginx: /files answers with X-Accel-Redirect to this internal location instead of the bytes. */
+  filesAccelRedirectPrefix: string | null;
   auth:
     | { mode: 'jwt'; secret: string | null; jwksUrl: string | null; issuer: string | null; audience: string | null }
     | { mode: 'dev' };
@@ -205,6 +213,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     storageDir: e.STORAGE_DIR,
     fileUrlSecret: e.FILE_URL_SECRET ?? null,
     fileUrlTtlSeconds: e.FILE_URL_TTL_SECONDS,
+    filesAccelRedirectPrefix: e.FILES_ACCEL_REDIRECT_PREFIX ?? null,
     auth: jwt
       ? {
           mode: 'jwt',

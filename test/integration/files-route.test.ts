@@ -10,6 +10,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { createFilesRouter } from '../../src/http/files-route.js';
 import { LocalFileStore, type FsOps } from '../../src/storage/local-file-store.js';
 import { UrlSigner } from '../../src/storage/url-signer.js';
+import { CreateConversationDocument, UploadImageDocument } from '../generated/graphql.js';
+import { as, startTestServer } from '../support/server.js';
 
 const KEY = 'uploads/img_20260101_120000_ab12cd34.png';
 const LEGACY_KEY = '/static/Storage/Image_Gen/img_legacy.png';
@@ -328,5 +330,27 @@ describe('X-Accel-Redirect mode', () => {
     const a = await send(accelBase, signer.url(KEY), { headers: { 'If-None-Match': `"${sha}"` } });
     expect(a.status).toBe(304);
     expect(a.headers['x-accel-redirect']).toBeUndefined();
+  });
+});
+
+describe('FILES_ACCEL_REDIRECT_PREFIX on the real server', () => {
+  it('turns the X-Accel-Redirect mode on for every signed local URL the API hands out', async () => {
+    const server = await startTestServer({ env: { FILES_ACCEL_REDIRECT_PREFIX: '/_protected' } });
+    try {
+      const c = await server.gql(CreateConversationDocument, { input: {} }, as('alice'));
+      const photo = await fsp.readFile('test/fixtures/coffee.png');
+      const up = await server.gql(UploadImageDocument, { input: { conversationId: c.data!.createConversation.id, base64: photo.toString('base64') } }, as('alice'));
+      const image = up.data!.uploadImage.image;
+      const res = await fetch(image.localUrl!);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-accel-redirect')).toBe(`/_protected/${new URL(image.localUrl!).pathname.slice('/files/'.length)}`);
+      expect((await res.arrayBuffer()).byteLength).toBe(0);
+      // The checks still run here: an unsigned URL is refused, never redirected.
+      const unsigned = await fetch(image.localUrl!.split('?')[0]!);
+      expect(unsigned.status).toBe(403);
+      expect(unsigned.headers.get('x-accel-redirect')).toBeNull();
+    } finally {
+      await server.stop();
+    }
   });
 });
