@@ -151,6 +151,7 @@ export class RestoreService {
       // Cleanup removed the original on purpose; only its thumbnail is kept locally.
       if (image.thumbnailKey && image.cloudUrl && !dryRun && !(await this.deps.files.stat(image.thumbnailKey))) {
         await this.withDownload(image, image.cloudUrl, () => true, async (temp) => this.writeThumbnail(image, temp, result));
+        if (await this.deletedMeanwhile(image, [image.thumbnailKey])) return 'gone';
       }
       return 'cloudOnly';
     }
@@ -158,6 +159,7 @@ export class RestoreService {
     if (await this.localCopyGood(image, key)) {
       if (!dryRun && image.thumbnailKey && !(await this.deps.files.stat(image.thumbnailKey))) {
         await this.writeThumbnail(image, this.deps.files.absolutePath(key), result);
+        if (await this.deletedMeanwhile(image, [image.thumbnailKey])) return 'gone';
       }
       return 'present';
     }
@@ -174,14 +176,18 @@ export class RestoreService {
       moved = true;
       return keys;
     });
-    // A delete that ran meanwhile removed the record (and maybe files before we wrote ours):
-    // what this restore wrote must not outlive it.
-    if ((await this.deps.store.getImagesByIds([image.id])).length === 0) {
-      for (const k of written) await this.deps.files.delete(k).catch(() => undefined);
-      this.deps.log.info({ imageId: image.id }, 'image deleted while it was restored; the restored files were removed');
-      return 'gone';
-    }
-    return 'restored';
+    return (await this.deletedMeanwhile(image, written)) ? 'gone' : 'restored';
+  }
+
+  /**
+   * A delete that ran meanwhile removed the record (and maybe the files before we wrote ours):
+   * what this restore wrote must not outlive it. True when that happened.
+   */
+  private async deletedMeanwhile(image: ImageRecord, written: string[]): Promise<boolean> {
+    if ((await this.deps.store.getImagesByIds([image.id])).length > 0) return false;
+    for (const k of written) await this.deps.files.delete(k).catch(() => undefined);
+    this.deps.log.info({ imageId: image.id }, 'image deleted while it was restored; the restored files were removed');
+    return true;
   }
 
   /** Present, and (when a digest is recorded) byte for byte the recorded one. */

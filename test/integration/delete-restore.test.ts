@@ -393,6 +393,41 @@ describe('deletions that race, fail or are interrupted', () => {
     expect(await fetch(image.cloudUrl!).then((r) => r.status)).toBe(404);
   });
 
+  it("an admin may delete anyone's image: every copy goes", async () => {
+    const conversationId = await newConversation(server, 'alice');
+    const image = await upload(server, 'alice', conversationId, photos[14]!);
+    const res = await server.gql(DeleteImageDocument, { id: image.id }, as('root', ['admin']));
+    expect(res.data!.deleteImage).toMatchObject({ localDeleted: true, cloudDeleted: true });
+    expect(existsSync(join(server.storageDir, image.localKey))).toBe(false);
+    expect(existsSync(join(server.storageDir, image.thumbnailKey))).toBe(false);
+    expect(await fetch(image.cloudUrl!).then((r) => r.status)).toBe(404);
+    expect(codeOf(await server.gql(ImageDocument, { id: image.id }, as('alice')))).toBe('NOT_FOUND');
+  });
+
+  it('a delete racing a restore that remakes only a thumbnail (the original was cleaned up) leaves no thumbnail behind', async () => {
+    const conversationId = await newConversation(server, 'alice');
+    const image = await upload(server, 'alice', conversationId, photos[15]!);
+    const cleaned = await server.gql(CleanupLocalImagesDocument, { input: { olderThanDays: 0 } }, as('root', ['admin']));
+    expect(cleaned.data!.cleanupLocalImages.deleted).toBeGreaterThanOrEqual(1);
+    await rm(join(server.storageDir, image.thumbnailKey));
+    cloud.cdnLatencyMs = 300; // the thumbnail's source is downloading while the whole delete runs
+    cloud.setMode('error500');
+    try {
+      const [restore, del] = await Promise.all([
+        server.gql(RestoreImagesDocument, { input: { conversationId } }, as('alice')),
+        new Promise((r) => setTimeout(r, 100)).then(() => server.gql(DeleteImageDocument, { id: image.id }, as('alice'))),
+      ]);
+      expect(del.data!.deleteImage).toMatchObject({ cloudDeleted: false });
+      expect(restore.data!.restoreImages).toMatchObject({ scanned: 1, failed: 0, thumbnailsRegenerated: 1 });
+    } finally {
+      cloud.cdnLatencyMs = 0;
+      cloud.setMode('ok');
+    }
+    expect(existsSync(join(server.storageDir, image.thumbnailKey))).toBe(false);
+    expect(codeOf(await server.gql(ImageDocument, { id: image.id }, as('alice')))).toBe('NOT_FOUND');
+    expect(await eventually(() => server.app.store.countPendingDeletions(), (n) => n === 0)).toBe(0);
+  });
+
   it('a cloud deletion that fails is reported, recorded and retried by the worker until it succeeds', async () => {
     const conversationId = await newConversation(server, 'alice');
     const image = await upload(server, 'alice', conversationId, photos[17]!);
