@@ -69,14 +69,23 @@ describe.skipIf(!available)('in a real browser', () => {
     await page.fill('[data-testid=title]', 'Holiday photos');
     await page.click('[data-testid=create]');
     await page.waitForFunction(() => (document.querySelector('[data-testid=conversation]') as HTMLSelectElement).selectedOptions[0]?.textContent?.startsWith('Holiday photos'));
-    await page.setInputFiles('[data-testid=file]', FIXTURES);
-    await page.waitForFunction((n) => document.querySelectorAll('[data-testid=image] img.loaded').length === n, FIXTURES.length, { timeout: 30_000 });
-    // The page polls until replication settles; then every image shows its cloud copy.
-    await page.waitForFunction(
-      (n) => [...document.querySelectorAll('[data-testid=replication]')].filter((b) => b.textContent?.startsWith('REPLICATED')).length === n,
-      FIXTURES.length,
-      { timeout: 30_000 },
-    );
+    // The provider answers slowly, so the images show up (from the local copy) before their cloud
+    // copies exist: the page must keep polling to see them turn REPLICATED.
+    cloud.slowMs = 1500;
+    cloud.setMode('slow');
+    try {
+      await page.setInputFiles('[data-testid=file]', FIXTURES);
+      await page.waitForFunction((n) => document.querySelectorAll('[data-testid=image] img.loaded').length === n, FIXTURES.length, { timeout: 30_000 });
+      await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=replication]')].some((b) => b.textContent?.startsWith('PENDING')), undefined, { timeout: 15_000 });
+      // The page polls until replication settles; then every image shows its cloud copy.
+      await page.waitForFunction(
+        (n) => [...document.querySelectorAll('[data-testid=replication]')].filter((b) => b.textContent?.startsWith('REPLICATED')).length === n,
+        FIXTURES.length,
+        { timeout: 30_000 },
+      );
+    } finally {
+      cloud.setMode('ok');
+    }
     await page.waitForFunction(
       (cdn) => [...document.querySelectorAll<HTMLImageElement>('[data-testid=image] img')].every((img) => img.src.startsWith(cdn) && img.complete && img.naturalWidth > 0),
       new URL(cloud.apiUrl).origin,
