@@ -58,6 +58,8 @@ export interface InterleavedStats extends LatencyStats {
   cpuMsPerRequest: number;
   /** Cores the measured processes kept busy while this task ran (at most the machine's cores). */
   ownCores: number;
+  /** The part of cpuMsPerRequest spent in the server process (when `serverCpuMs` is given). */
+  serverCpuMsPerRequest?: number;
 }
 
 /** Busy CPU time of the whole machine in ms, or null where /proc/stat does not exist. */
@@ -81,10 +83,10 @@ function machineBusyMs(): number | null {
  */
 export async function measureInterleaved<K extends string>(
   tasks: Record<K, () => Promise<void>>,
-  o: { total: number; concurrency: number; warmup: number; block: number; ownCpuMs: () => number },
+  o: { total: number; concurrency: number; warmup: number; block: number; ownCpuMs: () => number; serverCpuMs?: () => number },
 ): Promise<Record<K, InterleavedStats>> {
   const names = Object.keys(tasks) as K[];
-  const state = new Map(names.map((n) => [n, { latencies: [] as number[], elapsedMs: 0, foreignMs: 0, ownMs: 0, foreignKnown: true, done: 0 }]));
+  const state = new Map(names.map((n) => [n, { latencies: [] as number[], elapsedMs: 0, foreignMs: 0, ownMs: 0, serverMs: 0, foreignKnown: true, done: 0 }]));
   for (const n of names) for (let i = 0; i < o.warmup; i++) await tasks[n]();
   for (let round = 0; names.some((n) => state.get(n)!.done < o.total); round++) {
     for (const n of round % 2 === 0 ? names : [...names].reverse()) {
@@ -94,6 +96,7 @@ export async function measureInterleaved<K extends string>(
       let started = 0;
       const busy0 = machineBusyMs();
       const own0 = o.ownCpuMs();
+      const server0 = o.serverCpuMs?.() ?? 0;
       const t0 = performance.now();
       await Promise.all(
         Array.from({ length: Math.min(o.concurrency, runs) }, async () => {
@@ -109,6 +112,7 @@ export async function measureInterleaved<K extends string>(
       const busy1 = machineBusyMs();
       const own = o.ownCpuMs() - own0;
       s.ownMs += own;
+      s.serverMs += (o.serverCpuMs?.() ?? 0) - server0;
       s.elapsedMs += wall;
       s.done += runs;
       if (busy0 === null || busy1 === null) s.foreignKnown = false;
@@ -127,6 +131,7 @@ export async function measureInterleaved<K extends string>(
       foreignCores: s.foreignKnown ? round(s.foreignMs / s.elapsedMs) : null,
       cpuMsPerRequest: round(s.ownMs / sorted.length, 1),
       ownCores: round(s.ownMs / s.elapsedMs),
+      ...(o.serverCpuMs ? { serverCpuMsPerRequest: round(s.serverMs / sorted.length, 1) } : {}),
     };
   }
   return out;
