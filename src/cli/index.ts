@@ -98,6 +98,7 @@ export function buildProgram(): Command {
         }
       });
       printResult({ ...result }, !!o.json);
+      if (result.failed > 0) process.exitCode = 1;
     });
 
   program

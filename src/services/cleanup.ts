@@ -16,6 +16,8 @@ export interface CleanupResult {
   /** Old, but no cloud copy that lasts: kept. */
   keptNoCloudCopy: number;
   bytesFreed: number;
+  /** Originals the record no longer keeps but whose file could not be removed (logged; reconcile removes them later). */
+  failed: number;
 }
 
 export const MAX_RETENTION_DAYS = 36_500;
@@ -46,7 +48,7 @@ export class CleanupService {
     }
     const dryRun = input.dryRun ?? false;
     const cutoff = new Date(this.deps.clock().getTime() - days * 86_400_000);
-    const result: CleanupResult = { deleted: 0, keptNoCloudCopy: 0, bytesFreed: 0 };
+    const result: CleanupResult = { deleted: 0, keptNoCloudCopy: 0, bytesFreed: 0, failed: 0 };
     let done = 0;
     let total = 0;
     for await (const page of walkImages(this.deps.store, null, { uploadedBefore: cutoff }, (n) => (total = n))) {
@@ -71,9 +73,13 @@ export class CleanupService {
     if (!dryRun) {
       // A record deleted meanwhile is left to its deletion.
       if (!(await this.deps.store.updateImage(image.id, { localKey: null, evictedKey: key }))) return;
-      await this.deps.files.delete(key).catch((err: unknown) => {
+      try {
+        await this.deps.files.delete(key);
+      } catch (err) {
         this.deps.log.error({ err, key }, 'could not remove a cleaned-up original; reconcile will');
-      });
+        result.failed++;
+        return;
+      }
     }
     result.deleted++;
     result.bytesFreed += size;

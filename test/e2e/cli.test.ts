@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
@@ -71,6 +71,27 @@ describe('the hybrid-image-store CLI', () => {
     expect(run.stdout).toContain('restored: 0');
   });
 
+  // util-linux's `script` gives the CLI a real terminal; it is part of every Debian system.
+  const hasScript = existsSync('/usr/bin/script');
+  if (!hasScript) console.warn('CLI terminal test skipped: /usr/bin/script (util-linux) is not installed');
+  it.skipIf(!hasScript)('on a terminal, restore draws a progress bar (cli-progress) on the terminal', async () => {
+    await rm(server.storageDir, { recursive: true, force: true });
+    const command = [process.execPath, '--import', 'tsx', 'src/cli/index.ts', 'restore'].map((a) => `'${a}'`).join(' ');
+    const run = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn('/usr/bin/script', ['-qec', command, '/dev/null'], {
+        env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', TERM: 'xterm', ...env },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('exit', (code) => resolve({ code, out }));
+    });
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/restore \[[█░]+\] 3\/3 100%/);
+    expect(run.out).not.toContain('restore: 3/3'); // the plain lines are for pipes only
+    for (const key of keys) expect(existsSync(join(server.storageDir, key))).toBe(true);
+  });
+
   it('exits non-zero when anything failed: an image lost with neither copy', async () => {
     const db = new Database(server.sqlitePath);
     db.prepare('UPDATE images SET cloud_url = NULL WHERE local_key = ?').run(keys[0]);
@@ -95,10 +116,21 @@ describe('the hybrid-image-store CLI', () => {
     expect(existsSync(orphan)).toBe(false);
   });
 
-  it('cleanup removes replicated originals; stats counts the images', async () => {
+  it('cleanup removes replicated originals, and exits 1 naming what it could not remove; stats counts the images', async () => {
+    // One original cannot be unlinked: a directory (with a file in it) stands at its key.
+    const stuck = join(server.storageDir, keys[2]!);
+    await rm(stuck);
+    await mkdir(stuck);
+    await writeFile(join(stuck, 'x'), 'x');
     const run = await cli(['cleanup', '--older-than-days', '0', '--json'], env);
-    expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout)).toMatchObject({ deleted: 2, keptNoCloudCopy: 1 });
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout)).toMatchObject({ deleted: 1, keptNoCloudCopy: 1, failed: 1 });
+    expect(existsSync(join(server.storageDir, keys[1]!))).toBe(false);
+    expect(run.stderr).toMatch(/could not remove a cleaned-up original/);
+    await rm(stuck, { recursive: true });
+    const again = await cli(['cleanup', '--older-than-days', '0', '--json'], env);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ deleted: 0, failed: 0 });
     const stats = await cli(['stats', '--json'], env);
     expect(JSON.parse(stats.stdout)).toMatchObject({ store: 'sqlite', imageCount: 3, pendingDeletions: 0 });
   });

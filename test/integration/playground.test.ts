@@ -51,6 +51,16 @@ it('is not served when introspection is off (production default)', async () => {
   try {
     const res = await fetch(`${server.url}/graphql`, { headers: { accept: BROWSER_ACCEPT } });
     expect(res.headers.get('content-type') ?? '').not.toMatch(/text\/html/);
+    expect(await fetch(`${server.url}/_playground/graphiql.js`).then((r) => r.status)).toBe(404);
+    // And the schema cannot be introspected, while ordinary queries still run.
+    const introspect = async (query: string) => {
+      const r = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+      return (await r.json()) as { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] };
+    };
+    const schema = await introspect('{ __schema { types { name } } }');
+    expect(schema.data ?? null).toBeNull();
+    expect(schema.errors?.[0]?.message).toMatch(/introspection/i);
+    expect((await introspect('{ providers { name } }')).errors).toBeUndefined();
   } finally {
     await server.stop();
   }

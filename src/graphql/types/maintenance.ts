@@ -95,6 +95,11 @@ export class CleanupPayload {
   @Field(() => Int, { description: 'Old, but the only lasting copy (not REPLICATED, or on ImgBB with IMGBB_EXPIRATION): kept.' })
   keptNoCloudCopy!: number;
 
-  @Field(() => Float)
+  @Field(() => Float, { description: 'Bytes of the removed originals.' })
   bytesFreed!: number;
+
+  @Field(() => Int, {
+    description: 'Originals now served from the cloud whose local file could not be removed (logged); a reconcile pass removes them.',
+  })
+  failed!: number;
 }
