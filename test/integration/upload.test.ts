@@ -198,8 +198,12 @@ describe('upload limits and malformed multipart', () => {
     small = await startTestServer({ env: { MAX_UPLOAD_BYTES: '100000', MAX_FILES: '2', UPLOAD_IDLE_TIMEOUT_MS: '500' } });
     const c = await small.gql(CreateConversationDocument, { input: {} }, as('alice'));
     smallConversation = c.data!.createConversation.id;
+    rowsBefore = snapshotSqlite(small.sqlitePath);
   });
+  let rowsBefore: Record<string, unknown[]>;
   afterAll(async () => {
+    // Every request below was refused: not one row may have changed.
+    expect(snapshotSqlite(small.sqlitePath)).toEqual(rowsBefore);
     await small.stop();
   });
 
