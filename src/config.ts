@@ -99,7 +99,7 @@ const schema = z.object({
   FILES_ACCEL_REDIRECT_PREFIX: z
     .string()
     .trim()
-    .regex(/^\/[A-Za-z0-9._~/-]*$/, 'expected an absolute path such as /_protected (nginx internal location)')
+    .regex(/^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9._~-]+)+\/?$/, 'expected an absolute path such as /_protected (nginx internal location)')
     .optional(),
   /** added: replication tuning. */
   REPLICATION_MAX_ATTEMPTS: int(1, 1000).default(10),

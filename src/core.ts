@@ -72,8 +72,7 @@ export async function createCore(config: Config, deps: CoreDeps) {
 
   const cores = availableParallelism();
   // One image per core, but never all of libuv's threads: file reads and writes need one.
-  const imageConcurrency = configureSharp(cores);
-  const processor = new ImageProcessor({ concurrency: imageConcurrency });
+  const processor = new ImageProcessor({ concurrency: configureSharp(cores) });
   const { enabled: cloudProviders, disabled: disabledProviders } = providersFromConfig(config);
   const chain = new ProviderChain(cloudProviders, disabledProviders, {
     timeoutMs: config.cloud.timeoutMs,
@@ -188,7 +187,7 @@ export async function createCore(config: Config, deps: CoreDeps) {
     store,
     files,
     /** Images processed at once (uploads, restored thumbnails): cores, within libuv's thread pool. */
-    imageConcurrency,
+    imageConcurrency: processor.concurrency,
     urls,
     chat,
     images,

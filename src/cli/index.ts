@@ -117,7 +117,7 @@ export function buildProgram(): Command {
         }
       });
       printResult({ files: result.files, ...result.records }, !!o.json);
-      if (result.records.failed > 0 || result.records.noCloudCopy > 0) process.exitCode = 1;
+      if (result.records.failed > 0 || result.records.noCloudCopy > 0 || result.files.failed > 0) process.exitCode = 1;
     });
 
   program

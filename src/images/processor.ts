@@ -12,6 +12,11 @@ export class ImageProcessor {
     this.limit = pLimit(Math.max(1, options.concurrency));
   }
 
+  /** How many jobs run at once. */
+  get concurrency(): number {
+    return this.limit.concurrency;
+  }
+
   run<T>(fn: () => Promise<T>): Promise<T> {
     return this.limit(fn);
   }

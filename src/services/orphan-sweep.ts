@@ -25,6 +25,8 @@ export interface SweepResult {
   removed: string[];
   /** Files without a record that are too young to judge: an upload may still be writing its record. */
   keptRecent: number;
+  /** Orphans that could not be removed or moved (logged); the next pass tries again. */
+  failed: number;
 }
 
 /**
@@ -45,7 +47,7 @@ export async function sweepOrphanFiles(deps: {
   dryRun?: boolean;
 }): Promise<SweepResult> {
   const cutoff = deps.now.getTime() - deps.olderThanMs;
-  const result: SweepResult = { scanned: 0, removed: [], keptRecent: 0 };
+  const result: SweepResult = { scanned: 0, removed: [], keptRecent: 0, failed: 0 };
   for await (const file of deps.files.listKeys()) {
     result.scanned++;
     if (isReferenced(await deps.store.findImageByFileKey(file.key), file.key)) continue;
@@ -55,13 +57,21 @@ export async function sweepOrphanFiles(deps: {
     }
     if (deps.dryRun) {
       result.removed.push(file.key);
-    } else if (deps.quarantine && deps.files.quarantine) {
-      await deps.files.quarantine(file.key);
-      result.removed.push(file.key);
-      deps.log?.warn({ key: file.key, bytes: file.size }, 'moved a file no image record points to into .quarantine');
-    } else if (await deps.files.delete(file.key)) {
-      result.removed.push(file.key);
-      deps.log?.warn({ key: file.key, bytes: file.size }, 'removed a file no image record points to (left by an interrupted upload)');
+      continue;
+    }
+    // One file that cannot be removed (permissions, say) must not stop the pass.
+    try {
+      if (deps.quarantine && deps.files.quarantine) {
+        await deps.files.quarantine(file.key);
+        result.removed.push(file.key);
+        deps.log?.warn({ key: file.key, bytes: file.size }, 'moved a file no image record points to into .quarantine');
+      } else if (await deps.files.delete(file.key)) {
+        result.removed.push(file.key);
+        deps.log?.warn({ key: file.key, bytes: file.size }, 'removed a file no image record points to (left by an interrupted upload)');
+      }
+    } catch (err) {
+      result.failed++;
+      deps.log?.error({ err, key: file.key }, 'could not remove a file no image record points to; the next pass tries again');
     }
   }
   return result;

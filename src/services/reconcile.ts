@@ -13,7 +13,7 @@ export interface ReconcileOptions {
 }
 
 export interface ReconcileResult {
-  files: { scanned: number; orphans: string[]; keptRecent: number; quarantined: boolean; tempFilesRemoved: number };
+  files: { scanned: number; orphans: string[]; keptRecent: number; quarantined: boolean; tempFilesRemoved: number; failed: number };
   /** Records checked against the disk; missing copies restored from the cloud; `lost` lists those with neither copy. */
   records: RestoreResult;
 }
@@ -54,9 +54,9 @@ export class ReconcileService {
     const records = await this.deps.restore.restore(OPERATOR, { dryRun: o.dryRun ?? false }, (done, total) => onProgress?.('records', done, total));
     for (const lost of records.lost) this.deps.log.error(lost, 'image lost: no local copy and no cloud copy');
     this.deps.log.info(
-      { orphans: sweep.removed.length, tempFilesRemoved, keptRecent: sweep.keptRecent, restored: records.restored, failed: records.failed, lost: records.noCloudCopy },
+      { orphans: sweep.removed.length, orphansFailed: sweep.failed, tempFilesRemoved, keptRecent: sweep.keptRecent, restored: records.restored, failed: records.failed, lost: records.noCloudCopy },
       'reconcile finished',
     );
-    return { files: { scanned: sweep.scanned, orphans: sweep.removed, keptRecent: sweep.keptRecent, quarantined: o.quarantine ?? false, tempFilesRemoved }, records };
+    return { files: { scanned: sweep.scanned, orphans: sweep.removed, keptRecent: sweep.keptRecent, quarantined: o.quarantine ?? false, tempFilesRemoved, failed: sweep.failed }, records };
   }
 }

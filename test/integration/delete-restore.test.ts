@@ -353,6 +353,22 @@ describe('deletions that race, fail or are interrupted', () => {
     await rm(server.dir, { recursive: true, force: true });
   });
 
+  /** Starts `restore`, holds its download at the CDN until `remove` has finished, then lets it go on. */
+  async function deleteWhileDownloadHeld<R, D>(restore: () => Promise<R>, remove: () => Promise<D>): Promise<{ restore: R; del: D }> {
+    let release = () => {};
+    cloud.cdnHold = new Promise<void>((r) => (release = r));
+    try {
+      const restoring = restore();
+      expect(await eventually(() => cloud.cdnHeld, (n) => n >= 1)).toBe(1);
+      const del = await remove();
+      release();
+      return { restore: await restoring, del };
+    } finally {
+      release();
+      cloud.cdnHold = null;
+    }
+  }
+
   it('of two concurrent deletes of one image exactly one succeeds; the cloud copy is deleted once', async () => {
     const conversationId = await newConversation(server, 'alice');
     const image = await upload(server, 'alice', conversationId, photos[15]!);
@@ -369,20 +385,18 @@ describe('deletions that race, fail or are interrupted', () => {
     const image = await upload(server, 'alice', conversationId, photos[16]!);
     await rm(join(server.storageDir, image.localKey));
     await rm(join(server.storageDir, image.thumbnailKey));
-    cloud.cdnLatencyMs = 300; // the restore's download is in flight while the whole delete runs
     // The provider refuses the deletion for now, so the download still gets the bytes.
     cloud.setMode('error500');
     try {
-      const [restore, del] = await Promise.all([
-        server.gql(RestoreImagesDocument, { input: { conversationId } }, as('alice')),
-        new Promise((r) => setTimeout(r, 100)).then(() => server.gql(DeleteImageDocument, { id: image.id }, as('alice'))),
-      ]);
+      // The restore's download is held in flight while the whole delete runs.
+      const { restore, del } = await deleteWhileDownloadHeld(
+        () => server.gql(RestoreImagesDocument, { input: { conversationId } }, as('alice')),
+        () => server.gql(DeleteImageDocument, { id: image.id }, as('alice')),
+      );
       // The delete finished first and the restore wrote its download afterwards, then noticed.
-      expect(restore.data!.restoreImages.scanned).toBe(1);
       expect(del.data!.deleteImage).toMatchObject({ localDeleted: true, cloudDeleted: false });
       expect(restore.data!.restoreImages).toMatchObject({ scanned: 1, failed: 0 });
     } finally {
-      cloud.cdnLatencyMs = 0;
       cloud.setMode('ok');
     }
     expect(existsSync(join(server.storageDir, image.localKey))).toBe(false);
@@ -410,17 +424,16 @@ describe('deletions that race, fail or are interrupted', () => {
     const cleaned = await server.gql(CleanupLocalImagesDocument, { input: { olderThanDays: 0 } }, as('root', ['admin']));
     expect(cleaned.data!.cleanupLocalImages.deleted).toBeGreaterThanOrEqual(1);
     await rm(join(server.storageDir, image.thumbnailKey));
-    cloud.cdnLatencyMs = 300; // the thumbnail's source is downloading while the whole delete runs
     cloud.setMode('error500');
     try {
-      const [restore, del] = await Promise.all([
-        server.gql(RestoreImagesDocument, { input: { conversationId } }, as('alice')),
-        new Promise((r) => setTimeout(r, 100)).then(() => server.gql(DeleteImageDocument, { id: image.id }, as('alice'))),
-      ]);
+      // The thumbnail's source is held downloading while the whole delete runs.
+      const { restore, del } = await deleteWhileDownloadHeld(
+        () => server.gql(RestoreImagesDocument, { input: { conversationId } }, as('alice')),
+        () => server.gql(DeleteImageDocument, { id: image.id }, as('alice')),
+      );
       expect(del.data!.deleteImage).toMatchObject({ cloudDeleted: false });
       expect(restore.data!.restoreImages).toMatchObject({ scanned: 1, failed: 0, thumbnailsRegenerated: 1 });
     } finally {
-      cloud.cdnLatencyMs = 0;
       cloud.setMode('ok');
     }
     expect(existsSync(join(server.storageDir, image.thumbnailKey))).toBe(false);

@@ -54,4 +54,22 @@ describe('the orphan sweep after an interrupted upload', () => {
       'uploads/img_20260601_115900_cccccccc.jpg',
     ]);
   });
+
+  it('a file that cannot be removed is counted and logged, and the pass goes on to the others', async () => {
+    await plant('uploads/img_20260601_070000_dddddddd.jpg', hoursAgo(5));
+    await plant('uploads/img_20260601_070000_eeeeeeee.jpg', hoursAgo(5));
+    const stuck = 'uploads/img_20260601_070000_dddddddd.jpg';
+    const errors: unknown[] = [];
+    const result = await sweepOrphanFiles({
+      // The real store, with one unlink refused as a permission problem would refuse it.
+      files: { listKeys: () => files.listKeys(), delete: (key) => (key === stuck ? Promise.reject(Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' })) : files.delete(key)) },
+      store,
+      now,
+      olderThanMs: 3_600_000,
+      log: { warn: () => undefined, error: (o: unknown) => errors.push(o) } as never,
+    });
+    expect(result).toMatchObject({ scanned: 2, failed: 1, removed: ['uploads/img_20260601_070000_eeeeeeee.jpg'] });
+    expect(errors).toHaveLength(1);
+    expect(Object.keys(await listFiles(join(dir, 'storage')))).toEqual([stuck]);
+  });
 });

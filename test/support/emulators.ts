@@ -30,6 +30,10 @@ export interface Emulator {
   latencyMs: number;
   /** Added to CDN answers only (a slow download while the API answers at once). */
   cdnLatencyMs: number;
+  /** While set, CDN answers wait for it (tests hold a download in flight while something else runs). */
+  cdnHold: Promise<void> | null;
+  /** CDN requests waiting on cdnHold right now. */
+  cdnHeld: number;
   /** Copies the CDN serves, by `<id>/<name>.<ext>`; a deletion removes its copy. */
   stored: Map<string, Buffer>;
   /** CDN downloads served, by `<id>/<name>.<ext>`. */
@@ -133,6 +137,8 @@ async function start(flavour: Flavour, options: EmulatorOptions): Promise<Emulat
     slowMs: options.slowMs ?? 300,
     latencyMs: options.latencyMs ?? 0,
     cdnLatencyMs: 0,
+    cdnHold: null,
+    cdnHeld: 0,
     stored,
     downloads: new Map(),
     setMode(m) {
@@ -213,6 +219,14 @@ async function start(flavour: Flavour, options: EmulatorOptions): Promise<Emulat
     if (req.method === 'POST' && path === flavour.path) {
       upload(req, res).catch(() => res.destroy());
     } else if (req.method === 'GET' && path.startsWith('/i/')) {
+      if (emu.cdnHold) {
+        emu.cdnHeld++;
+        void emu.cdnHold.then(() => {
+          emu.cdnHeld--;
+          cdn(path, res);
+        });
+        return;
+      }
       if (emu.cdnLatencyMs <= 0) return cdn(path, res);
       const t = setTimeout(() => {
         timers.delete(t);

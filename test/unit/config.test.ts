@@ -92,6 +92,8 @@ describe('loadConfig', () => {
     [{ PUBLIC_BASE_URL: 'ftp://x' }, 'Invalid configuration: PUBLIC_BASE_URL="ftp://x": expected an http:// or https:// URL'],
     [{ AUTH_JWT_SECRET: 'short' }, 'Invalid configuration: AUTH_JWT_SECRET=(hidden): expected at least 32 characters for an HS256 secret'],
     [{ FILES_ACCEL_REDIRECT_PREFIX: '_protected' }, 'Invalid configuration: FILES_ACCEL_REDIRECT_PREFIX="_protected": expected an absolute path such as /_protected (nginx internal location)'],
+    [{ FILES_ACCEL_REDIRECT_PREFIX: '/' }, 'Invalid configuration: FILES_ACCEL_REDIRECT_PREFIX="/": expected an absolute path such as /_protected (nginx internal location)'],
+    [{ FILES_ACCEL_REDIRECT_PREFIX: '/a/../b' }, 'Invalid configuration: FILES_ACCEL_REDIRECT_PREFIX="/a/../b": expected an absolute path such as /_protected (nginx internal location)'],
   ])('refuses %o with one line naming the variable, the problem and what is accepted', (env, line) => {
     expect(errorOf(env)).toBe(line);
   });

@@ -102,10 +102,11 @@ export class MongoDeletions {
     const leaseUntil = new Date(now.getTime() + leaseMs);
     const claimed: DeletionJob[] = [];
     // One conditional update per job: a job another claimer leased meanwhile no longer matches.
+    // A claimed job is the worker's: clearing begin_token stops a stalled begin from withdrawing it.
     while (claimed.length < limit) {
       // Never the same job twice in one claim, even with a zero lease (as on SQLite).
       const filter = claimed.length > 0 ? { $and: [due, { _id: { $nin: claimed.map((j) => j.imageId) } }] } : due;
-      const doc = await this.collection.findOneAndUpdate(filter, { $set: { lease_owner: leaseOwner, lease_until: leaseUntil } }, { returnDocument: 'after', sort: { next_attempt_at: 1, requested_at: 1 } });
+      const doc = await this.collection.findOneAndUpdate(filter, { $set: { lease_owner: leaseOwner, lease_until: leaseUntil }, $unset: { begin_token: '' } }, { returnDocument: 'after', sort: { next_attempt_at: 1, requested_at: 1 } });
       if (!doc) break;
       claimed.push(docToDeletion(doc));
     }

@@ -1,0 +1,83 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { createCore, type Core } from '../../src/core.js';
+import type { MetadataStore } from '../../src/store/metadata-store.js';
+import { SqliteMetadataStore } from '../../src/store/sqlite/sqlite-store.js';
+import { startPostImagesEmulator, type Emulator } from '../support/emulators.js';
+import { seedReplicatedImages } from '../support/seed-replicated.js';
+
+/**
+ * A deletion job that a crashed begin left behind (on MongoDB the job is written before the
+ * record is removed) is claimed by the worker; right then, the owner deletes the image again and
+ * wins the record, taking the job over with its own lease. The worker must leave the job to
+ * that delete: both working it would send the provider's deletion twice.
+ */
+describe('a delete that takes over a job the worker has just claimed', () => {
+  let cloud: Emulator;
+  let dir: string;
+
+  beforeAll(async () => {
+    cloud = await startPostImagesEmulator();
+    dir = await mkdtemp(join(tmpdir(), 'his-takeover-'));
+  });
+  afterAll(async () => {
+    await cloud.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('leaves the job to that delete: the cloud copy is deleted once', async () => {
+    const env = {
+      SQLITE_PATH: join(dir, 'metadata.sqlite'),
+      STORAGE_DIR: join(dir, 'storage'),
+      FILE_URL_SECRET: 'test-secret-test-secret-test-secret!',
+      CLOUD_PROVIDERS: 'postimages',
+      POSTIMAGES_API_KEY: cloud.apiKey,
+      POSTIMAGES_API_URL: cloud.apiUrl,
+    };
+    const real = new SqliteMetadataStore({ path: env.SQLITE_PATH });
+    await real.init();
+    const { images } = await seedReplicatedImages(real, cloud, { photo: await readFile('test/fixtures/coffee.png'), count: 1, width: 64, height: 48 });
+    const image = images[0]!;
+    // What a begin that crashed between writing the job and removing the record leaves.
+    await real.enqueueDeletion({
+      imageId: image.id, userId: image.userId, localKeys: [image.localKey!, image.thumbnailKey!],
+      cloud: { service: 'POSTIMAGES', url: image.cloudUrl!, deleteUrl: image.deleteUrl! }, cloudDeleted: false,
+      requestedAt: new Date(Date.now() - 600_000), attempts: 0, nextAttemptAt: null, lastError: null,
+      leaseOwner: 'crashed-instance', leaseUntil: new Date(Date.now() - 1000),
+    });
+
+    const late: { core?: Core } = {}; // the core is built on this store, after it
+    let raced = false;
+    // The real store; the first time the worker removes the record, the owner's delete runs first.
+    const store = new Proxy(real, {
+      get(target, prop, receiver) {
+        if (prop === 'removeImage') {
+          return async (id: string) => {
+            if (!raced) {
+              raced = true;
+              const done = await late.core!.deletion.deleteImage({ userId: image.userId, isAdmin: false }, id);
+              expect(done).toMatchObject({ cloudDeleted: true, localDeleted: true });
+            }
+            return target.removeImage(id);
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    }) as MetadataStore;
+    const core = (late.core = await createCore(loadConfig(env), { log: pino({ level: 'silent' }), store }));
+    try {
+      expect(await core.deletion.runOnce()).toBe(1);
+      expect(raced).toBe(true);
+      expect(cloud.deletions).toHaveLength(1);
+      expect(await real.countPendingDeletions()).toBe(0);
+      expect(await real.getImagesByIds([image.id])).toEqual([]);
+    } finally {
+      await real.close();
+    }
+  });
+});
