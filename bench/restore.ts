@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { SqliteMetadataStore } from '../src/store/sqlite/sqlite-store.js';
 import { startPostImagesEmulator } from '../test/support/emulators.js';
-import { seedReplicatedImages } from '../test/support/seed-replicated.js';
+import { emulatedEnv, seedReplicatedImages } from '../test/support/seed-replicated.js';
 import { round } from './lib.js';
 
 async function peakRssOf(pid: number): Promise<number> {
@@ -69,15 +69,7 @@ export async function benchRestore(o: { images?: number; latencyMs?: number } = 
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
   const cloud = await startPostImagesEmulator();
   const dir = await mkdtemp(join(tmpdir(), 'his-bench-restore-'));
-  const env = {
-    SQLITE_PATH: join(dir, 'metadata.sqlite'),
-    STORAGE_DIR: join(dir, 'storage'),
-    FILE_URL_SECRET: 'bench-secret-bench-secret-bench-secret',
-    CLOUD_PROVIDERS: 'postimages',
-    POSTIMAGES_API_KEY: cloud.apiKey,
-    POSTIMAGES_API_URL: cloud.apiUrl,
-    LOG_LEVEL: 'warn',
-  };
+  const env = emulatedEnv(dir, cloud);
   try {
     // 500 distinct 800x600 JPEG photos (about 60 KB each), held by the emulator's CDN and recorded
     // in the store as replicated, with no local file: the state after a disk loss.

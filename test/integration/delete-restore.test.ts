@@ -353,14 +353,14 @@ describe('deletions that race, fail or are interrupted', () => {
     await rm(server.dir, { recursive: true, force: true });
   });
 
-  /** Starts `restore`, holds its download at the CDN until `remove` has finished, then lets it go on. */
-  async function deleteWhileDownloadHeld<R, D>(restore: () => Promise<R>, remove: () => Promise<D>): Promise<{ restore: R; del: D }> {
+  /** Alice restores a conversation; its download is held at the CDN until her delete of `imageId` has finished. */
+  async function restoreWhileDeleting(conversationId: string, imageId: string) {
     let release = () => {};
     cloud.cdnHold = new Promise<void>((r) => (release = r));
     try {
-      const restoring = restore();
+      const restoring = server.gql(RestoreImagesDocument, { input: { conversationId } }, as('alice'));
       expect(await eventually(() => cloud.cdnHeld, (n) => n >= 1)).toBe(1);
-      const del = await remove();
+      const del = await server.gql(DeleteImageDocument, { id: imageId }, as('alice'));
       release();
       return { restore: await restoring, del };
     } finally {
@@ -389,10 +389,7 @@ describe('deletions that race, fail or are interrupted', () => {
     cloud.setMode('error500');
     try {
       // The restore's download is held in flight while the whole delete runs.
-      const { restore, del } = await deleteWhileDownloadHeld(
-        () => server.gql(RestoreImagesDocument, { input: { conversationId } }, as('alice')),
-        () => server.gql(DeleteImageDocument, { id: image.id }, as('alice')),
-      );
+      const { restore, del } = await restoreWhileDeleting(conversationId, image.id);
       // The delete finished first and the restore wrote its download afterwards, then noticed.
       expect(del.data!.deleteImage).toMatchObject({ localDeleted: true, cloudDeleted: false });
       expect(restore.data!.restoreImages).toMatchObject({ scanned: 1, failed: 0 });
@@ -427,10 +424,7 @@ describe('deletions that race, fail or are interrupted', () => {
     cloud.setMode('error500');
     try {
       // The thumbnail's source is held downloading while the whole delete runs.
-      const { restore, del } = await deleteWhileDownloadHeld(
-        () => server.gql(RestoreImagesDocument, { input: { conversationId } }, as('alice')),
-        () => server.gql(DeleteImageDocument, { id: image.id }, as('alice')),
-      );
+      const { restore, del } = await restoreWhileDeleting(conversationId, image.id);
       expect(del.data!.deleteImage).toMatchObject({ cloudDeleted: false });
       expect(restore.data!.restoreImages).toMatchObject({ scanned: 1, failed: 0, thumbnailsRegenerated: 1 });
     } finally {

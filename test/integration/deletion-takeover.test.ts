@@ -8,7 +8,7 @@ import { createCore, type Core } from '../../src/core.js';
 import type { MetadataStore } from '../../src/store/metadata-store.js';
 import { SqliteMetadataStore } from '../../src/store/sqlite/sqlite-store.js';
 import { startPostImagesEmulator, type Emulator } from '../support/emulators.js';
-import { seedReplicatedImages } from '../support/seed-replicated.js';
+import { emulatedEnv, seedReplicatedImages } from '../support/seed-replicated.js';
 
 /**
  * A deletion job that a crashed begin left behind (on MongoDB the job is written before the
@@ -30,14 +30,7 @@ describe('a delete that takes over a job the worker has just claimed', () => {
   });
 
   it('leaves the job to that delete: the cloud copy is deleted once', async () => {
-    const env = {
-      SQLITE_PATH: join(dir, 'metadata.sqlite'),
-      STORAGE_DIR: join(dir, 'storage'),
-      FILE_URL_SECRET: 'test-secret-test-secret-test-secret!',
-      CLOUD_PROVIDERS: 'postimages',
-      POSTIMAGES_API_KEY: cloud.apiKey,
-      POSTIMAGES_API_URL: cloud.apiUrl,
-    };
+    const env = emulatedEnv(dir, cloud);
     const real = new SqliteMetadataStore({ path: env.SQLITE_PATH });
     await real.init();
     const { images } = await seedReplicatedImages(real, cloud, { photo: await readFile('test/fixtures/coffee.png'), count: 1, width: 64, height: 48 });

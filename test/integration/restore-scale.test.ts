@@ -12,7 +12,7 @@ import type { ImageRecord } from '../../src/domain/types.js';
 import type { MetadataStore } from '../../src/store/metadata-store.js';
 import { SqliteMetadataStore } from '../../src/store/sqlite/sqlite-store.js';
 import { startPostImagesEmulator, type Emulator } from '../support/emulators.js';
-import { seedReplicatedImages } from '../support/seed-replicated.js';
+import { emulatedEnv, seedReplicatedImages } from '../support/seed-replicated.js';
 
 /**
  * A restore bigger than one page of the store: it must stream page by page (never all records at
@@ -32,15 +32,7 @@ describe('a restore of more images than one page', () => {
   beforeAll(async () => {
     cloud = await startPostImagesEmulator();
     dir = await mkdtemp(join(tmpdir(), 'his-restore-scale-'));
-    env = {
-      SQLITE_PATH: join(dir, 'metadata.sqlite'),
-      STORAGE_DIR: join(dir, 'storage'),
-      FILE_URL_SECRET: 'test-secret-test-secret-test-secret!',
-      CLOUD_PROVIDERS: 'postimages',
-      POSTIMAGES_API_KEY: cloud.apiKey,
-      POSTIMAGES_API_URL: cloud.apiUrl,
-      LOG_LEVEL: 'warn',
-    };
+    env = emulatedEnv(dir, cloud);
     const store = new SqliteMetadataStore({ path: env['SQLITE_PATH']! });
     await store.init();
     // Five images share each uploadedAt, so page boundaries fall inside ties.

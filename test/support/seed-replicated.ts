@@ -1,10 +1,24 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import type { ImageRecord, Message } from '../../src/domain/types.js';
 import type { MetadataStore } from '../../src/store/metadata-store.js';
 import type { Emulator } from './emulators.js';
 
 const hex = (n: number) => randomBytes(n).toString('hex');
+
+/** The environment of a server or CLI over `dir` (SQLite file and STORAGE_DIR) with the PostImages emulator as its provider. */
+export function emulatedEnv(dir: string, cloud: Emulator): { SQLITE_PATH: string; STORAGE_DIR: string } & Record<string, string> {
+  return {
+    SQLITE_PATH: join(dir, 'metadata.sqlite'),
+    STORAGE_DIR: join(dir, 'storage'),
+    FILE_URL_SECRET: 'test-secret-test-secret-test-secret!',
+    CLOUD_PROVIDERS: 'postimages',
+    POSTIMAGES_API_KEY: cloud.apiKey,
+    POSTIMAGES_API_URL: cloud.apiUrl,
+    LOG_LEVEL: 'warn',
+  };
+}
 
 /**
  * The state after a disk loss: `count` distinct JPEGs (`width` x `height`, made from `photo`)
