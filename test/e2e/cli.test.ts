@@ -7,25 +7,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateConversationDocument, UploadImageDocument } from '../generated/graphql.js';
 import { startPostImagesEmulator, type Emulator } from '../support/emulators.js';
+import { CLI_ARGV, cliEnv, runCli } from '../support/cli.js';
 import { as, startTestServer, type TestServer } from '../support/server.js';
-
-/**
- * The CLI as an operator runs it: a separate process over the same SQLite file and STORAGE_DIR
- * as a running server, configured by the same environment. Started through tsx (no build step).
- */
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], {
-      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 const coffee = await readFile('test/fixtures/coffee.png');
 
@@ -57,14 +40,14 @@ describe('the hybrid-image-store CLI', () => {
 
   it('restore --json brings back a wiped STORAGE_DIR and prints parseable JSON only on stdout', async () => {
     await rm(server.storageDir, { recursive: true, force: true });
-    const run = await cli(['restore', '--json'], env);
+    const run = await runCli(['restore', '--json'], env);
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ scanned: 3, restored: 3, failed: 0, thumbnailsRegenerated: 3 });
     for (const key of keys) expect(existsSync(join(server.storageDir, key))).toBe(true);
   });
 
   it('without a terminal, restore prints plain progress lines and a summary; running it again resumes (all present)', async () => {
-    const run = await cli(['restore'], env);
+    const run = await runCli(['restore'], env);
     expect(run.code).toBe(0);
     expect(run.stderr).toContain('restore: 3/3');
     expect(run.stdout).toContain('alreadyPresent: 3');
@@ -76,10 +59,10 @@ describe('the hybrid-image-store CLI', () => {
   if (!hasScript) console.warn('CLI terminal test skipped: /usr/bin/script (util-linux) is not installed');
   it.skipIf(!hasScript)('on a terminal, restore draws a progress bar (cli-progress) on the terminal', async () => {
     await rm(server.storageDir, { recursive: true, force: true });
-    const command = [process.execPath, '--import', 'tsx', 'src/cli/index.ts', 'restore'].map((a) => `'${a}'`).join(' ');
+    const command = [...CLI_ARGV, 'restore'].map((a) => `'${a}'`).join(' ');
     const run = await new Promise<{ code: number | null; out: string }>((resolve) => {
       const child = spawn('/usr/bin/script', ['-qec', command, '/dev/null'], {
-        env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', TERM: 'xterm', ...env },
+        env: cliEnv({ TERM: 'xterm', ...env }),
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       let out = '';
@@ -97,7 +80,7 @@ describe('the hybrid-image-store CLI', () => {
     db.prepare('UPDATE images SET cloud_url = NULL WHERE local_key = ?').run(keys[0]);
     db.close();
     await rm(join(server.storageDir, keys[0]!));
-    const run = await cli(['reconcile', '--json'], env);
+    const run = await runCli(['reconcile', '--json'], env);
     expect(run.code).toBe(1);
     const result = JSON.parse(run.stdout) as { noCloudCopy: number; lost: { imageId: string }[] };
     expect(result.noCloudCopy).toBe(1);
@@ -109,10 +92,10 @@ describe('the hybrid-image-store CLI', () => {
     await writeFile(orphan, 'left by a crash');
     const old = new Date(Date.now() - 3 * 3_600_000);
     await utimes(orphan, old, old);
-    const dry = await cli(['reconcile', '--dry-run', '--json'], env);
+    const dry = await runCli(['reconcile', '--dry-run', '--json'], env);
     expect((JSON.parse(dry.stdout) as { files: { orphans: string[] } }).files.orphans).toEqual(['uploads/img_20200101_000000_00c0ffee.jpg']);
     expect(existsSync(orphan)).toBe(true);
-    await cli(['reconcile'], env);
+    await runCli(['reconcile'], env);
     expect(existsSync(orphan)).toBe(false);
   });
 
@@ -122,24 +105,24 @@ describe('the hybrid-image-store CLI', () => {
     await rm(stuck);
     await mkdir(stuck);
     await writeFile(join(stuck, 'x'), 'x');
-    const run = await cli(['cleanup', '--older-than-days', '0', '--json'], env);
+    const run = await runCli(['cleanup', '--older-than-days', '0', '--json'], env);
     expect(run.code).toBe(1);
     expect(JSON.parse(run.stdout)).toMatchObject({ deleted: 1, keptNoCloudCopy: 1, failed: 1 });
     expect(existsSync(join(server.storageDir, keys[1]!))).toBe(false);
     expect(run.stderr).toMatch(/could not remove a cleaned-up original/);
     await rm(stuck, { recursive: true });
-    const again = await cli(['cleanup', '--older-than-days', '0', '--json'], env);
+    const again = await runCli(['cleanup', '--older-than-days', '0', '--json'], env);
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ deleted: 0, failed: 0 });
-    const stats = await cli(['stats', '--json'], env);
+    const stats = await runCli(['stats', '--json'], env);
     expect(JSON.parse(stats.stdout)).toMatchObject({ store: 'sqlite', imageCount: 3, pendingDeletions: 0 });
   });
 
   it('refuses bad usage with exit code 2 and a bad configuration with 78, touching nothing', async () => {
-    const bad = await cli(['cleanup', '--older-than-days', '-1'], env);
+    const bad = await runCli(['cleanup', '--older-than-days', '-1'], env);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/expected a whole number from 0 to 36500/);
-    const config = await cli(['stats'], { ...env, RESTORE_CONCURRENCY: 'lots' });
+    const config = await runCli(['stats'], { ...env, RESTORE_CONCURRENCY: 'lots' });
     expect(config.code).toBe(78);
     expect(config.stderr).toMatch(/RESTORE_CONCURRENCY/);
   });

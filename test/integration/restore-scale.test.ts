@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
@@ -11,6 +10,7 @@ import { createCore } from '../../src/core.js';
 import type { ImageRecord } from '../../src/domain/types.js';
 import type { MetadataStore } from '../../src/store/metadata-store.js';
 import { SqliteMetadataStore } from '../../src/store/sqlite/sqlite-store.js';
+import { runCli, spawnCli } from '../support/cli.js';
 import { startPostImagesEmulator, type Emulator } from '../support/emulators.js';
 import { emulatedEnv, seedReplicatedImages } from '../support/seed-replicated.js';
 
@@ -93,10 +93,7 @@ describe('a restore of more images than one page', () => {
     cloud.cdnLatencyMs = 20;
     const uploads = join(env['STORAGE_DIR']!, 'uploads');
     const restored = () => (existsSync(uploads) ? readdirSync(uploads).length : 0);
-    const first = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'restore', '--concurrency', '2'], {
-      env: { PATH: process.env['PATH'] ?? '', ...env },
-      stdio: 'ignore',
-    });
+    const first = spawnCli(['restore', '--concurrency', '2'], env);
     const exited = new Promise<NodeJS.Signals | null>((resolve) => first.on('exit', (_code, signal) => resolve(signal)));
     while (restored() < 40 && first.exitCode === null) await new Promise((r) => setTimeout(r, 10));
     first.kill('SIGKILL');
@@ -106,13 +103,7 @@ describe('a restore of more images than one page', () => {
     expect(done).toBeLessThan(COUNT);
     cloud.cdnLatencyMs = 0;
 
-    const cli = (...args: string[]) =>
-      new Promise<{ code: number | null; stdout: string }>((resolve) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-        let stdout = '';
-        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-        child.on('exit', (code) => resolve({ code, stdout }));
-      });
+    const cli = (...args: string[]) => runCli(args, env);
     const second = await cli('restore', '--json');
     expect(second.code).toBe(0);
     const result = JSON.parse(second.stdout) as { scanned: number; restored: number; alreadyPresent: number; failed: number };
