@@ -5,9 +5,9 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createCore, type Core } from '../../src/core.js';
-import type { MetadataStore } from '../../src/store/metadata-store.js';
 import { SqliteMetadataStore } from '../../src/store/sqlite/sqlite-store.js';
 import { startPostImagesEmulator, type Emulator } from '../support/emulators.js';
+import { overrideStore } from '../support/override-store.js';
 import { emulatedEnv, seedReplicatedImages } from '../support/seed-replicated.js';
 
 /**
@@ -46,22 +46,16 @@ describe('a delete that takes over a job the worker has just claimed', () => {
     const late: { core?: Core } = {}; // the core is built on this store, after it
     let raced = false;
     // The real store; the first time the worker removes the record, the owner's delete runs first.
-    const store = new Proxy(real, {
-      get(target, prop, receiver) {
-        if (prop === 'removeImage') {
-          return async (id: string) => {
-            if (!raced) {
-              raced = true;
-              const done = await late.core!.deletion.deleteImage({ userId: image.userId, isAdmin: false }, id);
-              expect(done).toMatchObject({ cloudDeleted: true, localDeleted: true });
-            }
-            return target.removeImage(id);
-          };
+    const store = overrideStore(real, {
+      removeImage: (original) => async (id) => {
+        if (!raced) {
+          raced = true;
+          const done = await late.core!.deletion.deleteImage({ userId: image.userId, isAdmin: false }, id);
+          expect(done).toMatchObject({ cloudDeleted: true, localDeleted: true });
         }
-        const value: unknown = Reflect.get(target, prop, receiver);
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        return original(id);
       },
-    }) as MetadataStore;
+    });
     const core = (late.core = await createCore(loadConfig(env), { log: pino({ level: 'silent' }), store }));
     try {
       expect(await core.deletion.runOnce()).toBe(1);

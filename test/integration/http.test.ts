@@ -1,20 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MetadataStore } from '../../src/store/metadata-store.js';
 import { ConversationsDocument } from '../generated/graphql.js';
+import { failWith, overrideStore } from '../support/override-store.js';
 import { as, startTestServer, type TestServer } from '../support/server.js';
 
 const PROD = { NODE_ENV: 'production', AUTH_JWT_SECRET: 'j'.repeat(32), FILE_URL_SECRET: 'f'.repeat(32) };
 
 /** A store whose chosen methods fail, as a broken database would. */
-function failing(methods: (keyof MetadataStore)[], message: string) {
-  return (inner: MetadataStore): MetadataStore =>
-    new Proxy(inner, {
-      get(target, prop, receiver) {
-        if (methods.includes(prop as keyof MetadataStore)) return async () => Promise.reject(new Error(message));
-        return Reflect.get(target, prop, receiver) as unknown;
-      },
-    });
-}
+const failingStore = (methods: (keyof MetadataStore)[], message: string) => (inner: MetadataStore) => overrideStore(inner, failWith(methods, message));
 
 let server: TestServer | undefined;
 afterEach(async () => {
@@ -34,7 +27,7 @@ describe('HTTP surface', () => {
   });
 
   it('/readyz answers 503 when the store cannot be reached', async () => {
-    server = await startTestServer({ wrapStore: failing(['ping'], 'connection refused') });
+    server = await startTestServer({ wrapStore: failingStore(['ping'], 'connection refused') });
     const ready = await fetch(`${server.url}/readyz`);
     expect(ready.status).toBe(503);
     expect(await ready.json()).toMatchObject({ status: 'unavailable' });
@@ -54,7 +47,7 @@ describe('HTTP surface', () => {
   });
 
   it('masks internal errors in production: no message, stack or path; logged with the request id', async () => {
-    server = await startTestServer({ env: PROD, wrapStore: failing(['listConversations'], 'SQLITE_CORRUPT: secret detail at /var/lib/x') });
+    server = await startTestServer({ env: PROD, wrapStore: failingStore(['listConversations'], 'SQLITE_CORRUPT: secret detail at /var/lib/x') });
     const { SignJWT } = await import('jose');
     const t = await new SignJWT({ sub: 'alice' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(new TextEncoder().encode(PROD.AUTH_JWT_SECRET));
     const res = await fetch(`${server.url}/graphql`, {

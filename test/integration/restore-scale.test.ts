@@ -8,10 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createCore } from '../../src/core.js';
 import type { ImageRecord } from '../../src/domain/types.js';
-import type { MetadataStore } from '../../src/store/metadata-store.js';
 import { SqliteMetadataStore } from '../../src/store/sqlite/sqlite-store.js';
 import { runCli, spawnCli } from '../support/cli.js';
 import { startPostImagesEmulator, type Emulator } from '../support/emulators.js';
+import { overrideStore } from '../support/override-store.js';
 import { emulatedEnv, seedReplicatedImages } from '../support/seed-replicated.js';
 
 /**
@@ -58,17 +58,11 @@ describe('a restore of more images than one page', () => {
     let finished = 0;
     const finishedWhenPageRead: number[] = [];
     // The store as the restore sees it, recording each page it asks for and how far the work was.
-    const store = new Proxy(real, {
-      get(target, prop, receiver) {
-        if (prop === 'listImages') {
-          return (...args: Parameters<MetadataStore['listImages']>) => {
-            pageSizes.push(args[2].first);
-            finishedWhenPageRead.push(finished);
-            return target.listImages(...args);
-          };
-        }
-        const value: unknown = Reflect.get(target, prop, receiver);
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    const store = overrideStore(real, {
+      listImages: (original) => (owner, filter, page) => {
+        pageSizes.push(page.first);
+        finishedWhenPageRead.push(finished);
+        return original(owner, filter, page);
       },
     });
     const core = await createCore(loadConfig(env), { log: pino({ level: 'silent' }), store });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConversationDocument, CreateConversationDocument, PostMessageDocument, PostMessageWithImagesDocument, UploadImageDocument } from '../generated/graphql.js';
 import { listFiles, multipart } from '../support/multipart.js';
 import { as, startTestServer, type TestServer } from '../support/server.js';
+import { failWith, overrideStore } from '../support/override-store.js';
 import { snapshotSqlite } from '../support/snapshot.js';
 
 const UPLOAD = print(UploadImageDocument);
@@ -313,13 +314,7 @@ describe('upload limits and malformed multipart', () => {
 describe('a failure after a file is written leaves no orphan file and no record', () => {
   it('when the store fails to record the image, the written files are removed', async () => {
     const failing = await startTestServer({
-      wrapStore: (inner) =>
-        new Proxy(inner, {
-          get(target, prop, receiver) {
-            if (prop === 'addMessage' || prop === 'addImage') return async () => Promise.reject(new Error('disk I/O error'));
-            return Reflect.get(target, prop, receiver) as unknown;
-          },
-        }),
+      wrapStore: (inner) => overrideStore(inner, failWith(['addMessage', 'addImage'], 'disk I/O error')),
     });
     try {
       const c = await failing.gql(CreateConversationDocument, { input: {} }, as('alice'));
