@@ -155,14 +155,15 @@ export async function benchUpload(o: { rounds?: number; soak?: number } = {}) {
     const c = await conversation(server.url);
     const up = uploader(server.url, c, inputs);
     const serverPid = server.child.pid as number;
+    const serverCpuMs = () => processCpuMs(serverPid);
     const ownCpuMs = () => {
       const u = process.cpuUsage();
-      return (u.user + u.system) / 1000 + processCpuMs(serverPid);
+      return (u.user + u.system) / 1000 + serverCpuMs();
     };
     const block = Math.max(10, Math.round(rounds / 5));
-    const at1 = await measureInterleaved({ floor: direct, http: up }, { total: rounds, concurrency: 1, warmup: 5, block, ownCpuMs, serverCpuMs: () => processCpuMs(serverPid) });
-    const at2 = await measureInterleaved({ floor: direct, http: up }, { total: rounds, concurrency: 2, warmup: 0, block, ownCpuMs, serverCpuMs: () => processCpuMs(serverPid) });
-    const at4 = await measureInterleaved({ floor: direct, http: up }, { total: rounds, concurrency: 4, warmup: 0, block, ownCpuMs, serverCpuMs: () => processCpuMs(serverPid) });
+    const at1 = await measureInterleaved({ floor: direct, http: up }, { total: rounds, concurrency: 1, warmup: 5, block, ownCpuMs, serverCpuMs });
+    const at2 = await measureInterleaved({ floor: direct, http: up }, { total: rounds, concurrency: 2, warmup: 0, block, ownCpuMs, serverCpuMs });
+    const at4 = await measureInterleaved({ floor: direct, http: up }, { total: rounds, concurrency: 4, warmup: 0, block, ownCpuMs, serverCpuMs });
     const [floor1, http1, floor2, http2, floor4, http4] = [at1.floor, at1.http, at2.floor, at2.http, at4.floor, at4.http];
     await server.stop();
 

@@ -119,10 +119,11 @@ export class DeletionService extends PolledService {
     for (const job of jobs) {
       try {
         // Completes a begin that a crash interrupted on MongoDB (job written, record not yet removed).
-        await this.deps.store.removeImage(job.imageId);
-        // A new delete of that image may have won the record meanwhile and taken the job over
-        // (with its own lease): then it is that delete's to work, not this pass's.
-        if (!(await this.deps.store.updateDeletion(job, { leaseOwner: instanceId }))) continue;
+        // If the record was already gone, a new delete of that image may have been what removed
+        // it, taking the job over with its own lease: then the job is that delete's to work.
+        // (When this pass removed the record, no other delete can have taken the job.)
+        const removedHere = await this.deps.store.removeImage(job.imageId);
+        if (!removedHere && !(await this.deps.store.updateDeletion(job, { leaseOwner: instanceId }))) continue;
         await this.work(job);
       } catch (err) {
         this.deps.log.error({ err, imageId: job.imageId }, 'deletion pass failed for an image; its lease expires and it is tried again');
