@@ -1,0 +1,58 @@
+import { execFile } from 'node:child_process';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const SCRIPT = resolve('scripts/start.sh');
+
+/**
+ * `npm start` runs scripts/start.sh. NODE points it at a stand-in that prints what node would
+ * have been given, so the script's own logic is checked without a build.
+ */
+describe('scripts/start.sh (npm start)', () => {
+  let dir: string;
+  let fakeNode: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'his-start-'));
+    fakeNode = join(dir, 'node');
+    await writeFile(
+      fakeNode,
+      '#!/bin/sh\nprintf "args=%s\\n" "$*"\nprintf "arenas=%s\\n" "$MALLOC_ARENA_MAX"\nprintf "mmap=%s\\n" "$MALLOC_MMAP_THRESHOLD_"\n',
+    );
+    await chmod(fakeNode, 0o755);
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const start = async (env: Record<string, string>, args: string[] = []) => {
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(MALLOC_|V8_INITIAL)/.test(k)));
+    const { stdout } = await run('sh', [SCRIPT, ...args], { env: { ...clean, NODE: fakeNode, ...env } });
+    return Object.fromEntries(stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  };
+
+  it('starts the built server with the allocator and V8 heap settings, passing arguments through', async () => {
+    const out = await start({}, ['--flag']);
+    expect(out['args']).toMatch(/^--initial-old-space-size=96 \S+\/dist\/src\/main\.js --flag$/);
+    expect(out['arenas']).toBe('2');
+    expect(out['mmap']).toBe('1048576');
+  });
+
+  it('lets values already in the environment win', async () => {
+    const out = await start({ MALLOC_ARENA_MAX: '8', MALLOC_MMAP_THRESHOLD_: '4096', V8_INITIAL_OLD_SPACE_MB: '32' });
+    expect(out['args']).toMatch(/^--initial-old-space-size=32 /);
+    expect(out['arenas']).toBe('8');
+    expect(out['mmap']).toBe('4096');
+  });
+
+  it('gives the benchmark floor the same V8 heap setting as the server (bench/upload.ts compares them)', async () => {
+    const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { scripts: Record<string, string> };
+    const server = /V8_INITIAL_OLD_SPACE_MB:=(\d+)/.exec(await readFile(SCRIPT, 'utf8'))?.[1];
+    expect(server).toBeDefined();
+    expect(pkg.scripts['bench']).toContain(`--initial-old-space-size=${server}`);
+  });
+});
