@@ -2,7 +2,9 @@
  * Uploads over real HTTP multipart against the built server in its own process, beside the
  * sharp floor (the same probe + processing called directly, no HTTP, no storage), in one run:
  * latency and images/s at concurrency 1, 2 and 4; peak RSS while 10 clients upload 20 MB files
- * at once; and RSS from the 1,000th to the 5,000th upload.
+ * at once; RSS from the 1,000th to the 5,000th upload; and the 20 MB burst again on the server
+ * that has just taken those 5,000. `npm run bench` runs this process, and so the floor, with the
+ * V8 heap flag scripts/start.sh gives the server.
  *
  * The server is started by scripts/start.sh, the script `npm start` runs, so it runs with the
  * environment users get. The client shares the cores with the server, which the floor does not:
@@ -174,15 +176,19 @@ export async function benchUpload(o: { rounds?: number; soak?: number } = {}) {
     // runs it (scripts/start.sh), as bare `node` with glibc's defaults, and with jemalloc when it
     // is installed. Several runs each: the peak varies from run to run.
     const big = await sharp(randomBytes(2600 * 2600 * 3), { raw: { width: 2600, height: 2600, channels: 3 } }).png({ compressionLevel: 0 }).toBuffer();
+    /** Ten clients, one 20 MB upload each, at once: how long it took. */
+    const burst = async (s: Server, conv: string) => {
+      const send = uploader(s.url, conv, [big]);
+      const started = performance.now();
+      await Promise.all(Array.from({ length: 10 }, () => send()));
+      return round((performance.now() - started) / 1000);
+    };
     const tenBig = async (sub: string, env: Record<string, string> = {}, o: { plain?: boolean } = {}) => {
       const s = await startServer(join(dir, sub), env, o);
       const conv = await conversation(s.url);
       const idle = await s.rssMb();
-      const send = uploader(s.url, conv, [big]);
-      const started = performance.now();
-      await Promise.all(Array.from({ length: 10 }, () => send()));
-      const result = { seconds: round((performance.now() - started) / 1000), idleRssMb: idle, peakRssMb: await s.peakRssMb() };
-      return { server: s, conv, result };
+      const seconds = await burst(s, conv);
+      return { server: s, conv, result: { seconds, idleRssMb: idle, peakRssMb: await s.peakRssMb() } };
     };
     const summary = (runs: { seconds: number; idleRssMb: number; peakRssMb: number }[]) => ({
       peakRssMbMin: Math.min(...runs.map((r) => r.peakRssMb)),
@@ -221,10 +227,7 @@ export async function benchUpload(o: { rounds?: number; soak?: number } = {}) {
     // The same ten 20 MB uploads once more, on the server that has just taken the soak: a server
     // up for hours that gets a burst, with whatever its heap and allocator hold by then.
     await memServer.resetPeakRss();
-    const afterSoakStarted = performance.now();
-    const sendBig = uploader(memServer.url, mc, [big]);
-    await Promise.all(Array.from({ length: 10 }, () => sendBig()));
-    const afterSoak = { seconds: round((performance.now() - afterSoakStarted) / 1000), rssBeforeMb: rssAtEnd, peakRssMb: await memServer.peakRssMb() };
+    const afterSoak = { seconds: await burst(memServer, mc), rssBeforeMb: rssAtEnd, peakRssMb: await memServer.peakRssMb() };
     await memServer.stop();
 
     return {
