@@ -135,7 +135,7 @@ export function buildProgram(): Command {
 
   program
     .command('serve')
-    .description('Start the server (what npm start runs).')
+    .description('Start the server in this process, without the allocator and V8 heap settings of npm start (scripts/start.sh).')
     .action(async () => {
       await import('../main.js');
     });
