@@ -37,7 +37,7 @@ describe('scripts/start.sh (npm start)', () => {
 
   it('starts the built server with the allocator and V8 heap settings, passing arguments through', async () => {
     const out = await start({}, ['--flag']);
-    expect(out['args']).toMatch(/^--initial-old-space-size=96 \S+\/dist\/src\/main\.js --flag$/);
+    expect(out['args']).toMatch(/^--initial-old-space-size=96 .+\/dist\/src\/main\.js --flag$/);
     expect(out['arenas']).toBe('2');
     expect(out['mmap']).toBe('1048576');
   });
@@ -47,6 +47,17 @@ describe('scripts/start.sh (npm start)', () => {
     expect(out['args']).toMatch(/^--initial-old-space-size=32 /);
     expect(out['arenas']).toBe('8');
     expect(out['mmap']).toBe('4096');
+  });
+
+  it('refuses a V8_INITIAL_OLD_SPACE_MB that is not a whole number, naming the variable, with exit code 78', async () => {
+    const failure = await start({ V8_INITIAL_OLD_SPACE_MB: '96MB' }).then(
+      () => null,
+      (e: unknown) => e as { code: number; stderr: string; stdout: string },
+    );
+    expect(failure?.code).toBe(78);
+    expect(failure?.stderr).toContain('V8_INITIAL_OLD_SPACE_MB="96MB": expected a whole number of megabytes');
+    // node was never started.
+    expect(failure?.stdout).toBe('');
   });
 
   it('gives the benchmark floor the same V8 heap setting as the server (bench/upload.ts compares them)', async () => {
