@@ -57,7 +57,8 @@ function processCpuMs(pid: number): number {
 /**
  * Starts the built server the way `npm start` does (scripts/start.sh, which execs node, so the
  * child's pid is the server's), or with `plain` as bare `node dist/src/main.js` without the
- * allocator settings of the script, for comparison.
+ * allocator and V8 heap settings of the script, for comparison. A bench that fails part way
+ * leaves no server behind: every one started is killed when this process exits.
  */
 async function startServer(dir: string, env: Record<string, string> = {}, o: { plain?: boolean } = {}): Promise<Server> {
   const port = await freePort();
@@ -67,6 +68,9 @@ async function startServer(dir: string, env: Record<string, string> = {}, o: { p
     env: { ...process.env, NODE: process.env['BENCH_SERVER_NODE'] ?? process.execPath, PORT: String(port), SQLITE_PATH: join(dir, 'metadata.sqlite'), STORAGE_DIR: join(dir, 'storage'), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  const killOnExit = () => child.kill();
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
     if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) break;
@@ -228,6 +232,8 @@ export async function benchUpload(o: { rounds?: number; soak?: number } = {}) {
     // up for hours that gets a burst, with whatever its heap and allocator hold by then.
     await memServer.resetPeakRss();
     const afterSoak = { seconds: await burst(memServer, mc), rssBeforeMb: rssAtEnd, peakRssMb: await memServer.peakRssMb() };
+    // What the start script really gave node (V8_INITIAL_OLD_SPACE_MB may have changed it).
+    const serverNodeFlags = readFileSync(`/proc/${memServer.child.pid as number}/cmdline`, 'utf8').split('\0').filter((a) => a.startsWith('--'));
     await memServer.stop();
 
     return {
@@ -236,6 +242,7 @@ export async function benchUpload(o: { rounds?: number; soak?: number } = {}) {
       server: 'sh scripts/start.sh (as npm start)',
       // The floor runs in this process: `npm run bench` gives it the V8 flags scripts/start.sh gives the server.
       floorNodeFlags: process.execArgv.filter((a) => a.startsWith('--') && a !== '--import'),
+      serverNodeFlags,
       floor: { concurrency1: floor1, concurrency2: floor2, concurrency4: floor4 },
       http: { concurrency1: http1, concurrency2: http2, concurrency4: http4 },
       p50RatioToFloor: round(http1.medianMs / floor1.medianMs),
