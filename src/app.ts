@@ -17,7 +17,7 @@ import { createFilesRouter } from './http/files-route.js';
 import { createAuthenticator } from './http/identity.js';
 import { createDemoRouter } from './http/demo.js';
 import { createPlaygroundRouter } from './http/playground.js';
-import { sweepOrphanFiles } from './services/orphan-sweep.js';
+import { ORPHAN_MIN_AGE_MS, sweepOrphanFiles } from './services/orphan-sweep.js';
 import { sameFileKey } from './storage/local-file-store.js';
 import type { ReplicationService } from './services/replication.js';
 import type { MetadataStore } from './store/metadata-store.js';
@@ -48,9 +48,9 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const { store, files, urls, chat, images, chain, metrics, replication, deletion, restore, cleanup, log, clock } = core;
   // Temp files and unrecorded files older than an hour belong to uploads that died with an
   // earlier process. The sweep runs in the background: it must not delay the start.
-  await files.cleanupTemp(3_600_000);
-  const sweeping = sweepOrphanFiles({ files, store, now: clock(), olderThanMs: 3_600_000, log }).then(
-    (r) => log.info({ scanned: r.scanned, removed: r.removed.length }, 'orphan file sweep finished'),
+  await files.cleanupTemp(ORPHAN_MIN_AGE_MS);
+  const sweeping = sweepOrphanFiles({ files, store, now: clock(), olderThanMs: ORPHAN_MIN_AGE_MS, log }).then(
+    (r) => log.info({ scanned: r.scanned, removed: r.removed.length, failed: r.failed }, 'orphan file sweep finished'),
     (err: unknown) => log.error({ err }, 'orphan file sweep failed'),
   );
   if (!replication) log.warn('no cloud provider has an API key: images are kept locally only (LOCAL_ONLY)');

@@ -30,9 +30,15 @@ export interface SweepResult {
 }
 
 /**
+ * How old an unrecorded file or a temp file must be before it counts as left behind: far above
+ * any upload in flight (UPLOAD_IDLE_TIMEOUT_MS is 30 s), even in another instance sharing STORAGE_DIR.
+ */
+export const ORPHAN_MIN_AGE_MS = 3_600_000;
+
+/**
  * An upload writes its files, then its record. A process killed between the two leaves files
- * no record points to. This removes them once they are older than `olderThanMs` (an hour by
- * default at start), so an upload in flight in another instance sharing STORAGE_DIR is never
+ * no record points to. This removes them once they are older than `olderThanMs`
+ * (ORPHAN_MIN_AGE_MS at start), so an upload in flight in another instance sharing STORAGE_DIR is never
  * touched. It runs at start; the reconcile pass of the CLI does the same and more.
  */
 export async function sweepOrphanFiles(deps: {

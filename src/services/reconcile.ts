@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Viewer } from '../domain/viewer.js';
 import type { MetadataStore } from '../store/metadata-store.js';
-import { sweepOrphanFiles, type SweepFiles } from './orphan-sweep.js';
+import { ORPHAN_MIN_AGE_MS, sweepOrphanFiles, type SweepFiles } from './orphan-sweep.js';
 import type { RestoreResult, RestoreService } from './restore.js';
 
 export interface ReconcileOptions {
@@ -23,9 +23,8 @@ const OPERATOR: Viewer = { userId: 'reconcile', isAdmin: true };
 /**
  * Compares STORAGE_DIR with the store, both ways. Files no record keeps are removed (or moved
  * aside) once older than an hour, so uploads in flight are safe, and so are temp files that old
- * (left by a killed process); records whose local copy is
- * missing or damaged are restored from the cloud; records with neither copy are reported as
- * lost, never dropped.
+ * (left by a killed process); records whose local copy is missing or damaged are restored from
+ * the cloud; records with neither copy are reported as lost, never dropped.
  */
 export class ReconcileService {
   constructor(
@@ -39,24 +38,17 @@ export class ReconcileService {
   ) {}
 
   async run(o: ReconcileOptions = {}, onProgress?: (phase: 'files' | 'records', done: number, total: number) => void): Promise<ReconcileResult> {
-    const sweep = await sweepOrphanFiles({
-      files: this.deps.files,
-      store: this.deps.store,
-      now: this.deps.clock(),
-      olderThanMs: o.orphanMinAgeMs ?? 3_600_000,
-      log: this.deps.log,
-      quarantine: o.quarantine ?? false,
-      dryRun: o.dryRun ?? false,
-    });
+    const { orphanMinAgeMs = ORPHAN_MIN_AGE_MS, quarantine = false, dryRun = false } = o;
+    const sweep = await sweepOrphanFiles({ files: this.deps.files, store: this.deps.store, now: this.deps.clock(), olderThanMs: orphanMinAgeMs, log: this.deps.log, quarantine, dryRun });
     // Temp files of writes that never finished (a restore or upload whose process was killed).
-    const tempFilesRemoved = await this.deps.files.cleanupTemp(o.orphanMinAgeMs ?? 3_600_000, { dryRun: o.dryRun ?? false });
+    const tempFilesRemoved = await this.deps.files.cleanupTemp(orphanMinAgeMs, { dryRun });
     onProgress?.('files', sweep.scanned, sweep.scanned);
-    const records = await this.deps.restore.restore(OPERATOR, { dryRun: o.dryRun ?? false }, (done, total) => onProgress?.('records', done, total));
+    const records = await this.deps.restore.restore(OPERATOR, { dryRun }, (done, total) => onProgress?.('records', done, total));
     for (const lost of records.lost) this.deps.log.error(lost, 'image lost: no local copy and no cloud copy');
     this.deps.log.info(
       { orphans: sweep.removed.length, orphansFailed: sweep.failed, tempFilesRemoved, keptRecent: sweep.keptRecent, restored: records.restored, failed: records.failed, lost: records.noCloudCopy },
       'reconcile finished',
     );
-    return { files: { scanned: sweep.scanned, orphans: sweep.removed, keptRecent: sweep.keptRecent, quarantined: o.quarantine ?? false, tempFilesRemoved, failed: sweep.failed }, records };
+    return { files: { scanned: sweep.scanned, orphans: sweep.removed, keptRecent: sweep.keptRecent, quarantined: quarantine, tempFilesRemoved, failed: sweep.failed }, records };
   }
 }
