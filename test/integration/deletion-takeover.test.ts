@@ -43,15 +43,16 @@ describe('a delete that takes over a job the worker has just claimed', () => {
       leaseOwner: 'crashed-instance', leaseUntil: new Date(Date.now() - 1000),
     });
 
-    const late: { core?: Core } = {}; // the core is built on this store, after it
-    let raced = false;
+    const late: { core?: Core } = {}; // the core is built on this store, below
+    // The owner's delete, made while the worker removes the record; checked after the pass,
+    // because the worker logs and swallows whatever its store call throws.
+    let ownerDelete: Promise<unknown> | undefined;
     // The real store; the first time the worker removes the record, the owner's delete runs first.
     const store = overrideStore(real, {
       removeImage: (original) => async (id) => {
-        if (!raced) {
-          raced = true;
-          const done = await late.core!.deletion.deleteImage({ userId: image.userId, isAdmin: false }, id);
-          expect(done).toMatchObject({ cloudDeleted: true, localDeleted: true });
+        if (!ownerDelete) {
+          ownerDelete = late.core!.deletion.deleteImage({ userId: image.userId, isAdmin: false }, id);
+          await ownerDelete;
         }
         return original(id);
       },
@@ -59,7 +60,8 @@ describe('a delete that takes over a job the worker has just claimed', () => {
     const core = (late.core = await createCore(loadConfig(env), { log: pino({ level: 'silent' }), store }));
     try {
       expect(await core.deletion.runOnce()).toBe(1);
-      expect(raced).toBe(true);
+      expect(ownerDelete).toBeDefined();
+      await expect(ownerDelete).resolves.toMatchObject({ cloudDeleted: true, localDeleted: true });
       expect(cloud.deletions).toHaveLength(1);
       expect(await real.countPendingDeletions()).toBe(0);
       expect(await real.getImagesByIds([image.id])).toEqual([]);

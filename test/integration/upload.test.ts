@@ -203,9 +203,12 @@ describe('upload limits and malformed multipart', () => {
   });
   let rowsBefore: Record<string, unknown[]>;
   afterAll(async () => {
-    // Every request below was refused: not one row may have changed.
-    expect(snapshotSqlite(small.sqlitePath)).toEqual(rowsBefore);
-    await small.stop();
+    try {
+      // Every request below was refused: not one row may have changed.
+      expect(snapshotSqlite(small.sqlitePath)).toEqual(rowsBefore);
+    } finally {
+      await small.stop();
+    }
   });
 
   const send = (o: Partial<Parameters<typeof multipart>[1]> & { files: Parameters<typeof multipart>[1]['files'] }) =>
