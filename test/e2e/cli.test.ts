@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateConversationDocument, UploadImageDocument } from '../generated/graphql.js';
 import { startPostImagesEmulator, type Emulator } from '../support/emulators.js';
 import { CLI_ARGV, cliEnv, runCli } from '../support/cli.js';
+import { TEST_FILE_URL_SECRET } from '../support/factories.js';
 import { as, startTestServer, type TestServer } from '../support/server.js';
 
 const coffee = await readFile('test/fixtures/coffee.png');
@@ -22,7 +23,7 @@ describe('the hybrid-image-store CLI', () => {
     cloud = await startPostImagesEmulator();
     const cloudEnv = { CLOUD_PROVIDERS: 'postimages', POSTIMAGES_API_KEY: cloud.apiKey, POSTIMAGES_API_URL: cloud.apiUrl };
     server = await startTestServer({ env: cloudEnv });
-    env = { ...cloudEnv, SQLITE_PATH: server.sqlitePath, STORAGE_DIR: server.storageDir, FILE_URL_SECRET: 'test-secret-test-secret-test-secret!' };
+    env = { ...cloudEnv, SQLITE_PATH: server.sqlitePath, STORAGE_DIR: server.storageDir, FILE_URL_SECRET: TEST_FILE_URL_SECRET };
     const c = await server.gql(CreateConversationDocument, { input: {} }, as('alice'));
     for (let i = 0; i < 3; i++) {
       const data = await sharp(coffee).extract({ left: i * 10, top: 0, width: 120, height: 90 }).jpeg().toBuffer();

@@ -3,6 +3,9 @@ import type { Cursor, Page, PageArgs } from '../../src/domain/cursor.js';
 import { createIdGenerator } from '../../src/domain/ids.js';
 import type { Conversation, ImageRecord, Message, Replication } from '../../src/domain/types.js';
 
+/** FILE_URL_SECRET of every server, CLI and core the tests start (at least 32 characters). */
+export const TEST_FILE_URL_SECRET = 'test-secret-test-secret-test-secret!';
+
 /** 2026-01-01T00:00:00Z: every test date is an offset from it, so runs are reproducible. */
 export const BASE_MS = Date.UTC(2026, 0, 1);
 

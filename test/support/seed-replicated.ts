@@ -4,6 +4,7 @@ import sharp from 'sharp';
 import type { ImageRecord, Message } from '../../src/domain/types.js';
 import type { MetadataStore } from '../../src/store/metadata-store.js';
 import type { Emulator } from './emulators.js';
+import { makeImage, TEST_FILE_URL_SECRET } from './factories.js';
 
 const hex = (n: number) => randomBytes(n).toString('hex');
 
@@ -12,7 +13,7 @@ export function emulatedEnv(dir: string, cloud: Emulator): { SQLITE_PATH: string
   return {
     SQLITE_PATH: join(dir, 'metadata.sqlite'),
     STORAGE_DIR: join(dir, 'storage'),
-    FILE_URL_SECRET: 'test-secret-test-secret-test-secret!',
+    FILE_URL_SECRET: TEST_FILE_URL_SECRET,
     CLOUD_PROVIDERS: 'postimages',
     POSTIMAGES_API_KEY: cloud.apiKey,
     POSTIMAGES_API_URL: cloud.apiUrl,
@@ -49,15 +50,22 @@ export async function seedReplicatedImages(
       const id = hex(6);
       const name = `img_20260101_000000_${hex(4)}`;
       cloud.stored.set(`${id}/${name}.jpg`, data);
-      message.images.push({
-        id: hex(12), messageId: message.id, conversationId: conversation.id, userId,
-        localKey: `uploads/${name}.jpg`, evictedKey: null, thumbnailKey: `thumbnails/thumb_${name}.webp`,
-        cloudUrl: `${cdn}/i/${id}/${name}.jpg`, deleteUrl: `${cdn}/delete/${id}`, caption: null,
-        size: data.length, mimeType: 'image/jpeg', width: o.width, height: o.height, generated: false, service: 'POSTIMAGES',
-        sha256: createHash('sha256').update(data).digest('hex'), placeholder: null,
-        uploadedAt: new Date(now + Math.floor(n / (o.sameInstantEvery ?? 1))),
-        replication: { status: 'REPLICATED', attempts: 1, nextAttemptAt: null, lastError: null, leaseOwner: null, leaseUntil: null },
-      });
+      message.images.push(
+        makeImage(message, {
+          localKey: `uploads/${name}.jpg`,
+          thumbnailKey: `thumbnails/thumb_${name}.webp`,
+          cloudUrl: `${cdn}/i/${id}/${name}.jpg`,
+          deleteUrl: `${cdn}/delete/${id}`,
+          size: data.length,
+          mimeType: 'image/jpeg',
+          width: o.width,
+          height: o.height,
+          service: 'POSTIMAGES',
+          sha256: createHash('sha256').update(data).digest('hex'),
+          uploadedAt: new Date(now + Math.floor(n / (o.sameInstantEvery ?? 1))),
+          replication: { status: 'REPLICATED', attempts: 1 },
+        }),
+      );
     }
     await store.addMessage(message);
     images.push(...message.images);

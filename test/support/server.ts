@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config.js';
 import type { MetadataStore } from '../../src/store/metadata-store.js';
 import { LocalFileStore, type FsOps } from '../../src/storage/local-file-store.js';
 import { SqliteMetadataStore } from '../../src/store/sqlite/sqlite-store.js';
+import { TEST_FILE_URL_SECRET } from './factories.js';
 
 export interface GraphQLResponse<T> {
   status: number;
@@ -57,7 +58,7 @@ export async function startTestServer(
     HOST: '127.0.0.1',
     SQLITE_PATH: sqlitePath,
     STORAGE_DIR: join(dir, 'storage'),
-    FILE_URL_SECRET: 'test-secret-test-secret-test-secret!',
+    FILE_URL_SECRET: TEST_FILE_URL_SECRET,
     LOG_LEVEL: 'info',
     ...options.env,
   });

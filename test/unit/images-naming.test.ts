@@ -9,6 +9,7 @@ import { createCore } from '../../src/core.js';
 import { imageFileName, imageKey, thumbnailFileName, thumbnailKey } from '../../src/images/naming.js';
 import { configureSharp } from '../../src/images/process.js';
 import { ImageProcessor } from '../../src/images/processor.js';
+import { TEST_FILE_URL_SECRET } from '../support/factories.js';
 
 describe('naming', () => {
   it('names files img_YYYYMMDD_HHMMSS_<8 hex>.<ext> in UTC, in the seed layout', () => {
@@ -47,7 +48,7 @@ describe('configureSharp', () => {
     const dir = await mkdtemp(join(tmpdir(), 'his-core-'));
     const saved = process.env['UV_THREADPOOL_SIZE'];
     const core = async () => {
-      const c = await createCore(loadConfig({ SQLITE_PATH: join(dir, 'm.sqlite'), STORAGE_DIR: join(dir, 's'), FILE_URL_SECRET: 'test-secret-test-secret-test-secret!' }), { log: pino({ level: 'silent' }) });
+      const c = await createCore(loadConfig({ SQLITE_PATH: join(dir, 'm.sqlite'), STORAGE_DIR: join(dir, 's'), FILE_URL_SECRET: TEST_FILE_URL_SECRET }), { log: pino({ level: 'silent' }) });
       await c.store.close();
       return c.imageConcurrency;
     };
