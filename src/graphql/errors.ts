@@ -20,8 +20,23 @@ const CLIENT_CODES = new Set<string>([
   'PAYLOAD_TOO_LARGE',
 ]);
 
+/**
+ * graphql-upload-minimal's HttpError, reaching a resolver when the multipart body turned out
+ * malformed after the operation had started (a broken file part, a body cut short) or a file
+ * went over its limits. The parser's messages describe the body, so they are shown.
+ */
+export function multipartError(error: unknown): { status: number; code: 'BAD_USER_INPUT' | 'PAYLOAD_TOO_LARGE'; message: string } | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const e = error as Error & { status?: unknown; expose?: unknown };
+  if (e.expose !== true || typeof e.status !== 'number' || e.status < 400 || e.status >= 500) return undefined;
+  // 499 is the parser's "client went away": a 400 to whoever is still listening.
+  const status = e.status === 499 ? 400 : e.status;
+  return { status, code: status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_USER_INPUT', message: e.message };
+}
+
 function isClientError(error: unknown): boolean {
-  if (isDomainError(unwrapResolverError(error))) return true;
+  const original = unwrapResolverError(error);
+  if (isDomainError(original) || multipartError(original)) return true;
   const code = error instanceof GraphQLError ? error.extensions['code'] : undefined;
   return typeof code === 'string' && CLIENT_CODES.has(code);
 }
@@ -37,6 +52,10 @@ export function createErrorFormatter(isProduction: boolean) {
     const original = unwrapResolverError(error);
     if (isDomainError(original)) {
       return { message: original.message, locations: formatted.locations, path: formatted.path, extensions: { code: original.code } };
+    }
+    const multipart = multipartError(original);
+    if (multipart) {
+      return { message: multipart.message, locations: formatted.locations, path: formatted.path, extensions: { code: multipart.code } };
     }
     if (isClientError(error)) {
       const { stacktrace: _dropped, ...extensions } = formatted.extensions ?? {};
@@ -54,7 +73,11 @@ export function createErrorFormatter(isProduction: boolean) {
 export const errorLoggingPlugin: ApolloServerPlugin<GraphQLContext> = {
   async requestDidStart() {
     return {
-      async didEncounterErrors({ contextValue, errors, operationName }) {
+      async didEncounterErrors({ contextValue, errors, operationName, response }) {
+        // A malformed multipart body is the request's fault as a whole: answer it with the
+        // parser's 4xx, as a body refused before the operation started would be.
+        const multipart = errors.map((e) => multipartError(unwrapResolverError(e))).filter((m) => m !== undefined);
+        if (multipart.length > 0) response.http.status = Math.max(...multipart.map((m) => m.status));
         for (const error of errors) {
           if (isClientError(error)) continue;
           contextValue.log.error(

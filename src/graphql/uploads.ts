@@ -1,5 +1,5 @@
+import { PassThrough, type Readable } from 'node:stream';
 import type { FileUpload } from 'graphql-upload-minimal';
-import { BadUserInputError, PayloadTooLargeError } from '../domain/errors.js';
 import type { ImageSource } from '../services/image-service.js';
 
 /**
@@ -9,19 +9,9 @@ import type { ImageSource } from '../services/image-service.js';
 export function fileSource(file: Promise<FileUpload>): ImageSource & { kind: 'stream' } {
   return {
     kind: 'stream',
-    open: async () => {
-      try {
-        return (await file).createReadStream();
-      } catch (e) {
-        // graphql-upload-minimal's HttpError: a file part missing from the request (400), or
-        // over its limits (413). Either is the client's doing, so it gets a coded error.
-        const status = (e as { status?: number }).status;
-        const message = e instanceof Error ? e.message : String(e);
-        if (status === 413) throw new PayloadTooLargeError(message);
-        if (status !== undefined && status >= 400 && status < 500) throw new BadUserInputError(message);
-        throw e;
-      }
-    },
+    // A file part missing from the request (400) or over its limits (413) rejects here with the
+    // parser's HttpError, which src/graphql/errors.ts answers as a coded 4xx.
+    open: async () => clientErrorsOnly((await file).createReadStream()),
   };
 }
 
@@ -42,4 +32,28 @@ export function drainUnread(files: (Promise<FileUpload> | null | undefined)[]): 
       () => undefined,
     );
   }
+}
+
+/**
+ * The file stream as the upload path reads it. busboy errors a file stream with a plain Error
+ * when the body turns out malformed or cut short while the file is read ("Unexpected end of
+ * form"): that is the client's doing, so it reaches the reader as a 400 the client sees, not
+ * as an internal error. Errors the reader itself raises (too large, too slow, disk full) stay
+ * on its side of the PassThrough and keep their own meaning. When the reader stops early, the
+ * rest of the file is drained so the parser can finish the body.
+ */
+function clientErrorsOnly(raw: Readable & { truncated?: boolean }): Readable & { truncated?: boolean } {
+  const out = new PassThrough();
+  raw.on('limit', () => out.emit('limit'));
+  raw.on('error', (e: Error) => {
+    out.destroy('expose' in e ? e : Object.assign(new Error(`The multipart body is malformed: ${e.message}.`), { status: 400, expose: true }));
+  });
+  out.on('close', () => {
+    if (!raw.readableEnded && !raw.destroyed) {
+      raw.unpipe(out);
+      raw.resume();
+    }
+  });
+  raw.pipe(out);
+  return Object.defineProperty(out, 'truncated', { get: () => raw.truncated });
 }

@@ -12,6 +12,7 @@ import { pinoHttp } from 'pino-http';
 import { isDomainError } from '../domain/errors.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import type { Authenticate } from './identity.js';
+import { assertMultipartParserPatched } from './multipart-patch.js';
 
 export interface HttpDeps {
   log: Logger;
@@ -38,6 +39,7 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 /** The Express app: thin routes over the services; every error answers JSON with a code. */
 export function createHttpApp(deps: HttpDeps): Express {
+  assertMultipartParserPatched();
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
@@ -86,7 +88,8 @@ export function createHttpApp(deps: HttpDeps): Express {
     '/graphql',
     cors({ origin: deps.corsOrigins.length > 0 ? deps.corsOrigins : false, maxAge: 600 }),
     requirePreflightForMultipart,
-    // The multipart parser runs before Apollo. Its maxFileSize only truncates a file silently
+    // The multipart parser runs before Apollo, patched (src/http/multipart-patch.ts) so that no
+    // malformed body can end the process. Its maxFileSize only truncates a file silently
     // (graphql-upload-minimal issue #51): the upload path counts bytes itself and treats the
     // stream's `limit` event as PAYLOAD_TOO_LARGE. Here it is one byte over, so a file of
     // exactly the limit still passes.
