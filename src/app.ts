@@ -10,7 +10,7 @@ import type { Config } from './config.js';
 import { createCore, type Core, type CoreDeps } from './core.js';
 import { complexityPlugin } from './graphql/complexity.js';
 import type { GraphQLContext } from './graphql/context.js';
-import { createErrorFormatter, errorLoggingPlugin } from './graphql/errors.js';
+import { createErrorFormatter, errorLoggingPlugin, subscriptionsUnsupportedRule } from './graphql/errors.js';
 import { createLoaders } from './graphql/loaders.js';
 import { buildAppSchema } from './graphql/schema.js';
 import { createHttpApp } from './http/app.js';
@@ -67,8 +67,9 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     introspection: config.introspection,
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
-    formatError: createErrorFormatter(config.isProduction),
+    formatError: createErrorFormatter({ isProduction: config.isProduction, introspection: config.introspection }),
     validationRules: [
+      subscriptionsUnsupportedRule,
       maxDepthRule({
         n: config.limits.maxQueryDepth,
         ignoreIntrospection: true,
@@ -97,7 +98,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     apollo,
     authenticate: createAuthenticator(config.auth),
     contextBase: () => ({ chat, images, urls, replication, deletion, restore, cleanup, providers: () => chain.health(), loaders: createLoaders(chat, { batch: deps.batchLoads ?? true }) }),
-    metrics: metrics.registry,
+    ...(config.metrics.mode === 'off' ? {} : { metrics: { registry: metrics.registry, token: config.metrics.mode === 'token' ? config.metrics.token : null } }),
     upload: { maxFileBytes: config.limits.maxUploadBytes, maxFiles: config.limits.maxFiles },
     filesRouter: createFilesRouter({
       files,

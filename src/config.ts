@@ -3,7 +3,7 @@ import { z } from 'zod';
 /**
  * Every environment variable the server reads, validated once at start. A bad value stops
  * the server with one line naming the variable, what is wrong and what is accepted.
- * The names in API.md are binding; the ones marked "added" are this project's own.
+ * The names in docs/api.md are binding; the ones marked "added" are this project's own.
  */
 
 const int = (min: number, max: number) =>
@@ -65,6 +65,10 @@ const schema = z.object({
   /** added: expected `iss` and `aud` claims, checked when set. */
   AUTH_JWT_ISSUER: nonEmpty.optional(),
   AUTH_JWT_AUDIENCE: nonEmpty.optional(),
+  /** added: refuse tokens issued (`iat`) longer ago than this, whatever their `exp`. */
+  AUTH_JWT_MAX_AGE_SECONDS: int(1, 366 * 86_400).optional(),
+  /** added: bearer token for GET /metrics; unset serves it openly in development and not at all in production. */
+  METRICS_TOKEN: z.string().min(16, 'expected at least 16 characters (for example: openssl rand -hex 16)').optional(),
   CLOUD_PROVIDERS: providerList.default(['postimages', 'imgbb']),
   POSTIMAGES_API_KEY: nonEmpty.optional(),
   POSTIMAGES_API_URL: httpUrl.default('https://api.postimage.org/1/upload'),
@@ -132,7 +136,7 @@ export interface Config {
   /** Behind nginx: /files answers with X-Accel-Redirect to this internal location instead of the bytes. */
   filesAccelRedirectPrefix: string | null;
   auth:
-    | { mode: 'jwt'; secret: string | null; jwksUrl: string | null; issuer: string | null; audience: string | null }
+    | { mode: 'jwt'; secret: string | null; jwksUrl: string | null; issuer: string | null; audience: string | null; maxTokenAgeSeconds: number | null }
     | { mode: 'dev' };
   cloud: {
     providers: ProviderName[];
@@ -162,6 +166,8 @@ export interface Config {
   reconcileIntervalMinutes: number | null;
   logLevel: Env['LOG_LEVEL'];
   introspection: boolean;
+  /** GET /metrics: `open` to anyone (development default), behind a bearer `token`, or `off`. */
+  metrics: { mode: 'open' } | { mode: 'token'; token: string } | { mode: 'off' };
   shutdownTimeoutMs: number;
   corsOrigins: string[];
 }
@@ -221,6 +227,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
           jwksUrl: e.AUTH_JWKS_URL ?? null,
           issuer: e.AUTH_JWT_ISSUER ?? null,
           audience: e.AUTH_JWT_AUDIENCE ?? null,
+          maxTokenAgeSeconds: e.AUTH_JWT_MAX_AGE_SECONDS ?? null,
         }
       : { mode: 'dev' },
     cloud: {
@@ -257,6 +264,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     reconcileIntervalMinutes: e.RECONCILE_INTERVAL_MINUTES ?? null,
     logLevel: e.LOG_LEVEL,
     introspection: e.GRAPHQL_INTROSPECTION ?? !isProduction,
+    metrics: e.METRICS_TOKEN ? { mode: 'token', token: e.METRICS_TOKEN } : isProduction ? { mode: 'off' } : { mode: 'open' },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     corsOrigins: e.CORS_ORIGINS ?? [],
   };

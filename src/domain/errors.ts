@@ -1,5 +1,5 @@
 /**
- * Typed domain errors. Each carries the API code from API.md; the GraphQL layer maps
+ * Typed domain errors. Each carries the API code from docs/api.md; the GraphQL layer maps
  * them to `extensions.code` in exactly one place (src/graphql/errors.ts).
  */
 export type ErrorCode =

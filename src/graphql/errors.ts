@@ -1,6 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerErrorCode, unwrapResolverError } from '@apollo/server/errors';
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type ASTVisitor, type GraphQLFormattedError, type ValidationContext } from 'graphql';
+import { redactPaths } from '../domain/redact.js';
 import { isDomainError } from '../domain/errors.js';
 import type { GraphQLContext } from './context.js';
 
@@ -45,10 +46,13 @@ function isClientError(error: unknown): boolean {
  * The one place where errors become what a client sees. Domain errors carry their API code;
  * client errors from Apollo keep theirs; anything else is masked as INTERNAL_SERVER_ERROR (its
  * message is shown only outside production; never a stack). The X-Request-Id response header
- * links a masked error to its log line.
+ * links a masked error to its log line. In every mode, file-system paths are cut from messages;
+ * with introspection off, so are graphql-js's "Did you mean ...?" hints, which would otherwise
+ * spell out the schema one guess at a time.
  */
-export function createErrorFormatter(isProduction: boolean) {
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+export function createErrorFormatter(o: { isProduction: boolean; introspection: boolean }) {
+  const clean = (message: string) => redactPaths(o.introspection ? message : withoutSuggestions(message));
+  const format = (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     if (isDomainError(original)) {
       return { message: original.message, locations: formatted.locations, path: formatted.path, extensions: { code: original.code } };
@@ -62,10 +66,34 @@ export function createErrorFormatter(isProduction: boolean) {
       return { ...formatted, extensions };
     }
     return {
-      message: isProduction ? 'Internal server error' : `Internal server error: ${formatted.message}`,
-      ...(isProduction ? {} : { path: formatted.path }),
+      message: o.isProduction ? 'Internal server error' : `Internal server error: ${formatted.message}`,
+      ...(o.isProduction ? {} : { path: formatted.path }),
       extensions: { code: ApolloServerErrorCode.INTERNAL_SERVER_ERROR },
     };
+  };
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const out = format(formatted, error);
+    return { ...out, message: clean(out.message) };
+  };
+}
+
+/** graphql-js appends suggestions as one last sentence: ` Did you mean "a" or "b"?` */
+function withoutSuggestions(message: string): string {
+  return message.replace(/ Did you mean [^?]*\?$/, '');
+}
+
+/**
+ * Without a Subscription type graphql-js validates a `subscription` operation and only fails
+ * when executing it ("Schema is not configured to execute subscription operation"), which
+ * Apollo reports as an internal error. This refuses it during validation, with the client's code.
+ */
+export function subscriptionsUnsupportedRule(context: ValidationContext): ASTVisitor {
+  return {
+    OperationDefinition(node) {
+      if (node.operation === 'subscription' && !context.getSchema().getSubscriptionType()) {
+        context.reportError(new GraphQLError('This server has no subscriptions: send a query or a mutation.', { nodes: [node] }));
+      }
+    },
   };
 }
 

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -27,8 +27,8 @@ export interface HttpDeps {
   upload: { maxFileBytes: number; maxFiles: number };
   /** Signed local file serving (`GET /files/...`). */
   filesRouter?: Router;
-  /** Prometheus registry served at `/metrics`. */
-  metrics?: Registry;
+  /** Prometheus registry served at `/metrics`, with a bearer `token` when set (see Config.metrics). */
+  metrics?: { registry: Registry; token: string | null };
   /** GraphiQL at GET /graphql for browsers (src/http/playground.ts); absent when turned off. */
   playground?: Router;
   /** The demo page at `/` (src/http/demo.ts). */
@@ -74,8 +74,19 @@ export function createHttpApp(deps: HttpDeps): Express {
   });
 
   if (deps.metrics) {
-    const registry = deps.metrics;
-    app.get('/metrics', async (_req, res) => {
+    const { registry, token } = deps.metrics;
+    const expected = token === null ? null : createHash('sha256').update(`Bearer ${token}`).digest();
+    app.get('/metrics', async (req, res) => {
+      if (expected) {
+        // Compared as digests so the comparison takes the same time whatever was sent.
+        const given = createHash('sha256').update(req.headers.authorization ?? '').digest();
+        if (!timingSafeEqual(given, expected)) {
+          res.status(401).set('WWW-Authenticate', 'Bearer realm="metrics"').json({
+            errors: [{ message: 'GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`.', extensions: { code: 'UNAUTHENTICATED' } }],
+          });
+          return;
+        }
+      }
       res.set('Content-Type', registry.contentType).send(await registry.metrics());
     });
   }

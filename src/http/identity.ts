@@ -12,7 +12,8 @@ const USER_ID = /^[A-Za-z0-9._:@|-]{1,128}$/;
  * Builds the function that turns request headers into a Viewer.
  * JWT mode: `Authorization: Bearer <JWT>`, HS256 with a secret or any JWKS key; `sub` is the
  * user id and `roles` containing "admin" grants admin. No header: anonymous (null), and
- * operations that need a user answer UNAUTHENTICATED. A bad or expired token: UNAUTHENTICATED.
+ * operations that need a user answer UNAUTHENTICATED. A bad or expired token, or one without
+ * `exp` (or, with AUTH_JWT_MAX_AGE_SECONDS, issued too long ago): UNAUTHENTICATED.
  * Dev mode: trusts `X-User-Id` (default "dev") and `X-User-Roles`.
  */
 export function createAuthenticator(auth: Config['auth']): Authenticate {
@@ -33,6 +34,9 @@ export function createAuthenticator(auth: Config['auth']): Authenticate {
     algorithms: auth.secret ? ['HS256'] : ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'],
     ...(auth.issuer ? { issuer: auth.issuer } : {}),
     ...(auth.audience ? { audience: auth.audience } : {}),
+    // A token without an expiry would be valid forever once leaked: refused.
+    requiredClaims: ['exp'],
+    ...(auth.maxTokenAgeSeconds ? { maxTokenAge: auth.maxTokenAgeSeconds } : {}),
   };
   return async (headers) => {
     const value = header(headers, 'authorization');
@@ -48,7 +52,15 @@ export function createAuthenticator(auth: Config['auth']): Authenticate {
       return { userId: payload.sub, isAdmin: roles.includes('admin') };
     } catch (e) {
       if (e instanceof UnauthenticatedError) throw e;
+      // jose reports a token older than maxTokenAge as expired, naming the `iat` claim.
+      if (e instanceof joseErrors.JWTExpired && e.claim === 'iat') throw new UnauthenticatedError('The token is older than AUTH_JWT_MAX_AGE_SECONDS allows.');
       if (e instanceof joseErrors.JWTExpired) throw new UnauthenticatedError('The token has expired.');
+      if (e instanceof joseErrors.JWTClaimValidationFailed && e.claim === 'exp') {
+        throw new UnauthenticatedError('The token has no "exp" claim: tokens must expire.');
+      }
+      if (e instanceof joseErrors.JWTClaimValidationFailed && e.claim === 'iat') {
+        throw new UnauthenticatedError('The token has no usable "iat" claim, which AUTH_JWT_MAX_AGE_SECONDS requires.');
+      }
       if (e instanceof joseErrors.JOSEError) throw new UnauthenticatedError(`The token is not valid (${e.code}).`);
       throw e;
     }

@@ -216,7 +216,7 @@ export class ImageService {
       sha256: processed.sha256,
       placeholder: processed.placeholder,
       uploadedAt: now,
-      // Without any enabled provider there is nothing to wait for: LOCAL_ONLY says so (API.md).
+      // Without any enabled provider there is nothing to wait for: LOCAL_ONLY says so (docs/api.md).
       replication: this.deps.replication
         ? { status: 'PENDING', attempts: 0, nextAttemptAt: null, lastError: null, leaseOwner: o.lease?.leaseOwner ?? null, leaseUntil: o.lease?.leaseUntil ?? null }
         : { status: 'LOCAL_ONLY', attempts: 0, nextAttemptAt: null, lastError: 'cloud replication is disabled: no provider has an API key', leaseOwner: null, leaseUntil: null },

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { redactPaths } from '../domain/redact.js';
 import type { ImageRecord } from '../domain/types.js';
 import type { ChainFailure, ChainSuccess } from '../storage/providers/chain.js';
 import type { CloudCopy, ProviderName, UploadFile } from '../storage/providers/provider.js';
@@ -101,7 +102,8 @@ export class ReplicationService extends PolledService {
       lastError = result.failures.map((f) => `${f.provider}: ${f.reason}`).join('; ') || 'no cloud provider is enabled';
     } catch (e) {
       // The local copy could not be read: no provider was tried, so none is blamed.
-      lastError = `local copy unreadable: ${e instanceof Error ? e.message : String(e)}`;
+      // lastError is stored and shown to clients: no server paths in it.
+      lastError = `local copy unreadable: ${redactPaths(e instanceof Error ? e.message : String(e))}`;
     }
     if (attempts >= this.deps.options.maxAttempts) {
       this.deps.log.error({ imageId: image.id, attempts, lastError }, 'cloud replication gave up: the image stays LOCAL_ONLY until an admin requeues it');

@@ -2,6 +2,7 @@ import { unlink } from 'node:fs/promises';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import { BadUserInputError, NotFoundError } from '../domain/errors.js';
+import { redactPaths } from '../domain/redact.js';
 import type { ImageRecord } from '../domain/types.js';
 import { ownerScope, visibleOrNotFound, type Viewer } from '../domain/viewer.js';
 import type { MetadataStore } from '../store/metadata-store.js';
@@ -95,7 +96,8 @@ export class RestoreService {
               this.count(result, image, await this.restoreOne(image, dryRun, result));
             } catch (e) {
               result.failed++;
-              if (result.failures.length < MAX_LISTED) result.failures.push({ imageId: image.id, reason: e instanceof Error ? e.message : String(e) });
+              // The reason reaches the admin's client: no server paths in it (the log keeps them).
+              if (result.failures.length < MAX_LISTED) result.failures.push({ imageId: image.id, reason: redactPaths(e instanceof Error ? e.message : String(e)) });
               this.deps.log.warn({ imageId: image.id, reason: e instanceof Error ? e.message : String(e) }, 'restore of an image failed');
             }
             result.scanned++;

@@ -20,7 +20,7 @@ export interface ConnectionShape<T> {
   totalCount: number;
 }
 
-/** Builds the `XEdge` and `XConnection` types of API.md for a node type. */
+/** Builds the `XEdge` and `XConnection` types of docs/api.md for a node type. */
 export function connectionTypes<T extends object>(name: string, node: ClassType<T>, noun: string) {
   @ObjectType(`${name}Edge`, { description: `One ${noun} in a page, with its cursor.` })
   class Edge {
