@@ -105,6 +105,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       signer: urls,
       clock,
       log,
+      cloudUrlAllowed: core.cloudUrlAllowed,
       ...(config.filesAccelRedirectPrefix ? { accelRedirectPrefix: config.filesAccelRedirectPrefix } : {}),
       lookup: async (key) => {
         const image = await store.findImageByFileKey(key);

@@ -18,6 +18,7 @@ import { Poller } from './services/poller.js';
 import { ReconcileService } from './services/reconcile.js';
 import { ReplicationService } from './services/replication.js';
 import { RestoreService } from './services/restore.js';
+import { originRefusal } from './storage/allowed-origins.js';
 import { downloadToFile, sha256File } from './storage/cloud-download.js';
 import { loadOrCreateFileUrlSecret } from './storage/file-url-secret.js';
 import { LocalFileStore } from './storage/local-file-store.js';
@@ -136,7 +137,8 @@ export async function createCore(config: Config, deps: CoreDeps) {
     ...(replication ? { replication } : {}),
   });
 
-  // Restore downloads only from the providers' hosts unless told otherwise (RESTORE_ALLOWED_HOSTS).
+  // Restore downloads, and /files redirects, go only to the providers' origins unless told
+  // otherwise (RESTORE_ALLOWED_HOSTS).
   const allowedHosts = config.restoreAllowedHosts ?? [...new Set(cloudProviders.flatMap((p) => p.allowedHosts))];
   const restore = new RestoreService({
     store,
@@ -198,6 +200,8 @@ export async function createCore(config: Config, deps: CoreDeps) {
     restore,
     cleanup,
     reconcile,
+    /** Whether a stored cloud URL is on an allowed origin (scheme, host and port), checked at every use. */
+    cloudUrlAllowed: (url: string) => originRefusal(url, allowedHosts, config.isProduction) === null,
     /** Starts the background work: replication, deletions, and the optional timers. */
     startWorkers(): void {
       replication?.start();

@@ -10,7 +10,7 @@ import type { ProviderHealth } from '../storage/providers/chain.js';
 import type { UrlSigner } from '../storage/url-signer.js';
 import type { Loaders } from './loaders.js';
 
-/** What every resolver receives. Built once per request in src/http/graphql-route.ts. */
+/** What every resolver receives. Built once per request in src/http/app.ts (the `/graphql` route). */
 export interface GraphQLContext {
   viewer: Viewer | null;
   requestId: string;

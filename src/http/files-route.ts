@@ -33,6 +33,12 @@ export interface FilesRouterDeps {
    * Set-Cookie...), so nosniff must be repeated in that location.
    */
   accelRedirectPrefix?: string;
+  /**
+   * Whether a stored cloud URL may be a redirect target: it is data that could have been
+   * edited, so it is checked against the providers' origins (src/storage/allowed-origins.ts)
+   * at every redirect, not only when it was stored. Unset: every cloud URL is refused.
+   */
+  cloudUrlAllowed?: (url: string) => boolean;
   /** For Cache-Control's max-age; the signer's clock in tests. */
   clock?: () => Date;
 }
@@ -77,12 +83,18 @@ export function createFilesRouter(deps: FilesRouterDeps): Router {
     }
 
     // The cloud copy answers for a local file that is gone: links handed out earlier keep working.
-    const toCloud = () => {
-      res.status(302).set({ Location: record.cloudUrl as string, 'Cache-Control': 'private, no-cache', 'Referrer-Policy': 'no-referrer' }).end();
+    // Otherwise, or when the stored URL is not on an allowed origin, the file is simply not here.
+    const toCloudOrNotFound = () => {
+      const cloudUrl = record.cloudUrl;
+      if (cloudUrl && deps.cloudUrlAllowed?.(cloudUrl)) {
+        res.status(302).set({ Location: cloudUrl, 'Cache-Control': 'private, no-cache', 'Referrer-Policy': 'no-referrer' }).end();
+        return;
+      }
+      if (cloudUrl) deps.log?.warn({ key }, 'a stored cloud URL is not on an allowed origin: not redirecting to it');
+      fail(res, 404, 'NOT_FOUND', 'No file at this address.');
     };
     if (record.evicted) {
-      if (record.cloudUrl) toCloud();
-      else fail(res, 404, 'NOT_FOUND', 'No file at this address.');
+      toCloudOrNotFound();
       return;
     }
 
@@ -101,8 +113,7 @@ export function createFilesRouter(deps: FilesRouterDeps): Router {
 
     if (accelPrefix !== undefined) {
       if ((await deps.files.stat(key)) === null) {
-        if (record.cloudUrl) toCloud();
-        else fail(res, 404, 'NOT_FOUND', 'No file at this address.');
+        toCloudOrNotFound();
         return;
       }
       setCommonHeaders();
@@ -116,8 +127,7 @@ export function createFilesRouter(deps: FilesRouterDeps): Router {
 
     const file = await deps.files.openRead(key);
     if (file === null) {
-      if (record.cloudUrl) toCloud();
-      else fail(res, 404, 'NOT_FOUND', 'No file at this address.');
+      toCloudOrNotFound();
       return;
     }
     let streaming = false;

@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { originRefusal } from './allowed-origins.js';
 import { streamToFile } from './read-limited.js';
 
 export interface DownloadPolicy {
-  /** Hosts a download (and every redirect it takes) may be on. */
+  /** Origins a download (and every redirect it takes) may be on (src/storage/allowed-origins.ts). */
   allowedHosts: readonly string[];
   requireHttps: boolean;
   maxBytes: number;
@@ -21,25 +22,12 @@ export class DownloadError extends Error {
 
 /**
  * Why a URL may not be fetched, or null when it may. A record's cloud URL is data that could
- * have been edited (to http://169.254.169.254/, say): only the providers' hosts are fetched,
- * https only in production, and no credentials or odd ports are smuggled through the URL.
+ * have been edited (to http://169.254.169.254/, say): only the providers' origins are fetched
+ * (scheme, host and port), https only in production, never with credentials in the URL.
  */
 export function refusal(url: string, policy: Pick<DownloadPolicy, 'allowedHosts' | 'requireHttps'>): string | null {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return 'the cloud URL is not a valid URL';
-  }
-  if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && !policy.requireHttps)) {
-    return `the cloud URL's scheme "${parsed.protocol}" is not allowed (${policy.requireHttps ? 'https' : 'http or https'} only)`;
-  }
-  if (parsed.username || parsed.password) return 'the cloud URL carries credentials';
-  const host = parsed.hostname.toLowerCase();
-  if (!policy.allowedHosts.some((h) => h.toLowerCase() === host)) {
-    return `the cloud URL's host "${host}" is not in RESTORE_ALLOWED_HOSTS (${policy.allowedHosts.join(', ') || 'empty'})`;
-  }
-  return null;
+  const refused = originRefusal(url, policy.allowedHosts, policy.requireHttps);
+  return refused ? `the cloud URL is refused (RESTORE_ALLOWED_HOSTS): ${refused}` : null;
 }
 
 const redacted = (url: string) => {

@@ -214,8 +214,25 @@ describe('delete, wipe, restore: the whole story over HTTP', () => {
     await rm(file(edited.localKey));
     const res = await server.gql(RestoreImagesDocument, { input: { imageIds: [edited.id] } }, as('alice'));
     expect(res.data!.restoreImages).toMatchObject({ scanned: 1, restored: 0, failed: 1 });
-    expect(res.data!.restoreImages.failures[0]).toEqual({ imageId: edited.id, reason: expect.stringContaining('"169.254.169.254" is not in RESTORE_ALLOWED_HOSTS') });
+    expect(res.data!.restoreImages.failures[0]).toEqual({ imageId: edited.id, reason: expect.stringMatching(/RESTORE_ALLOWED_HOSTS.*169\.254\.169\.254:80 is not one of/) });
     expect(existsSync(file(edited.localKey))).toBe(false);
+  });
+
+  it('a cloud URL on the provider host but another port is refused by restore and never a redirect target', async () => {
+    const edited = images[6]!;
+    // The emulator's own host, another port: a service beside the provider, or beside us.
+    const inside = `${cloud.origin.replace(/:\d+$/, ':1')}/admin/secret.jpg`;
+    const db = new Database(server.sqlitePath);
+    db.prepare('UPDATE images SET cloud_url = ? WHERE id = ?').run(inside, edited.id);
+    db.close();
+    await rm(file(edited.localKey));
+    const res = await server.gql(RestoreImagesDocument, { input: { imageIds: [edited.id] } }, as('alice'));
+    expect(res.data!.restoreImages).toMatchObject({ scanned: 1, restored: 0, failed: 1 });
+    expect(res.data!.restoreImages.failures[0]!.reason).toMatch(/127\.0\.0\.1:1 is not one of/);
+    // Its old local link finds no file: it answers 404 rather than sending the browser inside.
+    const link = await fetch(edited.localUrl, { redirect: 'manual' });
+    expect(link.status).toBe(404);
+    expect(link.headers.get('location')).toBeNull();
   });
 });
 

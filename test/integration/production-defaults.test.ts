@@ -112,7 +112,8 @@ describe('/metrics behind METRICS_TOKEN', () => {
   });
 
   it('refuses anonymous and wrong-token callers with 401 UNAUTHENTICATED and serves the right token', async () => {
-    for (const headers of [{}, { authorization: 'Bearer wrong-token-0123456789' }, { authorization: METRICS_TOKEN }]) {
+    const refused: Record<string, string>[] = [{}, { authorization: 'Bearer wrong-token-0123456789' }, { authorization: METRICS_TOKEN }];
+    for (const headers of refused) {
       const res = await fetch(`${server.url}/metrics`, { headers });
       expect(res.status).toBe(401);
       expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe('UNAUTHENTICATED');

@@ -66,7 +66,7 @@ describe('the provider chain', () => {
     const before = postimages.uploads.length;
     const image = await upload(server, coffee);
     expect(image).toMatchObject({ replicationStatus: 'REPLICATED', service: 'POSTIMAGES' });
-    expect(image.cloudUrl).toMatch(new RegExp(`^http://${postimages.host}:\\d+/`));
+    expect(image.cloudUrl).toMatch(new RegExp(`^${postimages.origin}/`));
     expect(image.displayUrl).toBe(image.cloudUrl);
     expect(image.fallbackUrl).toBe(image.localUrl);
     expect(postimages.uploads.length).toBe(before + 1);

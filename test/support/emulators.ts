@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { type AddressInfo, type Socket } from 'node:net';
 
-export type Mode = 'ok' | 'error500' | 'rate429' | 'hang' | 'malformed' | 'html' | 'nourl' | 'slow' | 'reset' | 'wronghost' | 'altered' | 'huge';
+export type Mode = 'ok' | 'error500' | 'rate429' | 'hang' | 'malformed' | 'html' | 'nourl' | 'slow' | 'reset' | 'wronghost' | 'otherport' | 'userinfo' | 'altered' | 'huge';
 
 export interface EmulatedUpload {
   name: string;
@@ -17,7 +17,8 @@ export interface EmulatedUpload {
 
 export interface Emulator {
   apiUrl: string;
-  host: string;
+  /** The origin the emulator serves its API and CDN from (`http://127.0.0.1:<port>`): the entry that allows its URLs. */
+  origin: string;
   /** The key the emulator accepts; any other is refused like the real API does. */
   apiKey: string;
   uploads: EmulatedUpload[];
@@ -128,7 +129,7 @@ async function start(flavour: Flavour, options: EmulatorOptions): Promise<Emulat
 
   const emu: Emulator = {
     apiUrl: '',
-    host: '127.0.0.1',
+    origin: '',
     apiKey: options.apiKey ?? 'test-key',
     uploads: [],
     deletions: [],
@@ -184,7 +185,17 @@ async function start(flavour: Flavour, options: EmulatorOptions): Promise<Emulat
     stored.set(`${id}/${name}.${ext}`, bytes);
     emu.uploads.push({ name, bytes, fields });
 
-    const answer = flavour.ok(mode === 'wronghost' ? base.replace('127.0.0.1', 'localhost') : base, id, name, ext);
+    // wronghost: another host; otherport: the same host on another port (a service beside the
+    // provider); userinfo: credentials smuggled into the URL.
+    const hotBase =
+      mode === 'wronghost'
+        ? base.replace('127.0.0.1', 'localhost')
+        : mode === 'otherport'
+          ? base.replace(/:\d+$/, ':1')
+          : mode === 'userinfo'
+            ? base.replace('http://', 'http://evil@')
+            : base;
+    const answer = flavour.ok(hotBase, id, name, ext);
     if (mode !== 'slow') return send(res, answer);
     const t = setTimeout(() => {
       timers.delete(t);
@@ -256,6 +267,7 @@ async function start(flavour: Flavour, options: EmulatorOptions): Promise<Emulat
   const { port } = server.address() as AddressInfo;
   base = `http://127.0.0.1:${port}`;
   emu.apiUrl = `${base}${flavour.path}`;
+  emu.origin = base;
   return emu;
 }
 

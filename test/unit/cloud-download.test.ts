@@ -33,6 +33,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // The server's whole origin is allowed, port included: 127.0.0.1 on any other port is not.
+  policy.allowedHosts = [base];
 });
 afterAll(async () => {
   server.closeAllConnections();
@@ -40,7 +42,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const policy: DownloadPolicy = { allowedHosts: ['127.0.0.1'], requireHttps: false, maxBytes: 5000, timeoutMs: 500, maxRedirects: 2 };
+const policy: DownloadPolicy = { allowedHosts: [], requireHttps: false, maxBytes: 5000, timeoutMs: 500, maxRedirects: 2 };
 let n = 0;
 const target = () => join(dir, `f${n++}`);
 
@@ -61,7 +63,12 @@ describe('downloadToFile', () => {
   it('refuses a redirect out of the allow list, before connecting to it', async () => {
     const path = target();
     const out = `${base.replace('127.0.0.1', 'localhost')}/img`;
-    await expect(downloadToFile(`${base}/to?u=${encodeURIComponent(out)}`, path, policy)).rejects.toThrow(/redirected to a refused URL: .*"localhost" is not in RESTORE_ALLOWED_HOSTS/);
+    await expect(downloadToFile(`${base}/to?u=${encodeURIComponent(out)}`, path, policy)).rejects.toThrow(/redirected to a refused URL: .*origin http:\/\/localhost:\d+ is not one of/);
+    // The same host on another port is another service: refused before connecting.
+    const otherPort = `http://127.0.0.1:1/img`;
+    await expect(downloadToFile(`${base}/to?u=${encodeURIComponent(otherPort)}`, path, policy)).rejects.toThrow(/redirected to a refused URL: .*127\.0\.0\.1:1 is not one of/);
+    await expect(downloadToFile(otherPort, path, policy)).rejects.toThrow(/127\.0\.0\.1:1 is not one of/);
+    await expect(downloadToFile(`${base.replace('http://', 'http://evil@')}/img`, path, policy)).rejects.toThrow(/credentials/);
     await expect(downloadToFile(`${base}/to?u=${encodeURIComponent('http://169.254.169.254/latest/meta-data/')}`, path, policy)).rejects.toThrow(/169\.254\.169\.254/);
     expect(existsSync(path)).toBe(false);
   });
@@ -97,7 +104,8 @@ describe('refusal', () => {
     expect(refusal('http://i.postimg.cc/a/b.jpg', { allowedHosts: ['i.postimg.cc'], requireHttps: true })).toMatch(/https only/);
     expect(refusal('https://user:pw@i.postimg.cc/a.jpg', { allowedHosts: ['i.postimg.cc'], requireHttps: true })).toMatch(/credentials/);
     expect(refusal('file:///etc/passwd', { allowedHosts: ['i.postimg.cc'], requireHttps: false })).toMatch(/scheme "file:"/);
-    expect(refusal('https://i.postimg.cc.evil.example/a.jpg', { allowedHosts: ['i.postimg.cc'], requireHttps: true })).toMatch(/not in RESTORE_ALLOWED_HOSTS/);
+    expect(refusal('https://i.postimg.cc.evil.example/a.jpg', { allowedHosts: ['i.postimg.cc'], requireHttps: true })).toMatch(/RESTORE_ALLOWED_HOSTS.*is not one of/);
+    expect(refusal('https://i.postimg.cc:8443/a.jpg', { allowedHosts: ['i.postimg.cc'], requireHttps: true })).toMatch(/i\.postimg\.cc:8443 is not one of/);
     expect(refusal('not a url', { allowedHosts: [], requireHttps: false })).toMatch(/not a valid URL/);
   });
 });

@@ -45,13 +45,13 @@ const cases: Case[] = [
     label: 'ImgBB',
     start: () => startImgbbEmulator(),
     make: (emu, o = {}) =>
-      new ImgbbProvider({ apiKey: o.apiKey ?? emu.apiKey, apiUrl: emu.apiUrl, expirationSeconds: 600, timeoutMs: o.timeoutMs ?? TIMEOUT_MS, requireHttps: o.requireHttps ?? false, extraHosts: [emu.host] }),
+      new ImgbbProvider({ apiKey: o.apiKey ?? emu.apiKey, apiUrl: emu.apiUrl, expirationSeconds: 600, timeoutMs: o.timeoutMs ?? TIMEOUT_MS, requireHttps: o.requireHttps ?? false, extraHosts: [emu.origin] }),
   },
   {
     label: 'PostImages',
     start: () => startPostImagesEmulator(),
     make: (emu, o = {}) =>
-      new PostImagesProvider({ apiKey: o.apiKey ?? emu.apiKey, apiUrl: emu.apiUrl, timeoutMs: o.timeoutMs ?? TIMEOUT_MS, requireHttps: o.requireHttps ?? false, extraHosts: [emu.host] }),
+      new PostImagesProvider({ apiKey: o.apiKey ?? emu.apiKey, apiUrl: emu.apiUrl, timeoutMs: o.timeoutMs ?? TIMEOUT_MS, requireHttps: o.requireHttps ?? false, extraHosts: [emu.origin] }),
   },
 ];
 
@@ -130,7 +130,10 @@ describe.each(cases)('$label provider against its emulator', ({ label, start, ma
     ['malformed', /not (JSON|XML)/],
     ['html', /HTML/],
     ['nourl', /without (data\.url|a <hotlink>)/],
-    ['wronghost', /host "localhost"/],
+    ['wronghost', /origin http:\/\/localhost:\d+ is not one of/],
+    // The provider's own host on another port: a service beside it (or beside us, self-hosted).
+    ['otherport', /origin http:\/\/127\.0\.0\.1:1 is not one of/],
+    ['userinfo', /carries credentials/],
     ['huge', /larger|exceed|maxContentLength|cap/i],
   ])('%s is not retryable and says why', async (mode, reason) => {
     emu.setMode(mode);
@@ -167,14 +170,14 @@ describe('provider specifics', () => {
   it('ImgBB sends expiration only when configured, and offers no delete', async () => {
     const emu = await startImgbbEmulator();
     try {
-      const base = { apiKey: emu.apiKey, apiUrl: emu.apiUrl, timeoutMs: 2000, requireHttps: false, extraHosts: [emu.host] };
+      const base = { apiKey: emu.apiKey, apiUrl: emu.apiUrl, timeoutMs: 2000, requireHttps: false, extraHosts: [emu.origin] };
       await new ImgbbProvider({ ...base, expirationSeconds: 600 }).upload(file, never());
       expect(emu.uploads.at(-1)!.fields.expiration).toBe('600');
       const plain: CloudProvider = new ImgbbProvider({ ...base, expirationSeconds: null });
       await plain.upload(file, never());
       expect(emu.uploads.at(-1)!.fields).not.toHaveProperty('expiration');
       expect(plain.delete).toBeUndefined();
-      expect(plain.allowedHosts).toEqual(['i.ibb.co', '127.0.0.1']);
+      expect(plain.allowedHosts).toEqual(['i.ibb.co', emu.origin]);
     } finally {
       await emu.stop();
     }
@@ -183,8 +186,8 @@ describe('provider specifics', () => {
   it('PostImages sends the desktop-client fields and deletes through the delete URL', async () => {
     const emu = await startPostImagesEmulator();
     try {
-      const p = new PostImagesProvider({ apiKey: emu.apiKey, apiUrl: emu.apiUrl, timeoutMs: 2000, requireHttps: false, extraHosts: [emu.host] });
-      expect(p.allowedHosts).toEqual(['i.postimg.cc', '127.0.0.1']);
+      const p = new PostImagesProvider({ apiKey: emu.apiKey, apiUrl: emu.apiUrl, timeoutMs: 2000, requireHttps: false, extraHosts: [emu.origin] });
+      expect(p.allowedHosts).toEqual(['i.postimg.cc', emu.origin]);
       const copy = await p.upload(file, never());
       const { fields } = emu.uploads.at(-1)!;
       expect(fields).toMatchObject({ version: '1.0.1', portable: '1', type: 'png', name: 'img_20260101_120000_ab12cd34' });
@@ -223,9 +226,26 @@ describe('checkCloudUrl and Retry-After', () => {
       ['ftp://i.ibb.co/a.png', false],
       ['javascript:alert(1)', false],
       ['https://i.ibb.co.evil.example/a.png', true],
+      ['https://evili.ibb.co/a.png', true],
+      ['https://i.ibb.co:8443/a.png', true],
+      ['https://user@i.ibb.co/a.png', true],
+      ['https://:pw@i.ibb.co/a.png', true],
     ] as const) {
       expect(() => checkCloudUrl(url, ['i.ibb.co'], https)).toThrow(ProviderError);
     }
+  });
+
+  it('matches an allowed entry by scheme, host and port', () => {
+    const origin = ['http://127.0.0.1:4010'];
+    expect(checkCloudUrl('http://127.0.0.1:4010/i/a.png', origin, false)).toBe('http://127.0.0.1:4010/i/a.png');
+    for (const url of ['http://127.0.0.1:4011/i/a.png', 'https://127.0.0.1:4010/i/a.png', 'http://127.0.0.1/i/a.png', 'http://localhost:4010/i/a.png']) {
+      expect(() => checkCloudUrl(url, origin, false), url).toThrow(ProviderError);
+    }
+    // host:port allows that port on https (and http where it is allowed), and nothing else.
+    expect(checkCloudUrl('https://cdn.example:8443/a.png', ['cdn.example:8443'], true)).toBe('https://cdn.example:8443/a.png');
+    expect(() => checkCloudUrl('https://cdn.example/a.png', ['cdn.example:8443'], true)).toThrow(ProviderError);
+    // A bare host allows only the default port: https://i.ibb.co:443 is the same origin.
+    expect(checkCloudUrl('https://i.ibb.co:443/a.png', ['i.ibb.co'], true)).toBe('https://i.ibb.co/a.png');
   });
 
   it('reads Retry-After as seconds or as an HTTP date', () => {

@@ -1,3 +1,4 @@
+import { originRefusal } from '../allowed-origins.js';
 /**
  * The port every cloud image host implements. The replication chain only sees this
  * interface, so a new host is one new file (the unstorage driver model).
@@ -22,7 +23,7 @@ export interface CloudCopy {
 
 export interface CloudProvider {
   readonly name: ProviderName;
-  /** Hosts a cloud URL of this provider may be on (https only in production). */
+  /** Origins a cloud URL of this provider may be on: `host`, `host:port` or `scheme://host:port` (src/storage/allowed-origins.ts). */
   readonly allowedHosts: readonly string[];
   upload(file: UploadFile, signal: AbortSignal): Promise<CloudCopy>;
   /** Absent when the provider offers no deletion API (ImgBB: its delete_url is a web page). */
@@ -58,22 +59,11 @@ export class ProviderError extends Error {
 
 /**
  * A provider answer is untrusted input: a URL we store and later hand to clients must be on
- * the provider's own CDN, or a compromised/misbehaving endpoint could plant any link.
+ * one of the provider's own origins (scheme, host and port; src/storage/allowed-origins.ts),
+ * or a compromised/misbehaving endpoint could plant any link, or one into our own network.
  */
 export function checkCloudUrl(url: string, allowedHosts: readonly string[], requireHttps: boolean): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch (cause) {
-    throw new ProviderError(`the provider returned an invalid URL: ${JSON.stringify(url.slice(0, 200))}`, false, { cause });
-  }
-  const protocolOk = parsed.protocol === 'https:' || (!requireHttps && parsed.protocol === 'http:');
-  if (!protocolOk) {
-    throw new ProviderError(`the provider returned a URL with a disallowed scheme "${parsed.protocol}" (${requireHttps ? 'https' : 'http or https'} required)`, false);
-  }
-  const host = parsed.hostname.toLowerCase();
-  if (!allowedHosts.some((h) => h.toLowerCase() === host)) {
-    throw new ProviderError(`the provider returned a URL on host "${host}", which is not one of ${allowedHosts.join(', ')}`, false);
-  }
-  return parsed.toString();
+  const refused = originRefusal(url, allowedHosts, requireHttps);
+  if (refused) throw new ProviderError(`the provider returned a URL that is refused: ${refused}`, false);
+  return new URL(url).toString();
 }
