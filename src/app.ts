@@ -10,6 +10,7 @@ import type { Config } from './config.js';
 import { createCore, type Core, type CoreDeps } from './core.js';
 import { complexityPlugin } from './graphql/complexity.js';
 import type { GraphQLContext } from './graphql/context.js';
+import { mutationLimitsPlugin } from './graphql/mutation-limits.js';
 import { createErrorFormatter, errorLoggingPlugin, subscriptionsUnsupportedRule } from './graphql/errors.js';
 import { createLoaders } from './graphql/loaders.js';
 import { buildAppSchema } from './graphql/schema.js';
@@ -88,6 +89,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       // still wrap every field resolver (1,600 images × 20 fields in the chat view).
       ApolloServerPluginCacheControlDisabled(),
       complexityPlugin(schema, config.limits.maxQueryComplexity),
+      mutationLimitsPlugin(schema, config.limits.maxFiles),
       errorLoggingPlugin,
     ],
   });
