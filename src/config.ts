@@ -78,6 +78,8 @@ const schema = z.object({
   CLOUD_TIMEOUT_MS: int(100, 600_000).default(15_000),
   MAX_UPLOAD_BYTES: int(1, 1024 * 1024 * 1024).default(52_428_800),
   MAX_INPUT_PIXELS: int(1, 1_000_000_000).default(100_000_000),
+  /** added: processing time one image may take before it is refused (PAYLOAD_TOO_LARGE). */
+  IMAGE_PROCESS_TIMEOUT_SECONDS: int(1, 600).default(10),
   MAX_FILES: int(1, 100).default(10),
   IMAGE_MAX_KB: int(10, 100_000).default(500),
   THUMBNAIL_SIZE: int(16, 2048).default(256),
@@ -151,6 +153,7 @@ export interface Config {
   limits: {
     maxUploadBytes: number;
     maxInputPixels: number;
+    imageProcessTimeoutSeconds: number;
     maxFiles: number;
     imageMaxKb: number;
     thumbnailSize: number;
@@ -249,6 +252,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     limits: {
       maxUploadBytes: e.MAX_UPLOAD_BYTES,
       maxInputPixels: e.MAX_INPUT_PIXELS,
+      imageProcessTimeoutSeconds: e.IMAGE_PROCESS_TIMEOUT_SECONDS,
       maxFiles: e.MAX_FILES,
       imageMaxKb: e.IMAGE_MAX_KB,
       thumbnailSize: e.THUMBNAIL_SIZE,

@@ -44,6 +44,13 @@ export interface CoreDeps {
   timersFirstDelayMs?: number;
 }
 
+/**
+ * Pixels (of every frame) above which an image is a heavy job for the processing queue: about
+ * a 48 MP phone photo, or an animation of a few hundred frames. Heavy jobs never hold the last
+ * queue slot, so small uploads keep flowing past them (src/images/processor.ts).
+ */
+export const HEAVY_JOB_PIXELS = 40_000_000;
+
 export async function createStore(config: Config): Promise<MetadataStore> {
   if (!config.mongo) return new SqliteMetadataStore({ path: config.sqlitePath });
   // Loaded only when configured, so SQLite deployments never load the MongoDB driver.
@@ -123,12 +130,20 @@ export async function createCore(config: Config, deps: CoreDeps) {
           events: metrics.events,
           onOrphanedCopy: (image, provider, copy) => deletion.deleteOrphanedCopy(image, provider, copy),
         });
-  const imageOptions = { maxInputPixels: config.limits.maxInputPixels, imageMaxKb: config.limits.imageMaxKb, thumbnailSize: config.limits.thumbnailSize };
+  const imageOptions = {
+    maxInputPixels: config.limits.maxInputPixels,
+    imageMaxKb: config.limits.imageMaxKb,
+    thumbnailSize: config.limits.thumbnailSize,
+    timeoutMs: config.limits.imageProcessTimeoutSeconds * 1000,
+  };
   const images = new ImageService({
     store,
     files,
-    process: (input) =>
-      processor.run(async () => processImage(input, await probeImage(input, { maxInputPixels: config.limits.maxInputPixels }), imageOptions)),
+    // The header is read first (cheap, no pixels decoded), so the queue knows what the job costs.
+    process: async (input, owner) => {
+      const probe = await probeImage(input, { maxInputPixels: config.limits.maxInputPixels });
+      return processor.run(() => processImage(input, probe, imageOptions), { owner, heavy: probe.width * probe.height * probe.pages > HEAVY_JOB_PIXELS });
+    },
     clock,
     newId,
     randomBytes,
@@ -152,7 +167,7 @@ export async function createCore(config: Config, deps: CoreDeps) {
         maxRedirects: 3,
       }),
     sha256File,
-    thumbnail: (input) => processor.run(() => thumbnailOf(input, { maxInputPixels: config.limits.maxInputPixels, size: config.limits.thumbnailSize })),
+    thumbnail: (input) => processor.run(() => thumbnailOf(input, { maxInputPixels: config.limits.maxInputPixels, size: config.limits.thumbnailSize }), { owner: 'restore' }),
     concurrency: config.restoreConcurrency,
     log,
   });

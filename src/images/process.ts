@@ -15,6 +15,11 @@ export interface ProcessOptions {
    * 300 MB per queue slot. Default 160 MB (a 40 MP RGBA photo).
    */
   decodeOnceMaxBytes?: number;
+  /**
+   * The most processing time one image may take (IMAGE_PROCESS_TIMEOUT_SECONDS); past it the
+   * image is refused with PAYLOAD_TOO_LARGE. Every libvips pipeline gets what is left of it.
+   */
+  timeoutMs?: number;
 }
 
 export type OutputFormat = Exclude<ImageFormat, 'tiff'>;
@@ -89,11 +94,19 @@ export function configureSharp(cores: number, threadPoolSize = Number(process.en
  * photo over the target: one full-size encode, two after downscaling, one finishing).
  */
 export async function processImage(input: Buffer | string, probe: ImageProbe, o: ProcessOptions): Promise<ProcessedImage> {
+  const budget = new TimeBudget(o.timeoutMs);
   try {
-    return await run(input, probe, o);
+    return await run(input, probe, o, budget);
   } catch (e) {
     if (e instanceof DomainError) throw e;
     const message = e instanceof Error ? e.message : String(e);
+    if (budget.spent() || /^timeout\b/i.test(message)) {
+      const frames = probe.pages > 1 ? ` × ${probe.pages} frames` : '';
+      throw new PayloadTooLargeError(
+        `The image (${probe.width}×${probe.height}${frames}) needs more than the ${Math.round((o.timeoutMs ?? 0) / 1000)} s of processing one image may take (IMAGE_PROCESS_TIMEOUT_SECONDS): send fewer pixels or fewer frames.`,
+        { cause: e },
+      );
+    }
     if (/pixel limit/i.test(message)) {
       throw new PayloadTooLargeError(`The image has more pixels than the ${o.maxInputPixels} accepted (MAX_INPUT_PIXELS).`, { cause: e });
     }
@@ -105,9 +118,32 @@ type Source = () => sharp.Sharp;
 type Encoded = { data: Buffer; format: OutputFormat; quality: number; scale: number; finished: boolean; width: number; height: number };
 type Encode = (format: OutputFormat, quality: number, scale: number, finished?: boolean) => Promise<Encoded>;
 
-async function run(input: Buffer | string, probe: ImageProbe, o: ProcessOptions): Promise<ProcessedImage> {
+/**
+ * The time one image may still take. libvips checks its own timeout while it computes, in whole
+ * seconds, so each pipeline gets the seconds left (at least one) and nothing starts once they
+ * are gone.
+ */
+class TimeBudget {
+  private readonly deadline: number;
+
+  constructor(timeoutMs: number | undefined) {
+    this.deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
+  }
+
+  spent(): boolean {
+    return Date.now() >= this.deadline;
+  }
+
+  limit(pipeline: sharp.Sharp): sharp.Sharp {
+    if (this.deadline === Infinity) return pipeline;
+    if (this.spent()) throw new Error('timeout: the processing budget is spent');
+    return pipeline.timeout({ seconds: Math.max(1, Math.ceil((this.deadline - Date.now()) / 1000)) });
+  }
+}
+
+async function run(input: Buffer | string, probe: ImageProbe, o: ProcessOptions, budget: TimeBudget): Promise<ProcessedImage> {
   const target = o.imageMaxKb * 1024;
-  const source = await openSource(input, probe, o);
+  const source = await openSource(input, probe, o, budget);
   const upright = uprightSize(probe);
   const fastSearch = upright.width * upright.height * probe.pages > FAST_SEARCH_MIN_PIXELS;
 
@@ -116,7 +152,7 @@ async function run(input: Buffer | string, probe: ImageProbe, o: ProcessOptions)
     encodes++;
     let pipeline = source();
     if (scale < 1) pipeline = pipeline.resize({ width: Math.max(1, Math.round(upright.width * scale)) });
-    const { data, info } = await encoder(pipeline, format, quality, finished).toBuffer({ resolveWithObject: true });
+    const { data, info } = await budget.limit(encoder(pipeline, format, quality, finished)).toBuffer({ resolveWithObject: true });
     return { data, format, quality, scale, finished, width: info.width, height: info.pageHeight ?? info.height };
   };
 
@@ -132,7 +168,7 @@ async function run(input: Buffer | string, probe: ImageProbe, o: ProcessOptions)
   }
   result = await finish(result, target, encode);
 
-  const thumb = await thumbnail(probe.isAnimated ? firstFrame(input, o) : source(), o);
+  const thumb = await budget.limit(toThumbnail(probe.isAnimated ? firstFrame(input, o) : source(), o.thumbnailSize)).toBuffer({ resolveWithObject: true });
   const placeholder = await sharp(thumb.data)
     .resize(PLACEHOLDER_SIZE, PLACEHOLDER_SIZE, { fit: 'inside' })
     .webp({ quality: 40, alphaQuality: 50 })
@@ -161,13 +197,13 @@ async function run(input: Buffer | string, probe: ImageProbe, o: ProcessOptions)
  * sharp converts through an embedded ICC profile (P3, CMYK) to sRGB and writes no metadata
  * (EXIF, GPS, XMP, ICC) unless told to keep it, which this module never does.
  */
-async function openSource(input: Buffer | string, probe: ImageProbe, o: ProcessOptions): Promise<Source> {
+async function openSource(input: Buffer | string, probe: ImageProbe, o: ProcessOptions, budget: TimeBudget): Promise<Source> {
   const decode = () =>
     sharp(input, { limitInputPixels: o.maxInputPixels, failOn: 'truncated', animated: probe.isAnimated }).rotate().toColourspace('srgb');
   const rawBytes = probe.width * probe.height * probe.pages * (probe.hasAlpha ? 4 : 3);
   if (probe.isAnimated || rawBytes > (o.decodeOnceMaxBytes ?? DECODE_ONCE_MAX_BYTES)) return decode;
   // Each search step and the thumbnail then start from memory instead of decoding the file again.
-  const { data, info } = await decode().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  const { data, info } = await budget.limit(decode().raw({ depth: 'uchar' })).toBuffer({ resolveWithObject: true });
   const raw = { width: info.width, height: info.height, channels: info.channels };
   return () => sharp(data, { raw });
 }
@@ -261,7 +297,3 @@ function firstFrame(input: Buffer | string, o: ProcessOptions): sharp.Sharp {
   return sharp(input, { limitInputPixels: o.maxInputPixels, failOn: 'truncated' }).toColourspace('srgb');
 }
 
-/** WebP, longest side `thumbnailSize`, never enlarged (thumbnail.ts). */
-function thumbnail(pixels: sharp.Sharp, o: ProcessOptions) {
-  return toThumbnail(pixels, o.thumbnailSize).toBuffer({ resolveWithObject: true });
-}

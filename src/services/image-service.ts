@@ -19,8 +19,11 @@ export interface ImageFiles {
   tempPath(): string;
 }
 
-/** Validates and processes bytes (a path to a temp file or a buffer) on the bounded CPU queue. */
-export type ProcessBytes = (input: Buffer | string) => Promise<ProcessedImage>;
+/**
+ * Validates and processes bytes (a path to a temp file or a buffer) on the bounded CPU queue;
+ * `owner` is whose upload it is, for the queue's fair share (src/images/processor.ts).
+ */
+export type ProcessBytes = (input: Buffer | string, owner: string) => Promise<ProcessedImage>;
 
 export type ImageSource =
   | { kind: 'stream'; open: () => Promise<Readable> }
@@ -183,7 +186,7 @@ export class ImageService {
     source: ImageSource,
     o: { messageId: string; conversationId: string; userId: string; caption: string | null; generated: boolean; lease?: { leaseOwner: string; leaseUntil: Date } | undefined },
   ): Promise<{ record: ImageRecord; keys: string[] }> {
-    const processed = await this.readAndProcess(source);
+    const processed = await this.readAndProcess(source, o.userId);
     const now = this.deps.clock();
     const name = imageFileName(now, this.deps.randomBytes(4), processed.ext);
     const key = imageKey(o.generated, name);
@@ -224,9 +227,9 @@ export class ImageService {
     return { record, keys: written };
   }
 
-  private async readAndProcess(source: ImageSource): Promise<ProcessedImage> {
+  private async readAndProcess(source: ImageSource, owner: string): Promise<ProcessedImage> {
     if (source.kind === 'base64') {
-      return this.deps.process(decodeBase64Image(source.data, this.deps.limits.maxUploadBytes));
+      return this.deps.process(decodeBase64Image(source.data, this.deps.limits.maxUploadBytes), owner);
     }
     const temp = this.deps.files.tempPath();
     // readLimited removes a partial temp file itself when reading fails.
@@ -236,9 +239,9 @@ export class ImageService {
       memoryBytes: IN_MEMORY_UPLOAD_BYTES,
     });
     if (read.bytes === 0) throw new BadUserInputError('The file is empty: send the bytes of a JPEG, PNG, WebP, GIF, AVIF or TIFF image.');
-    if (read.data) return this.deps.process(read.data);
+    if (read.data) return this.deps.process(read.data, owner);
     try {
-      return await this.deps.process(temp);
+      return await this.deps.process(temp, owner);
     } finally {
       await unlink(temp).catch(() => undefined);
     }

@@ -110,3 +110,73 @@ describe('ImageProcessor', () => {
     await expect(processor.run(() => Promise.resolve(1))).resolves.toBe(1);
   });
 });
+
+describe('ImageProcessor fairness', () => {
+  /** A job that starts, records its name, and ends when released. */
+  function gate(processor: ImageProcessor, started: string[], name: string, options: { owner: string; heavy?: boolean }) {
+    let release!: () => void;
+    const done = processor.run(
+      () =>
+        new Promise<string>((resolve) => {
+          started.push(name);
+          release = () => resolve(name);
+        }),
+      options,
+    );
+    return { done, release: () => release() };
+  }
+  const tick = () => new Promise((r) => setImmediate(r));
+
+  it('never gives the last slot to a heavy job: a light one starts at once behind any number of heavy ones', async () => {
+    const processor = new ImageProcessor({ concurrency: 2 });
+    const started: string[] = [];
+    const heavy = [0, 1, 2].map((i) => gate(processor, started, `h${i}`, { owner: `mallory${i}`, heavy: true }));
+    await tick();
+    expect(started).toEqual(['h0']);
+    const light = gate(processor, started, 'light', { owner: 'alice' });
+    await tick();
+    expect(started).toEqual(['h0', 'light']);
+    light.release();
+    await light.done;
+    heavy[0]!.release();
+    await heavy[0]!.done;
+    await tick();
+    expect(started).toEqual(['h0', 'light', 'h1']);
+    heavy[1]!.release();
+    await tick();
+    heavy[2]!.release();
+    await Promise.all(heavy.map((h) => h.done));
+  });
+
+  it('starts the oldest job of the owner with the fewest running, so one burst does not go ahead of everyone', async () => {
+    const processor = new ImageProcessor({ concurrency: 1 });
+    const started: string[] = [];
+    const jobs = [
+      gate(processor, started, 'm1', { owner: 'mallory' }),
+      gate(processor, started, 'm2', { owner: 'mallory' }),
+      gate(processor, started, 'm3', { owner: 'mallory' }),
+      gate(processor, started, 'a1', { owner: 'alice' }),
+    ];
+    await tick();
+    expect(started).toEqual(['m1']);
+    // m1 runs: alice has none running, so her job goes before mallory's second.
+    jobs[0]!.release();
+    await tick();
+    await tick();
+    expect(started).toEqual(['m1', 'a1']);
+    jobs[3]!.release();
+    await tick();
+    await tick();
+    expect(started).toEqual(['m1', 'a1', 'm2']);
+    jobs[1]!.release();
+    await tick();
+    await tick();
+    jobs[2]!.release();
+    expect(await Promise.all(jobs.map((j) => j.done))).toEqual(['m1', 'm2', 'm3', 'a1']);
+  });
+
+  it('with one slot, a heavy job still runs (it cannot be starved forever)', async () => {
+    const processor = new ImageProcessor({ concurrency: 1 });
+    await expect(processor.run(() => Promise.resolve('big'), { owner: 'x', heavy: true })).resolves.toBe('big');
+  });
+});
