@@ -58,6 +58,8 @@ const schema = z.object({
     .optional(),
   MONGODB_DB: nonEmpty.default('chatbot'),
   SQLITE_PATH: nonEmpty.default('./data/metadata.sqlite'),
+  /** added: how long a write waits, off the event loop, for another process's SQLite lock. */
+  SQLITE_BUSY_TIMEOUT_MS: int(0, 600_000).default(5000),
   STORAGE_DIR: nonEmpty.default('./storage'),
   FILE_URL_SECRET: z.string().min(32, 'expected at least 32 characters (for example: openssl rand -hex 32)').optional(),
   AUTH_JWT_SECRET: z.string().min(32, 'expected at least 32 characters for an HS256 secret').optional(),
@@ -131,6 +133,7 @@ export interface Config {
   publicBaseUrl: string;
   mongo: { uri: string; dbName: string } | null;
   sqlitePath: string;
+  sqliteBusyTimeoutMs: number;
   storageDir: string;
   /** Null means: generate once and keep under ./data (refused in production). */
   fileUrlSecret: string | null;
@@ -219,6 +222,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
     mongo: e.MONGODB_URI ? { uri: e.MONGODB_URI, dbName: e.MONGODB_DB } : null,
     sqlitePath: e.SQLITE_PATH,
+    sqliteBusyTimeoutMs: e.SQLITE_BUSY_TIMEOUT_MS,
     storageDir: e.STORAGE_DIR,
     fileUrlSecret: e.FILE_URL_SECRET ?? null,
     fileUrlTtlSeconds: e.FILE_URL_TTL_SECONDS,

@@ -52,7 +52,7 @@ export interface CoreDeps {
 export const HEAVY_JOB_PIXELS = 40_000_000;
 
 export async function createStore(config: Config): Promise<MetadataStore> {
-  if (!config.mongo) return new SqliteMetadataStore({ path: config.sqlitePath });
+  if (!config.mongo) return new SqliteMetadataStore({ path: config.sqlitePath, busyTimeoutMs: config.sqliteBusyTimeoutMs });
   // Loaded only when configured, so SQLite deployments never load the MongoDB driver.
   const { MongoMetadataStore } = await import('./store/mongo/mongo-store.js');
   return new MongoMetadataStore({ uri: config.mongo.uri, dbName: config.mongo.dbName });

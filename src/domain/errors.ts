@@ -8,7 +8,8 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'BAD_USER_INPUT'
   | 'UNSUPPORTED_MEDIA_TYPE'
-  | 'PAYLOAD_TOO_LARGE';
+  | 'PAYLOAD_TOO_LARGE'
+  | 'SERVICE_UNAVAILABLE';
 
 export abstract class DomainError extends Error {
   abstract readonly code: ErrorCode;
@@ -44,6 +45,17 @@ export class UnsupportedMediaTypeError extends DomainError {
 
 export class PayloadTooLargeError extends DomainError {
   readonly code = 'PAYLOAD_TOO_LARGE' as const;
+}
+
+/**
+ * The metadata store stayed locked by another process for longer than the server waits (a
+ * long-running CLI command or a backup holding SQLite's write lock). Nothing was written; the
+ * same request may simply be sent again. Answered with HTTP 503.
+ */
+export class StoreBusyError extends DomainError {
+  readonly code = 'SERVICE_UNAVAILABLE' as const;
+  /** graphql-js copies an original error's extensions; Apollo takes the HTTP status from them. */
+  readonly extensions = { http: { status: 503 } };
 }
 
 export function isDomainError(e: unknown): e is DomainError {

@@ -60,6 +60,9 @@ export async function startTestServer(
     STORAGE_DIR: join(dir, 'storage'),
     FILE_URL_SECRET: TEST_FILE_URL_SECRET,
     LOG_LEVEL: 'info',
+    // Test files run in parallel on few cores: a photo's processing can take several times its
+    // usual time, which must not trip the per-image budget. Tests of the budget set their own.
+    IMAGE_PROCESS_TIMEOUT_SECONDS: '120',
     ...options.env,
   });
   const logs: Record<string, unknown>[] = [];
@@ -69,7 +72,7 @@ export async function startTestServer(
       done();
     },
   });
-  const inner = new SqliteMetadataStore({ path: sqlitePath });
+  const inner = new SqliteMetadataStore({ path: sqlitePath, busyTimeoutMs: config.sqliteBusyTimeoutMs });
   const store = options.wrapStore ? options.wrapStore(inner) : inner;
   const files = options.fileFs ? new LocalFileStore({ root: config.storageDir, fs: options.fileFs }) : undefined;
   const app = await createApp(config, {

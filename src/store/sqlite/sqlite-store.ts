@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Page, PageArgs } from '../../domain/cursor.js';
-import { NotFoundError } from '../../domain/errors.js';
+import { NotFoundError, StoreBusyError } from '../../domain/errors.js';
 import { STORAGE_SERVICES } from '../../domain/types.js';
 import type { Conversation, DeletionJob, ImageFilter, ImageRecord, Message, OwnerScope, StorageService, StorageStats } from '../../domain/types.js';
 import type { ClaimArgs, ImagePatch, MetadataStore } from '../metadata-store.js';
@@ -44,9 +44,23 @@ const INSERT_IMAGE = `
 
 /**
  * MetadataStore over one SQLite file (better-sqlite3). Calls are synchronous underneath; the
- * port is async so the MongoDB adapter fits the same shape. WAL and a busy timeout let several
- * processes share the file: a writer waits for another instead of failing with SQLITE_BUSY.
+ * port is async so the MongoDB adapter fits the same shape. WAL lets several processes share
+ * the file, and readers never wait for a writer.
+ *
+ * A write that finds another process holding the write lock does not wait inside SQLite:
+ * better-sqlite3's busy timeout is a synchronous sleep that would freeze the event loop (every
+ * request, /healthz included) for as long as the other process holds the lock. SQLite's busy
+ * timeout is off once the store is open (it is kept for the start, when nothing is served yet),
+ * and SQLITE_BUSY is retried here with timers, for up to `busyTimeoutMs`; after that the call
+ * fails with StoreBusyError (SERVICE_UNAVAILABLE, retryable).
  */
+const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+
+function isBusy(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_') || code === 'SQLITE_LOCKED');
+}
+
 export class SqliteMetadataStore implements MetadataStore {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
@@ -55,7 +69,10 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly claimDeletionsTx: (args: ClaimArgs) => DeletionJob[];
   private readonly beginDeletionTx: (job: DeletionJob) => boolean;
 
-  constructor(options: { path: string }) {
+  private readonly busyTimeoutMs: number;
+
+  constructor(options: { path: string; busyTimeoutMs?: number }) {
+    this.busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     if (options.path !== ':memory:' && options.path !== '') mkdirSync(dirname(options.path), { recursive: true });
     this.db = new Database(options.path, { timeout: 5000 });
     // busy_timeout first: switching to WAL takes a lock another process may hold.
@@ -91,10 +108,37 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async init(): Promise<void> {
     migrate(this.db);
+    // From here on a held lock is waited for by busy() below, off the event loop.
+    this.db.pragma('busy_timeout = 0');
+  }
+
+  /**
+   * Runs `fn` (one statement or one whole transaction), retrying it while another connection
+   * holds the lock it needs: after 5, 10, 20 ... ms, at most 100 ms apart, until busyTimeoutMs
+   * has passed. A transaction that hit SQLITE_BUSY was rolled back, so it runs again whole.
+   */
+  private async busy<T>(fn: () => T): Promise<T> {
+    const deadline = Date.now() + this.busyTimeoutMs;
+    for (let delay = 5; ; delay = Math.min(100, delay * 2)) {
+      try {
+        return fn();
+      } catch (e) {
+        if (!isBusy(e)) throw e;
+        if (Date.now() + delay > deadline) {
+          throw new StoreBusyError(
+            `The metadata store is locked by another process and stayed locked for ${this.busyTimeoutMs} ms (SQLITE_BUSY_TIMEOUT_MS): retry shortly.`,
+            { cause: e },
+          );
+        }
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
   }
 
   async ping(): Promise<void> {
-    this.stmt('SELECT 1').get();
+    return this.busy(() => {
+      this.stmt('SELECT 1').get();
+    });
   }
 
   async close(): Promise<void> {
@@ -103,167 +147,201 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async createConversation(conversation: Conversation): Promise<void> {
-    this.stmt(
-      'INSERT INTO conversations (id, user_id, title, created_at, updated_at) VALUES (@id, @user_id, @title, @created_at, @updated_at)',
-    ).run(conversationParams(conversation));
+    return this.busy(() => {
+      this.stmt(
+        'INSERT INTO conversations (id, user_id, title, created_at, updated_at) VALUES (@id, @user_id, @title, @created_at, @updated_at)',
+      ).run(conversationParams(conversation));
+    });
   }
 
   async getConversationsByIds(ids: readonly string[]): Promise<Conversation[]> {
-    if (ids.length === 0) return [];
-    return this.stmt<ConversationRow>(`SELECT * FROM conversations WHERE id ${IN_IDS}`).all(JSON.stringify(ids)).map(toConversation);
+    return this.busy(() => {
+      if (ids.length === 0) return [];
+      return this.stmt<ConversationRow>(`SELECT * FROM conversations WHERE id ${IN_IDS}`).all(JSON.stringify(ids)).map(toConversation);
+    });
   }
 
   async listConversations(owner: OwnerScope, page: PageArgs): Promise<Page<Conversation>> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (owner !== null) {
-      where.push('user_id = ?');
-      params.push(owner);
-    }
-    const total = this.stmt<number>(`SELECT COUNT(*) FROM conversations ${whereClause(where)}`).pluck().get(...params) ?? 0;
-    if (page.after) {
-      where.push('(updated_at, id) < (?, ?)');
-      params.push(page.after.t, page.after.id);
-    }
-    const rows = this.stmt<ConversationRow>(
-      `SELECT * FROM conversations ${whereClause(where)} ORDER BY updated_at DESC, id DESC LIMIT ?`,
-    ).all(...params, page.first + 1);
-    return toPage(rows.map(toConversation), page.first, total);
+    return this.busy(() => {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      if (owner !== null) {
+        where.push('user_id = ?');
+        params.push(owner);
+      }
+      const total = this.stmt<number>(`SELECT COUNT(*) FROM conversations ${whereClause(where)}`).pluck().get(...params) ?? 0;
+      if (page.after) {
+        where.push('(updated_at, id) < (?, ?)');
+        params.push(page.after.t, page.after.id);
+      }
+      const rows = this.stmt<ConversationRow>(
+        `SELECT * FROM conversations ${whereClause(where)} ORDER BY updated_at DESC, id DESC LIMIT ?`,
+      ).all(...params, page.first + 1);
+      return toPage(rows.map(toConversation), page.first, total);
+    });
   }
 
   async addMessage(message: Message): Promise<void> {
-    this.db.transaction(() => {
-      const bumped = this.stmt('UPDATE conversations SET updated_at = ? WHERE id = ?').run(message.createdAt.getTime(), message.conversationId);
-      if (bumped.changes === 0) throw new NotFoundError('Conversation', message.conversationId);
-      this.stmt(
-        `INSERT INTO messages (${MESSAGE_COLUMNS}) VALUES (@id, @conversation_id, @user_id, @role, @content, @created_at)`,
-      ).run(messageParams(message));
-      for (const image of message.images) this.stmt(INSERT_IMAGE).run(imageInsertParams(message.id, image));
-    })();
+    return this.busy(() => {
+      this.db.transaction(() => {
+        const bumped = this.stmt('UPDATE conversations SET updated_at = ? WHERE id = ?').run(message.createdAt.getTime(), message.conversationId);
+        if (bumped.changes === 0) throw new NotFoundError('Conversation', message.conversationId);
+        this.stmt(
+          `INSERT INTO messages (${MESSAGE_COLUMNS}) VALUES (@id, @conversation_id, @user_id, @role, @content, @created_at)`,
+        ).run(messageParams(message));
+        for (const image of message.images) this.stmt(INSERT_IMAGE).run(imageInsertParams(message.id, image));
+      })();
+    });
   }
 
   async getMessagesByIds(ids: readonly string[]): Promise<Message[]> {
-    if (ids.length === 0) return [];
-    const rows = this.stmt<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id ${IN_IDS}`).all(JSON.stringify(ids));
-    return this.withImages(rows);
+    return this.busy(() => {
+      if (ids.length === 0) return [];
+      const rows = this.stmt<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id ${IN_IDS}`).all(JSON.stringify(ids));
+      return this.withImages(rows);
+    });
   }
 
   async listMessagesOfConversations(conversationIds: readonly string[], page: PageArgs): Promise<Map<string, Page<Message>>> {
-    const ids = [...new Set(conversationIds)];
-    const result = new Map<string, Page<Message>>();
-    if (ids.length === 0) return result;
-    const json = JSON.stringify(ids);
-    const cursor = page.after ? 'AND (created_at, id) > (?, ?)' : '';
-    const cursorParams = page.after ? [page.after.t, page.after.id] : [];
-    // One statement for every conversation: number each conversation's rows after the cursor
-    // and keep first + 1 of them, the extra one only telling whether a next page exists.
-    const rows = this.stmt<MessageRow>(`
-      WITH ranked AS (
-        SELECT ${MESSAGE_COLUMNS}, ROW_NUMBER() OVER (PARTITION BY conversation_id ORDER BY created_at, id) AS rn
-        FROM messages WHERE conversation_id ${IN_IDS} ${cursor}
-      )
-      SELECT ${MESSAGE_COLUMNS} FROM ranked WHERE rn <= ? ORDER BY conversation_id, created_at, id`).all(json, ...cursorParams, page.first + 1);
-    const totals = new Map(
-      this.stmt<{ conversation_id: string; n: number }>(
-        `SELECT conversation_id, COUNT(*) AS n FROM messages WHERE conversation_id ${IN_IDS} GROUP BY conversation_id`,
-      )
-        .all(json)
-        .map((r) => [r.conversation_id, r.n]),
-    );
-    const byConversation = groupBy(this.withImages(rows), (m) => m.conversationId);
-    for (const id of ids) result.set(id, toPage(byConversation.get(id) ?? [], page.first, totals.get(id) ?? 0));
-    return result;
+    return this.busy(() => {
+      const ids = [...new Set(conversationIds)];
+      const result = new Map<string, Page<Message>>();
+      if (ids.length === 0) return result;
+      const json = JSON.stringify(ids);
+      const cursor = page.after ? 'AND (created_at, id) > (?, ?)' : '';
+      const cursorParams = page.after ? [page.after.t, page.after.id] : [];
+      // One statement for every conversation: number each conversation's rows after the cursor
+      // and keep first + 1 of them, the extra one only telling whether a next page exists.
+      const rows = this.stmt<MessageRow>(`
+        WITH ranked AS (
+          SELECT ${MESSAGE_COLUMNS}, ROW_NUMBER() OVER (PARTITION BY conversation_id ORDER BY created_at, id) AS rn
+          FROM messages WHERE conversation_id ${IN_IDS} ${cursor}
+        )
+        SELECT ${MESSAGE_COLUMNS} FROM ranked WHERE rn <= ? ORDER BY conversation_id, created_at, id`).all(json, ...cursorParams, page.first + 1);
+      const totals = new Map(
+        this.stmt<{ conversation_id: string; n: number }>(
+          `SELECT conversation_id, COUNT(*) AS n FROM messages WHERE conversation_id ${IN_IDS} GROUP BY conversation_id`,
+        )
+          .all(json)
+          .map((r) => [r.conversation_id, r.n]),
+      );
+      const byConversation = groupBy(this.withImages(rows), (m) => m.conversationId);
+      for (const id of ids) result.set(id, toPage(byConversation.get(id) ?? [], page.first, totals.get(id) ?? 0));
+      return result;
+    });
   }
 
   async addImage(messageId: string, image: ImageRecord): Promise<void> {
-    const inserted = this.stmt(INSERT_IMAGE).run(imageInsertParams(messageId, image));
-    if (inserted.changes === 0) throw new NotFoundError('Message', messageId);
+    return this.busy(() => {
+      const inserted = this.stmt(INSERT_IMAGE).run(imageInsertParams(messageId, image));
+      if (inserted.changes === 0) throw new NotFoundError('Message', messageId);
+    });
   }
 
   async findImageByFileKey(key: string): Promise<ImageRecord | null> {
-    const row = this.stmt<ImageRow>(
-      'SELECT * FROM images WHERE local_key = ? UNION ALL SELECT * FROM images WHERE thumbnail_key = ? UNION ALL SELECT * FROM images WHERE evicted_key = ? LIMIT 1',
-    ).get(key, key, key);
-    return row ? toImage(row) : null;
+    return this.busy(() => {
+      const row = this.stmt<ImageRow>(
+        'SELECT * FROM images WHERE local_key = ? UNION ALL SELECT * FROM images WHERE thumbnail_key = ? UNION ALL SELECT * FROM images WHERE evicted_key = ? LIMIT 1',
+      ).get(key, key, key);
+      return row ? toImage(row) : null;
+    });
   }
 
   async getImagesByIds(ids: readonly string[]): Promise<ImageRecord[]> {
-    if (ids.length === 0) return [];
-    return this.stmt<ImageRow>(`SELECT * FROM images WHERE id ${IN_IDS}`).all(JSON.stringify(ids)).map(toImage);
+    return this.busy(() => {
+      if (ids.length === 0) return [];
+      return this.stmt<ImageRow>(`SELECT * FROM images WHERE id ${IN_IDS}`).all(JSON.stringify(ids)).map(toImage);
+    });
   }
 
   async updateImage(id: string, patch: ImagePatch, guard?: { leaseOwner: string }): Promise<boolean> {
-    const { columns, values } = patchAssignments(patch);
-    const where = guard ? 'id = ? AND lease_owner = ?' : 'id = ?';
-    const whereParams = guard ? [id, guard.leaseOwner] : [id];
-    if (columns.length === 0) {
-      // Nothing to write; still answer whether the record exists (and is held) as a write would.
-      return this.stmt(`SELECT 1 FROM images WHERE ${where}`).get(...whereParams) !== undefined;
-    }
-    const set = columns.map((c) => `${c} = ?`).join(', ');
-    return this.stmt(`UPDATE images SET ${set} WHERE ${where}`).run(...values, ...whereParams).changes > 0;
+    return this.busy(() => {
+      const { columns, values } = patchAssignments(patch);
+      const where = guard ? 'id = ? AND lease_owner = ?' : 'id = ?';
+      const whereParams = guard ? [id, guard.leaseOwner] : [id];
+      if (columns.length === 0) {
+        // Nothing to write; still answer whether the record exists (and is held) as a write would.
+        return this.stmt(`SELECT 1 FROM images WHERE ${where}`).get(...whereParams) !== undefined;
+      }
+      const set = columns.map((c) => `${c} = ?`).join(', ');
+      return this.stmt(`UPDATE images SET ${set} WHERE ${where}`).run(...values, ...whereParams).changes > 0;
+    });
   }
 
   async removeImage(id: string): Promise<boolean> {
-    return this.stmt('DELETE FROM images WHERE id = ?').run(id).changes > 0;
+    return this.busy(() => {
+      return this.stmt('DELETE FROM images WHERE id = ?').run(id).changes > 0;
+    });
   }
 
   async listImages(owner: OwnerScope, filter: ImageFilter, page: PageArgs): Promise<Page<ImageRecord>> {
-    const { where, params } = imageFilterWhere(owner, filter);
-    const total = this.stmt<number>(`SELECT COUNT(*) FROM images ${whereClause(where)}`).pluck().get(...params) ?? 0;
-    if (page.after) {
-      where.push('(uploaded_at, id) < (?, ?)');
-      params.push(page.after.t, page.after.id);
-    }
-    const rows = this.stmt<ImageRow>(`SELECT * FROM images ${whereClause(where)} ORDER BY uploaded_at DESC, id DESC LIMIT ?`).all(
-      ...params,
-      page.first + 1,
-    );
-    return toPage(rows.map(toImage), page.first, total);
+    return this.busy(() => {
+      const { where, params } = imageFilterWhere(owner, filter);
+      const total = this.stmt<number>(`SELECT COUNT(*) FROM images ${whereClause(where)}`).pluck().get(...params) ?? 0;
+      if (page.after) {
+        where.push('(uploaded_at, id) < (?, ?)');
+        params.push(page.after.t, page.after.id);
+      }
+      const rows = this.stmt<ImageRow>(`SELECT * FROM images ${whereClause(where)} ORDER BY uploaded_at DESC, id DESC LIMIT ?`).all(
+        ...params,
+        page.first + 1,
+      );
+      return toPage(rows.map(toImage), page.first, total);
+    });
   }
 
   async countImagesByConversation(conversationIds: readonly string[]): Promise<Map<string, number>> {
-    const counts = new Map<string, number>(conversationIds.map((id) => [id, 0]));
-    if (conversationIds.length === 0) return counts;
-    const rows = this.stmt<{ conversation_id: string; n: number }>(
-      `SELECT conversation_id, COUNT(*) AS n FROM images WHERE conversation_id ${IN_IDS} GROUP BY conversation_id`,
-    ).all(JSON.stringify(conversationIds));
-    for (const r of rows) counts.set(r.conversation_id, r.n);
-    return counts;
+    return this.busy(() => {
+      const counts = new Map<string, number>(conversationIds.map((id) => [id, 0]));
+      if (conversationIds.length === 0) return counts;
+      const rows = this.stmt<{ conversation_id: string; n: number }>(
+        `SELECT conversation_id, COUNT(*) AS n FROM images WHERE conversation_id ${IN_IDS} GROUP BY conversation_id`,
+      ).all(JSON.stringify(conversationIds));
+      for (const r of rows) counts.set(r.conversation_id, r.n);
+      return counts;
+    });
   }
 
   async storageStats(owner: OwnerScope): Promise<StorageStats> {
-    const where = whereClause(owner === null ? [] : ['user_id = ?']);
-    const params = owner === null ? [] : [owner];
-    const totals = this.stmt<{ imageCount: number; totalBytes: number; localBytes: number; pendingReplication: number }>(`
-      SELECT COUNT(*) AS imageCount,
-        COALESCE(SUM(size), 0) AS totalBytes,
-        COALESCE(SUM(size) FILTER (WHERE local_key IS NOT NULL), 0) AS localBytes,
-        COUNT(*) FILTER (WHERE repl_status IN ('PENDING', 'RETRYING')) AS pendingReplication
-      FROM images ${where}`).get(...params)!;
-    const byService = this.stmt<{ service: StorageService; count: number; bytes: number }>(
-      `SELECT service, COUNT(*) AS count, COALESCE(SUM(size), 0) AS bytes FROM images ${where} GROUP BY service`,
-    )
-      .all(...params)
-      .sort((a, b) => STORAGE_SERVICES.indexOf(a.service) - STORAGE_SERVICES.indexOf(b.service));
-    return { ...totals, byService };
+    return this.busy(() => {
+      const where = whereClause(owner === null ? [] : ['user_id = ?']);
+      const params = owner === null ? [] : [owner];
+      const totals = this.stmt<{ imageCount: number; totalBytes: number; localBytes: number; pendingReplication: number }>(`
+        SELECT COUNT(*) AS imageCount,
+          COALESCE(SUM(size), 0) AS totalBytes,
+          COALESCE(SUM(size) FILTER (WHERE local_key IS NOT NULL), 0) AS localBytes,
+          COUNT(*) FILTER (WHERE repl_status IN ('PENDING', 'RETRYING')) AS pendingReplication
+        FROM images ${where}`).get(...params)!;
+      const byService = this.stmt<{ service: StorageService; count: number; bytes: number }>(
+        `SELECT service, COUNT(*) AS count, COALESCE(SUM(size), 0) AS bytes FROM images ${where} GROUP BY service`,
+      )
+        .all(...params)
+        .sort((a, b) => STORAGE_SERVICES.indexOf(a.service) - STORAGE_SERVICES.indexOf(b.service));
+      return { ...totals, byService };
+    });
   }
 
   async cloudUrlInUse(cloudUrl: string, exceptImageId: string): Promise<boolean> {
-    return this.stmt('SELECT 1 FROM images WHERE cloud_url = ? AND id <> ? LIMIT 1').get(cloudUrl, exceptImageId) !== undefined;
+    return this.busy(() => {
+      return this.stmt('SELECT 1 FROM images WHERE cloud_url = ? AND id <> ? LIMIT 1').get(cloudUrl, exceptImageId) !== undefined;
+    });
   }
 
   async findReplicatedBySha256(userId: string, sha256: string): Promise<ImageRecord | null> {
-    const row = this.stmt<ImageRow>(`
-      SELECT * FROM images
-      WHERE user_id = ? AND sha256 = ? AND repl_status = 'REPLICATED' AND cloud_url IS NOT NULL
-      ORDER BY uploaded_at DESC, id DESC LIMIT 1`).get(userId, sha256);
-    return row ? toImage(row) : null;
+    return this.busy(() => {
+      const row = this.stmt<ImageRow>(`
+        SELECT * FROM images
+        WHERE user_id = ? AND sha256 = ? AND repl_status = 'REPLICATED' AND cloud_url IS NOT NULL
+        ORDER BY uploaded_at DESC, id DESC LIMIT 1`).get(userId, sha256);
+      return row ? toImage(row) : null;
+    });
   }
 
   async claimDueImages(args: ClaimArgs): Promise<ImageRecord[]> {
-    if (args.limit <= 0) return [];
-    return this.claimTx(args);
+    return this.busy(() => {
+      if (args.limit <= 0) return [];
+      return this.claimTx(args);
+    });
   }
 
   private claimInTransaction({ now, leaseOwner, leaseMs, limit }: ClaimArgs): ImageRecord[] {
@@ -287,36 +365,48 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async beginDeletion(job: DeletionJob): Promise<boolean> {
-    return this.beginDeletionTx(job);
+    return this.busy(() => {
+      return this.beginDeletionTx(job);
+    });
   }
 
   async enqueueDeletion(job: DeletionJob): Promise<void> {
-    this.stmt(UPSERT_DELETION).run(deletionParams(job));
+    return this.busy(() => {
+      this.stmt(UPSERT_DELETION).run(deletionParams(job));
+    });
   }
 
   async claimDueDeletions(args: ClaimArgs): Promise<DeletionJob[]> {
-    if (args.limit <= 0) return [];
-    return this.claimDeletionsTx(args);
+    return this.busy(() => {
+      if (args.limit <= 0) return [];
+      return this.claimDeletionsTx(args);
+    });
   }
 
   async updateDeletion(job: DeletionJob, guard?: { leaseOwner: string }): Promise<boolean> {
-    const p = deletionParams(job);
-    const where = guard ? 'image_id = @image_id AND lease_owner = @guard' : 'image_id = @image_id';
-    return (
-      this.stmt(`
-        UPDATE image_deletions SET local_keys = @local_keys, cloud_service = @cloud_service, cloud_url = @cloud_url,
-          cloud_delete_url = @cloud_delete_url, cloud_deleted = @cloud_deleted, attempts = @attempts,
-          next_attempt_at = @next_attempt_at, last_error = @last_error, lease_owner = @lease_owner, lease_until = @lease_until
-        WHERE ${where}`).run({ ...p, guard: guard?.leaseOwner ?? null }).changes > 0
-    );
+    return this.busy(() => {
+      const p = deletionParams(job);
+      const where = guard ? 'image_id = @image_id AND lease_owner = @guard' : 'image_id = @image_id';
+      return (
+        this.stmt(`
+          UPDATE image_deletions SET local_keys = @local_keys, cloud_service = @cloud_service, cloud_url = @cloud_url,
+            cloud_delete_url = @cloud_delete_url, cloud_deleted = @cloud_deleted, attempts = @attempts,
+            next_attempt_at = @next_attempt_at, last_error = @last_error, lease_owner = @lease_owner, lease_until = @lease_until
+          WHERE ${where}`).run({ ...p, guard: guard?.leaseOwner ?? null }).changes > 0
+      );
+    });
   }
 
   async finishDeletion(imageId: string): Promise<void> {
-    this.stmt('DELETE FROM image_deletions WHERE image_id = ?').run(imageId);
+    return this.busy(() => {
+      this.stmt('DELETE FROM image_deletions WHERE image_id = ?').run(imageId);
+    });
   }
 
   async countPendingDeletions(): Promise<number> {
-    return this.stmt<number>('SELECT COUNT(*) FROM image_deletions').pluck().get() ?? 0;
+    return this.busy(() => {
+      return this.stmt<number>('SELECT COUNT(*) FROM image_deletions').pluck().get() ?? 0;
+    });
   }
 
   private claimDeletionsInTransaction({ now, leaseOwner, leaseMs, limit }: ClaimArgs): DeletionJob[] {
