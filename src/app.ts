@@ -128,6 +128,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     demo: createDemoRouter(),
     ready: () => store.ping(),
     maxJsonBodyBytes: config.limits.maxJsonBodyBytes,
+    credentialsBeforeBody: config.isProduction,
     corsOrigins: config.corsOrigins,
   });
   httpServer.on('request', app);

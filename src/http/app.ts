@@ -8,6 +8,7 @@ import { graphqlUploadExpress } from 'graphql-upload-minimal';
 import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import pLimit from 'p-limit';
 import { pinoHttp } from 'pino-http';
 import { isDomainError } from '../domain/errors.js';
 import type { GraphQLContext } from '../graphql/context.js';
@@ -23,6 +24,11 @@ export interface HttpDeps {
   /** Throws when the metadata store cannot be reached. */
   ready: () => Promise<void>;
   maxJsonBodyBytes: number;
+  /**
+   * Refuse a POST to /graphql without valid credentials before its body is read (production):
+   * an anonymous caller cannot make the server buffer a 67 MB JSON body.
+   */
+  credentialsBeforeBody?: boolean;
   corsOrigins: string[];
   upload: { maxFileBytes: number; maxFiles: number };
   /** Signed local file serving (`GET /files/...`). */
@@ -99,19 +105,22 @@ export function createHttpApp(deps: HttpDeps): Express {
     '/graphql',
     cors({ origin: deps.corsOrigins.length > 0 ? deps.corsOrigins : false, maxAge: 600 }),
     requirePreflightForMultipart,
+    ...(deps.credentialsBeforeBody ? [credentialsBeforeBody(deps.authenticate)] : []),
     // The multipart parser runs before Apollo, patched (src/http/multipart-patch.ts) so that no
     // malformed body can end the process. Its maxFileSize only truncates a file silently
     // (graphql-upload-minimal issue #51): the upload path counts bytes itself and treats the
     // stream's `limit` event as PAYLOAD_TOO_LARGE. Here it is one byte over, so a file of
     // exactly the limit still passes.
     graphqlUploadExpress({ maxFileSize: deps.upload.maxFileBytes + 1, maxFiles: deps.upload.maxFiles, maxFieldSize: deps.maxJsonBodyBytes }),
+    oneLargeJsonBodyAtATime(),
     express.json({ limit: deps.maxJsonBodyBytes }),
     expressMiddleware(deps.apollo, {
-      context: async ({ req }) => {
+      context: async ({ req, res }) => {
         const requestId = String(req.id);
         let viewer;
         try {
-          viewer = await deps.authenticate(req.headers);
+          // Already known when the credentials were checked before the body was read.
+          viewer = 'viewer' in res.locals ? (res.locals['viewer'] as Awaited<ReturnType<Authenticate>>) : await deps.authenticate(req.headers);
         } catch (e) {
           if (isDomainError(e)) {
             throw new GraphQLError(e.message, { extensions: { code: e.code, http: { status: 401 } } });
@@ -150,6 +159,61 @@ const requirePreflightForMultipart: RequestHandler = (req, res, next) => {
     ],
   });
 };
+
+/**
+ * In production, every POST needs valid credentials, checked from the headers alone: a request
+ * without them is answered 401 before a byte of its body is read, and its connection closed so
+ * the body is never read at all. The viewer found is kept for the GraphQL context.
+ */
+function credentialsBeforeBody(authenticate: Authenticate): RequestHandler {
+  return (req, res, next) => {
+    if (req.method !== 'POST') return next();
+    const refuse = (message: string) => {
+      res.status(401).set({ Connection: 'close', 'WWW-Authenticate': 'Bearer' }).json({ errors: [{ message, extensions: { code: 'UNAUTHENTICATED' } }] });
+    };
+    authenticate(req.headers).then(
+      (viewer) => {
+        if (viewer === null) return refuse('This server needs `Authorization: Bearer <JWT>` on every request.');
+        res.locals['viewer'] = viewer;
+        next();
+      },
+      (e: unknown) => {
+        if (isDomainError(e)) return refuse(e.message);
+        next(e);
+      },
+    );
+  };
+}
+
+/** Above this declared size (or with no declared size) a JSON body is a large one. */
+const LARGE_JSON_BODY_BYTES = 8 * 1024 * 1024;
+/** Large JSON bodies read and handled at once. */
+const LARGE_JSON_BODIES_AT_ONCE = 2;
+
+/**
+ * A JSON body costs several times its size while it is read, decoded and parsed (the raw
+ * bytes, the text, the parsed strings), and its parsed strings stay until the answer is sent: a
+ * maximum-size base64 upload (67 MB of JSON) peaks near 250 MB. So at most two large bodies are
+ * taken at once; the others wait before a byte of theirs is read (TCP holds them back), and go
+ * on as soon as an answer is sent. Small requests never wait here.
+ */
+function oneLargeJsonBodyAtATime(): RequestHandler {
+  const limit = pLimit(LARGE_JSON_BODIES_AT_ONCE);
+  return (req, res, next) => {
+    if (!req.is('application/json')) return next();
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared <= LARGE_JSON_BODY_BYTES) return next();
+    void limit(
+      () =>
+        new Promise<void>((done) => {
+          // Until the answer is sent or the client goes away, whichever comes first.
+          res.once('close', done);
+          if (res.destroyed || req.destroyed) return done();
+          next();
+        }),
+    );
+  };
+}
 
 /**
  * Errors thrown before GraphQL runs (body parsing): a malformed JSON body is 400

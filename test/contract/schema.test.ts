@@ -5,7 +5,7 @@ import { printSchemaFile, SCHEMA_PATH } from '../../src/graphql/print-schema.js'
 import { buildAppSchema } from '../../src/graphql/schema.js';
 
 /**
- * Parts of API.md's required surface that belong to issues not built yet. Each entry must
+ * Parts of docs/api.md's required surface that belong to issues not built yet. Each entry must
  * still be missing: when a feature lands, its entries fail this test until removed, so the
  * list can only shrink and nothing is waived silently. Empty: the whole surface exists.
  */
@@ -16,7 +16,7 @@ describe('GraphQL schema', () => {
     expect(readFileSync(SCHEMA_PATH, 'utf8')).toBe(await printSchemaFile());
   });
 
-  it('has no breaking change against the required surface of API.md', async () => {
+  it('has no breaking change against the required surface of docs/api.md', async () => {
     const required = buildSchema(readFileSync('test/contract/required.graphql', 'utf8'));
     const breaking = findBreakingChanges(required, await buildAppSchema()).map((c) => c.description);
     const unexpected = breaking.filter((d) => !(d in NOT_YET_BUILT));

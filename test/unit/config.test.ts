@@ -35,7 +35,7 @@ describe('loadConfig', () => {
     expect(c.introspection).toBe(true);
   });
 
-  it('reads every variable of API.md', () => {
+  it('reads every variable of docs/api.md', () => {
     const c = loadConfig({
       PORT: '8080',
       HOST: '0.0.0.0',
