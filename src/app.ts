@@ -11,7 +11,7 @@ import { createCore, type Core, type CoreDeps } from './core.js';
 import { complexityPlugin } from './graphql/complexity.js';
 import type { GraphQLContext } from './graphql/context.js';
 import { mutationLimitsPlugin } from './graphql/mutation-limits.js';
-import { createErrorFormatter, errorLoggingPlugin, subscriptionsUnsupportedRule } from './graphql/errors.js';
+import { createErrorFormatter, errorLoggingPlugin, introspectionOffRule, subscriptionsUnsupportedRule } from './graphql/errors.js';
 import { createLoaders } from './graphql/loaders.js';
 import { buildAppSchema } from './graphql/schema.js';
 import { createHttpApp } from './http/app.js';
@@ -65,11 +65,15 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const httpServer = createServer();
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
-    introspection: config.introspection,
+    // Apollo's switch only adds a validation rule refusing every `__schema` and `__type`. With
+    // introspection off, introspectionOffRule (below) refuses them instead, letting through the
+    // one harmless form, `__type(name: "X") { name }` (see graphql/errors.ts).
+    introspection: true,
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
     formatError: createErrorFormatter({ isProduction: config.isProduction, introspection: config.introspection }),
     validationRules: [
+      ...(config.introspection ? [] : [introspectionOffRule]),
       subscriptionsUnsupportedRule,
       maxDepthRule({
         n: config.limits.maxQueryDepth,

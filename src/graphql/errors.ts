@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerErrorCode, unwrapResolverError } from '@apollo/server/errors';
-import { GraphQLError, type ASTVisitor, type GraphQLFormattedError, type ValidationContext } from 'graphql';
+import { ApolloServerErrorCode, ApolloServerValidationErrorCode, unwrapResolverError } from '@apollo/server/errors';
+import { GraphQLError, Kind, type ASTVisitor, type FieldNode, type GraphQLFormattedError, type ValidationContext } from 'graphql';
 import { redactPaths } from '../domain/redact.js';
 import { isDomainError } from '../domain/errors.js';
 import type { GraphQLContext } from './context.js';
@@ -95,6 +95,38 @@ export function subscriptionsUnsupportedRule(context: ValidationContext): ASTVis
       }
     },
   };
+}
+
+/**
+ * Introspection off (GRAPHQL_INTROSPECTION=false, the production default), in place of
+ * Apollo's own switch. Apollo's refuses every `__schema` and every `__type`, even
+ * `__type(name: "X") { name }`, which only answers whether a type of that name exists: that
+ * much every GraphQL server tells anyone already, through its validation errors (`Unknown type
+ * "X"` for a variable or a fragment of that type). Refusing it broke GraphQL-over-HTTP clients
+ * and audits that use it as a harmless probe (graphql-http's BF61 and 28B9, MUSTs:
+ * test/integration/graphql-http-audit.test.ts). This refuses `__schema` and every `__type`
+ * that asks for anything but `name` and `__typename` (no `kind`, `description`, `fields`, no
+ * fragment), so the schema still cannot be read through introspection.
+ */
+export function introspectionOffRule(context: ValidationContext): ASTVisitor {
+  return {
+    Field(node) {
+      const name = node.name.value;
+      if (name === '__schema' || (name === '__type' && !asksOnlyTheName(node))) {
+        context.reportError(
+          new GraphQLError('GraphQL introspection is disabled on this server: `__schema` is refused, and `__type` may ask only for `name`.', {
+            nodes: [node],
+            extensions: { validationErrorCode: ApolloServerValidationErrorCode.INTROSPECTION_DISABLED },
+          }),
+        );
+      }
+    },
+  };
+}
+
+function asksOnlyTheName(node: FieldNode): boolean {
+  const selections = node.selectionSet?.selections ?? [];
+  return selections.every((s) => s.kind === Kind.FIELD && (s.name.value === 'name' || s.name.value === '__typename'));
 }
 
 /** Logs every internal error once, with the request id, before it is masked. */

@@ -24,7 +24,7 @@ const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 
 async function post(server: TestServer, body: unknown, headers: Record<string, string>) {
   const res = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-  return { status: res.status, json: (await res.json()) as { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] } };
+  return { status: res.status, json: (await res.json()) as { data?: unknown; errors?: { message: string; extensions?: { code?: string; validationErrorCode?: string } }[] } };
 }
 
 describe('production defaults', () => {
@@ -61,6 +61,32 @@ describe('production defaults', () => {
     const res = await fetch(`${server.url}/metrics`);
     expect(res.status).toBe(404);
     expect(await res.text()).not.toMatch(/process_resident_memory_bytes/);
+  });
+
+  it('keeps introspection off: no __schema, and __type may ask only whether a type name exists', async () => {
+    const refused = [
+      '{ __schema { types { name } } }',
+      '{ __schema { queryType { name } } }',
+      '{ __type(name: "Image") { fields { name } } }',
+      '{ __type(name: "Image") { name description } }',
+      '{ __type(name: "ImageFilter") { name kind } }',
+      '{ __type(name: "Image") { name ... on __Type { description } } }',
+      '{ __type(name: "Image") { ...T } } fragment T on __Type { fields { name } }',
+      '{ ...Q } fragment Q on Query { __type(name: "Image") { interfaces { name } } }',
+    ];
+    for (const query of refused) {
+      const res = await post(server, { query }, alice);
+      expect(res.status, query).toBe(400);
+      expect(res.json.data, query).toBeUndefined();
+      expect(res.json.errors?.[0]?.extensions?.code, query).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(res.json.errors?.[0]?.extensions?.validationErrorCode, query).toBe('INTROSPECTION_DISABLED');
+    }
+    // The one form let through answers only what validation errors already tell anyone: whether
+    // a type of that name exists (graphql-http's MUST audits use it as a probe).
+    const probe = await post(server, { query: 'query T($n: String!) { a: __type(name: "Image") { name __typename } b: __type(name: $n) { name } }', variables: { n: 'Nope' } }, alice);
+    expect(probe).toEqual({ status: 200, json: { data: { a: { name: 'Image', __typename: '__Type' }, b: null } } });
+    const unknown = await post(server, { query: 'query Q($x: Nope) { __typename }' }, alice);
+    expect(unknown.json.errors?.[0]?.message).toMatch(/Unknown type "Nope"/);
   });
 
   it('gives no "Did you mean" suggestions, which would spell out the schema with introspection off', async () => {
