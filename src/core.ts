@@ -142,7 +142,9 @@ export async function createCore(config: Config, deps: CoreDeps) {
     // The header is read first (cheap, no pixels decoded), so the queue knows what the job costs.
     process: async (input, owner) => {
       const probe = await probeImage(input, { maxInputPixels: config.limits.maxInputPixels });
-      return processor.run(() => processImage(input, probe, imageOptions), { owner, heavy: probe.width * probe.height * probe.pages > HEAVY_JOB_PIXELS });
+      // The time budget runs from here, so an image behind others is still answered in time.
+      const budgetFrom = Date.now();
+      return processor.run(() => processImage(input, probe, { ...imageOptions, budgetFrom }), { owner, heavy: probe.width * probe.height * probe.pages > HEAVY_JOB_PIXELS });
     },
     clock,
     newId,

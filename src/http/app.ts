@@ -8,7 +8,6 @@ import { graphqlUploadExpress } from 'graphql-upload-minimal';
 import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import pLimit from 'p-limit';
 import { pinoHttp } from 'pino-http';
 import { isDomainError } from '../domain/errors.js';
 import type { GraphQLContext } from '../graphql/context.js';
@@ -112,7 +111,7 @@ export function createHttpApp(deps: HttpDeps): Express {
     // stream's `limit` event as PAYLOAD_TOO_LARGE. Here it is one byte over, so a file of
     // exactly the limit still passes.
     graphqlUploadExpress({ maxFileSize: deps.upload.maxFileBytes + 1, maxFiles: deps.upload.maxFiles, maxFieldSize: deps.maxJsonBodyBytes }),
-    oneLargeJsonBodyAtATime(),
+    largeJsonBodiesWithinBudget(deps.maxJsonBodyBytes),
     express.json({ limit: deps.maxJsonBodyBytes }),
     expressMiddleware(deps.apollo, {
       context: async ({ req, res }) => {
@@ -187,31 +186,53 @@ function credentialsBeforeBody(authenticate: Authenticate): RequestHandler {
 
 /** Above this declared size (or with no declared size) a JSON body is a large one. */
 const LARGE_JSON_BODY_BYTES = 8 * 1024 * 1024;
-/** Large JSON bodies read and handled at once. */
-const LARGE_JSON_BODIES_AT_ONCE = 2;
+/** Declared bytes of large JSON bodies read and handled at once; a bigger body runs alone. */
+const LARGE_JSON_BYTES_AT_ONCE = 96 * 1024 * 1024;
 
 /**
  * A JSON body costs several times its size while it is read, decoded and parsed (the raw
  * bytes, the text, the parsed strings), and its parsed strings stay until the answer is sent: a
- * maximum-size base64 upload (67 MB of JSON) peaks near 250 MB. So at most two large bodies are
- * taken at once; the others wait before a byte of theirs is read (TCP holds them back), and go
- * on as soon as an answer is sent. Small requests never wait here.
+ * maximum-size base64 upload (67 MB of JSON) peaks near 300 MB with its image work. So large
+ * bodies are admitted while their declared sizes add up to at most LARGE_JSON_BYTES_AT_ONCE
+ * (one at a time at the maximum size, several smaller ones together); the others wait, in
+ * arrival order, before a byte of theirs is read (TCP holds them back), and go on as soon as an
+ * answer is sent. A body of unknown size counts as the largest allowed. Small requests never
+ * wait here.
  */
-function oneLargeJsonBodyAtATime(): RequestHandler {
-  const limit = pLimit(LARGE_JSON_BODIES_AT_ONCE);
+function largeJsonBodiesWithinBudget(maxJsonBodyBytes: number): RequestHandler {
+  let inFlight = 0;
+  const waiting: { bytes: number; go: () => void }[] = [];
+  const admit = () => {
+    while (waiting.length > 0) {
+      const first = waiting[0] as { bytes: number; go: () => void };
+      if (inFlight > 0 && inFlight + first.bytes > LARGE_JSON_BYTES_AT_ONCE) return;
+      waiting.shift();
+      inFlight += first.bytes;
+      first.go();
+    }
+  };
   return (req, res, next) => {
     if (!req.is('application/json')) return next();
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared <= LARGE_JSON_BODY_BYTES) return next();
-    void limit(
-      () =>
-        new Promise<void>((done) => {
-          // Until the answer is sent or the client goes away, whichever comes first.
-          res.once('close', done);
-          if (res.destroyed || req.destroyed) return done();
-          next();
-        }),
-    );
+    const bytes = Number.isFinite(declared) ? Math.min(declared, maxJsonBodyBytes) : maxJsonBodyBytes;
+    waiting.push({
+      bytes,
+      go: () => {
+        let released = false;
+        const release = () => {
+          if (released) return;
+          released = true;
+          inFlight -= bytes;
+          admit();
+        };
+        // Until the answer is sent or the client goes away, whichever comes first.
+        res.once('close', release);
+        if (res.destroyed || req.destroyed) return release();
+        next();
+      },
+    });
+    admit();
   };
 }
 

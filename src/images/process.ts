@@ -20,6 +20,8 @@ export interface ProcessOptions {
    * image is refused with PAYLOAD_TOO_LARGE. Every libvips pipeline gets what is left of it.
    */
   timeoutMs?: number;
+  /** When the budget began (ms since the epoch): when the image joined the queue. Default: now. */
+  budgetFrom?: number;
 }
 
 export type OutputFormat = Exclude<ImageFormat, 'tiff'>;
@@ -94,7 +96,7 @@ export function configureSharp(cores: number, threadPoolSize = Number(process.en
  * photo over the target: one full-size encode, two after downscaling, one finishing).
  */
 export async function processImage(input: Buffer | string, probe: ImageProbe, o: ProcessOptions): Promise<ProcessedImage> {
-  const budget = new TimeBudget(o.timeoutMs);
+  const budget = new TimeBudget(o.timeoutMs, o.budgetFrom);
   try {
     return await run(input, probe, o, budget);
   } catch (e) {
@@ -103,7 +105,7 @@ export async function processImage(input: Buffer | string, probe: ImageProbe, o:
     if (budget.spent() || /^timeout\b/i.test(message)) {
       const frames = probe.pages > 1 ? ` × ${probe.pages} frames` : '';
       throw new PayloadTooLargeError(
-        `The image (${probe.width}×${probe.height}${frames}) needs more than the ${Math.round((o.timeoutMs ?? 0) / 1000)} s of processing one image may take (IMAGE_PROCESS_TIMEOUT_SECONDS): send fewer pixels or fewer frames.`,
+        `The image (${probe.width}×${probe.height}${frames}) could not be processed within the ${Math.round((o.timeoutMs ?? 0) / 1000)} s one image may take from when it is queued (IMAGE_PROCESS_TIMEOUT_SECONDS): send fewer pixels or fewer frames.`,
         { cause: e },
       );
     }
@@ -126,8 +128,8 @@ type Encode = (format: OutputFormat, quality: number, scale: number, finished?: 
 class TimeBudget {
   private readonly deadline: number;
 
-  constructor(timeoutMs: number | undefined) {
-    this.deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
+  constructor(timeoutMs: number | undefined, from = Date.now()) {
+    this.deadline = timeoutMs === undefined ? Infinity : from + timeoutMs;
   }
 
   spent(): boolean {

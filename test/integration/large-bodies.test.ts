@@ -75,14 +75,15 @@ describe('large JSON bodies in production', () => {
     expect(answer).toMatch(/token is not valid/);
   });
 
-  it('with credentials, a third large body waits until one of two in flight is answered', async () => {
+  it('with credentials, a large body waits while those in flight fill the 96 MB budget, until one is answered', async () => {
     const auth = { authorization: `Bearer ${token}` };
-    const declared = 9 * 1024 * 1024;
-    // Two large bodies, half sent: they hold the two places.
-    const first = partialPost({ declared, sent: 1024, headers: auth });
-    const second = partialPost({ declared, sent: 1024, headers: auth });
+    const MB = 1024 * 1024;
+    // Two large bodies, barely started, declaring 50 + 40 MB of the 96 MB budget.
+    const first = partialPost({ declared: 50 * MB, sent: 1024, headers: auth });
+    const second = partialPost({ declared: 40 * MB, sent: 1024, headers: auth });
     await new Promise((r) => setTimeout(r, 200));
-    const third = partialPost({ declared, sent: declared, headers: auth });
+    // 9 MB more would pass the budget: sent whole, it is not read until one of them is answered.
+    const third = partialPost({ declared: 9 * MB, sent: 9 * MB, headers: auth });
     // Small requests pass the large ones.
     const small = await server.gql(ConversationsDocument, {}, auth);
     expect(small.errors).toBeUndefined();
