@@ -5,6 +5,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
+import { benchHostile } from './hostile.js';
 import { benchRead } from './read.js';
 import { benchReplicate } from './replicate.js';
 import { benchRestore } from './restore.js';
@@ -16,6 +17,7 @@ const all: Record<string, () => Promise<unknown>> = {
   serve: () => benchServe(),
   replicate: () => benchReplicate(),
   restore: () => benchRestore(),
+  hostile: () => benchHostile(),
   upload: () => benchUpload({ soak: Number(process.env['BENCH_SOAK'] ?? 5000), rounds: Number(process.env['BENCH_ROUNDS'] ?? 40) }),
 };
 

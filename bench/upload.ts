@@ -60,7 +60,7 @@ function processCpuMs(pid: number): number {
  * allocator and V8 heap settings of the script, for comparison. A bench that fails part way
  * leaves no server behind: every one started is killed when this process exits.
  */
-async function startServer(dir: string, env: Record<string, string> = {}, o: { plain?: boolean } = {}): Promise<Server> {
+export async function startServer(dir: string, env: Record<string, string> = {}, o: { plain?: boolean } = {}): Promise<Server> {
   const port = await freePort();
   const [command, args] = o.plain ? [process.execPath, ['dist/src/main.js']] : ['sh', ['scripts/start.sh']];
   // BENCH_SERVER_NODE: a node binary or wrapper for the server only (e.g. one adding --cpu-prof).
