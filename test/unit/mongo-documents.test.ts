@@ -161,6 +161,28 @@ describe('MongoDB documents: the older app’s', () => {
     expect(c).toMatchObject({ cloudUrl: null, mimeType: 'image/webp', uploadedAt: new Date('2024-01-01T12:00:02.500Z'), replication: { status: 'LOCAL_ONLY' } });
   });
 
+  it('reads the seed chatbot’s local-only images (cloud_url = url, service "local") as LOCAL_ONLY with no cloud copy', () => {
+    // What the seed's Python wrote when both clouds failed: the local path copied into cloud_url.
+    const url = '/static/Storage/Image_Gen/img_20240101_120003_abcdef12.png';
+    const shapes = [
+      { url, cloud_url: url, service: 'local' },
+      { url, cloud_url: url },
+      { url, cloud_url: 'https://i.postimg.cc/abc/img.png', service: 'local' },
+      { url, cloud_url: '/static/Storage/uploads/other.png' },
+      { url, cloud_url: 'static/Storage/Image_Gen/img.png' },
+      { url, cloud_url: 'ftp://i.postimg.cc/abc/img.png' },
+    ];
+    for (const image of shapes) {
+      const [read] = docToMessage({ ...legacyMessage(), images: [image] }).images;
+      expect(read, JSON.stringify(image)).toMatchObject({ localKey: url, cloudUrl: null, service: 'LOCAL', replication: { status: 'LOCAL_ONLY' } });
+    }
+    // Their id is still derived from the url, as before.
+    expect(docToMessage({ ...legacyMessage(), images: [shapes[0]!] }).images[0]!.id).toBe(legacyImageId(MSG, 'img_20240101_120003_abcdef12.png'));
+    // A real cloud URL is still a cloud copy.
+    const [cloud] = docToMessage({ ...legacyMessage(), images: [{ url, cloud_url: 'https://i.ibb.co/q/a.png' }] }).images;
+    expect(cloud).toMatchObject({ cloudUrl: 'https://i.ibb.co/q/a.png', service: 'IMGBB', replication: { status: 'REPLICATED' } });
+  });
+
   it('derives the same image id on every read, and a different one for another file name', () => {
     const first = docToMessage(legacyMessage()).images.map((i) => i.id);
     expect(docToMessage(legacyMessage()).images.map((i) => i.id)).toEqual(first);

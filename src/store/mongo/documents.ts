@@ -240,9 +240,24 @@ export function guessService(cloudUrl: string | null): StorageService {
   return 'LOCAL';
 }
 
+/**
+ * The cloud URL a document's `cloud_url` stands for, or null when it is no cloud copy. When
+ * every cloud failed, the seed chatbot wrote `cloud_url = url` (its relative `/static/Storage/…`
+ * path) and `service: 'local'`: reading that as a cloud copy would make a local-only image look
+ * replicated, and cleanup would then delete its only copy. So a `local` service, a value equal
+ * to `url`, or anything but an absolute http(s) URL is no cloud copy.
+ */
+export function cloudUrlOf(d: Pick<ImageDoc, 'cloud_url' | 'url' | 'service'>): string | null {
+  const value = nonEmpty(d.cloud_url);
+  if (value === null) return null;
+  if (String(d.service ?? '').toLowerCase() === SERVICE_TO_DOC.LOCAL) return null;
+  if (value === nonEmpty(d.url) || !/^https?:\/\/[^/?#]/i.test(value)) return null;
+  return value;
+}
+
 export function docToImage(d: ImageDoc, parent: ImageParent, index: number): ImageRecord {
   const localKey = nonEmpty(d.url);
-  const cloudUrl = nonEmpty(d.cloud_url);
+  const cloudUrl = cloudUrlOf(d);
   const r = d.replication ?? {};
   const storedStatus = String(r.status ?? '').toUpperCase();
   const ext = fileNameOf(localKey ?? cloudUrl ?? '').split('.').at(-1)?.toLowerCase() ?? '';
