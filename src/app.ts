@@ -52,7 +52,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   // earlier process. The sweep runs in the background: it must not delay the start.
   await files.cleanupTemp(ORPHAN_MIN_AGE_MS);
   const sweeping = sweepOrphanFiles({ files, store, now: clock(), olderThanMs: ORPHAN_MIN_AGE_MS, log }).then(
-    (r) => log.info({ scanned: r.scanned, removed: r.removed.length, failed: r.failed }, 'orphan file sweep finished'),
+    (r) => log.info({ scanned: r.scanned, removed: r.removed.length, unrecorded: r.unrecorded.length, failed: r.failed }, 'orphan file sweep finished'),
     (err: unknown) => log.error({ err }, 'orphan file sweep failed'),
   );
   if (!replication) log.warn('no cloud provider has an API key: images are kept locally only (LOCAL_ONLY)');

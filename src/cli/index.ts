@@ -103,8 +103,10 @@ export function buildProgram(): Command {
 
   program
     .command('reconcile')
-    .description('Compare STORAGE_DIR with the store: remove files no record keeps (older than an hour), restore missing copies from the cloud, report images with neither copy.')
-    .option('--quarantine', 'move orphan files to STORAGE_DIR/.quarantine instead of deleting them')
+    .description(
+      'Compare STORAGE_DIR with the store: remove files interrupted uploads left (older than an hour), report files no record keeps that this server did not write, restore missing copies from the cloud, report images with neither copy.',
+    )
+    .option('--quarantine', 'move those files (both kinds) to STORAGE_DIR/.quarantine instead of deleting or keeping them')
     .option('--dry-run', 'report, change nothing')
     .option('--json', 'print the result as JSON')
     .action(async (o: Common & { quarantine?: boolean }) => {

@@ -14,6 +14,11 @@ import { checkContentLength } from './chat-service.js';
 /** The part of the local file store the upload path needs (src/storage/local-file-store.ts). */
 export interface ImageFiles {
   put(key: string, data: Buffer): Promise<void>;
+  /**
+   * Notes the keys about to be written, before they are (LocalFileStore.journal): the orphan
+   * sweep deletes only files such a note names. `done()` once the record is stored or the files removed.
+   */
+  journal(keys: readonly string[]): Promise<{ done(): Promise<void> }>;
   delete(key: string): Promise<boolean>;
   /** A fresh path in the store's temp folder, on the same filesystem as the final files. */
   tempPath(): string;
@@ -129,6 +134,8 @@ export class ImageService {
     } catch (e) {
       await this.removeFiles(image.keys);
       throw e;
+    } finally {
+      await image.journal.done();
     }
 
     let stored = image.record;
@@ -153,7 +160,7 @@ export class ImageService {
     const [conversation] = await this.deps.store.getConversationsByIds([input.conversationId]);
     const owned = visibleOrNotFound(viewer, 'Conversation', input.conversationId, conversation);
     const messageId = this.deps.newId();
-    const done: { record: ImageRecord; keys: string[] }[] = [];
+    const done: { record: ImageRecord; keys: string[]; journal: { done(): Promise<void> } }[] = [];
     try {
       // One at a time: the CPU queue is shared with every other request, and a failure
       // stops the rest from being read at all.
@@ -178,6 +185,8 @@ export class ImageService {
     } catch (e) {
       await this.removeFiles(done.flatMap((d) => d.keys));
       throw e;
+    } finally {
+      for (const d of done) await d.journal.done();
     }
   }
 
@@ -185,17 +194,20 @@ export class ImageService {
   private async ingest(
     source: ImageSource,
     o: { messageId: string; conversationId: string; userId: string; caption: string | null; generated: boolean; lease?: { leaseOwner: string; leaseUntil: Date } | undefined },
-  ): Promise<{ record: ImageRecord; keys: string[] }> {
+  ): Promise<{ record: ImageRecord; keys: string[]; journal: { done(): Promise<void> } }> {
     const processed = await this.readAndProcess(source, o.userId);
     const now = this.deps.clock();
     const name = imageFileName(now, this.deps.randomBytes(4), processed.ext);
     const key = imageKey(o.generated, name);
     const thumbKey = thumbnailKey(thumbnailFileName(name));
+    // Noted first, so a process killed before the record is stored leaves files the sweep may remove.
+    const journal = await this.deps.files.journal([key, thumbKey]);
     // Both files at once: each write waits on two fsyncs, which dominate a small upload.
     const writes = await Promise.allSettled([this.deps.files.put(key, processed.data), this.deps.files.put(thumbKey, processed.thumbnail)]);
     const failed = writes.find((w): w is PromiseRejectedResult => w.status === 'rejected');
     if (failed) {
       await this.removeFiles([key, thumbKey].filter((_, i) => writes[i]?.status === 'fulfilled'));
+      await journal.done();
       throw failed.reason;
     }
     const written = [key, thumbKey];
@@ -224,7 +236,7 @@ export class ImageService {
         ? { status: 'PENDING', attempts: 0, nextAttemptAt: null, lastError: null, leaseOwner: o.lease?.leaseOwner ?? null, leaseUntil: o.lease?.leaseUntil ?? null }
         : { status: 'LOCAL_ONLY', attempts: 0, nextAttemptAt: null, lastError: 'cloud replication is disabled: no provider has an API key', leaseOwner: null, leaseUntil: null },
     };
-    return { record, keys: written };
+    return { record, keys: written, journal };
   }
 
   private async readAndProcess(source: ImageSource, owner: string): Promise<ProcessedImage> {

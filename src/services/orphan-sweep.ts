@@ -16,13 +16,22 @@ function isReferenced(image: ImageRecord | null, key: string): boolean {
 export interface SweepFiles {
   listKeys(): AsyncIterable<{ key: string; size: number; mtime: Date }>;
   delete(key: string): Promise<boolean>;
+  /** The notes of keys uploads were about to write (LocalFileStore.journal). */
+  listJournal(): AsyncIterable<{ keys: string[]; mtime: Date; remove(): Promise<void> }>;
   /** Moves the file aside (under STORAGE_DIR/.quarantine) instead of deleting it. */
   quarantine?(key: string): Promise<void>;
 }
 
 export interface SweepResult {
   scanned: number;
+  /** Files this server wrote for an upload that never stored its record: removed (or, with `quarantine`, moved aside). */
   removed: string[];
+  /**
+   * Files no record keeps that this server cannot show it wrote (another app's, a restore of an
+   * old backup, ours from before the write journal): never deleted. Listed; with `quarantine`,
+   * moved to STORAGE_DIR/.quarantine.
+   */
+  unrecorded: string[];
   /** Files without a record that are too young to judge: an upload may still be writing its record. */
   keptRecent: number;
   /** Orphans that could not be removed or moved (logged); the next pass tries again. */
@@ -36,10 +45,16 @@ export interface SweepResult {
 export const ORPHAN_MIN_AGE_MS = 3_600_000;
 
 /**
- * An upload writes its files, then its record. A process killed between the two leaves files
- * no record points to. This removes them once they are older than `olderThanMs`
- * (ORPHAN_MIN_AGE_MS at start), so an upload in flight in another instance sharing STORAGE_DIR is never
- * touched. It runs at start; the reconcile pass of the CLI does the same and more.
+ * An upload notes its keys in the write journal, writes its files, then its record. A process
+ * killed between the two leaves files no record points to, and the note naming them. This
+ * removes such files once they are older than `olderThanMs` (ORPHAN_MIN_AGE_MS at start), so an
+ * upload in flight in another instance sharing STORAGE_DIR is never touched, and then the notes.
+ *
+ * A file without a record and without a note is not the server's to delete, whatever its name
+ * (the seed chatbot uses the same `img_…` names): a PDF a user uploaded to the older app, a
+ * thumbnail its records do not name. It is reported, and moved to `.quarantine` only when the
+ * operator asks (`quarantine`, the CLI's `reconcile --quarantine`). It runs at start; the
+ * reconcile pass of the CLI does the same and more.
  */
 export async function sweepOrphanFiles(deps: {
   files: SweepFiles;
@@ -47,13 +62,19 @@ export async function sweepOrphanFiles(deps: {
   now: Date;
   olderThanMs: number;
   log?: Logger;
-  /** Move orphans aside instead of deleting them. */
+  /** Move orphans, and files the server did not write, aside instead of deleting or keeping them. */
   quarantine?: boolean;
-  /** Report orphans, touch nothing. */
+  /** Report, touch nothing. */
   dryRun?: boolean;
 }): Promise<SweepResult> {
   const cutoff = deps.now.getTime() - deps.olderThanMs;
-  const result: SweepResult = { scanned: 0, removed: [], keptRecent: 0, failed: 0 };
+  const result: SweepResult = { scanned: 0, removed: [], unrecorded: [], keptRecent: 0, failed: 0 };
+  // Only notes older than the cutoff: a younger one may belong to an upload still in flight.
+  const notes: { keys: string[]; remove(): Promise<void> }[] = [];
+  for await (const note of deps.files.listJournal()) if (note.mtime.getTime() <= cutoff) notes.push(note);
+  const written = new Set(notes.flatMap((n) => n.keys));
+  const stuck = new Set<string>();
+
   for await (const file of deps.files.listKeys()) {
     result.scanned++;
     if (isReferenced(await deps.store.findImageByFileKey(file.key), file.key)) continue;
@@ -61,24 +82,40 @@ export async function sweepOrphanFiles(deps: {
       result.keptRecent++;
       continue;
     }
+    const ours = written.has(file.key);
+    if (!ours && !deps.quarantine) {
+      result.unrecorded.push(file.key);
+      continue;
+    }
     if (deps.dryRun) {
-      result.removed.push(file.key);
+      (ours ? result.removed : result.unrecorded).push(file.key);
       continue;
     }
     // One file that cannot be removed (permissions, say) must not stop the pass.
     try {
       if (deps.quarantine && deps.files.quarantine) {
         await deps.files.quarantine(file.key);
-        result.removed.push(file.key);
+        (ours ? result.removed : result.unrecorded).push(file.key);
         deps.log?.warn({ key: file.key, bytes: file.size }, 'moved a file no image record points to into .quarantine');
       } else if (await deps.files.delete(file.key)) {
         result.removed.push(file.key);
-        deps.log?.warn({ key: file.key, bytes: file.size }, 'removed a file no image record points to (left by an interrupted upload)');
+        deps.log?.warn({ key: file.key, bytes: file.size }, 'removed a file this server wrote for an upload that never stored its record');
       }
     } catch (err) {
       result.failed++;
+      stuck.add(file.key);
       deps.log?.error({ err, key: file.key }, 'could not remove a file no image record points to; the next pass tries again');
     }
+  }
+  if (!deps.dryRun) {
+    // A note is done with once none of its files is left to remove.
+    for (const note of notes) if (!note.keys.some((k) => stuck.has(k))) await note.remove();
+  }
+  if (result.unrecorded.length > 0 && !deps.quarantine) {
+    deps.log?.warn(
+      { count: result.unrecorded.length, first: result.unrecorded.slice(0, 10) },
+      'files no image record points to, which this server did not write, are kept: `hybrid-image-store reconcile --quarantine` moves them to .quarantine',
+    );
   }
   return result;
 }

@@ -5,7 +5,7 @@ import { ORPHAN_MIN_AGE_MS, sweepOrphanFiles, type SweepFiles } from './orphan-s
 import type { RestoreResult, RestoreService } from './restore.js';
 
 export interface ReconcileOptions {
-  /** Move orphan files to STORAGE_DIR/.quarantine instead of deleting them. */
+  /** Move orphan files, and files no record keeps that the server did not write, to STORAGE_DIR/.quarantine. */
   quarantine?: boolean;
   dryRun?: boolean;
   /** Files younger than this may belong to an upload still writing its record. Default one hour. */
@@ -13,7 +13,12 @@ export interface ReconcileOptions {
 }
 
 export interface ReconcileResult {
-  files: { scanned: number; orphans: string[]; keptRecent: number; quarantined: boolean; tempFilesRemoved: number; failed: number };
+  /**
+   * `orphans`: files of uploads that never stored their record (removed, or moved with
+   * `quarantine`); `unrecorded`: files no record keeps that the server did not write (kept, or
+   * moved with `quarantine`).
+   */
+  files: { scanned: number; orphans: string[]; unrecorded: string[]; keptRecent: number; quarantined: boolean; tempFilesRemoved: number; failed: number };
   /** Records checked against the disk; missing copies restored from the cloud; `lost` lists those with neither copy. */
   records: RestoreResult;
 }
@@ -21,9 +26,10 @@ export interface ReconcileResult {
 const OPERATOR: Viewer = { userId: 'reconcile', isAdmin: true };
 
 /**
- * Compares STORAGE_DIR with the store, both ways. Files no record keeps are removed (or moved
- * aside) once older than an hour, so uploads in flight are safe, and so are temp files that old
- * (left by a killed process); records whose local copy is missing or damaged are restored from
+ * Compares STORAGE_DIR with the store, both ways. Files an interrupted upload left (named in
+ * the write journal, no record) are removed (or moved aside) once older than an hour, so uploads
+ * in flight are safe, and so are temp files that old (left by a killed process); files no record
+ * keeps that the server did not write are only reported (or, with `quarantine`, moved aside); records whose local copy is missing or damaged are restored from
  * the cloud; records with neither copy are reported as lost, never dropped.
  */
 export class ReconcileService {
@@ -46,9 +52,9 @@ export class ReconcileService {
     const records = await this.deps.restore.restore(OPERATOR, { dryRun }, (done, total) => onProgress?.('records', done, total));
     for (const lost of records.lost) this.deps.log.error(lost, 'image lost: no local copy and no cloud copy');
     this.deps.log.info(
-      { orphans: sweep.removed.length, orphansFailed: sweep.failed, tempFilesRemoved, keptRecent: sweep.keptRecent, restored: records.restored, failed: records.failed, lost: records.noCloudCopy },
+      { orphans: sweep.removed.length, unrecorded: sweep.unrecorded.length, orphansFailed: sweep.failed, tempFilesRemoved, keptRecent: sweep.keptRecent, restored: records.restored, failed: records.failed, lost: records.noCloudCopy },
       'reconcile finished',
     );
-    return { files: { scanned: sweep.scanned, orphans: sweep.removed, keptRecent: sweep.keptRecent, quarantined: quarantine, tempFilesRemoved, failed: sweep.failed }, records };
+    return { files: { scanned: sweep.scanned, orphans: sweep.removed, unrecorded: sweep.unrecorded, keptRecent: sweep.keptRecent, quarantined: quarantine, tempFilesRemoved, failed: sweep.failed }, records };
   }
 }

@@ -9,6 +9,8 @@ import { BadUserInputError } from '../domain/errors.js';
 export const STORAGE_FOLDERS = ['Image_Gen', 'uploads', 'thumbnails'] as const;
 const TEMP_FOLDER = '.tmp';
 const QUARANTINE_FOLDER = '.quarantine';
+/** Notes of the keys an upload is about to write (see journal()). */
+const JOURNAL_FOLDER = '.journal';
 
 /**
  * The only key shape accepted. File names start with a letter, digit or `_` (no dot files) and
@@ -100,7 +102,7 @@ export class LocalFileStore {
   }
 
   async init(): Promise<void> {
-    for (const folder of [...STORAGE_FOLDERS, TEMP_FOLDER]) {
+    for (const folder of [...STORAGE_FOLDERS, TEMP_FOLDER, JOURNAL_FOLDER]) {
       await this.fs.mkdir(join(this.root, folder), { recursive: true });
     }
   }
@@ -216,6 +218,58 @@ export class LocalFileStore {
     if (s.isFile()) return { handle, size: s.size, mtime: s.mtime };
     await handle.close();
     return null;
+  }
+
+  /**
+   * Notes, before an upload writes its files, the keys it is about to write, in
+   * `.journal/<random>.json`; `done()` removes the note once the record naming them is stored
+   * (or the files are removed again). A process killed in between leaves the note, and the
+   * orphan sweep removes only files such a note names: a file the server did not write, or one
+   * from before the journal existed, is never deleted, only reported. The note is not fsynced:
+   * one lost in a power cut only means its files are reported instead of removed.
+   */
+  async journal(keys: readonly string[]): Promise<{ done(): Promise<void> }> {
+    const rel = keys.map((k) => {
+      const c = canonicalKey(k);
+      if (c === null) throw new InvalidKeyError(k);
+      return c;
+    });
+    const path = join(this.root, JOURNAL_FOLDER, `${randomBytes(12).toString('hex')}.json`);
+    const handle = await this.retryMissingDir(() => this.fs.open(path, 'wx', 0o644), dirname(path));
+    try {
+      await handle.writeFile(JSON.stringify({ keys: rel }));
+    } finally {
+      await handle.close();
+    }
+    return { done: () => this.removeQuietly(path) };
+  }
+
+  /** The journal's notes (see journal()), each with its keys, its age and a way to remove it. */
+  async *listJournal(): AsyncIterable<{ keys: string[]; mtime: Date; remove(): Promise<void> }> {
+    const dir = join(this.root, JOURNAL_FOLDER);
+    for (const entry of await this.readdirOrEmpty(dir)) {
+      if (!entry.isFile() || !entry.name.endsWith('.json')) continue;
+      const path = join(dir, entry.name);
+      let keys: string[];
+      let mtime: Date;
+      try {
+        const handle = await this.fs.open(path, 'r');
+        try {
+          mtime = (await handle.stat()).mtime;
+          const parsed = JSON.parse(await handle.readFile('utf8')) as { keys?: unknown };
+          // Only well-formed keys count, whatever the note says.
+          keys = Array.isArray(parsed.keys) ? parsed.keys.map(canonicalKey).filter((k): k is string => k !== null) : [];
+        } finally {
+          await handle.close();
+        }
+      } catch (e) {
+        if (isMissing(e)) continue;
+        // A note cut short by a crash names nothing for sure: it is kept for an operator.
+        if (e instanceof SyntaxError) continue;
+        throw e;
+      }
+      yield { keys, mtime, remove: () => this.removeQuietly(path) };
+    }
   }
 
   /** Moves a file to `.quarantine/<date>/<key>` (outside the served folders), for an operator to inspect. */

@@ -88,16 +88,31 @@ describe('the hybrid-image-store CLI', () => {
     expect(result.lost).toHaveLength(1);
   });
 
-  it('reconcile --dry-run reports an orphan and keeps it; reconcile removes it', async () => {
-    const orphan = join(server.storageDir, 'uploads/img_20200101_000000_00c0ffee.jpg');
-    await writeFile(orphan, 'left by a crash');
+  it('reconcile --dry-run reports an orphan and keeps it; reconcile removes it; a file it did not write is kept until --quarantine', async () => {
+    const key = 'uploads/img_20200101_000000_00c0ffee.jpg';
+    const orphan = join(server.storageDir, key);
     const old = new Date(Date.now() - 3 * 3_600_000);
+    // The note an upload writes before its files (LocalFileStore.journal), left by a crash.
+    const note = join(server.storageDir, '.journal', 'crashed-upload.json');
+    await writeFile(note, JSON.stringify({ keys: [key] }));
+    await utimes(note, old, old);
+    await writeFile(orphan, 'left by a crash');
     await utimes(orphan, old, old);
+    const foreign = join(server.storageDir, 'uploads/holiday.pdf');
+    await writeFile(foreign, '%PDF-1.4 not ours');
+    await utimes(foreign, old, old);
+
     const dry = await runCli(['reconcile', '--dry-run', '--json'], env);
-    expect((JSON.parse(dry.stdout) as { files: { orphans: string[] } }).files.orphans).toEqual(['uploads/img_20200101_000000_00c0ffee.jpg']);
+    const files = (JSON.parse(dry.stdout) as { files: { orphans: string[]; unrecorded: string[] } }).files;
+    expect(files.orphans).toEqual([key]);
+    expect(files.unrecorded).toEqual(['uploads/holiday.pdf']);
     expect(existsSync(orphan)).toBe(true);
     await runCli(['reconcile'], env);
     expect(existsSync(orphan)).toBe(false);
+    expect(existsSync(foreign)).toBe(true);
+    await runCli(['reconcile', '--quarantine'], env);
+    expect(existsSync(foreign)).toBe(false);
+    expect(existsSync(join(server.storageDir, '.quarantine', new Date().toISOString().slice(0, 10), 'uploads/holiday.pdf'))).toBe(true);
   });
 
   it('cleanup removes replicated originals, and exits 1 naming what it could not remove; stats counts the images', async () => {

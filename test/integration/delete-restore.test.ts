@@ -315,6 +315,15 @@ describe('reconcile', () => {
     await server.stop();
   });
 
+  /** What an upload notes before writing its files (LocalFileStore.journal), backdated with them. */
+  async function noted(key: string, mtime: Date) {
+    const before = new Set(await readdir(join(server.storageDir, '.journal')));
+    await server.app.core.files.journal([key]);
+    for (const name of await readdir(join(server.storageDir, '.journal'))) {
+      if (!before.has(name)) await utimes(join(server.storageDir, '.journal', name), mtime, mtime);
+    }
+  }
+
   it('removes an old orphan, keeps a file whose upload is in flight, restores a missing copy and reports a lost image', async () => {
     const conversationId = await newConversation(server, 'alice');
     const [a, b] = [await upload(server, 'alice', conversationId, photos[10]!), await upload(server, 'alice', conversationId, photos[11]!)];
@@ -324,9 +333,15 @@ describe('reconcile', () => {
     const hourAgo = new Date(Date.now() - 2 * 3_600_000);
     const orphan = join(server.storageDir, 'uploads/img_20200101_000000_deadbeef.jpg');
     const inFlight = join(server.storageDir, 'uploads/img_20200101_000000_cafef00d.jpg');
+    // An upload noted and wrote this file, then its process died before the record.
+    await noted('uploads/img_20200101_000000_deadbeef.jpg', hourAgo);
     await writeFile(orphan, photos[13]!);
     await utimes(orphan, hourAgo, hourAgo);
     await writeFile(inFlight, photos[14]!);
+    // A file no upload of this server noted: another app's, kept and reported.
+    const foreign = join(server.storageDir, 'uploads/notes.pdf');
+    await writeFile(foreign, '%PDF-1.4');
+    await utimes(foreign, hourAgo, hourAgo);
     await rm(join(server.storageDir, a!.localKey));
     await rm(join(server.storageDir, orphanOfTheCloud.localKey));
 
@@ -335,8 +350,10 @@ describe('reconcile', () => {
     expect(existsSync(orphan)).toBe(true);
 
     const result = await server.app.core.reconcile.run();
-    expect(result.files).toMatchObject({ orphans: ['uploads/img_20200101_000000_deadbeef.jpg'], keptRecent: 1 });
+    expect(result.files).toMatchObject({ orphans: ['uploads/img_20200101_000000_deadbeef.jpg'], unrecorded: ['uploads/notes.pdf'], keptRecent: 1 });
     expect(existsSync(orphan)).toBe(false);
+    expect(existsSync(foreign)).toBe(true);
+    await rm(foreign);
     expect(existsSync(inFlight)).toBe(true);
     expect(result.records).toMatchObject({ scanned: 3, restored: 1, alreadyPresent: 1, noCloudCopy: 1 });
     expect(result.records.lost).toEqual([{ imageId: orphanOfTheCloud.id, conversationId, reason: expect.stringContaining('no cloud copy') }]);
@@ -351,6 +368,7 @@ describe('reconcile', () => {
     await writeFile(orphan, 'orphan');
     const old = new Date(Date.now() - 2 * 3_600_000);
     await utimes(orphan, old, old);
+    await noted('Image_Gen/img_20200101_000000_0badf00d.png', old);
     const result = await server.app.core.reconcile.run({ quarantine: true });
     expect(result.files.orphans).toEqual(['Image_Gen/img_20200101_000000_0badf00d.png']);
     expect(existsSync(orphan)).toBe(false);

@@ -64,6 +64,8 @@ describe('uploadImage', () => {
     const files = Object.keys(await listFiles(server.storageDir));
     expect(files).toContain(new URL(image.localUrl).pathname.replace('/files/', ''));
     expect(files.some((f) => /^uploads\/img_\d{8}_\d{6}_[0-9a-f]{8}\.(jpg|png|webp)$/.test(f))).toBe(true);
+    // The write journal's note is gone once the record is stored.
+    expect(files.filter((f) => f.startsWith('.journal/'))).toEqual([]);
   });
 
   it('stores generated images under Image_Gen and attaches to an existing message', async () => {

@@ -46,9 +46,9 @@ function recordingFs(calls: string[]): FsOps {
 }
 
 describe('LocalFileStore', () => {
-  it('init lays out the three folders and .tmp', async () => {
+  it('init lays out the three folders, .tmp and .journal', async () => {
     await makeStore();
-    expect((await fsp.readdir(root)).sort()).toEqual(['.tmp', 'Image_Gen', 'thumbnails', 'uploads']);
+    expect((await fsp.readdir(root)).sort()).toEqual(['.journal', '.tmp', 'Image_Gen', 'thumbnails', 'uploads']);
   });
 
   it('puts, stats, lists and deletes a file; delete is idempotent', async () => {
