@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { SignJWT } from 'jose';
 import sharp from 'sharp';
+import { heavyAnimation } from '../test/support/animation.js';
 import { round } from './lib.js';
 import { startServer } from './upload.js';
 
@@ -56,28 +57,11 @@ async function conversation(url: string, headers: Record<string, string>): Promi
   return (JSON.parse(res.text) as { data: { createConversation: { id: string } } }).data.createConversation.id;
 }
 
-async function heavyAnimation(): Promise<Buffer> {
-  const [W, H, N] = [500, 499, 400];
-  const raw = Buffer.alloc(W * H * 3 * N);
-  for (let f = 0; f < N; f++) {
-    for (let y = 0; y < H; y++) {
-      for (let x = 0; x < W; x++) {
-        const i = ((f * H + y) * W + x) * 3;
-        const inside = Math.abs(x - ((f * 3) % W)) < 40 && Math.abs(y - 250) < 40;
-        raw[i] = inside ? 255 : (x * 255) / W;
-        raw[i + 1] = inside ? 0 : (x * 7 + y * 13 + f * 31) % 97;
-        raw[i + 2] = (y * 255) / H;
-      }
-    }
-  }
-  return sharp(raw, { raw: { width: W, height: H * N, channels: 3, pageHeight: H } }).webp({ quality: 30, effort: 0, loop: 0 }).toBuffer();
-}
-
 async function starvation() {
   const dir = await mkdtemp(join(tmpdir(), 'his-bench-hostile-'));
   const server = await startServer(dir);
   try {
-    const heavy = await heavyAnimation();
+    const heavy = await heavyAnimation({ frames: 400, busy: true });
     const small = await sharp({ create: { width: 48, height: 48, channels: 3, background: '#a52' } }).jpeg({ quality: 80 }).toBuffer();
     const m = await conversation(server.url, { 'x-user-id': 'mallory' });
     const a = await conversation(server.url, { 'x-user-id': 'alice' });

@@ -2,6 +2,7 @@ import { print } from 'graphql';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateConversationDocument, UploadImageDocument } from '../generated/graphql.js';
+import { heavyAnimation } from '../support/animation.js';
 import { listFiles, multipart } from '../support/multipart.js';
 import { as, startTestServer, type TestServer } from '../support/server.js';
 import { snapshotSqlite } from '../support/snapshot.js';
@@ -14,34 +15,12 @@ import { snapshotSqlite } from '../support/snapshot.js';
  */
 
 const UPLOAD = print(UploadImageDocument);
-const W = 500;
-const H = 499;
 const FRAMES = 200;
-
-async function heavyAnimation(): Promise<Buffer> {
-  // A moving square over a gradient: compresses well on the wire, costs full work to re-encode.
-  const raw = Buffer.alloc(W * H * 3 * FRAMES);
-  for (let f = 0; f < FRAMES; f++) {
-    for (let y = 0; y < H; y++) {
-      for (let x = 0; x < W; x++) {
-        const i = ((f * H + y) * W + x) * 3;
-        const inside = Math.abs(x - ((f * 2) % W)) < 40 && Math.abs(y - 250) < 40;
-        raw[i] = inside ? 255 : (x * 255) / W;
-        raw[i + 1] = inside ? 0 : 80;
-        raw[i + 2] = (y * 255) / H;
-      }
-    }
-  }
-  // pageHeight on the raw input makes it 200 frames, not one 500×99800 image (over WebP's 16383).
-  return sharp(raw, { raw: { width: W, height: H * FRAMES, channels: 3, pageHeight: H } })
-    .webp({ quality: 50, effort: 0, loop: 0, delay: Array<number>(FRAMES).fill(40) })
-    .toBuffer();
-}
 
 let heavy: Buffer;
 let small: Buffer;
 beforeAll(async () => {
-  heavy = await heavyAnimation();
+  heavy = await heavyAnimation({ frames: FRAMES });
   small = await sharp({ create: { width: 32, height: 32, channels: 3, background: '#c84' } }).jpeg().toBuffer();
   const meta = await sharp(heavy).metadata();
   expect(meta.pages).toBe(FRAMES);
