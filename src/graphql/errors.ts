@@ -32,7 +32,11 @@ export function multipartError(error: unknown): { status: number; code: 'BAD_USE
   if (e.expose !== true || typeof e.status !== 'number' || e.status < 400 || e.status >= 500) return undefined;
   // 499 is the parser's "client went away": a 400 to whoever is still listening.
   const status = e.status === 499 ? 400 : e.status;
-  return { status, code: status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_USER_INPUT', message: e.message };
+  // The parser is given MAX_UPLOAD_BYTES + 1 (src/http/app.ts), so that a file of exactly the
+  // limit passes: its message would quote that number. Said as the upload path says it.
+  const truncated = /^File truncated as it exceeds the (\d+) byte size limit\.$/.exec(e.message);
+  const message = truncated ? `The file is larger than the ${Number(truncated[1]) - 1} bytes accepted (MAX_UPLOAD_BYTES).` : e.message;
+  return { status, code: status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_USER_INPUT', message };
 }
 
 function isClientError(error: unknown): boolean {
