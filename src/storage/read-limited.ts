@@ -120,9 +120,15 @@ class SpillSink extends Writable {
     this.file.end(() => done());
   }
 
+  /**
+   * Waits for the file to close: a write stream destroyed before its open finished still creates
+   * the file afterwards, so the caller's unlink of a failed upload would run too early and leave it.
+   */
   override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
-    if (this.file && !this.file.closed) this.file.destroy();
-    done(err);
+    const file = this.file;
+    if (!file || file.closed) return done(err);
+    file.once('close', () => done(err));
+    file.destroy();
   }
 }
 
