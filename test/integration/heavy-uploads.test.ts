@@ -70,10 +70,11 @@ describe('heavy uploads in flight', () => {
   });
 
   it("do not hold back another user's small upload, and are themselves answered", async (ctx) => {
-    if (server.app.core.imageConcurrency < 2) {
-      console.warn(`skipped: the image queue has ${server.app.core.imageConcurrency} slot here (one core); a slot for small images needs two`);
-      ctx.skip();
-    }
+    // A slot kept for small images needs two slots; a one-core machine has one. Printed, then skipped.
+    const slots = server.app.core.imageConcurrency;
+    const reason = `the image queue has ${slots} slot here (one core); a slot kept for small images needs two`;
+    if (slots < 2) console.warn(`skipped: ${reason}`);
+    ctx.skip(slots < 2, reason);
     const [m, a] = [await conversation(server, 'mallory'), await conversation(server, 'alice')];
     const order: string[] = [];
     // As many heavy uploads as the queue has slots: without a slot kept for small images, all are taken.
@@ -93,7 +94,7 @@ describe('heavy uploads in flight', () => {
     for (const r of answers) {
       // Stored, or refused with a clear code once its budget is spent: never left hanging.
       if (r.body.errors) expect(r.body.errors[0]?.extensions?.code).toBe('PAYLOAD_TOO_LARGE');
-      else expect((r.body.data!['uploadImage'] as { image: { id: string } }).image.id).toBeTruthy();
+      else expect((r.body.data!['uploadImage'] as { image: Record<string, unknown> }).image).toMatchObject({ mimeType: 'image/webp', width: 500, height: 499 });
     }
   });
 });

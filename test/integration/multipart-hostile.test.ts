@@ -127,7 +127,10 @@ describe('malformed multipart bodies are refused and the process stays up', () =
   it('the valid body the fuzzer mutates is itself accepted', async () => {
     const res = await send(validBody());
     expect(res.status, res.body).toBe(200);
-    expect((JSON.parse(res.body) as { data: { uploadImage: { image: { id: string } } } }).data.uploadImage.image.id).toBeTruthy();
+    const image = (JSON.parse(res.body) as { data: { uploadImage: { image: { id: string; localUrl: string } & Record<string, unknown> } } }).data.uploadImage.image;
+    expect(image).toMatchObject({ mimeType: 'image/png', width: 8, height: 8 });
+    // Stored and served: the mutated bodies below start from a body that really works.
+    expect((await fetch(image.localUrl)).status).toBe(200);
   });
 });
 
