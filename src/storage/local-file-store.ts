@@ -56,7 +56,8 @@ export interface FsOps {
   fsync: (handle: FileHandle) => Promise<void>;
 }
 
-const defaultFs: FsOps = {
+/** The real file-system calls (what tests wrap to inject failures). */
+export const defaultFs: FsOps = {
   open: nodeFs.open,
   rename: nodeFs.rename,
   unlink: nodeFs.unlink,

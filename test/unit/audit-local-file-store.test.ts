@@ -4,7 +4,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LocalFileStore, type FsOps } from '../../src/storage/local-file-store.js';
+import { defaultFs, LocalFileStore, type FsOps } from '../../src/storage/local-file-store.js';
 
 /**
  * Issue #11 point 9, mutation 5: `put` writes a temp file and renames it over the key, so a put
@@ -28,15 +28,7 @@ afterEach(async () => {
 /** A store whose first put (the old bytes) runs on the real fs, and later ones through `inject`. */
 async function storeWithOldBytes(inject: (real: FsOps) => Partial<FsOps>): Promise<{ store: LocalFileStore; old: Buffer }> {
   let armed = false;
-  const real: FsOps = {
-    open: fsp.open,
-    rename: fsp.rename,
-    unlink: fsp.unlink,
-    mkdir: fsp.mkdir,
-    stat: (p) => fsp.stat(p),
-    readdir: (p, o) => fsp.readdir(p, o),
-    fsync: (h) => h.sync(),
-  };
+  const real: FsOps = defaultFs;
   const injected = inject(real);
   const fs = Object.fromEntries(
     (Object.keys(real) as (keyof FsOps)[]).map((name) => [
