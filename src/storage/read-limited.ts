@@ -72,6 +72,13 @@ export async function readLimited(
     if (limitHit || source.truncated) throw tooLarge(o.maxBytes);
     return { bytes, data: sink.spilled ? null : Buffer.concat(sink.chunks, bytes) };
   } catch (e) {
+    // pipeline() may reject before the sink has finished closing its file, and a file still
+    // being opened is created after an unlink that ran too early: wait for the close first.
+    if (!sink.closed) {
+      const closed = new Promise((resolve) => sink.once('close', resolve));
+      sink.destroy();
+      await closed;
+    }
     await unlink(path).catch(() => undefined);
     if (limitHit) throw tooLarge(o.maxBytes);
     throw e;
