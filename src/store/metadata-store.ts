@@ -13,7 +13,7 @@ import type {
 
 /** Fields of an image record that may change after it is written. */
 export type ImagePatch = Partial<
-  Pick<ImageRecord, 'localKey' | 'evictedKey' | 'thumbnailKey' | 'cloudUrl' | 'deleteUrl' | 'service' | 'caption' | 'placeholder'>
+  Pick<ImageRecord, 'localKey' | 'evictedKey' | 'thumbnailKey' | 'cloudUrl' | 'cloudVerifiedAt' | 'deleteUrl' | 'service' | 'caption' | 'placeholder' | 'sha256'>
 > & { replication?: Partial<Replication> };
 
 export interface ClaimArgs {
@@ -51,8 +51,10 @@ export interface MetadataStore {
   listConversations(owner: OwnerScope, page: PageArgs): Promise<Page<Conversation>>;
 
   /**
-   * Insert a message with the images it carries (possibly none) and set its
-   * conversation's updatedAt to the message's createdAt.
+   * Insert a message with the images it carries (possibly none) and raise its conversation's
+   * updatedAt to the message's createdAt (never lower it: of two concurrent posts, the later
+   * one's time wins whichever is written last; on MongoDB `$max`, which also replaces a
+   * legacy string date, as BSON orders dates after strings).
    */
   addMessage(message: Message): Promise<void>;
   /** Unknown ids are absent from the result; order is unspecified. Images are included. */

@@ -51,6 +51,14 @@ export function conversationCases(ref: StoreRef): void {
     expect(page.items.map((c) => c.id)).toEqual([older.id, newer.id]);
   });
 
+  it('addMessage never moves updatedAt backwards: a message older than the last (a late concurrent post, an import) keeps it', async () => {
+    const conversation = makeConversation({ updatedAt: at(100) });
+    await ref.store.createConversation(conversation);
+    await ref.store.addMessage(makeMessage(conversation, { createdAt: at(500) }));
+    await ref.store.addMessage(makeMessage(conversation, { createdAt: at(300) }));
+    expect((await ref.store.getConversationsByIds([conversation.id]))[0]!.updatedAt).toEqual(at(500));
+  });
+
   it('pages conversations newest first, stable by id when many share a timestamp', async () => {
     // 13 conversations over 3 timestamps: most pages cut through a run of equal timestamps.
     const all = Array.from({ length: 13 }, (_, i) => makeConversation({ updatedAt: at([500, 500, 500, 500, 500, 900, 900, 900, 900, 900, 100, 100, 100][i]!) }));

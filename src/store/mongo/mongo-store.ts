@@ -109,7 +109,7 @@ export class MongoMetadataStore implements MetadataStore {
 
   async addMessage(message: Message): Promise<void> {
     const [conversation, sibling] = await Promise.all([
-      this.conversations.findOneAndUpdate({ _id: idMatch([message.conversationId]) }, { $set: { updated_at: message.createdAt } }, { projection: { _id: 1 } }),
+      this.conversations.findOneAndUpdate({ _id: idMatch([message.conversationId]) }, { $max: { updated_at: message.createdAt } }, { projection: { _id: 1 } }),
       // The older app may hold conversation_id as a string: new messages follow what is there.
       this.messages.findOne({ conversation_id: idMatch([message.conversationId]) }, { projection: { conversation_id: 1 } }),
     ]);
