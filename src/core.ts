@@ -157,17 +157,18 @@ export async function createCore(config: Config, deps: CoreDeps) {
   // Restore downloads, and /files redirects, go only to the providers' origins unless told
   // otherwise (RESTORE_ALLOWED_HOSTS).
   const allowedHosts = config.restoreAllowedHosts ?? [...new Set(cloudProviders.flatMap((p) => p.allowedHosts))];
+  const download = (url: string, path: string) =>
+    downloadToFile(url, path, {
+      allowedHosts,
+      requireHttps: config.isProduction,
+      maxBytes: config.limits.maxUploadBytes,
+      timeoutMs: config.restoreTimeoutMs,
+      maxRedirects: 3,
+    });
   const restore = new RestoreService({
     store,
     files,
-    download: (url, path) =>
-      downloadToFile(url, path, {
-        allowedHosts,
-        requireHttps: config.isProduction,
-        maxBytes: config.limits.maxUploadBytes,
-        timeoutMs: config.restoreTimeoutMs,
-        maxRedirects: 3,
-      }),
+    download,
     sha256File,
     thumbnail: (input) => processor.run(() => thumbnailOf(input, { maxInputPixels: config.limits.maxInputPixels, size: config.limits.thumbnailSize }), { owner: 'restore' }),
     concurrency: config.restoreConcurrency,
@@ -176,6 +177,8 @@ export async function createCore(config: Config, deps: CoreDeps) {
   const cleanup = new CleanupService({
     store,
     files,
+    download,
+    sha256File,
     clock,
     log,
     // ImgBB deletes its copy after IMGBB_EXPIRATION seconds: such a copy is never the only one.

@@ -46,6 +46,13 @@ export interface ImageRecord {
   evictedKey: string | null;
   thumbnailKey: string | null;
   cloudUrl: string | null;
+  /**
+   * When this server last knew the cloud copy holds these bytes: it uploaded them itself (the
+   * provider answered with the URL), or cleanup downloaded the copy and its SHA-256 matched the
+   * local file. Null for a copy only found recorded (written by the seed chatbot, or imported):
+   * cleanup checks such a copy before it lets it be the only one.
+   */
+  cloudVerifiedAt: Date | null;
   /** Server-side only: never returned by the API nor logged. */
   deleteUrl: string | null;
   caption: string | null;

@@ -1,3 +1,4 @@
+import { unlink } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { BadUserInputError, ForbiddenError } from '../domain/errors.js';
 import type { ImageRecord } from '../domain/types.js';
@@ -15,6 +16,10 @@ export interface CleanupResult {
   deleted: number;
   /** Old, but no cloud copy that lasts: kept. */
   keptNoCloudCopy: number;
+  /** Recorded cloud copies this server had not made, downloaded and found to hold the local file's bytes. */
+  verifiedCloudCopies: number;
+  /** Old, with a recorded cloud copy this server had not made that was unreachable or held other bytes: kept. */
+  keptUnverifiedCloudCopy: number;
   bytesFreed: number;
   /** Originals the record no longer keeps but whose file could not be removed (logged; reconcile removes them later). */
   failed: number;
@@ -25,14 +30,24 @@ export const MAX_RETENTION_DAYS = 36_500;
 /**
  * cleanupLocalImages: removes local originals older than a number of days, only where a cloud
  * copy holds the image (REPLICATED) and will keep holding it. Thumbnails stay, so lists keep
- * loading fast. The record is updated before the file goes: a crash in between leaves a file no
+ * loading fast. A cloud copy this server did not make itself (the seed chatbot's, an import's:
+ * `cloudVerifiedAt` null) is only a URL someone wrote down: it is downloaded first, and the
+ * original goes only when the download's SHA-256 is the local file's. The record is updated before the file goes: a crash in between leaves a file no
  * record points to (reconcile removes it), never a record pointing at a missing file.
  */
 export class CleanupService {
   constructor(
     private readonly deps: {
       store: MetadataStore;
-      files: { stat(key: string): Promise<{ size: number } | null>; delete(key: string): Promise<boolean> };
+      files: {
+        stat(key: string): Promise<{ size: number } | null>;
+        delete(key: string): Promise<boolean>;
+        absolutePath(key: string): string;
+        tempPath(): string;
+      };
+      /** Downloads a cloud copy (the restore's policy: allowed origins, size and time limits) into `path`. */
+      download: (url: string, path: string) => Promise<{ bytes: number; sha256: string }>;
+      sha256File: (path: string) => Promise<string>;
       clock: () => Date;
       log: Logger;
       /** Services whose cloud copies expire (ImgBB with IMGBB_EXPIRATION): never the only copy. */
@@ -48,7 +63,7 @@ export class CleanupService {
     }
     const dryRun = input.dryRun ?? false;
     const cutoff = new Date(this.deps.clock().getTime() - days * 86_400_000);
-    const result: CleanupResult = { deleted: 0, keptNoCloudCopy: 0, bytesFreed: 0, failed: 0 };
+    const result: CleanupResult = { deleted: 0, keptNoCloudCopy: 0, verifiedCloudCopies: 0, keptUnverifiedCloudCopy: 0, bytesFreed: 0, failed: 0 };
     let done = 0;
     let total = 0;
     for await (const page of walkImages(this.deps.store, null, { uploadedBefore: cutoff }, (n) => (total = n))) {
@@ -70,9 +85,20 @@ export class CleanupService {
       return;
     }
     const size = (await this.deps.files.stat(key))?.size ?? 0;
+    let verified: { sha256: string } | null = null;
+    if (image.cloudVerifiedAt === null) {
+      // Checked against the local file: without one there is nothing to compare, and nothing is removed.
+      verified = await this.check(image, key, image.cloudUrl as string);
+      if (verified === null) {
+        result.keptUnverifiedCloudCopy++;
+        return;
+      }
+      result.verifiedCloudCopies++;
+    }
     if (!dryRun) {
+      const checked = verified ? { cloudVerifiedAt: this.deps.clock(), ...(image.sha256 ? {} : { sha256: verified.sha256 }) } : {};
       // A record deleted meanwhile is left to its deletion.
-      if (!(await this.deps.store.updateImage(image.id, { localKey: null, evictedKey: key }))) return;
+      if (!(await this.deps.store.updateImage(image.id, { localKey: null, evictedKey: key, ...checked }))) return;
       try {
         await this.deps.files.delete(key);
       } catch (err) {
@@ -83,5 +109,25 @@ export class CleanupService {
     }
     result.deleted++;
     result.bytesFreed += size;
+  }
+
+  /**
+   * Downloads a cloud copy this server did not make and compares it with the local original
+   * (and the recorded digest, when there is one). The digest on success, null when the copy
+   * cannot be trusted to be the only one.
+   */
+  private async check(image: ImageRecord, key: string, url: string): Promise<{ sha256: string } | null> {
+    const temp = this.deps.files.tempPath();
+    try {
+      const [got, local] = await Promise.all([this.deps.download(url, temp), this.deps.sha256File(this.deps.files.absolutePath(key))]);
+      if (got.sha256 === local && (!image.sha256 || image.sha256 === local)) return { sha256: local };
+      this.deps.log.warn({ imageId: image.id }, 'the recorded cloud copy holds other bytes than the local original: the original is kept');
+      return null;
+    } catch (err) {
+      this.deps.log.warn({ imageId: image.id, reason: err instanceof Error ? err.message : String(err) }, 'the recorded cloud copy could not be checked: the original is kept');
+      return null;
+    } finally {
+      await unlink(temp).catch(() => undefined);
+    }
   }
 }

@@ -78,7 +78,7 @@ export class ReplicationService extends PolledService {
     const twin = image.sha256 ? await this.deps.store.findReplicatedBySha256(image.userId, image.sha256) : null;
     if (twin && twin.id !== image.id && twin.cloudUrl) {
       return done(
-        { cloudUrl: twin.cloudUrl, deleteUrl: twin.deleteUrl, service: twin.service, replication: { status: 'REPLICATED', attempts, nextAttemptAt: null, lastError: null, ...released } },
+        { cloudUrl: twin.cloudUrl, cloudVerifiedAt: twin.cloudVerifiedAt, deleteUrl: twin.deleteUrl, service: twin.service, replication: { status: 'REPLICATED', attempts, nextAttemptAt: null, lastError: null, ...released } },
         'reused',
         twin.service === 'LOCAL' ? null : twin.service,
       );
@@ -91,7 +91,7 @@ export class ReplicationService extends PolledService {
       const data = await this.deps.readLocal(image.localKey);
       result = await this.deps.chain.upload({ data, fileName: image.localKey.split('/').at(-1) as string, mimeType: image.mimeType, sha256: image.sha256 });
       if (result.ok) {
-        const stored = await this.deps.store.updateImage(image.id, successPatch(result.copy, result.provider, attempts), { leaseOwner });
+        const stored = await this.deps.store.updateImage(image.id, successPatch(result.copy, result.provider, attempts, this.deps.clock()), { leaseOwner });
         if (!stored && (await this.deps.store.getImagesByIds([image.id])).length === 0) {
           // Deleted while it was being uploaded: the new copy belongs to no one and goes too.
           await this.deps.onOrphanedCopy?.(image, result.provider, result.copy);
@@ -146,9 +146,11 @@ export class ReplicationService extends PolledService {
   }
 }
 
-function successPatch(copy: CloudCopy, provider: ProviderName, attempts: number): Parameters<MetadataStore['updateImage']>[1] {
+function successPatch(copy: CloudCopy, provider: ProviderName, attempts: number, now: Date): Parameters<MetadataStore['updateImage']>[1] {
   return {
     cloudUrl: copy.url,
+    // The provider answered with the URL of the bytes it was sent.
+    cloudVerifiedAt: now,
     deleteUrl: copy.deleteUrl,
     service: provider,
     replication: { status: 'REPLICATED', attempts, nextAttemptAt: null, lastError: null, leaseOwner: null, leaseUntil: null },

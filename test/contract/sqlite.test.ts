@@ -69,6 +69,25 @@ describe('SqliteMetadataStore on its file', () => {
     expect((await stat(`${path}-wal`)).isFile()).toBe(true);
   });
 
+  it('migrating to version 4 counts every REPLICATED copy so far as made by this server, and nothing else', async () => {
+    // A file as version 3 left it: no cloud_verified_at column.
+    const raw = new Database(path);
+    raw.pragma('journal_mode = WAL');
+    for (const m of MIGRATIONS.slice(0, 3)) raw.exec(m);
+    raw.pragma('user_version = 3');
+    raw.prepare("INSERT INTO conversations VALUES ('c', 'u', NULL, 1, 1)").run();
+    raw.prepare("INSERT INTO messages VALUES ('m', 'c', 'u', 'USER', '', 1)").run();
+    const insert = raw.prepare(`INSERT INTO images (id, message_id, conversation_id, user_id, position, local_key, cloud_url, size, mime_type, width, height,
+      generated, service, sha256, uploaded_at, repl_status) VALUES (?, 'm', 'c', 'u', ?, 'uploads/a.png', ?, 1, 'image/png', 1, 1, 0, 'LOCAL', '', ?, ?)`);
+    insert.run('replicated', 0, 'https://i.postimg.cc/a/a.png', 1000, 'REPLICATED');
+    insert.run('retrying', 1, 'https://i.postimg.cc/b/b.png', 2000, 'RETRYING');
+    insert.run('pending', 2, null, 3000, 'PENDING');
+    raw.close();
+    const store = await open();
+    const images = new Map((await store.getImagesByIds(['replicated', 'retrying', 'pending'])).map((i) => [i.id, i.cloudVerifiedAt]));
+    expect(images).toEqual(new Map([['replicated', new Date(1000)], ['retrying', null], ['pending', null]]));
+  });
+
   it('refuses a file written by a newer schema instead of guessing', async () => {
     await (await open()).close();
     const raw = new Database(path);

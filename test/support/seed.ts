@@ -18,6 +18,8 @@ export async function seedImage(
     generated?: boolean;
     service?: StorageService;
     cloudUrl?: string | null;
+    /** False: the cloud copy was recorded but never checked (the seed chatbot's, an import's). */
+    verified?: boolean;
     status?: ReplicationStatus;
     uploadedAt?: Date;
     sha256?: string;
@@ -35,6 +37,8 @@ export async function seedImage(
     evictedKey: null,
     thumbnailKey: `thumbnails/thumb_${name}.webp`,
     cloudUrl: o.cloudUrl ?? null,
+    // As this server's replication leaves it, unless the test says the copy was never checked.
+    cloudVerifiedAt: o.cloudUrl && o.verified !== false ? (o.uploadedAt ?? new Date()) : null,
     deleteUrl: o.cloudUrl ? 'https://ibb.co/delete/secret' : null,
     caption: null,
     size: o.size ?? 1234,

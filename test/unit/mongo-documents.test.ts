@@ -63,6 +63,7 @@ describe('MongoDB documents: our records', () => {
     const message = makeMessage(makeConversation(), { role: 'ASSISTANT', content: 'here', createdAt: at(10) });
     const image = makeImage(message, {
       cloudUrl: 'https://i.ibb.co/x/y.png',
+      cloudVerifiedAt: at(4),
       deleteUrl: 'https://ibb.co/x/delete',
       service: 'IMGBB',
       caption: 'c',
@@ -78,6 +79,7 @@ describe('MongoDB documents: our records', () => {
       _id: new ObjectId(image.id),
       url: image.localKey,
       cloud_url: 'https://i.ibb.co/x/y.png',
+      cloud_verified_at: at(4),
       delete_url: 'https://ibb.co/x/delete',
       thumbnail_url: image.thumbnailKey,
       caption: 'c',
@@ -133,6 +135,8 @@ describe('MongoDB documents: the older app’s', () => {
       evictedKey: null,
       thumbnailKey: null,
       cloudUrl: 'https://i.postimg.cc/abc/img.png',
+      // Recorded by the seed, never checked here: cleanup downloads it before trusting it.
+      cloudVerifiedAt: null,
       deleteUrl: null,
       caption: 'sunset',
       size: 1000,
@@ -183,6 +187,25 @@ describe('MongoDB documents: the older app’s', () => {
     expect(cloud).toMatchObject({ cloudUrl: 'https://i.ibb.co/q/a.png', service: 'IMGBB', replication: { status: 'REPLICATED' } });
   });
 
+  it('knows a cloud copy is good only when this server made or checked it', () => {
+    const url = '/static/Storage/Image_Gen/img_20240101_120003_abcdef12.png';
+    const cloud = 'https://i.postimg.cc/abc/img.png';
+    const uploaded = new Date('2026-01-02T03:04:05Z');
+    const read = (image: ImageDoc) => docToMessage({ ...legacyMessage(), images: [image] }).images[0]!;
+    // The seed's own image: a URL it wrote down, never checked by this server.
+    expect(read({ url, cloud_url: cloud })).toMatchObject({ cloudUrl: cloud, cloudVerifiedAt: null, replication: { status: 'REPLICATED' } });
+    // Written by an earlier version of this server, which set a REPLICATED status only after its own upload.
+    expect(read({ url, cloud_url: cloud, uploaded_at: uploaded, replication: { status: 'REPLICATED' } }).cloudVerifiedAt).toEqual(uploaded);
+    // Not REPLICATED (a requeue in progress): nothing known.
+    expect(read({ url, cloud_url: cloud, uploaded_at: uploaded, replication: { status: 'RETRYING' } }).cloudVerifiedAt).toBeNull();
+    // This version writes the field; an explicit null (an import) stays null.
+    expect(read({ url, cloud_url: cloud, uploaded_at: uploaded, cloud_verified_at: null, replication: { status: 'REPLICATED' } }).cloudVerifiedAt).toBeNull();
+    const checked = new Date('2026-03-01T00:00:00Z');
+    expect(read({ url, cloud_url: cloud, cloud_verified_at: checked.toISOString() }).cloudVerifiedAt).toEqual(checked);
+    // No cloud copy, nothing to know.
+    expect(read({ url, cloud_url: url, cloud_verified_at: checked, replication: { status: 'REPLICATED' } }).cloudVerifiedAt).toBeNull();
+  });
+
   it('derives the same image id on every read, and a different one for another file name', () => {
     const first = docToMessage(legacyMessage()).images.map((i) => i.id);
     expect(docToMessage(legacyMessage()).images.map((i) => i.id)).toEqual(first);
@@ -228,6 +251,8 @@ describe('MongoDB documents: the older app’s', () => {
     const stored: ImageDoc = { _id: new ObjectId(CONV), url: LEGACY_URL, cloud_url: 'https://i.postimg.cc/abc/img.png', size: 1000, caption: 'sunset' };
     const derived = docToMessage({ ...legacyMessage(), images: [stored] }).images[0]!;
     expect(missingFieldsSet(stored, derived, 'images.$')).toEqual({
+      // Written as null with the REPLICATED status below, so no later read takes the copy for one this server made.
+      'images.$.cloud_verified_at': null,
       'images.$.delete_url': null,
       'images.$.thumbnail_url': null,
       'images.$.mime_type': 'image/png',

@@ -95,6 +95,17 @@ export class CleanupPayload {
   @Field(() => Int, { description: 'Old, but the only lasting copy (not REPLICATED, or on ImgBB with IMGBB_EXPIRATION): kept.' })
   keptNoCloudCopy!: number;
 
+  @Field(() => Int, {
+    description:
+      "Recorded cloud copies this server had not made itself (the seed chatbot's, imported ones), downloaded and found to hold the local file's bytes before the original was removed.",
+  })
+  verifiedCloudCopies!: number;
+
+  @Field(() => Int, {
+    description: 'Old, with a recorded cloud copy this server had not made that was unreachable or held other bytes when checked: kept (logged).',
+  })
+  keptUnverifiedCloudCopy!: number;
+
   @Field(() => Float, { description: 'Bytes of the removed originals.' })
   bytesFreed!: number;
 

@@ -43,6 +43,12 @@ export type ImageDoc = {
   _id?: Id | null;
   url?: string | null;
   cloud_url?: string | null;
+  /**
+   * Added by this server: when the cloud copy was last known to hold the bytes. Absent (not
+   * null) in documents an earlier version of this server wrote, where a stored REPLICATED
+   * status means it uploaded the copy itself.
+   */
+  cloud_verified_at?: DateLike | null;
   delete_url?: string | null;
   thumbnail_url?: string | null;
   /** Added by this server: the key of a local original removed by cleanup. */
@@ -147,6 +153,7 @@ export function imageToDoc(i: ImageRecord): ImageDoc & { _id: Id; replication: R
     _id: toObjectId(i.id),
     url: i.localKey,
     cloud_url: i.cloudUrl,
+    cloud_verified_at: i.cloudVerifiedAt,
     delete_url: i.deleteUrl,
     thumbnail_url: i.thumbnailKey,
     ...(i.evictedKey ? { evicted_url: i.evictedKey } : {}),
@@ -255,11 +262,23 @@ export function cloudUrlOf(d: Pick<ImageDoc, 'cloud_url' | 'url' | 'service'>): 
   return value;
 }
 
+/**
+ * When the cloud copy was last known good: the stored date; for a document of an earlier version
+ * of this server (no field, a stored REPLICATED status) its upload; never for the seed's own
+ * images (no stored status), whose copy cleanup has to check first.
+ */
+function cloudVerifiedAtOf(d: ImageDoc, cloudUrl: string | null, storedStatus: string | null): Date | null {
+  if (cloudUrl === null) return null;
+  if (d.cloud_verified_at !== undefined) return toDateOrNull(d.cloud_verified_at);
+  return storedStatus === 'REPLICATED' ? toDateOrNull(d.uploaded_at) : null;
+}
+
 export function docToImage(d: ImageDoc, parent: ImageParent, index: number): ImageRecord {
   const localKey = nonEmpty(d.url);
   const cloudUrl = cloudUrlOf(d);
   const r = d.replication ?? {};
   const storedStatus = String(r.status ?? '').toUpperCase();
+  const known = (REPLICATION_STATUSES as readonly string[]).includes(storedStatus);
   const ext = fileNameOf(localKey ?? cloudUrl ?? '').split('.').at(-1)?.toLowerCase() ?? '';
   return {
     id: imageIdOf(d, parent.id, index),
@@ -270,6 +289,7 @@ export function docToImage(d: ImageDoc, parent: ImageParent, index: number): Ima
     evictedKey: nonEmpty(d.evicted_url),
     thumbnailKey: nonEmpty(d.thumbnail_url),
     cloudUrl,
+    cloudVerifiedAt: cloudVerifiedAtOf(d, cloudUrl, known ? storedStatus : null),
     deleteUrl: nonEmpty(d.delete_url),
     caption: d.caption ?? null,
     size: d.size ?? 0,
@@ -284,7 +304,7 @@ export function docToImage(d: ImageDoc, parent: ImageParent, index: number): Ima
     uploadedAt: toDate(d.uploaded_at, parent.createdAt),
     replication: {
       // The older app tried the providers once: a cloud URL means it succeeded, none that it gave up.
-      status: (REPLICATION_STATUSES as readonly string[]).includes(storedStatus) ? (storedStatus as ReplicationStatus) : cloudUrl ? 'REPLICATED' : 'LOCAL_ONLY',
+      status: known ? (storedStatus as ReplicationStatus) : cloudUrl ? 'REPLICATED' : 'LOCAL_ONLY',
       attempts: r.attempts ?? 0,
       nextAttemptAt: toDateOrNull(r.next_attempt_at),
       lastError: r.last_error ?? null,

@@ -232,6 +232,8 @@ const PATCH_FIELDS = {
   deleteUrl: 'delete_url',
   caption: 'caption',
   placeholder: 'placeholder',
+  sha256: 'sha256',
+  cloudVerifiedAt: 'cloud_verified_at',
 } as const;
 const REPLICATION_FIELDS = {
   status: 'status',

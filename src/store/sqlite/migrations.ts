@@ -93,6 +93,12 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX image_deletions_due ON image_deletions (next_attempt_at);
   `,
+  // 4: when a cloud copy was last known to hold the bytes. Every REPLICATED row so far was
+  // uploaded by this server (nothing imported rows before import-seed), so those count as known.
+  `
+  ALTER TABLE images ADD COLUMN cloud_verified_at INTEGER;
+  UPDATE images SET cloud_verified_at = uploaded_at WHERE repl_status = 'REPLICATED' AND cloud_url IS NOT NULL;
+  `,
 ];
 
 /**

@@ -28,6 +28,7 @@ export interface ImageRow {
   evicted_key: string | null;
   thumbnail_key: string | null;
   cloud_url: string | null;
+  cloud_verified_at: number | null;
   delete_url: string | null;
   caption: string | null;
   size: number;
@@ -85,6 +86,7 @@ export function toImage(r: ImageRow): ImageRecord {
     evictedKey: r.evicted_key,
     thumbnailKey: r.thumbnail_key,
     cloudUrl: r.cloud_url,
+    cloudVerifiedAt: dateOrNull(r.cloud_verified_at),
     deleteUrl: r.delete_url,
     caption: r.caption,
     size: r.size,
@@ -122,6 +124,7 @@ export function imageInsertParams(messageId: string, i: ImageRecord): ImageInser
     evicted_key: i.evictedKey,
     thumbnail_key: i.thumbnailKey,
     cloud_url: i.cloudUrl,
+    cloud_verified_at: msOrNull(i.cloudVerifiedAt),
     delete_url: i.deleteUrl,
     caption: i.caption,
     size: i.size,
@@ -143,7 +146,7 @@ export function imageInsertParams(messageId: string, i: ImageRecord): ImageInser
 }
 
 /** Patch keys mapped to columns, with the conversion each value needs. */
-const PATCH_COLUMNS: { [K in keyof Omit<ImagePatch, 'replication'>]-?: string } = {
+const PATCH_COLUMNS: { [K in keyof Omit<ImagePatch, 'replication' | 'cloudVerifiedAt'>]-?: string } = {
   localKey: 'local_key',
   evictedKey: 'evicted_key',
   thumbnailKey: 'thumbnail_key',
@@ -152,6 +155,7 @@ const PATCH_COLUMNS: { [K in keyof Omit<ImagePatch, 'replication'>]-?: string } 
   service: 'service',
   caption: 'caption',
   placeholder: 'placeholder',
+  sha256: 'sha256',
 };
 
 const REPLICATION_COLUMNS: { [K in keyof NonNullable<ImagePatch['replication']>]-?: [string, (v: never) => unknown] } = {
@@ -175,6 +179,10 @@ export function patchAssignments(patch: ImagePatch): { columns: string[]; values
     if (value === undefined) continue;
     columns.push(column);
     values.push(value);
+  }
+  if (patch.cloudVerifiedAt !== undefined) {
+    columns.push('cloud_verified_at');
+    values.push(msOrNull(patch.cloudVerifiedAt));
   }
   const replication = patch.replication ?? {};
   for (const [key, [column, convert]] of Object.entries(REPLICATION_COLUMNS)) {
