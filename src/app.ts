@@ -17,8 +17,10 @@ import { buildAppSchema } from './graphql/schema.js';
 import { createHttpApp } from './http/app.js';
 import { createFilesRouter } from './http/files-route.js';
 import { createAuthenticator } from './http/identity.js';
+import { createLegacyStaticRouter } from './http/legacy-static-route.js';
 import { createDemoRouter } from './http/demo.js';
 import { createPlaygroundRouter } from './http/playground.js';
+import { THUMBNAIL_MIME_TYPES, thumbnailFormatOf } from './images/thumbnail.js';
 import { ORPHAN_MIN_AGE_MS, sweepOrphanFiles } from './services/orphan-sweep.js';
 import { sameFileKey } from './storage/local-file-store.js';
 import type { ReplicationService } from './services/replication.js';
@@ -99,10 +101,11 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   });
   await apollo.start();
 
+  const authenticate = createAuthenticator(config.auth);
   const app = createHttpApp({
     log,
     apollo,
-    authenticate: createAuthenticator(config.auth),
+    authenticate,
     contextBase: () => ({ chat, images, urls, replication, deletion, restore, cleanup, providers: () => chain.health(), loaders: createLoaders(chat, { batch: deps.batchLoads ?? true }) }),
     ...(config.metrics.mode === 'off' ? {} : { metrics: { registry: metrics.registry, token: config.metrics.mode === 'token' ? config.metrics.token : null } }),
     upload: { maxFileBytes: config.limits.maxUploadBytes, maxFiles: config.limits.maxFiles },
@@ -118,13 +121,24 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
         if (!image) return null;
         const same = (stored: string | null) => sameFileKey(stored, key);
         // Files of the older app have no digest yet: their key (never reused) stands in, so two
-        // such files never share an ETag. Thumbnails are always WebP.
+        // such files never share an ETag. Our thumbnails are WebP, the seed's keep their format.
         const digest = image.sha256 || `key-${createHash('sha256').update(key).digest('hex')}`;
         if (same(image.localKey)) return { mimeType: image.mimeType, sha256: digest, cloudUrl: image.cloudUrl };
-        if (same(image.thumbnailKey)) return { mimeType: 'image/webp', sha256: `${digest}-thumb` };
+        if (same(image.thumbnailKey)) return { mimeType: THUMBNAIL_MIME_TYPES[thumbnailFormatOf(key)], sha256: `${digest}-thumb` };
         return { mimeType: image.mimeType, sha256: digest, cloudUrl: image.cloudUrl, evicted: true };
       },
     }),
+    ...(config.legacyStaticLinks
+      ? {
+          legacyStaticRouter: createLegacyStaticRouter({
+            authenticate,
+            lookup: (key) => store.findImageByFileKey(key),
+            cloudUrlAllowed: core.cloudUrlAllowed,
+            signedUrl: (key) => urls.url(key),
+            log,
+          }),
+        }
+      : {}),
     // GraphiQL needs introspection to show the schema: it is served exactly when introspection is on.
     ...(config.introspection
       ? { playground: createPlaygroundRouter({ headers: config.auth.mode === 'dev' ? { 'x-user-id': 'dev' } : { authorization: 'Bearer <your JWT>' } }) }

@@ -90,6 +90,13 @@ const schema = z.object({
   RESTORE_CONCURRENCY: int(1, 64).default(8),
   RESTORE_TIMEOUT_MS: int(100, 3_600_000).default(60_000),
   LOCAL_RETENTION_DAYS: int(1, 36_500).optional(),
+  // The seed chatbot's documents may name no owner at all (a message without user_id whose
+  // conversation has none): this user claims them. Unset, they are reported and never guessed.
+  LEGACY_DEFAULT_OWNER: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9._:@|-]{1,128}$/, 'expected a user id: 1 to 128 letters, digits or ._:@|-')
+    .optional(),
   RECONCILE_INTERVAL_MINUTES: int(1, 525_600).optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   /** added: the GraphQL limits, the JSON body limit and the shutdown bound. */
@@ -109,6 +116,8 @@ const schema = z.object({
     .trim()
     .regex(/^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9._~-]+)+\/?$/, 'expected an absolute path such as /_protected (nginx internal location)')
     .optional(),
+  /** added: the seed chatbot's /static/Storage/<folder>/<name> links (302 to the cloud copy, or the owner's file). */
+  LEGACY_STATIC_LINKS: bool.optional(),
   /** added: replication tuning. */
   REPLICATION_MAX_ATTEMPTS: int(1, 1000).default(10),
   REPLICATION_BACKOFF_BASE_MS: int(10, 86_400_000).default(30_000),
@@ -140,6 +149,8 @@ export interface Config {
   fileUrlTtlSeconds: number;
   /** Behind nginx: /files answers with X-Accel-Redirect to this internal location instead of the bytes. */
   filesAccelRedirectPrefix: string | null;
+  /** GET /static/Storage/... answers the seed chatbot's old links (src/http/legacy-static-route.ts). */
+  legacyStaticLinks: boolean;
   auth:
     | { mode: 'jwt'; secret: string | null; jwksUrl: string | null; issuer: string | null; audience: string | null; maxTokenAgeSeconds: number | null }
     | { mode: 'dev' };
@@ -169,6 +180,8 @@ export interface Config {
   restoreConcurrency: number;
   restoreTimeoutMs: number;
   localRetentionDays: number | null;
+  /** Owner of legacy documents that name none (LEGACY_DEFAULT_OWNER); null: they stay ownerless and are reported. */
+  legacyDefaultOwner: string | null;
   reconcileIntervalMinutes: number | null;
   logLevel: Env['LOG_LEVEL'];
   introspection: boolean;
@@ -227,6 +240,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     fileUrlSecret: e.FILE_URL_SECRET ?? null,
     fileUrlTtlSeconds: e.FILE_URL_TTL_SECONDS,
     filesAccelRedirectPrefix: e.FILES_ACCEL_REDIRECT_PREFIX ?? null,
+    legacyStaticLinks: e.LEGACY_STATIC_LINKS ?? true,
     auth: jwt
       ? {
           mode: 'jwt',
@@ -269,6 +283,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     restoreConcurrency: e.RESTORE_CONCURRENCY,
     restoreTimeoutMs: e.RESTORE_TIMEOUT_MS,
     localRetentionDays: e.LOCAL_RETENTION_DAYS ?? null,
+    legacyDefaultOwner: e.LEGACY_DEFAULT_OWNER ?? null,
     reconcileIntervalMinutes: e.RECONCILE_INTERVAL_MINUTES ?? null,
     logLevel: e.LOG_LEVEL,
     introspection: e.GRAPHQL_INTROSPECTION ?? !isProduction,

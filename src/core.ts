@@ -8,7 +8,7 @@ import { createIdGenerator, type IdGenerator } from './domain/ids.js';
 import { createMetrics } from './http/metrics.js';
 import { configureSharp, processImage } from './images/process.js';
 import { ImageProcessor } from './images/processor.js';
-import { thumbnailOf } from './images/thumbnail.js';
+import { thumbnailFormatOf, thumbnailOf } from './images/thumbnail.js';
 import { probeImage } from './images/validate.js';
 import { ChatService } from './services/chat-service.js';
 import { CleanupService } from './services/cleanup.js';
@@ -170,7 +170,10 @@ export async function createCore(config: Config, deps: CoreDeps) {
     files,
     download,
     sha256File,
-    thumbnail: (input) => processor.run(() => thumbnailOf(input, { maxInputPixels: config.limits.maxInputPixels, size: config.limits.thumbnailSize }), { owner: 'restore' }),
+    thumbnail: (input, key) =>
+      processor.run(() => thumbnailOf(input, { maxInputPixels: config.limits.maxInputPixels, size: config.limits.thumbnailSize, format: thumbnailFormatOf(key) }), {
+        owner: 'restore',
+      }),
     concurrency: config.restoreConcurrency,
     log,
   });
@@ -185,6 +188,13 @@ export async function createCore(config: Config, deps: CoreDeps) {
     expiringServices: config.cloud.imgbb.expirationSeconds ? ['IMGBB'] : [],
   });
   const reconcile = new ReconcileService({ store, files, restore, clock, log });
+  /** The pixel work maintenance commands need (import-seed), under the same limits and queue as uploads. */
+  const imaging = {
+    probe: (path: string) => probeImage(path, { maxInputPixels: config.limits.maxInputPixels }),
+    thumbnail: (path: string) =>
+      processor.run(() => thumbnailOf(path, { maxInputPixels: config.limits.maxInputPixels, size: config.limits.thumbnailSize }), { owner: 'import' }),
+    sha256File,
+  };
 
   const DAY_MS = 86_400_000;
   const timers: Poller[] = [];
@@ -220,6 +230,7 @@ export async function createCore(config: Config, deps: CoreDeps) {
     restore,
     cleanup,
     reconcile,
+    imaging,
     /** Whether a stored cloud URL is on an allowed origin (scheme, host and port), checked at every use. */
     cloudUrlAllowed: (url: string) => originRefusal(url, allowedHosts, config.isProduction) === null,
     /** Starts the background work: replication, deletions, and the optional timers. */

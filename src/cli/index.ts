@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from '../config.js';
@@ -8,7 +9,7 @@ import type { Viewer } from '../domain/viewer.js';
 import { printResult, progressReporter } from './output.js';
 
 /**
- * hybrid-image-store restore|cleanup|reconcile|stats: the server's own services, run once
+ * hybrid-image-store restore|cleanup|reconcile|import-seed|stats: the server's own services, run once
  * against the configured store and STORAGE_DIR (the same environment variables as the server).
  * Exit codes: 0 done, 1 something failed or is lost, 2 bad usage, 78 bad configuration.
  */
@@ -49,6 +50,21 @@ interface Common {
 }
 
 const tty = () => Boolean(process.stderr.isTTY);
+
+/** Bad usage: the message and exit code 2, before anything is opened. */
+function usage(message: string): never {
+  process.stderr.write(`hybrid-image-store: ${message}\n`);
+  process.exit(2);
+}
+
+/** Lines of a file (a JSON lines export: its documents), for the progress bar's total; streamed. */
+async function countLines(path: string): Promise<number> {
+  let n = 0;
+  for await (const chunk of createReadStream(path)) {
+    for (let i = (chunk as Buffer).indexOf(10); i !== -1; i = (chunk as Buffer).indexOf(10, i + 1)) n++;
+  }
+  return n;
+}
 
 export function buildProgram(): Command {
   const program = new Command('hybrid-image-store')
@@ -120,6 +136,49 @@ export function buildProgram(): Command {
       });
       printResult({ files: result.files, ...result.records }, !!o.json);
       if (result.records.failed > 0 || result.records.noCloudCopy > 0 || result.files.failed > 0) process.exitCode = 1;
+    });
+
+  program
+    .command('import-seed')
+    .description(
+      "Import a deployment of the seed chatbot: its mongoexport files (JSON lines or --jsonArray, Extended JSON) and its Storage folder, into this server's store and STORAGE_DIR. Nothing at the source changes; running it again imports nothing twice.",
+    )
+    .requiredOption('--messages <file>', 'mongoexport of the messages collection')
+    .option('--conversations <file>', 'mongoexport of the conversations collection (without it, conversations are made from the messages)')
+    .requiredOption('--storage <dir>', 'the seed\'s Storage folder (holding Image_Gen/, uploads/, thumbnails/); may be STORAGE_DIR itself')
+    .option('--owner <id>', 'owner of documents that name none (default LEGACY_DEFAULT_OWNER)')
+    .option('--dry-run', 'count what would be imported, change nothing')
+    .option('--json', 'print the result as JSON')
+    .action(async (o: Common & { messages: string; conversations?: string; storage: string; owner?: string }) => {
+      for (const [flag, path] of [['--messages', o.messages], ['--conversations', o.conversations], ['--storage', o.storage]] as const) {
+        if (path !== undefined && !existsSync(path)) usage(`${flag} ${path}: no such file or directory.`);
+      }
+      if (!statSync(o.storage).isDirectory()) usage(`--storage ${o.storage} is not a directory.`);
+      if (o.owner !== undefined && !/^[A-Za-z0-9._:@|-]{1,128}$/.test(o.owner)) usage(`--owner ${JSON.stringify(o.owner)} is not a user id (1 to 128 letters, digits or ._:@|-).`);
+      // Loaded here: the export format is MongoDB's, and other commands never load its driver.
+      const [{ SeedImportService }, { readExportFile }] = await Promise.all([import('../services/seed-import.js'), import('../store/mongo/export-file.js')]);
+      const result = await withCore(process.env, async (core) => {
+        const seedImport = new SeedImportService({ store: core.store, files: core.files, ...core.imaging, clock: core.clock, log: core.log });
+        const total = await countLines(o.messages);
+        const progress = progressReporter('import-seed', { json: !!o.json, tty: tty() });
+        try {
+          return await seedImport.run(
+            {
+              messages: readExportFile(o.messages),
+              conversations: o.conversations ? readExportFile(o.conversations) : null,
+              sourceDir: o.storage,
+              owner: o.owner ?? core.config.legacyDefaultOwner,
+              dryRun: !!o.dryRun,
+            },
+            (done) => progress.update(done, Math.max(done, total)),
+          );
+        } finally {
+          progress.stop();
+        }
+      });
+      printResult({ ...result }, !!o.json);
+      // Everything imported or accounted for (already there, or restorable from its cloud copy): 0.
+      if (result.missingNoCloudCopy + result.unreadable + result.ownerless + result.conflicts + result.failed > 0) process.exitCode = 1;
     });
 
   program

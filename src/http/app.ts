@@ -32,6 +32,8 @@ export interface HttpDeps {
   upload: { maxFileBytes: number; maxFiles: number };
   /** Signed local file serving (`GET /files/...`). */
   filesRouter?: Router;
+  /** The seed chatbot's old `/static/Storage/...` links; absent when turned off. */
+  legacyStaticRouter?: Router;
   /** Prometheus registry served at `/metrics`, with a bearer `token` when set (see Config.metrics). */
   metrics?: { registry: Registry; token: string | null };
   /** GraphiQL at GET /graphql for browsers (src/http/playground.ts); absent when turned off. */
@@ -97,6 +99,7 @@ export function createHttpApp(deps: HttpDeps): Express {
   }
 
   if (deps.filesRouter) app.use(deps.filesRouter);
+  if (deps.legacyStaticRouter) app.use(deps.legacyStaticRouter);
   if (deps.playground) app.use(deps.playground);
   if (deps.demo) app.use(deps.demo);
 

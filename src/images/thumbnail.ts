@@ -9,12 +9,27 @@ export function toThumbnail(pixels: sharp.Sharp, size: number, effort = 4): shar
   return pixels.resize(size, size, { fit: 'inside', withoutEnlargement: true }).webp({ quality: 75, alphaQuality: 80, effort });
 }
 
+/** Formats a thumbnail key may name: ours are WebP; the seed chatbot's keep the original's format. */
+export type ThumbnailFormat = 'webp' | 'jpeg' | 'png';
+
+/** The format a thumbnail's key names by its extension (WebP for anything else). */
+export function thumbnailFormatOf(key: string): ThumbnailFormat {
+  const ext = key.split('.').at(-1)?.toLowerCase();
+  return ext === 'jpg' || ext === 'jpeg' ? 'jpeg' : ext === 'png' ? 'png' : 'webp';
+}
+
+export const THUMBNAIL_MIME_TYPES: Record<ThumbnailFormat, string> = { webp: 'image/webp', jpeg: 'image/jpeg', png: 'image/png' };
+
 /**
  * A thumbnail made again from a stored original. Stored originals are already upright and sRGB,
  * so this is the thumbnail step alone, of the first frame of an animation. WebP effort 2: a
  * restore after a disk loss makes thousands of these, and at 256 px effort 4 costs 40% more CPU
  * (9.1 vs 6.4 ms of CPU for an 800x600 JPEG, measured alone) for a few hundred bytes.
  */
-export async function thumbnailOf(input: Buffer | string, o: { maxInputPixels: number; size: number }): Promise<Buffer> {
-  return toThumbnail(sharp(input, { limitInputPixels: o.maxInputPixels, failOn: 'truncated' }), o.size, 2).toBuffer();
+export async function thumbnailOf(input: Buffer | string, o: { maxInputPixels: number; size: number; format?: ThumbnailFormat }): Promise<Buffer> {
+  const pixels = sharp(input, { limitInputPixels: o.maxInputPixels, failOn: 'truncated' });
+  // A seed thumbnail's key says .jpg or .png: the bytes made again under it must be what it says.
+  if (o.format === 'jpeg') return pixels.resize(o.size, o.size, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 85 }).toBuffer();
+  if (o.format === 'png') return pixels.resize(o.size, o.size, { fit: 'inside', withoutEnlargement: true }).png().toBuffer();
+  return toThumbnail(pixels, o.size, 2).toBuffer();
 }

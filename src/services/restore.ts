@@ -59,7 +59,8 @@ export interface RestoreDeps {
   /** Downloads an allowed cloud URL into a temp path, fsync'd; throws with a reason otherwise (src/storage/cloud-download.ts). */
   download: (url: string, path: string) => Promise<{ bytes: number; sha256: string }>;
   sha256File: (path: string) => Promise<string>;
-  thumbnail: (input: string | Buffer) => Promise<Buffer>;
+  /** A thumbnail of `input` in the format `key` names (thumbnailFormatOf). */
+  thumbnail: (input: string | Buffer, key: string) => Promise<Buffer>;
   concurrency: number;
   log: Logger;
 }
@@ -218,7 +219,7 @@ export class RestoreService {
 
   private async writeThumbnail(image: ImageRecord, source: string | Buffer, result: RestoreResult): Promise<void> {
     if (!image.thumbnailKey) return;
-    await this.deps.files.put(image.thumbnailKey, await this.deps.thumbnail(source));
+    await this.deps.files.put(image.thumbnailKey, await this.deps.thumbnail(source, image.thumbnailKey));
     result.thumbnailsRegenerated++;
   }
 }

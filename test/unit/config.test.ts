@@ -35,6 +35,13 @@ describe('loadConfig', () => {
     expect(c.introspection).toBe(true);
   });
 
+  it('reads the seed adoption settings, refusing an owner that is no user id', () => {
+    expect(loadConfig({})).toMatchObject({ legacyDefaultOwner: null, legacyStaticLinks: true });
+    expect(loadConfig({ LEGACY_DEFAULT_OWNER: 'archive', LEGACY_STATIC_LINKS: 'false' })).toMatchObject({ legacyDefaultOwner: 'archive', legacyStaticLinks: false });
+    expect(errorOf({ LEGACY_DEFAULT_OWNER: 'a b' })).toMatch(/LEGACY_DEFAULT_OWNER.*user id/);
+    expect(errorOf({ LEGACY_STATIC_LINKS: 'maybe' })).toMatch(/LEGACY_STATIC_LINKS.*true or false/);
+  });
+
   it('reads every variable of docs/api.md', () => {
     const c = loadConfig({
       PORT: '8080',

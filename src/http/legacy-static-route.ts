@@ -1,0 +1,61 @@
+import { Router, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import { isDomainError } from '../domain/errors.js';
+import type { ImageRecord } from '../domain/types.js';
+import { canSee } from '../domain/viewer.js';
+import { canonicalKey } from '../storage/local-file-store.js';
+import type { Authenticate } from './identity.js';
+
+export interface LegacyStaticDeps {
+  authenticate: Authenticate;
+  /** The image whose original, thumbnail or evicted original is stored under the key. */
+  lookup: (key: string) => Promise<ImageRecord | null>;
+  /** Whether a stored cloud URL may be a redirect target (the providers' origins). */
+  cloudUrlAllowed: (url: string) => boolean;
+  /** A signed /files URL for the key (the bytes, with ETag and Range, are served there). */
+  signedUrl: (key: string) => string;
+  log?: Logger;
+}
+
+/** Matched raw, like /files: the key is never percent-decoded, so `%2F` or `..` cannot be smuggled in. */
+const LEGACY_PATH = /^\/static\/Storage\/.+$/;
+const PREFIX_LENGTH = '/static/Storage/'.length;
+
+function notFound(res: Response): void {
+  res.status(404).set('Cache-Control', 'no-store').json({ errors: [{ message: 'No file at this address.', extensions: { code: 'NOT_FOUND' } }] });
+}
+
+/**
+ * `GET|HEAD /static/Storage/<folder>/<name>`: the seed chatbot's public paths, which its
+ * frontends and the links its users shared hold. A path an image record names answers 302 to
+ * the image's cloud copy when it has one (on an allowed origin); otherwise the local file is
+ * only for its owner (or an admin), who is sent on to a signed /files URL. Everyone else, and
+ * every path no record names (the seed's PDFs included), gets 404: the seed served its whole
+ * folder to anyone, this server serves nothing it does not know. LEGACY_STATIC_LINKS=false
+ * turns the route off.
+ */
+export function createLegacyStaticRouter(deps: LegacyStaticDeps): Router {
+  const router = Router();
+  router.get(LEGACY_PATH, async (req: Request, res: Response) => {
+    const key = canonicalKey(req.path.slice(PREFIX_LENGTH));
+    const image = key === null ? null : await deps.lookup(key);
+    if (key === null || image === null) return notFound(res);
+    if (image.cloudUrl && deps.cloudUrlAllowed(image.cloudUrl)) {
+      res.status(302).set({ Location: image.cloudUrl, 'Cache-Control': 'private, no-cache', 'Referrer-Policy': 'no-referrer' }).end();
+      return;
+    }
+    if (image.cloudUrl) deps.log?.warn({ imageId: image.id }, 'a stored cloud URL is not on an allowed origin: not redirecting to it');
+    let viewer;
+    try {
+      viewer = await deps.authenticate(req.headers);
+    } catch (e) {
+      if (!isDomainError(e)) throw e;
+      res.status(401).set({ 'Cache-Control': 'no-store', 'WWW-Authenticate': 'Bearer' }).json({ errors: [{ message: e.message, extensions: { code: e.code } }] });
+      return;
+    }
+    // Another user's file is as unknown as a missing one.
+    if (viewer === null || !canSee(viewer, image.userId)) return notFound(res);
+    res.status(302).set({ Location: deps.signedUrl(key), 'Cache-Control': 'private, no-store', 'Referrer-Policy': 'no-referrer' }).end();
+  });
+  return router;
+}

@@ -1,0 +1,394 @@
+import { copyFile, stat, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import type { Conversation, ImageRecord, Message } from '../domain/types.js';
+import { thumbnailFileName, thumbnailKey } from '../images/naming.js';
+import type { ImageProbe } from '../images/validate.js';
+import { canonicalKey } from '../storage/local-file-store.js';
+import type { MetadataStore } from '../store/metadata-store.js';
+import { docToConversation, docToMessage, fileNameOf, idString, type ConversationDoc, type MessageDoc } from '../store/mongo/documents.js';
+import type { ExportEntry } from '../store/mongo/export-file.js';
+
+/**
+ * import-seed: moves a deployment of the seed chatbot (its `mongoexport` files and its Storage
+ * folder) into this server's store and STORAGE_DIR, losing nothing and changing nothing at the
+ * source. Documents are read with the same mapping the MongoDB adapter reads them with
+ * (documents.ts), so an image means the same here as when the server points at the seed's
+ * database: `cloud_url = url` or `service: 'local'` is no cloud copy, a message without
+ * `user_id` belongs to its conversation's owner.
+ *
+ * For each image it copies the original (and the seed's thumbnail, else makes one), computes
+ * sha256, size, width and height from the bytes, keeps the seed's names, cloud and delete URLs,
+ * and queues a local-only image for replication. A cloud copy it finds recorded is kept as
+ * REPLICATED but not verified (cleanup checks it before trusting it). Running it again imports
+ * nothing twice: ids are the documents' own (or derived from them as the reader derives them),
+ * and what is stored already is skipped. A file in STORAGE_DIR is never overwritten, and only
+ * files the import writes are journaled, so a crash mid-way leaves nothing the sweep could take
+ * for its own but what the import wrote.
+ */
+
+export interface SeedImportInput {
+  messages: AsyncIterable<ExportEntry>;
+  conversations: AsyncIterable<ExportEntry> | null;
+  /** The seed's Storage folder (holding Image_Gen/, uploads/, thumbnails/). May be STORAGE_DIR itself. */
+  sourceDir: string;
+  /** Owner of documents that name none (LEGACY_DEFAULT_OWNER, or --owner). */
+  owner: string | null;
+  dryRun: boolean;
+}
+
+export interface SeedProblem {
+  kind: 'unreadable' | 'missingNoCloudCopy' | 'ownerless' | 'conflicts' | 'failed';
+  /** `messages.json:12`, a message id, or an image id with its file. */
+  where: string;
+  reason: string;
+}
+
+export interface SeedImportResult {
+  conversations: number;
+  messages: number;
+  /** Images imported, including those whose local file is missing but that have a cloud copy. */
+  images: number;
+  conversationsAlreadyImported: number;
+  messagesAlreadyImported: number;
+  imagesAlreadyImported: number;
+  /** Imported without a local file: `restore` brings it back from the cloud copy. */
+  missingWithCloudCopy: number;
+  /** Neither the file nor a cloud copy: not imported (lost before the import). */
+  missingNoCloudCopy: number;
+  /** A line that is no document, a document without ids, or a file sharp cannot read as an image. */
+  unreadable: number;
+  /** Messages (and conversations) with no owner anywhere and no --owner: not imported. */
+  ownerless: number;
+  /** A different file already has the name in STORAGE_DIR: the image is not imported, nothing is overwritten. */
+  conflicts: number;
+  /** Anything else that went wrong (logged). */
+  failed: number;
+  thumbnailsMade: number;
+  /** Local-only images, imported as PENDING: the replication worker gives them a cloud copy. */
+  queuedForReplication: number;
+  /** The first 100 problems. */
+  problems: SeedProblem[];
+}
+
+const MAX_PROBLEMS = 100;
+
+export interface SeedImportDeps {
+  store: MetadataStore;
+  files: {
+    stat(key: string): Promise<{ size: number } | null>;
+    absolutePath(key: string): string;
+    tempPath(): string;
+    put(key: string, data: Buffer): Promise<void>;
+    putFromFile(key: string, tempPath: string): Promise<void>;
+    delete(key: string): Promise<boolean>;
+    journal(keys: readonly string[]): Promise<{ done(): Promise<void> }>;
+  };
+  probe: (path: string) => Promise<ImageProbe>;
+  thumbnail: (path: string) => Promise<Buffer>;
+  sha256File: (path: string) => Promise<string>;
+  clock: () => Date;
+  log: Logger;
+}
+
+/** An image ready to store, with the files the import has to write for it. */
+interface Prepared {
+  record: ImageRecord;
+  copies: { key: string; from: string }[];
+  made: { key: string; data: Buffer }[];
+  /** Its file is missing: the cloud copy is all there is, until a restore. */
+  missing: boolean;
+}
+
+export class SeedImportService {
+  constructor(private readonly deps: SeedImportDeps) {}
+
+  async run(input: SeedImportInput, onProgress?: (done: number) => void): Promise<SeedImportResult> {
+    const result: SeedImportResult = {
+      conversations: 0,
+      messages: 0,
+      images: 0,
+      conversationsAlreadyImported: 0,
+      messagesAlreadyImported: 0,
+      imagesAlreadyImported: 0,
+      missingWithCloudCopy: 0,
+      missingNoCloudCopy: 0,
+      unreadable: 0,
+      ownerless: 0,
+      conflicts: 0,
+      failed: 0,
+      thumbnailsMade: 0,
+      queuedForReplication: 0,
+      problems: [],
+    };
+    const problem = (p: SeedProblem) => {
+      result[p.kind]++;
+      if (result.problems.length < MAX_PROBLEMS) result.problems.push(p);
+      this.deps.log.warn(p, 'import-seed: not imported');
+    };
+
+    // Conversations are few next to messages: held in memory, by id.
+    const conversationDocs = new Map<string, ConversationDoc>();
+    if (input.conversations) {
+      for await (const entry of input.conversations) {
+        if (!entry.ok) {
+          problem({ kind: 'unreadable', where: `conversations:${entry.line}`, reason: entry.reason });
+          continue;
+        }
+        if (entry.doc['_id'] == null) {
+          problem({ kind: 'unreadable', where: `conversations:${entry.line}`, reason: 'the document has no _id' });
+          continue;
+        }
+        conversationDocs.set(idString(entry.doc['_id'] as ConversationDoc['_id']), entry.doc as ConversationDoc);
+      }
+    }
+    // The owner of each conversation seen so far (null: it has none and was not imported).
+    const ensured = new Map<string, string | null>();
+    const ensureConversation = async (id: string, fallback: { owner: string | null; at: Date }): Promise<string | null> => {
+      const known = ensured.get(id);
+      if (known !== undefined) return known;
+      const doc = conversationDocs.get(id);
+      const [stored] = await this.deps.store.getConversationsByIds([id]);
+      const owner = stored?.userId ?? (doc?.user_id != null ? idString(doc.user_id) : fallback.owner);
+      if (stored) {
+        result.conversationsAlreadyImported++;
+      } else if (owner === null) {
+        problem({ kind: 'ownerless', where: `conversation ${id}`, reason: 'neither the conversation nor its messages name a user_id; pass --owner (or set LEGACY_DEFAULT_OWNER)' });
+        ensured.set(id, null);
+        return null;
+      } else {
+        const conversation: Conversation = doc
+          ? { ...docToConversation({ ...doc, user_id: owner }), id }
+          : { id, userId: owner, title: null, createdAt: fallback.at, updatedAt: fallback.at };
+        if (!input.dryRun) await this.deps.store.createConversation(conversation);
+        result.conversations++;
+      }
+      ensured.set(id, owner);
+      return owner;
+    };
+
+    let done = 0;
+    for await (const entry of input.messages) {
+      onProgress?.(++done);
+      if (!entry.ok) {
+        problem({ kind: 'unreadable', where: `messages:${entry.line}`, reason: entry.reason });
+        continue;
+      }
+      const doc = entry.doc as MessageDoc;
+      if (doc._id == null || doc.conversation_id == null) {
+        problem({ kind: 'unreadable', where: `messages:${entry.line}`, reason: 'the document has no _id or no conversation_id' });
+        continue;
+      }
+      try {
+        await this.importMessage(doc, input, ensureConversation, problem, result);
+      } catch (err) {
+        problem({ kind: 'failed', where: `message ${idString(doc._id)}`, reason: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    // Conversations without messages are the users' data too.
+    for (const [id, doc] of conversationDocs) {
+      if (!ensured.has(id)) await ensureConversation(id, { owner: input.owner, at: docToConversation({ ...doc, user_id: doc.user_id ?? '' }).createdAt });
+    }
+    this.deps.log.info({ ...result, problems: result.problems.length, dryRun: input.dryRun }, 'import-seed finished');
+    return result;
+  }
+
+  private async importMessage(
+    doc: MessageDoc,
+    input: SeedImportInput,
+    ensureConversation: (id: string, fallback: { owner: string | null; at: Date }) => Promise<string | null>,
+    problem: (p: SeedProblem) => void,
+    result: SeedImportResult,
+  ): Promise<void> {
+    const conversationId = idString(doc.conversation_id);
+    const own = doc.user_id != null ? idString(doc.user_id) : null;
+    const message = docToMessage({ ...doc, user_id: own ?? '' });
+    const conversationOwner = await ensureConversation(conversationId, { owner: own ?? input.owner, at: message.createdAt });
+    if (conversationOwner === null) {
+      problem({ kind: 'ownerless', where: `message ${message.id}`, reason: `no user_id on the message nor on its conversation ${conversationId}; pass --owner (or set LEGACY_DEFAULT_OWNER)` });
+      return;
+    }
+    // The seed's messages carry no user_id: the conversation's owner is theirs.
+    const userId = own ?? conversationOwner;
+    const owned: Message = { ...message, userId, images: message.images.map((i) => ({ ...i, userId })) };
+    const [existing] = await this.deps.store.getMessagesByIds([owned.id]);
+    const present = new Set(existing?.images.map((i) => i.id) ?? []);
+    const prepared: Prepared[] = [];
+    for (const image of owned.images) {
+      if (present.has(image.id)) {
+        result.imagesAlreadyImported++;
+        continue;
+      }
+      const p = await this.prepare(image, resolve(input.sourceDir), problem);
+      if (p) prepared.push(p);
+    }
+    if (input.dryRun) {
+      if (existing) result.messagesAlreadyImported++;
+      else result.messages++;
+      this.count(prepared, result);
+      return;
+    }
+    // Only what the import writes is journaled: an in-place import (sourceDir = STORAGE_DIR)
+    // must never put the seed's own files on a list the sweep may delete from.
+    const written = prepared.flatMap((p) => [...p.copies.map((c) => c.key), ...p.made.map((m) => m.key)]);
+    const journal = written.length > 0 ? await this.deps.files.journal(written) : null;
+    try {
+      // On failure the files of what is not recorded go (nobody's), before the note naming them.
+      if (existing) {
+        for (const p of prepared) {
+          const files = await this.write(p);
+          await this.deps.store.addImage(owned.id, p.record).catch(async (e: unknown) => {
+            await this.remove(files);
+            throw e;
+          });
+        }
+        result.messagesAlreadyImported++;
+      } else {
+        const files: string[] = [];
+        try {
+          for (const p of prepared) files.push(...(await this.write(p)));
+          await this.deps.store.addMessage({ ...owned, images: prepared.map((p) => p.record) });
+        } catch (e) {
+          await this.remove(files);
+          throw e;
+        }
+        result.messages++;
+      }
+    } finally {
+      await journal?.done();
+    }
+    this.count(prepared, result);
+  }
+
+  private count(prepared: Prepared[], result: SeedImportResult): void {
+    for (const p of prepared) {
+      result.images++;
+      result.thumbnailsMade += p.made.length;
+      if (p.missing) result.missingWithCloudCopy++;
+      if (p.record.replication.status === 'PENDING') result.queuedForReplication++;
+    }
+  }
+
+  /** The record of one image, with the files to copy or make; null (and a problem) when it cannot be imported. */
+  private async prepare(image: ImageRecord, sourceDir: string, problem: (p: SeedProblem) => void): Promise<Prepared | null> {
+    const where = `image ${image.id}${image.localKey ? ` (${image.localKey})` : ''}`;
+    const fromCloud = image.cloudUrl ? canonicalKey(`${image.generated ? 'Image_Gen' : 'uploads'}/${fileNameOf(image.cloudUrl)}`) : null;
+    const key = (image.localKey ? canonicalKey(image.localKey) : null) ?? fromCloud;
+    if (key === null) {
+      problem({ kind: 'unreadable', where, reason: image.localKey ? 'its url is not a /static/Storage/<folder>/<name> path' : 'it has neither a url nor a cloud_url' });
+      return null;
+    }
+    const source = join(sourceDir, key);
+    const present = await isFile(source);
+    if (!present && !image.cloudUrl) {
+      problem({ kind: 'missingNoCloudCopy', where, reason: 'its file is missing from the Storage folder and it has no cloud copy' });
+      return null;
+    }
+    const copies: Prepared['copies'] = [];
+    const made: Prepared['made'] = [];
+    const base = { ...image, localKey: key, evictedKey: null, cloudVerifiedAt: null, placeholder: null };
+    const replication = { ...image.replication, status: image.cloudUrl ? ('REPLICATED' as const) : ('PENDING' as const), attempts: 0, nextAttemptAt: null, leaseOwner: null, leaseUntil: null };
+    const seedThumb = image.thumbnailKey ? canonicalKey(image.thumbnailKey) : null;
+
+    if (!present) {
+      // The cloud copy is all there is: restore downloads it (and makes the thumbnail again).
+      const thumbKey = seedThumb && (await isFile(join(sourceDir, seedThumb))) ? seedThumb : thumbnailKey(thumbnailFileName(fileNameOf(key)));
+      if (thumbKey === seedThumb && !(await this.placeCopy(thumbKey, join(sourceDir, thumbKey), copies, where, problem))) return null;
+      return { record: { ...base, thumbnailKey: thumbKey, sha256: '', replication: { ...replication, lastError: null } }, copies, made, missing: true };
+    }
+
+    let probe: ImageProbe;
+    try {
+      probe = await this.deps.probe(source);
+    } catch (e) {
+      problem({ kind: 'unreadable', where, reason: `not an image this server reads: ${e instanceof Error ? e.message : String(e)}` });
+      return null;
+    }
+    const [sha256, size] = await Promise.all([this.deps.sha256File(source), stat(source).then((s) => s.size)]);
+    if (!(await this.placeCopy(key, source, copies, where, problem, sha256))) return null;
+    let thumbKey: string;
+    if (seedThumb && (await isFile(join(sourceDir, seedThumb)))) {
+      thumbKey = seedThumb;
+      if (!(await this.placeCopy(thumbKey, join(sourceDir, thumbKey), copies, where, problem))) return null;
+    } else {
+      thumbKey = thumbnailKey(thumbnailFileName(fileNameOf(key)));
+      if ((await this.deps.files.stat(thumbKey)) === null) made.push({ key: thumbKey, data: await this.deps.thumbnail(source) });
+    }
+    const upright = probe.orientation !== null && probe.orientation >= 5;
+    return {
+      record: {
+        ...base,
+        thumbnailKey: thumbKey,
+        sha256,
+        size,
+        mimeType: probe.mimeType,
+        width: upright ? probe.height : probe.width,
+        height: upright ? probe.width : probe.height,
+        replication: { ...replication, lastError: null },
+      },
+      copies,
+      made,
+      missing: false,
+    };
+  }
+
+  /**
+   * Notes a copy of `from` to `key` unless STORAGE_DIR holds the same bytes there already (an
+   * in-place import, or a second run). Another file under the name is a conflict: false.
+   */
+  private async placeCopy(key: string, from: string, copies: Prepared['copies'], where: string, problem: (p: SeedProblem) => void, sha256?: string): Promise<boolean> {
+    const dest = this.deps.files.absolutePath(key);
+    if ((await this.deps.files.stat(key)) === null) {
+      copies.push({ key, from });
+      return true;
+    }
+    // The file is there already: fine if it is this very file or the same bytes, and no other image's.
+    const owner = await this.deps.store.findImageByFileKey(key);
+    if (owner) {
+      problem({ kind: 'conflicts', where, reason: `${key} is already the file of image ${owner.id}; nothing was overwritten` });
+      return false;
+    }
+    if (dest === from) return true;
+    const [there, here] = await Promise.all([this.deps.sha256File(dest), sha256 ?? this.deps.sha256File(from)]);
+    if (there === here) return true;
+    problem({ kind: 'conflicts', where, reason: `STORAGE_DIR already holds another file at ${key}; nothing was overwritten` });
+    return false;
+  }
+
+  /** Writes the files of `p`; on failure removes those it wrote (they are nobody's) and throws. */
+  private async write(p: Prepared): Promise<string[]> {
+    const written: string[] = [];
+    try {
+      for (const c of p.copies) {
+        const temp = this.deps.files.tempPath();
+        try {
+          await copyFile(c.from, temp);
+          await this.deps.files.putFromFile(c.key, temp);
+          written.push(c.key);
+        } finally {
+          await unlink(temp).catch(() => undefined);
+        }
+      }
+      for (const m of p.made) {
+        await this.deps.files.put(m.key, m.data);
+        written.push(m.key);
+      }
+    } catch (e) {
+      await this.remove(written);
+      throw e;
+    }
+    return written;
+  }
+
+  private async remove(keys: readonly string[]): Promise<void> {
+    for (const key of keys) await this.deps.files.delete(key).catch(() => undefined);
+  }
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+}
+
