@@ -9,7 +9,7 @@ import type { Viewer } from '../domain/viewer.js';
 import { printResult, progressReporter } from './output.js';
 
 /**
- * hybrid-image-store restore|cleanup|reconcile|import-seed|stats: the server's own services, run once
+ * hybrid-image-store restore|cleanup|reconcile|import-seed|requeue-local-only|stats: the server's own services, run once
  * against the configured store and STORAGE_DIR (the same environment variables as the server).
  * Exit codes: 0 done, 1 something failed or is lost, 2 bad usage, 78 bad configuration.
  */
@@ -179,6 +179,29 @@ export function buildProgram(): Command {
       printResult({ ...result }, !!o.json);
       // Everything imported or accounted for (already there, or restorable from its cloud copy): 0.
       if (result.missingNoCloudCopy + result.unreadable + result.ownerless + result.conflicts + result.failed > 0) process.exitCode = 1;
+    });
+
+  program
+    .command('requeue-local-only')
+    .description(
+      "Queue every LOCAL_ONLY image that still has its local original for replication: those replication gave up on, and the seed chatbot's local-only images (cloud_url = url). A running server's worker uploads them.",
+    )
+    .option('--dry-run', 'count, change nothing')
+    .option('--json', 'print the result as JSON')
+    .action(async (o: Common) => {
+      const result = await withCore(process.env, async (core) => {
+        if (!core.replication) {
+          process.stderr.write('hybrid-image-store: no cloud provider is enabled (set POSTIMAGES_API_KEY or IMGBB_API_KEY): nothing could replicate.\n');
+          process.exit(78);
+        }
+        const progress = progressReporter('requeue-local-only', { json: !!o.json, tty: tty() });
+        try {
+          return await core.replication.requeueLocalOnly({ dryRun: !!o.dryRun }, (d, t) => progress.update(d, t));
+        } finally {
+          progress.stop();
+        }
+      });
+      printResult({ ...result }, !!o.json);
     });
 
   program

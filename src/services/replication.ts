@@ -5,6 +5,7 @@ import type { ChainFailure, ChainSuccess } from '../storage/providers/chain.js';
 import type { CloudCopy, ProviderName, UploadFile } from '../storage/providers/provider.js';
 import type { MetadataStore } from '../store/metadata-store.js';
 import { jitteredBackoff, PolledService, Poller } from './poller.js';
+import { walkImages } from './walk.js';
 
 export interface ReplicationOptions {
   /** How long a claimed image is reserved for one worker. */
@@ -122,6 +123,32 @@ export class ReplicationService extends PolledService {
     this.kick();
     const [updated] = await this.deps.store.getImagesByIds([image.id]);
     return updated ?? image;
+  }
+
+  /**
+   * The admin switch for images that have no cloud copy and are not queued: LOCAL_ONLY ones
+   * (replication gave up, or the seed chatbot's `cloud_url = url` images read in place) become
+   * PENDING with fresh attempts, a page at a time, and the worker is woken once at the end.
+   */
+  async requeueLocalOnly(o: { dryRun: boolean }, onProgress?: (done: number, total: number) => void): Promise<{ scanned: number; queued: number }> {
+    let scanned = 0;
+    let queued = 0;
+    let total = 0;
+    const fresh = { status: 'PENDING' as const, attempts: 0, nextAttemptAt: null, lastError: null, leaseOwner: null, leaseUntil: null };
+    for await (const page of walkImages(this.deps.store, null, {}, (n) => (total = n))) {
+      for (const image of page) {
+        scanned++;
+        if (image.replication.status === 'LOCAL_ONLY' && image.localKey !== null) {
+          // No worker claims a LOCAL_ONLY image, so only another requeue could race this write (harmless).
+          // One without a local original (cleaned up) has nothing to upload and is left alone.
+          if (o.dryRun || (await this.deps.store.updateImage(image.id, { replication: fresh }))) queued++;
+        }
+        onProgress?.(scanned, total);
+      }
+    }
+    if (queued > 0 && !o.dryRun) this.kick();
+    this.deps.log.info({ scanned, queued, dryRun: o.dryRun }, 'local-only images requeued for replication');
+    return { scanned, queued };
   }
 
   /** Exponential backoff with full jitter, capped. */

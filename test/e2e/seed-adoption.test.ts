@@ -13,7 +13,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConversationDocument, ImageDocument, ImagesDocument, RestoreImagesDocument } from '../generated/graphql.js';
+import { ConversationDocument, ImageDocument, ImagesDocument, RequeueLocalOnlyImagesDocument, RestoreImagesDocument } from '../generated/graphql.js';
 import { startImgbbEmulator, startPostImagesEmulator, type Emulator } from '../support/emulators.js';
 import { runCli } from '../support/cli.js';
 import { TEST_FILE_URL_SECRET } from '../support/factories.js';
@@ -21,6 +21,7 @@ import { cdnBytes, copySeedApp, SEED, snapshotDir, type SeedCopy } from '../supp
 import { as, startTestServer, type TestServer } from '../support/server.js';
 import { snapshotSqlite } from '../support/snapshot.js';
 
+const codeOf = (r: { errors?: readonly { extensions?: Record<string, unknown> }[] }) => r.errors?.[0]?.extensions?.['code'];
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 let postimages: Emulator;
@@ -44,6 +45,8 @@ function cloudEnv(): Record<string, string> {
     REPLICATION_POLL_MS: '100',
     REPLICATION_BACKOFF_BASE_MS: '100',
     REPLICATION_BACKOFF_CAP_SECONDS: '1',
+    // One failed run and an image is LOCAL_ONLY: the admin switch then has something to queue.
+    REPLICATION_MAX_ATTEMPTS: '1',
   };
 }
 
@@ -173,7 +176,26 @@ describe.each([
     postimages.setMode('ok');
     imgbb.setMode('ok');
     const localOnlyId = ids.get(SEED.localOnly)!;
-    await server.app.core.replication?.requeue((await server.app.core.store.getImagesByIds([localOnlyId]))[0]!);
+    // Its one attempt failed while both clouds were down: LOCAL_ONLY until an admin queues it again.
+    await eventually(
+      () => server.gql(ImageDocument, { id: localOnlyId }, as(SEED.alice)),
+      (r) => r.data?.image?.replicationStatus === 'LOCAL_ONLY',
+    );
+    expect(codeOf(await server.gql(RequeueLocalOnlyImagesDocument, {}, as(SEED.alice)))).toBe('FORBIDDEN');
+    if (inPlace) {
+      // The CLI's switch, as an operator runs it beside the server.
+      const dry = await runCli(['requeue-local-only', '--dry-run', '--json'], { ...env, ...cloudEnv() });
+      expect(JSON.parse(dry.stdout)).toEqual({ scanned: 4, queued: 1 });
+      const run = await runCli(['requeue-local-only', '--json'], { ...env, ...cloudEnv() });
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout)).toEqual({ scanned: 4, queued: 1 });
+    } else {
+      const dry = await server.gql(RequeueLocalOnlyImagesDocument, { dryRun: true }, as('root', ['admin']));
+      expect(dry.data!.requeueLocalOnlyImages).toEqual({ scanned: 4, queued: 1 });
+      expect((await server.gql(ImageDocument, { id: localOnlyId }, as(SEED.alice))).data!.image!.replicationStatus).toBe('LOCAL_ONLY');
+      const res = await server.gql(RequeueLocalOnlyImagesDocument, {}, as('root', ['admin']));
+      expect(res.data!.requeueLocalOnlyImages).toEqual({ scanned: 4, queued: 1 });
+    }
     const replicated = await eventually(
       () => server.gql(ImageDocument, { id: localOnlyId }, as(SEED.alice)),
       (r) => r.data?.image?.replicationStatus === 'REPLICATED',

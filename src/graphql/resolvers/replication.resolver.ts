@@ -4,6 +4,7 @@ import type { ImageRecord } from '../../domain/types.js';
 import { requireViewer } from '../../domain/viewer.js';
 import { parseId } from '../args.js';
 import type { GraphQLContext } from '../context.js';
+import { RequeueLocalOnlyPayload } from '../types/maintenance.js';
 import { Image } from '../types/objects.js';
 
 @Resolver()
@@ -19,5 +20,19 @@ export class ReplicationResolver {
     if (!ctx.replication) throw new BadUserInputError('No cloud provider is enabled: set POSTIMAGES_API_KEY or IMGBB_API_KEY first.');
     if (image.replication.status === 'REPLICATED' || image.replication.status === 'PENDING') return image;
     return ctx.replication.requeue(image);
+  }
+
+  @Mutation(() => RequeueLocalOnlyPayload, {
+    description:
+      "Admin only: queue every LOCAL_ONLY image that still has its local original for replication (PENDING, attempts reset): those replication gave up on, and the seed chatbot's local-only images (cloud_url = url) read in place. Safe to run again.",
+  })
+  async requeueLocalOnlyImages(
+    @Arg('dryRun', () => Boolean, { nullable: true, defaultValue: false, description: 'Count, change nothing.' }) dryRun: boolean,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<RequeueLocalOnlyPayload> {
+    const viewer = requireViewer(ctx.viewer);
+    if (!viewer.isAdmin) throw new ForbiddenError('Only an admin may requeue replication.');
+    if (!ctx.replication) throw new BadUserInputError('No cloud provider is enabled: set POSTIMAGES_API_KEY or IMGBB_API_KEY first.');
+    return ctx.replication.requeueLocalOnly({ dryRun: dryRun ?? false });
   }
 }

@@ -114,3 +114,12 @@ export class CleanupPayload {
   })
   failed!: number;
 }
+
+@ObjectType({ description: 'What requeueLocalOnlyImages found and queued.' })
+export class RequeueLocalOnlyPayload {
+  @Field(() => Int, { description: 'Images looked at (all of them).' })
+  scanned!: number;
+
+  @Field(() => Int, { description: 'LOCAL_ONLY images with a local original, now PENDING with fresh attempts (in a dry run: that would be).' })
+  queued!: number;
+}
