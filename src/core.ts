@@ -55,7 +55,7 @@ export async function createStore(config: Config): Promise<MetadataStore> {
   if (!config.mongo) return new SqliteMetadataStore({ path: config.sqlitePath, busyTimeoutMs: config.sqliteBusyTimeoutMs });
   // Loaded only when configured, so SQLite deployments never load the MongoDB driver.
   const { MongoMetadataStore } = await import('./store/mongo/mongo-store.js');
-  return new MongoMetadataStore({ uri: config.mongo.uri, dbName: config.mongo.dbName });
+  return new MongoMetadataStore({ uri: config.mongo.uri, dbName: config.mongo.dbName, legacyDefaultOwner: config.legacyDefaultOwner });
 }
 
 export type Core = Awaited<ReturnType<typeof createCore>>;

@@ -6,6 +6,13 @@ export interface Viewer {
   isAdmin: boolean;
 }
 
+/**
+ * The owner of a legacy record that names none (a seed chatbot message without `user_id` whose
+ * conversation has none either, with no LEGACY_DEFAULT_OWNER): no user id is empty, so only an
+ * admin sees such a record; it is never given a made-up owner.
+ */
+export const NO_OWNER = '';
+
 export function requireViewer(viewer: Viewer | null): Viewer {
   if (!viewer) throw new UnauthenticatedError('Credentials are required: send Authorization: Bearer <JWT>.');
   return viewer;

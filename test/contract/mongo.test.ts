@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metadataStoreContract } from './metadata-store.contract.js';
 
 const externalUri = process.env.MONGODB_URI;
@@ -39,6 +39,44 @@ if (externalUri || systemBinary) {
         }
       },
     };
+  });
+
+  describe(`the seed chatbot's database, read in place (${source})`, () => {
+    it("shows each seed image to its owner only, the message without user_id as its conversation owner's", async () => {
+      const { MongoMetadataStore } = await import('../../src/store/mongo/mongo-store.js');
+      const { MongoClient } = await import('mongodb');
+      const { readExportFile } = await import('../../src/store/mongo/export-file.js');
+      const { SEED_APP, SEED } = await import('../support/seed-app.js');
+      const dbName = `his_seed_${process.pid}_${randomBytes(6).toString('hex')}`;
+      const client = new MongoClient(uri);
+      const store = new MongoMetadataStore({ uri, dbName });
+      try {
+        // The fixture inserted exactly as mongoimport would: the seed's documents, untouched.
+        for (const [collection, file] of [['conversations', 'conversations.json'], ['messages', 'messages.json']] as const) {
+          const docs = [];
+          for await (const e of readExportFile(`${SEED_APP}/${file}`)) if (e.ok) docs.push(e.doc);
+          await client.db(dbName).collection(collection).insertMany(docs);
+        }
+        await store.init();
+        const alice = await store.listImages('alice', {}, { first: 10, after: null });
+        const bob = await store.listImages('bob', {}, { first: 10, after: null });
+        expect(alice.totalCount).toBe(3);
+        expect(bob.items.map((i) => i.localKey)).toEqual([`/static/Storage/${SEED.missing}`]);
+        const localOnly = alice.items.find((i) => i.localKey === `/static/Storage/${SEED.localOnly}`)!;
+        expect(localOnly).toMatchObject({ userId: 'alice', cloudUrl: null, replication: { status: 'LOCAL_ONLY' } });
+        expect((await store.getImagesByIds([localOnly.id]))[0]).toMatchObject({ userId: 'alice' });
+        expect((await store.findImageByFileKey(SEED.localOnly))?.userId).toBe('alice');
+        expect((await store.storageStats('alice')).imageCount).toBe(3);
+        expect((await store.storageStats('bob')).imageCount).toBe(1);
+        expect((await store.storageStats(null)).imageCount).toBe(4);
+        const [message] = await store.getMessagesByIds([SEED.localOnlyMessage]);
+        expect(message).toMatchObject({ userId: 'alice' });
+      } finally {
+        await store.close();
+        await client.db(dbName).dropDatabase();
+        await client.close();
+      }
+    });
   });
 } else {
   const reason = 'set MONGODB_URI or MONGOMS_SYSTEM_BINARY (no mongod on this machine)';

@@ -23,7 +23,9 @@ import {
   leaseUpdate,
   listImagesPipeline,
   messagesPagePipeline,
-  ownerMatch,
+  conversationOwnerMatch,
+  messageOwnerMatch,
+  storageStatsPipeline,
   patchSet,
 } from '../../src/store/mongo/queries.js';
 import { at, makeConversation, makeImage, makeMessage } from '../support/factories.js';
@@ -288,9 +290,23 @@ describe('MongoDB query builders', () => {
   });
 
   it('filters by owner in both id forms, or not at all for the admin', () => {
-    expect(ownerMatch('alice')).toEqual({ user_id: { $in: ['alice'] } });
-    expect(ownerMatch(MSG)).toEqual({ user_id: { $in: [oid, MSG] } });
-    expect(ownerMatch(null)).toEqual({});
+    expect(conversationOwnerMatch('alice', null)).toEqual({ user_id: { $in: ['alice'] } });
+    expect(conversationOwnerMatch(MSG, null)).toEqual({ user_id: { $in: [oid, MSG] } });
+    expect(conversationOwnerMatch(null, 'archive')).toEqual({});
+    // LEGACY_DEFAULT_OWNER also sees the conversations that name no one (missing or null user_id).
+    expect(conversationOwnerMatch('archive', 'archive')).toEqual({ user_id: { $in: ['archive', null] } });
+    expect(conversationOwnerMatch('alice', 'archive')).toEqual({ user_id: { $in: ['alice'] } });
+  });
+
+  it("matches a seed message without user_id by its conversation's owner, never another's", () => {
+    const scope = { owner: 'alice', conversations: [new ObjectId(CONV), CONV] };
+    expect(messageOwnerMatch(scope)).toEqual({
+      $or: [{ user_id: { $in: ['alice'] } }, { user_id: null, conversation_id: { $in: [new ObjectId(CONV), CONV] } }],
+    });
+    // No conversations: only messages naming the owner.
+    expect(messageOwnerMatch({ owner: 'alice', conversations: [] })).toEqual({ user_id: { $in: ['alice'] } });
+    expect(messageOwnerMatch(null)).toEqual({});
+    expect(storageStatsPipeline(scope)[0]).toEqual({ $match: { ...messageOwnerMatch(scope), 'images.0': { $exists: true } } });
   });
 
   it('builds the image filter: conversation before unwinding, the rest on the fields as read', () => {
@@ -304,7 +320,7 @@ describe('MongoDB query builders', () => {
     });
     expect(imageViewMatch({ minSize: 0 })).toEqual({ 'v.size': { $gte: 0 } });
     expect(imageViewMatch({ generated: null, service: null })).toEqual({});
-    expect(imageMessagesMatch('alice', { conversationId: CONV })).toEqual({
+    expect(imageMessagesMatch({ owner: 'alice', conversations: [] }, { conversationId: CONV })).toEqual({
       user_id: { $in: ['alice'] },
       conversation_id: { $in: [new ObjectId(CONV), CONV] },
       'images.0': { $exists: true },
@@ -313,8 +329,9 @@ describe('MongoDB query builders', () => {
   });
 
   it('pages images with a facet holding the page and the total', () => {
-    const pipeline = listImagesPipeline('alice', { generated: true }, { first: 5, after: { t: 9, id: MSG } });
-    expect(pipeline[0]).toEqual({ $match: imageMessagesMatch('alice', { generated: true }) });
+    const scope = { owner: 'alice', conversations: [CONV] };
+    const pipeline = listImagesPipeline(scope, { generated: true }, { first: 5, after: { t: 9, id: MSG } });
+    expect(pipeline[0]).toEqual({ $match: imageMessagesMatch(scope, { generated: true }) });
     expect(pipeline[1]).toEqual({ $unwind: { path: '$images', includeArrayIndex: 'image_index' } });
     expect(pipeline[3]).toEqual({ $match: { 'v.generated': true } });
     expect(pipeline[4]).toEqual({

@@ -1,5 +1,6 @@
 import { ObjectId } from 'mongodb';
 import { isValidId, legacyImageId } from '../../domain/ids.js';
+import { NO_OWNER } from '../../domain/viewer.js';
 import {
   MESSAGE_ROLES,
   REPLICATION_STATUSES,
@@ -24,7 +25,8 @@ export type DateLike = Date | string | number;
 
 export type ConversationDoc = {
   _id: Id;
-  user_id: Id;
+  /** Missing in no data this server writes; read as LEGACY_DEFAULT_OWNER, else NO_OWNER. */
+  user_id?: Id | null;
   title?: string | null;
   created_at?: DateLike | null;
   updated_at?: DateLike | null;
@@ -69,7 +71,8 @@ export type ImageDoc = {
 export type MessageDoc = {
   _id: Id;
   conversation_id: Id;
-  user_id: Id;
+  /** The seed chatbot writes none: the message is its conversation's owner's (see parentOf). */
+  user_id?: Id | null;
   role?: string | null;
   content?: unknown;
   created_at?: DateLike | null;
@@ -137,11 +140,12 @@ export function conversationToDoc(c: Conversation): ConversationDoc {
   return { _id: toObjectId(c.id), user_id: c.userId, title: c.title, created_at: c.createdAt, updated_at: c.updatedAt };
 }
 
-export function docToConversation(d: ConversationDoc): Conversation {
+/** `defaultOwner`: LEGACY_DEFAULT_OWNER, the owner of a conversation that names none. */
+export function docToConversation(d: ConversationDoc, defaultOwner: string | null = null): Conversation {
   const createdAt = createdAtOf(d);
   return {
     id: idString(d._id),
-    userId: idString(d.user_id),
+    userId: d.user_id != null ? idString(d.user_id) : (defaultOwner ?? NO_OWNER),
     title: d.title ?? null,
     createdAt,
     updatedAt: toDate(d.updated_at, createdAt),
@@ -191,9 +195,10 @@ export function messageToDoc(m: Message, conversationForm?: Id): MessageDoc {
   };
 }
 
-export function docToMessage(d: MessageDoc): Message {
+/** `owner`: who owns the message when it names no `user_id` (its conversation's owner, resolved by the store). */
+export function docToMessage(d: MessageDoc, owner?: string): Message {
   const role = String(d.role ?? '').toUpperCase();
-  const parent = parentOf(d);
+  const parent = parentOf(d, owner);
   return {
     ...parent,
     // Roles outside the three known ones come from the model side of older chat formats.
@@ -314,7 +319,25 @@ export function docToImage(d: ImageDoc, parent: ImageParent, index: number): Ima
   };
 }
 
-/** Parent fields of a message document, for mapping one of its images on its own. */
-export function parentOf(d: Pick<MessageDoc, '_id' | 'conversation_id' | 'user_id' | 'created_at'>): ImageParent {
-  return { id: idString(d._id), conversationId: idString(d.conversation_id), userId: idString(d.user_id), createdAt: createdAtOf(d) };
+/**
+ * Who owns each message that names no `user_id`, given the documents of their conversations:
+ * the conversation's owner, else LEGACY_DEFAULT_OWNER, else NO_OWNER (also for a message whose
+ * conversation is missing). Undefined for a message with its own `user_id` (parentOf reads it).
+ */
+export function messageOwners(
+  conversations: readonly Pick<ConversationDoc, '_id' | 'user_id'>[],
+  defaultOwner: string | null,
+): (d: Pick<MessageDoc, 'user_id' | 'conversation_id'>) => string | undefined {
+  const owners = new Map(conversations.map((c) => [idString(c._id), c.user_id != null ? idString(c.user_id) : (defaultOwner ?? NO_OWNER)]));
+  return (d) => (d.user_id != null ? undefined : (owners.get(idString(d.conversation_id)) ?? defaultOwner ?? NO_OWNER));
+}
+
+/**
+ * Parent fields of a message document, for mapping one of its images on its own. The seed
+ * chatbot puts no `user_id` on messages (ownership lives on the conversation): then `owner`, the
+ * conversation's owner as the store resolved it, is the message's; without one, NO_OWNER.
+ */
+export function parentOf(d: Pick<MessageDoc, '_id' | 'conversation_id' | 'user_id' | 'created_at'>, owner?: string): ImageParent {
+  const userId = d.user_id != null ? idString(d.user_id) : (owner ?? NO_OWNER);
+  return { id: idString(d._id), conversationId: idString(d.conversation_id), userId, createdAt: createdAtOf(d) };
 }

@@ -4,6 +4,7 @@ import { NotFoundError } from '../../domain/errors.js';
 import { STORAGE_SERVICES, type Conversation, type DeletionJob, type ImageFilter, type ImageRecord, type Message, type OwnerScope, type StorageStats } from '../../domain/types.js';
 import { SERVICE_TO_DOC, type ClaimArgs, type ImagePatch, type MetadataStore } from '../metadata-store.js';
 import {
+  anyIdForm,
   conversationToDoc,
   docToConversation,
   docToImage,
@@ -12,6 +13,7 @@ import {
   idString,
   imagesOf,
   imageToDoc,
+  messageOwners,
   messageToDoc,
   parentOf,
   type ConversationDoc,
@@ -33,8 +35,9 @@ import {
   listImagesPipeline,
   messageCountsPipeline,
   messagesPagePipeline,
-  ownerMatch,
+  conversationOwnerMatch,
   patchSet,
+  type MessageScope,
   replicatedTwinPipeline,
   storageStatsPipeline,
 } from './queries.js';
@@ -60,8 +63,12 @@ export class MongoMetadataStore implements MetadataStore {
   private readonly messages: Collection<MessageDoc>;
   private readonly deletions: MongoDeletions;
 
-  constructor(options: { uri: string; dbName: string; client?: MongoClient }) {
+  /** LEGACY_DEFAULT_OWNER: owner of the seed's documents that name none. */
+  private readonly defaultOwner: string | null;
+
+  constructor(options: { uri: string; dbName: string; client?: MongoClient; legacyDefaultOwner?: string | null }) {
     this.ownsClient = !options.client;
+    this.defaultOwner = options.legacyDefaultOwner ?? null;
     this.client = options.client ?? new MongoClient(options.uri, { serverSelectionTimeoutMS: 10_000 });
     this.db = this.client.db(options.dbName);
     this.conversations = this.db.collection<ConversationDoc>('conversations');
@@ -91,11 +98,11 @@ export class MongoMetadataStore implements MetadataStore {
   async getConversationsByIds(ids: readonly string[]): Promise<Conversation[]> {
     if (ids.length === 0) return [];
     const docs = await this.conversations.find({ _id: idMatch(ids) }).toArray();
-    return docs.map(docToConversation);
+    return docs.map((d) => docToConversation(d, this.defaultOwner));
   }
 
   async listConversations(owner: OwnerScope, page: PageArgs): Promise<Page<Conversation>> {
-    const filter = ownerMatch(owner);
+    const filter = conversationOwnerMatch(owner, this.defaultOwner);
     const [docs, totalCount] = await Promise.all([
       this.conversations
         .find({ ...filter, ...keysetAfter('updated_at', '_id', page.after, -1) })
@@ -104,7 +111,11 @@ export class MongoMetadataStore implements MetadataStore {
         .toArray(),
       this.conversations.countDocuments(filter),
     ]);
-    return toPage(docs.map(docToConversation), page.first, totalCount);
+    return toPage(
+      docs.map((d) => docToConversation(d, this.defaultOwner)),
+      page.first,
+      totalCount,
+    );
   }
 
   async addMessage(message: Message): Promise<void> {
@@ -121,7 +132,8 @@ export class MongoMetadataStore implements MetadataStore {
     if (ids.length === 0) return [];
     const docs = await this.messages.find({ _id: idMatch(ids) }).toArray();
     await this.adopt(docs.flatMap(elementsOf));
-    return docs.map(docToMessage);
+    const ownerOf = await this.ownersOf(docs);
+    return docs.map((d) => docToMessage(d, ownerOf(d)));
   }
 
   async listMessagesOfConversations(conversationIds: readonly string[], page: PageArgs): Promise<Map<string, Page<Message>>> {
@@ -133,8 +145,9 @@ export class MongoMetadataStore implements MetadataStore {
       this.messages.aggregate<{ _id: string; n: number }>(messageCountsPipeline(ids)).toArray(),
     ]);
     await this.adopt(docs.flatMap(elementsOf));
+    const ownerOf = await this.ownersOf(docs);
     const byConversation = new Map<string, Message[]>();
-    for (const m of docs.map(docToMessage)) {
+    for (const m of docs.map((d) => docToMessage(d, ownerOf(d)))) {
       const list = byConversation.get(m.conversationId);
       if (list) list.push(m);
       else byConversation.set(m.conversationId, [m]);
@@ -161,7 +174,8 @@ export class MongoMetadataStore implements MetadataStore {
     if (ids.length === 0) return [];
     const wanted = new Set(ids);
     const docs = await this.messages.find({ 'images._id': idMatch(ids) }).toArray();
-    return docs.flatMap((d) => docToMessage(d).images.filter((i) => wanted.has(i.id)));
+    const ownerOf = await this.ownersOf(docs);
+    return docs.flatMap((d) => docToMessage(d, ownerOf(d)).images.filter((i) => wanted.has(i.id)));
   }
 
   async updateImage(id: string, patch: ImagePatch, guard?: { leaseOwner: string }): Promise<boolean> {
@@ -183,7 +197,7 @@ export class MongoMetadataStore implements MetadataStore {
   private async completeLegacyImage(id: string): Promise<void> {
     const doc = await this.messages.findOne({ images: { $elemMatch: { _id: idMatch([id]), replication: null } } });
     if (!doc) return;
-    const message = docToMessage(doc);
+    const message = docToMessage(doc, (await this.ownersOf([doc]))(doc));
     const index = message.images.findIndex((i) => i.id === id);
     const stored = imagesOf(doc)[index];
     if (!stored || stored._id == null) return;
@@ -200,12 +214,13 @@ export class MongoMetadataStore implements MetadataStore {
 
   async listImages(owner: OwnerScope, filter: ImageFilter, page: PageArgs): Promise<Page<ImageRecord>> {
     const [out] = await this.messages
-      .aggregate<{ items: UnwoundRow[]; total: { n: number }[] }>(listImagesPipeline(owner, filter, page), { allowDiskUse: true })
+      .aggregate<{ items: UnwoundRow[]; total: { n: number }[] }>(listImagesPipeline(await this.scope(owner), filter, page), { allowDiskUse: true })
       .toArray();
     const rows = out?.items ?? [];
     await this.adopt(rows.flatMap((r) => (r.images ? [{ messageId: r._id, index: r.image_index, image: r.images }] : [])));
+    const ownerOf = await this.ownersOf(rows);
     return toPage(
-      rows.map((r) => docToImage(r.images ?? {}, parentOf(r), r.image_index)),
+      rows.map((r) => docToImage(r.images ?? {}, parentOf(r, ownerOf(r)), r.image_index)),
       page.first,
       out?.total[0]?.n ?? 0,
     );
@@ -221,7 +236,7 @@ export class MongoMetadataStore implements MetadataStore {
 
   async storageStats(owner: OwnerScope): Promise<StorageStats> {
     const rows = await this.messages
-      .aggregate<{ _id: string; count: number; bytes: number; localBytes: number; pending: number }>(storageStatsPipeline(owner), { allowDiskUse: true })
+      .aggregate<{ _id: string; count: number; bytes: number; localBytes: number; pending: number }>(storageStatsPipeline(await this.scope(owner)), { allowDiskUse: true })
       .toArray();
     const stats: StorageStats = { imageCount: 0, totalBytes: 0, localBytes: 0, byService: [], pendingReplication: 0 };
     for (const service of STORAGE_SERVICES) {
@@ -241,7 +256,7 @@ export class MongoMetadataStore implements MetadataStore {
     if (!doc) return null;
     await this.adopt(elementsOf(doc));
     const forms = new Set(fileKeyForms(key));
-    return docToMessage(doc).images.find((i) => forms.has(i.localKey ?? '') || forms.has(i.thumbnailKey ?? '') || forms.has(i.evictedKey ?? '')) ?? null;
+    return docToMessage(doc, (await this.ownersOf([doc]))(doc)).images.find((i) => forms.has(i.localKey ?? '') || forms.has(i.thumbnailKey ?? '') || forms.has(i.evictedKey ?? '')) ?? null;
   }
 
   async cloudUrlInUse(cloudUrl: string, exceptImageId: string): Promise<boolean> {
@@ -253,7 +268,7 @@ export class MongoMetadataStore implements MetadataStore {
     // Legacy images read with sha256 '': their bytes are unknown, never a match.
     if (!sha256) return null;
     const [row] = await this.messages.aggregate<UnwoundRow>(replicatedTwinPipeline(userId, sha256)).toArray();
-    return row ? docToImage(row.images ?? {}, parentOf(row), row.image_index) : null;
+    return row ? docToImage(row.images ?? {}, parentOf(row, (await this.ownersOf([row]))(row)), row.image_index) : null;
   }
 
   /**
@@ -276,9 +291,10 @@ export class MongoMetadataStore implements MetadataStore {
         const docs = await Promise.all(
           batch.map((c) => this.messages.findOneAndUpdate(claimFilter(c._id, c.image_id, now), lease, { returnDocument: 'after' })),
         );
+        const ownerOf = await this.ownersOf(docs.filter((d) => d !== null));
         docs.forEach((doc, i) => {
           const imageId = idString(batch[i]!.image_id);
-          const image = doc ? docToMessage(doc).images.find((img) => img.id === imageId) : undefined;
+          const image = doc ? docToMessage(doc, ownerOf(doc)).images.find((img) => img.id === imageId) : undefined;
           if (image) claimed.set(imageId, image);
           else lost++;
         });
@@ -310,6 +326,25 @@ export class MongoMetadataStore implements MetadataStore {
 
   countPendingDeletions(): Promise<number> {
     return this.deletions.count();
+  }
+
+  /**
+   * The owners of messages that name none (the seed chatbot's): their conversation's, in one
+   * query for all of them; LEGACY_DEFAULT_OWNER (else NO_OWNER) when the conversation names none
+   * either, or is missing. Messages with a `user_id` cost nothing.
+   */
+  private async ownersOf(docs: readonly Pick<MessageDoc, 'user_id' | 'conversation_id'>[]): Promise<(d: Pick<MessageDoc, 'user_id' | 'conversation_id'>) => string | undefined> {
+    const wanted = [...new Set(docs.filter((d) => d.user_id == null).map((d) => idString(d.conversation_id)))];
+    if (wanted.length === 0) return () => undefined;
+    const conversations = await this.conversations.find({ _id: idMatch(wanted) }, { projection: { user_id: 1 } }).toArray();
+    return messageOwners(conversations, this.defaultOwner);
+  }
+
+  /** An owner-scoped read as messageOwnerMatch needs it: the ids of the owner's conversations, in every stored form. */
+  private async scope(owner: OwnerScope): Promise<MessageScope | null> {
+    if (owner === null) return null;
+    const docs = await this.conversations.find(conversationOwnerMatch(owner, this.defaultOwner), { projection: { _id: 1 } }).toArray();
+    return { owner, conversations: anyIdForm(docs.map((d) => idString(d._id))) };
   }
 
   /**

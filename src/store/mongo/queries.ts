@@ -2,7 +2,7 @@ import type { Document } from 'mongodb';
 import type { Cursor, PageArgs } from '../../domain/cursor.js';
 import type { ImageFilter, OwnerScope } from '../../domain/types.js';
 import { SERVICE_TO_DOC, type ImagePatch } from '../metadata-store.js';
-import { IMGBB_URL, idMatch, POSTIMAGES_URL, toObjectId, type Id } from './documents.js';
+import { anyIdForm, IMGBB_URL, idMatch, POSTIMAGES_URL, toObjectId, type Id } from './documents.js';
 
 /**
  * Pure builders of the MongoDB filters, updates and pipelines, apart from the driver calls so
@@ -17,8 +17,35 @@ import { IMGBB_URL, idMatch, POSTIMAGES_URL, toObjectId, type Id } from './docum
  * boundary among such equals may skip some of them once; reads give them their `_id`.
  */
 
-export function ownerMatch(owner: OwnerScope): Document {
-  return owner === null ? {} : { user_id: idMatch([owner]) };
+/**
+ * The conversations `owner` sees: its own, and for LEGACY_DEFAULT_OWNER those that name no
+ * owner (`user_id` missing or null). The admin (null) sees all.
+ */
+export function conversationOwnerMatch(owner: OwnerScope, defaultOwner: string | null): Document {
+  if (owner === null) return {};
+  const forms = anyIdForm([owner]);
+  return { user_id: { $in: owner === defaultOwner ? [...forms, null] : forms } };
+}
+
+/**
+ * An owner-scoped read of messages, as the store resolved it: the owner, and every stored form
+ * of the ids of the conversations the owner sees (conversationOwnerMatch).
+ */
+export interface MessageScope {
+  owner: string;
+  conversations: Id[];
+}
+
+/**
+ * Messages of `scope`'s owner: those naming it in `user_id`, and those naming no one (the seed
+ * chatbot writes no `user_id` on messages) in one of the owner's conversations. A message's own
+ * `user_id` wins over its conversation's, as documents.ts reads it. Null: every message.
+ */
+export function messageOwnerMatch(scope: MessageScope | null): Document {
+  if (scope === null) return {};
+  const own = { user_id: idMatch([scope.owner]) };
+  if (scope.conversations.length === 0) return own;
+  return { $or: [own, { user_id: null, conversation_id: { $in: scope.conversations } }] };
 }
 
 /** Rows strictly after the cursor in (field, idField) order, ascending (1) or descending (-1). */
@@ -132,9 +159,9 @@ export function imageViewMatch(filter: ImageFilter): Document {
 }
 
 /** Messages that may hold matching images: the part of the filter an index can serve. */
-export function imageMessagesMatch(owner: OwnerScope, filter: ImageFilter): Document {
+export function imageMessagesMatch(scope: MessageScope | null, filter: ImageFilter): Document {
   return {
-    ...ownerMatch(owner),
+    ...messageOwnerMatch(scope),
     ...(filter.conversationId != null ? { conversation_id: idMatch([filter.conversationId]) } : {}),
     'images.0': { $exists: true },
   };
@@ -144,9 +171,9 @@ export function imageMessagesMatch(owner: OwnerScope, filter: ImageFilter): Docu
 const UNWIND_IMAGES = { $unwind: { path: '$images', includeArrayIndex: 'image_index' } };
 
 /** A page of images newest first, and the count of all matching ones, in one result `{ items, total: [{ n }] }`. */
-export function listImagesPipeline(owner: OwnerScope, filter: ImageFilter, page: PageArgs): Document[] {
+export function listImagesPipeline(scope: MessageScope | null, filter: ImageFilter, page: PageArgs): Document[] {
   return [
-    { $match: imageMessagesMatch(owner, filter) },
+    { $match: imageMessagesMatch(scope, filter) },
     UNWIND_IMAGES,
     { $project: { conversation_id: 1, user_id: 1, created_at: 1, images: 1, image_index: 1, v: imageView() } },
     { $match: imageViewMatch(filter) },
@@ -160,9 +187,9 @@ export function listImagesPipeline(owner: OwnerScope, filter: ImageFilter, page:
 }
 
 /** One row per service (`_id` as documents spell it) with count, bytes, local bytes and pending images. */
-export function storageStatsPipeline(owner: OwnerScope): Document[] {
+export function storageStatsPipeline(scope: MessageScope | null): Document[] {
   return [
-    { $match: { ...ownerMatch(owner), 'images.0': { $exists: true } } },
+    { $match: { ...messageOwnerMatch(scope), 'images.0': { $exists: true } } },
     { $unwind: '$images' },
     { $project: { v: imageView() } },
     {
