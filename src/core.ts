@@ -92,6 +92,7 @@ export async function createCore(config: Config, deps: CoreDeps) {
   const metrics = createMetrics({
     queueDepth: async () => (await store.storageStats(null)).pendingReplication,
     providers: () => chain.health(),
+    clock,
   });
   // A whole chain run (every provider, every attempt, the backoffs) fits well inside the lease.
   const leaseMs = config.replication.leaseMs ?? Math.max(60_000, 3 * config.cloud.timeoutMs * config.cloud.attempts * Math.max(1, cloudProviders.length));
@@ -113,7 +114,7 @@ export async function createCore(config: Config, deps: CoreDeps) {
     random: Math.random,
     log,
     instanceId,
-    options: { leaseMs: Math.max(60_000, 3 * config.cloud.timeoutMs), batchSize: 8, ...backoff },
+    options: { leaseMs: config.replication.leaseMs ?? Math.max(60_000, 3 * config.cloud.timeoutMs), batchSize: 8, ...backoff },
   });
   const replication =
     cloudProviders.length === 0

@@ -8,9 +8,16 @@ const CIRCUIT_VALUE = { CLOSED: 0, HALF_OPEN: 1, OPEN: 2 } as const;
  * Prometheus metrics for `/metrics`: uploads by provider and outcome, replication latency,
  * the queue depth and each provider's circuit, plus the process defaults (memory, event loop).
  * A registry per app, so tests and several apps in one process never share counters.
+ *
+ * The queue depth counts the whole store (on MongoDB an aggregation over every image), so it is
+ * computed at most once per `queueDepthTtlMs` (default 30 s, the usual scrape interval) and
+ * shared by concurrent scrapes: the gauge may be that much behind.
  */
-export function createMetrics(deps: { queueDepth: () => Promise<number>; providers: () => ProviderHealth[] }) {
+export const QUEUE_DEPTH_TTL_MS = 30_000;
+
+export function createMetrics(deps: { queueDepth: () => Promise<number>; providers: () => ProviderHealth[]; queueDepthTtlMs?: number; clock?: () => Date }) {
   const registry = new Registry();
+  const queueDepth = cachedFor(deps.queueDepthTtlMs ?? QUEUE_DEPTH_TTL_MS, deps.queueDepth, deps.clock ?? (() => new Date()));
   collectDefaultMetrics({ register: registry });
   const uploads = new Counter({
     name: 'his_cloud_uploads_total',
@@ -30,7 +37,7 @@ export function createMetrics(deps: { queueDepth: () => Promise<number>; provide
     help: 'Images waiting for a cloud copy (PENDING or RETRYING).',
     registers: [registry],
     async collect() {
-      this.set(await deps.queueDepth());
+      this.set(await queueDepth());
     },
   });
   new Gauge({
@@ -49,4 +56,20 @@ export function createMetrics(deps: { queueDepth: () => Promise<number>; provide
     },
   };
   return { registry, events };
+}
+
+/** `load` at most once per `ttlMs`; callers while it runs share the same promise. A failure is not kept. */
+function cachedFor<T>(ttlMs: number, load: () => Promise<T>, clock: () => Date): () => Promise<T> {
+  let value: { at: number; promise: Promise<T> } | null = null;
+  return () => {
+    const now = clock().getTime();
+    if (value && now - value.at < ttlMs) return value.promise;
+    const promise = load();
+    const entry = { at: now, promise };
+    value = entry;
+    promise.catch(() => {
+      if (value === entry) value = null;
+    });
+    return promise;
+  };
 }

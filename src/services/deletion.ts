@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { NotFoundError } from '../domain/errors.js';
 import type { DeletionJob, ImageRecord, StorageService } from '../domain/types.js';
 import { visibleOrNotFound, type Viewer } from '../domain/viewer.js';
 import type { MetadataStore } from '../store/metadata-store.js';
-import { jitteredBackoff, PolledService, Poller } from './poller.js';
+import { jitteredBackoff, PolledService, Poller, withLeaseHeartbeat } from './poller.js';
 
 /** Deletes cloud copies; implemented over the provider chain in app.ts. */
 export interface CloudDeleter {
@@ -86,18 +87,21 @@ export class DeletionService extends PolledService {
     // Someone deleted it between the read and now: the same answer as deleting twice.
     if (!(await this.deps.store.beginDeletion(job))) throw new NotFoundError('Image', id);
     this.deps.log.info({ imageId: image.id, userId: image.userId, service: image.service }, 'image deleted');
-    const after = await this.work(job);
+    const after = await this.workHeld(job);
     return { deletedImageId: image.id, localDeleted: after.localKeys.length === 0, cloudDeleted: after.cloudDeleted };
   }
 
-  /** A cloud copy made for an image that was deleted while it was being uploaded. */
+  /**
+   * A cloud copy no record keeps: made for an image deleted while it was being uploaded, or by a
+   * worker that lost its lease to another that replicated the image first. One job per copy.
+   */
   async deleteOrphanedCopy(image: ImageRecord, service: StorageService, copy: { url: string; deleteUrl: string | null }): Promise<void> {
     if (!copy.deleteUrl || !this.deps.cloud.canDelete(service)) {
       this.deps.log.error({ imageId: image.id, cloudUrl: copy.url, service }, 'a cloud copy was made for an image deleted meanwhile, and its provider offers no deletion: remove it by hand');
       return;
     }
     await this.deps.store.enqueueDeletion({
-      imageId: `${image.id}:late-copy`,
+      imageId: `${image.id}:copy-${createHash('sha256').update(copy.url).digest('hex').slice(0, 16)}`,
       userId: image.userId,
       localKeys: [],
       cloud: { service, url: copy.url, deleteUrl: copy.deleteUrl },
@@ -123,8 +127,11 @@ export class DeletionService extends PolledService {
         // it, taking the job over with its own lease: then the job is that delete's to work.
         // (When this pass removed the record, no other delete can have taken the job.)
         const removedHere = await this.deps.store.removeImage(job.imageId);
-        if (!removedHere && !(await this.deps.store.updateDeletion(job, { leaseOwner: instanceId }))) continue;
-        await this.work(job);
+        // The batch was leased at once: renewing before its turn also tells whether another
+        // worker took this job after its lease ran out while earlier jobs were worked on.
+        const renewed = { ...job, leaseUntil: new Date(this.deps.clock().getTime() + options.leaseMs) };
+        if (!(await this.deps.store.updateDeletion(renewed, { leaseOwner: instanceId })) && !removedHere) continue;
+        await this.workHeld(renewed);
       } catch (err) {
         this.deps.log.error({ err, imageId: job.imageId }, 'deletion pass failed for an image; its lease expires and it is tried again');
       }
@@ -132,6 +139,19 @@ export class DeletionService extends PolledService {
     return jobs.length;
   }
 
+
+  /** work(), with the job's lease renewed while it runs (a provider's deletion can be slow). */
+  private workHeld(job: DeletionJob): Promise<DeletionJob> {
+    const { leaseMs } = this.deps.options;
+    const owner = job.leaseOwner;
+    if (!owner) return this.work(job);
+    return withLeaseHeartbeat(
+      leaseMs,
+      () => this.deps.store.updateDeletion({ ...job, leaseUntil: new Date(this.deps.clock().getTime() + leaseMs) }, { leaseOwner: owner }),
+      () => this.work(job),
+      (err) => this.deps.log.warn({ err, imageId: job.imageId }, 'renewing a deletion lease failed'),
+    );
+  }
 
   /** Cloud copy, then local files; then the job is finished or rescheduled. Returns the job as left. */
   private async work(job: DeletionJob): Promise<DeletionJob> {

@@ -83,3 +83,36 @@ export abstract class PolledService {
     return this.poller.stop();
   }
 }
+
+/**
+ * Runs `work` while renewing its lease every third of `leaseMs`, so a job that takes longer
+ * than its lease (a slow provider, retries) is never taken by a second worker meanwhile.
+ * `renew` extends the lease only while this worker still holds it (a guarded store update);
+ * when it reports the lease lost (the process was paused past the lease and another worker
+ * took the job), renewing stops and `work` carries on: its own guarded writes then fail, and
+ * it cleans up after itself (see ReplicationService.replicate).
+ */
+export async function withLeaseHeartbeat<T>(leaseMs: number, renew: () => Promise<boolean>, work: () => Promise<T>, onError: (err: unknown) => void): Promise<T> {
+  let held = true;
+  let renewing: Promise<void> = Promise.resolve();
+  const timer = setInterval(
+    () => {
+      if (!held) return;
+      renewing = renew().then(
+        (ok) => {
+          if (!ok) held = false;
+        },
+        onError,
+      );
+    },
+    Math.max(10, Math.floor(leaseMs / 3)),
+  );
+  timer.unref();
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+    // No store call outlives the job (a late renewal could not re-take a released lease anyway: it is guarded).
+    await renewing;
+  }
+}

@@ -4,7 +4,7 @@ import type { ImageRecord } from '../domain/types.js';
 import type { ChainFailure, ChainSuccess } from '../storage/providers/chain.js';
 import type { CloudCopy, ProviderName, UploadFile } from '../storage/providers/provider.js';
 import type { MetadataStore } from '../store/metadata-store.js';
-import { jitteredBackoff, PolledService, Poller } from './poller.js';
+import { jitteredBackoff, PolledService, Poller, withLeaseHeartbeat } from './poller.js';
 import { walkImages } from './walk.js';
 
 export interface ReplicationOptions {
@@ -90,14 +90,14 @@ export class ReplicationService extends PolledService {
     try {
       if (!image.localKey) throw new Error('no local copy to upload');
       const data = await this.deps.readLocal(image.localKey);
-      result = await this.deps.chain.upload({ data, fileName: image.localKey.split('/').at(-1) as string, mimeType: image.mimeType, sha256: image.sha256 });
+      const file = { data, fileName: image.localKey.split('/').at(-1) as string, mimeType: image.mimeType, sha256: image.sha256 };
+      // The lease is renewed while the chain runs (timeouts and retries can outlast it).
+      result = await withLeaseHeartbeat(this.deps.options.leaseMs, () => this.renewLease(image.id, leaseOwner), () => this.deps.chain.upload(file), (err) =>
+        this.deps.log.warn({ err, imageId: image.id }, 'renewing a replication lease failed'),
+      );
       if (result.ok) {
         const stored = await this.deps.store.updateImage(image.id, successPatch(result.copy, result.provider, attempts, this.deps.clock()), { leaseOwner });
-        if (!stored && (await this.deps.store.getImagesByIds([image.id])).length === 0) {
-          // Deleted while it was being uploaded: the new copy belongs to no one and goes too.
-          await this.deps.onOrphanedCopy?.(image, result.provider, result.copy);
-          return image;
-        }
+        if (!stored) return this.lostTheLease(image, result.provider, result.copy);
         return done(null, 'replicated', result.provider);
       }
       lastError = result.failures.map((f) => `${f.provider}: ${f.reason}`).join('; ') || 'no cloud provider is enabled';
@@ -113,6 +113,26 @@ export class ReplicationService extends PolledService {
     const nextAttemptAt = new Date(this.deps.clock().getTime() + this.backoff(attempts));
     this.deps.log.warn({ imageId: image.id, attempts, nextAttemptAt, lastError }, 'every cloud provider failed: replication retries later');
     return done({ replication: { status: 'RETRYING', attempts, nextAttemptAt, lastError, ...released } }, 'retrying', null);
+  }
+
+  /** Extends the lease `leaseOwner` holds on an image by a full lease; false when it no longer holds it. */
+  private renewLease(id: string, leaseOwner: string): Promise<boolean> {
+    const leaseUntil = new Date(this.deps.clock().getTime() + this.deps.options.leaseMs);
+    return this.deps.store.updateImage(id, { replication: { leaseUntil } }, { leaseOwner });
+  }
+
+  /**
+   * The upload succeeded but the record could not take it: the image was deleted meanwhile, or
+   * its lease was lost (this process was paused past it) and another worker replicated it. Either
+   * way the new copy is nobody's and is deleted where the provider allows, unless some image
+   * shows that very URL (a provider that stores the same bytes under one URL).
+   */
+  private async lostTheLease(image: ImageRecord, provider: ProviderName, copy: CloudCopy): Promise<ImageRecord> {
+    const [current] = await this.deps.store.getImagesByIds([image.id]);
+    if (current && (current.cloudUrl === copy.url || (await this.deps.store.cloudUrlInUse(copy.url, '')))) return current;
+    this.deps.log.warn({ imageId: image.id, provider, deleted: !current }, current ? 'another worker replicated this image first: the extra cloud copy is deleted' : 'image deleted while it was uploaded: the new cloud copy is deleted');
+    await this.deps.onOrphanedCopy?.(image, provider, copy);
+    return current ?? image;
   }
 
   /** Makes an image due now with fresh attempts (an admin's requeue), and wakes the worker. */
@@ -163,6 +183,9 @@ export class ReplicationService extends PolledService {
     const claimed = await this.deps.store.claimDueImages({ now: this.deps.clock(), leaseOwner: instanceId, leaseMs: options.leaseMs, limit: options.batchSize });
     for (const image of claimed) {
       try {
+        // The batch was leased at once: before its turn each image's lease is renewed, and one
+        // that expired and was taken by another worker meanwhile is left to that worker.
+        if (!(await this.renewLease(image.id, instanceId))) continue;
         await this.replicate(image, instanceId);
       } catch (err) {
         // The lease expires and another pass takes the image again: nothing is lost.
