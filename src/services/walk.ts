@@ -4,23 +4,22 @@ import type { MetadataStore } from '../store/metadata-store.js';
 export const WALK_PAGE_SIZE = 100;
 
 /**
- * Every image matching `filter`, a page at a time (newest first, keyset-paged), so a pass over
- * 10,000 images never holds more than one page of records. The first page's totalCount is
- * handed to `onTotal` for progress bars.
+ * Every image matching `filter`, a slice at a time in storage order (scanImages), so a pass
+ * over 10,000 images never holds more than one slice of records and each slice costs the store
+ * one index range read. With `onTotal`, the matching images are counted once first, for
+ * progress bars.
  */
 export async function* walkImages(
-  store: Pick<MetadataStore, 'listImages'>,
+  store: Pick<MetadataStore, 'listImages' | 'scanImages'>,
   owner: OwnerScope,
   filter: ImageFilter,
   onTotal?: (total: number) => void,
 ): AsyncGenerator<ImageRecord[]> {
-  let after: { t: number; id: string } | null = null;
-  for (let first = true; ; first = false) {
-    const page = await store.listImages(owner, filter, { first: WALK_PAGE_SIZE, after });
-    if (first) onTotal?.(page.totalCount);
-    if (page.items.length > 0) yield page.items;
-    const last = page.items.at(-1);
-    if (!page.hasNextPage || !last) return;
-    after = { t: last.uploadedAt.getTime(), id: last.id };
-  }
+  if (onTotal) onTotal((await store.listImages(owner, filter, { first: 1, after: null })).totalCount);
+  let after: string | null = null;
+  do {
+    const slice = await store.scanImages(owner, filter, after, WALK_PAGE_SIZE);
+    if (slice.items.length > 0) yield slice.items;
+    after = slice.next;
+  } while (after !== null);
 }

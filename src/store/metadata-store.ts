@@ -16,6 +16,13 @@ export type ImagePatch = Partial<
   Pick<ImageRecord, 'localKey' | 'evictedKey' | 'thumbnailKey' | 'cloudUrl' | 'cloudVerifiedAt' | 'deleteUrl' | 'service' | 'caption' | 'placeholder' | 'sha256'>
 > & { replication?: Partial<Replication> };
 
+/** One slice of scanImages. */
+export interface ImageSlice {
+  items: ImageRecord[];
+  /** Opaque: where the next slice starts; null when the scan is done. */
+  next: string | null;
+}
+
 export interface ClaimArgs {
   now: Date;
   /** Identifies the claiming worker (instance id + random). */
@@ -76,6 +83,15 @@ export interface MetadataStore {
   /** Returns whether a record was removed. */
   removeImage(id: string): Promise<boolean>;
   listImages(owner: OwnerScope, filter: ImageFilter, page: PageArgs): Promise<Page<ImageRecord>>;
+  /**
+   * Every image matching `filter`, a slice at a time in storage order (not by time), for the
+   * maintenance walks (restore, cleanup, reconcile, requeue): each slice is one index range
+   * read wherever the walk is, where each listImages page sorts and counts all matching images.
+   * `after` is the previous slice's `next` (null to start); `next` is null at the end. A slice
+   * may hold fewer than `limit` images (even none) before the end; records changed during the
+   * walk are neither skipped nor repeated, as the order never depends on a field that changes.
+   */
+  scanImages(owner: OwnerScope, filter: ImageFilter, after: string | null, limit: number): Promise<ImageSlice>;
   /** Every requested id has an entry (0 when it has no images). */
   countImagesByConversation(conversationIds: readonly string[]): Promise<Map<string, number>>;
   storageStats(owner: OwnerScope): Promise<StorageStats>;

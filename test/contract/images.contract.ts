@@ -151,6 +151,55 @@ export function imageCases(ref: StoreRef): void {
     expect(await list(null, {})).toHaveLength(5);
   });
 
+  it('scans every matching image exactly once, a slice at a time, with updates made during the walk', async () => {
+    // Several messages of two owners, many images each, spread over time and services.
+    const alice: ImageRecord[] = [];
+    for (let m = 0; m < 5; m++) {
+      const message = await seedMessage(
+        ref.store,
+        'alice',
+        Array.from({ length: 3 + m }, (_, i) => ({ size: 100 * (i + 1), service: i % 2 === 0 ? ('POSTIMAGES' as const) : ('LOCAL' as const), uploadedAt: at(1000 * ((m * 7 + i * 3) % 11)) })),
+      );
+      alice.push(...message.images);
+    }
+    const bob = (await seedMessage(ref.store, 'bob', [{}, {}])).images;
+    const scan = async (owner: string | null, filter: ImageFilter, limit: number, during?: (image: ImageRecord) => Promise<void>) => {
+      const seen: string[] = [];
+      let after: string | null = null;
+      let slices = 0;
+      do {
+        const slice = await ref.store.scanImages(owner, filter, after, limit);
+        expect(slice.items.length).toBeLessThanOrEqual(limit * 8);
+        for (const image of slice.items) {
+          seen.push(image.id);
+          await during?.(image);
+        }
+        after = slice.next;
+        expect(++slices).toBeLessThan(100);
+      } while (after !== null);
+      return seen;
+    };
+    const listed = async (owner: string | null, filter: ImageFilter) => ids((await ref.store.listImages(owner, filter, { first: 100, after: null })).items).sort();
+
+    for (const limit of [1, 2, 3, 100]) {
+      const seen = await scan('alice', {}, limit);
+      expect(new Set(seen).size).toBe(seen.length);
+      expect([...seen].sort()).toEqual(ids(alice).sort());
+    }
+    for (const filter of [{ service: 'POSTIMAGES' as const }, { minSize: 300 }, { uploadedBefore: at(5000) }, { uploadedAfter: at(5000), maxSize: 400 }, { conversationId: alice[0]!.conversationId }]) {
+      expect((await scan('alice', filter, 2)).sort(), JSON.stringify(filter)).toEqual(await listed('alice', filter));
+    }
+    expect((await scan(null, {}, 2)).sort()).toEqual([...ids(alice), ...ids(bob)].sort());
+    expect((await scan('bob', {}, 2)).sort()).toEqual(ids(bob).sort());
+    expect(await scan('carol', {}, 2)).toEqual([]);
+
+    // A walk that changes what it walks (cleanup evicting, a requeue) still sees each image once.
+    const changed = await scan('alice', { service: 'POSTIMAGES' }, 2, async (image) => {
+      expect(await ref.store.updateImage(image.id, { localKey: null, evictedKey: image.localKey, replication: { status: 'PENDING' } })).toBe(true);
+    });
+    expect(changed.sort()).toEqual(ids(alice.filter((i) => i.service === 'POSTIMAGES')).sort());
+  });
+
   it('pages images newest first, stable by id when many share a timestamp', async () => {
     const overrides = Array.from({ length: 11 }, (_, i) => ({ uploadedAt: at([7, 7, 7, 3, 3, 3, 3, 9, 9, 7, 3][i]!) }));
     const a = await seedMessage(ref.store, 'alice', scramble(overrides.slice(0, 6)));

@@ -59,10 +59,10 @@ describe('a restore of more images than one page', () => {
     const finishedWhenPageRead: number[] = [];
     // The store as the restore sees it, recording each page it asks for and how far the work was.
     const store = overrideStore(real, {
-      listImages: (original) => (owner, filter, page) => {
-        pageSizes.push(page.first);
+      scanImages: (original) => (owner, filter, after, limit) => {
+        pageSizes.push(limit);
         finishedWhenPageRead.push(finished);
-        return original(owner, filter, page);
+        return original(owner, filter, after, limit);
       },
     });
     const core = await createCore(loadConfig(env), { log: pino({ level: 'silent' }), store });
@@ -72,7 +72,7 @@ describe('a restore of more images than one page', () => {
     } finally {
       await core.store.close();
     }
-    // Three pages of at most 100 records; page k is read only once page k-2 is done.
+    // Three slices of at most 100 records; slice k is read only once slice k-2 is done.
     expect(pageSizes.every((n) => n <= PAGE)).toBe(true);
     expect(pageSizes.length).toBe(Math.ceil(COUNT / PAGE));
     finishedWhenPageRead.forEach((done, k) => expect(done).toBeGreaterThanOrEqual(Math.max(0, k - 1) * PAGE));

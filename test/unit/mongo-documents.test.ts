@@ -1,4 +1,4 @@
-import { ObjectId } from 'mongodb';
+import { ObjectId, type Document } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { legacyImageId } from '../../src/domain/ids.js';
 import {
@@ -12,9 +12,13 @@ import {
   type ImageDoc,
   type MessageDoc,
 } from '../../src/store/mongo/documents.js';
+import { CONVERSATION_INDEXES, MESSAGE_INDEXES, missingIndexes, missingIndexMessage } from '../../src/store/mongo/indexes.js';
 import { adoptLegacyOps, elementsOf, missingFieldsSet } from '../../src/store/mongo/legacy.js';
 import {
   claimFilter,
+  decodeScanCursor,
+  encodeScanCursor,
+  scanIdMatch,
   dueForReplication,
   fileKeyMatch,
   imageMessagesMatch,
@@ -340,6 +344,38 @@ describe('MongoDB query builders', () => {
         total: [{ $count: 'n' }],
       },
     });
+  });
+
+  it('scans messages by _id, strings first then ObjectIds, from an opaque cursor that survives a round trip', () => {
+    expect(decodeScanCursor(null)).toEqual({ phase: 'string', last: null });
+    expect(scanIdMatch(decodeScanCursor(null))).toEqual({ $type: 'string' });
+    expect(scanIdMatch({ phase: 'string', last: 'legacy-7' })).toEqual({ $type: 'string', $gt: 'legacy-7' });
+    expect(scanIdMatch({ phase: 'objectId', last: null })).toEqual({ $type: 'objectId' });
+    expect(scanIdMatch({ phase: 'objectId', last: MSG })).toEqual({ $type: 'objectId', $gt: oid });
+    for (const c of [{ phase: 'string', last: 'a"b' }, { phase: 'objectId', last: MSG }, { phase: 'objectId', last: null }] as const) {
+      expect(decodeScanCursor(encodeScanCursor(c))).toEqual(c);
+    }
+    // A cursor that is not one of ours starts over instead of throwing or matching a bad id.
+    for (const bad of ['', 'x', '["o","nothex"]', '["q",null]', '[1,2]', 'null']) expect(decodeScanCursor(bad)).toEqual({ phase: 'string', last: null });
+  });
+
+  it('creates only the indexes a collection lacks, by key pattern, and names one it may not create', () => {
+    const existing: { key: Document; name: string }[] = [
+      { key: { _id: 1 }, name: '_id_' },
+      // Made by the older app or an administrator, under its own name and with Int32-like values.
+      { key: { conversation_id: 1, created_at: 1, _id: 1 }, name: 'by_conversation' },
+      { key: { 'images._id': 1.0 }, name: 'img' },
+      { key: { user_id: 1, updated_at: -1, _id: -1 }, name: 'x' },
+    ];
+    expect(missingIndexes(existing, MESSAGE_INDEXES)).toEqual(MESSAGE_INDEXES.slice(2));
+    expect(missingIndexes(existing, CONVERSATION_INDEXES)).toEqual([{ updated_at: -1, _id: -1 }]);
+    // The same fields in another order, or another direction, are another index.
+    expect(missingIndexes([{ key: { created_at: 1, conversation_id: 1, _id: 1 } }], [{ conversation_id: 1, created_at: 1, _id: 1 }])).toHaveLength(1);
+    expect(missingIndexes([{ key: { updated_at: 1, _id: 1 } }], [{ updated_at: -1, _id: -1 }])).toHaveLength(1);
+    expect(missingIndexes([...existing, ...MESSAGE_INDEXES.map((key) => ({ key: key as Document }))], MESSAGE_INDEXES)).toEqual([]);
+    expect(missingIndexMessage('messages', { 'images.url': 1 })).toBe(
+      'MongoDB: the index {"images.url":1} on "messages" is missing, and this user may not create indexes. Create it once as an administrator: db.messages.createIndex({"images.url":1}), then start again.',
+    );
   });
 
   it('pages messages of many conversations in one pipeline, first + 1 each', () => {

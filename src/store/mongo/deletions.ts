@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Collection, Db } from 'mongodb';
+import type { Collection, Db, IndexSpecification } from 'mongodb';
 import type { DeletionJob } from '../../domain/types.js';
 import { SERVICE_TO_DOC, type ClaimArgs } from '../metadata-store.js';
 import { DOC_TO_SERVICE } from './documents.js';
+import { ensureIndexes } from './indexes.js';
 
 /** `image_deletions`: one document per deletion in progress, keyed by the image id. */
 export interface DeletionDoc {
@@ -58,6 +59,8 @@ export function docToDeletion(d: DeletionDoc): DeletionJob {
  * the job is written before the image is pulled from its message: a crash in between leaves a
  * job whose worker pass pulls the image again (idempotent), never files without a job.
  */
+export const DELETION_INDEXES: readonly IndexSpecification[] = [{ next_attempt_at: 1 }];
+
 export class MongoDeletions {
   readonly collection: Collection<DeletionDoc>;
 
@@ -66,7 +69,7 @@ export class MongoDeletions {
   }
 
   async init(): Promise<void> {
-    await this.collection.createIndex({ next_attempt_at: 1 });
+    await ensureIndexes(this.collection, DELETION_INDEXES);
   }
 
   async begin(job: DeletionJob, removeImage: (id: string) => Promise<boolean>): Promise<boolean> {

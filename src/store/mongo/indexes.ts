@@ -20,17 +20,47 @@ export const CONVERSATION_INDEXES: readonly IndexSpecification[] = [
 
 /** IndexOptionsConflict: the same keys are already indexed under another name, by the older app say. */
 const INDEX_OPTIONS_CONFLICT = 85;
+/** Unauthorized: the user may read and write but not create indexes (a least-privilege role). */
+const UNAUTHORIZED = 13;
+/** NamespaceNotFound: listIndexes on a collection that does not exist yet. */
+const NAMESPACE_NOT_FOUND = 26;
+
+/** The key pattern of an index as a comparable string: fields in order, with their direction or type. */
+function keyOf(key: Document): string {
+  return JSON.stringify(Object.entries(key).map(([field, kind]) => [field, typeof kind === 'number' ? Math.sign(kind) : String(kind)]));
+}
+
+/** The wanted indexes the collection lacks, compared by key pattern (names do not matter). */
+export function missingIndexes(existing: readonly { key: Document }[], wanted: readonly IndexSpecification[]): IndexSpecification[] {
+  const have = new Set(existing.map((i) => keyOf(i.key)));
+  return wanted.filter((w) => !have.has(keyOf(w as Document)));
+}
 
 /**
- * Creates the indexes one by one, so that one the database already holds under another name
- * counts as present instead of failing init for all of them. Idempotent.
+ * Creates the indexes the collection lacks, one by one, so one the database already holds under
+ * another name counts as present instead of failing init for all of them. Idempotent. Indexes
+ * already there are never created again, so a user without createIndex rights starts fine once
+ * an administrator made them; one still missing is named, with the command that creates it.
  */
 export async function ensureIndexes<T extends Document>(collection: Collection<T>, keys: readonly IndexSpecification[]): Promise<void> {
-  for (const key of keys) {
+  let existing: { key: Document }[] = [];
+  try {
+    existing = (await collection.listIndexes().toArray()) as { key: Document }[];
+  } catch (e) {
+    // A new collection has no indexes; without the right to list them, each one is tried.
+    if (!(e instanceof MongoServerError && (e.code === NAMESPACE_NOT_FOUND || e.code === UNAUTHORIZED))) throw e;
+  }
+  for (const key of missingIndexes(existing, keys)) {
     try {
       await collection.createIndex(key);
     } catch (e) {
-      if (!(e instanceof MongoServerError && e.code === INDEX_OPTIONS_CONFLICT)) throw e;
+      if (e instanceof MongoServerError && e.code === INDEX_OPTIONS_CONFLICT) continue;
+      if (e instanceof MongoServerError && e.code === UNAUTHORIZED) throw new Error(missingIndexMessage(collection.collectionName, key));
+      throw e;
     }
   }
+}
+
+export function missingIndexMessage(collection: string, key: IndexSpecification): string {
+  return `MongoDB: the index ${JSON.stringify(key)} on "${collection}" is missing, and this user may not create indexes. Create it once as an administrator: db.${collection}.createIndex(${JSON.stringify(key)}), then start again.`;
 }

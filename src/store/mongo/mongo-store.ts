@@ -1,8 +1,9 @@
-import { MongoClient, type Collection, type Db } from 'mongodb';
+import { MongoClient, type Collection, type Db, type Document } from 'mongodb';
 import type { Page, PageArgs } from '../../domain/cursor.js';
 import { NotFoundError } from '../../domain/errors.js';
 import { STORAGE_SERVICES, type Conversation, type DeletionJob, type ImageFilter, type ImageRecord, type Message, type OwnerScope, type StorageStats } from '../../domain/types.js';
-import { SERVICE_TO_DOC, type ClaimArgs, type ImagePatch, type MetadataStore } from '../metadata-store.js';
+import { matchesImageFilter } from '../../domain/image-filter.js';
+import { SERVICE_TO_DOC, type ClaimArgs, type ImagePatch, type ImageSlice, type MetadataStore } from '../metadata-store.js';
 import {
   anyIdForm,
   conversationToDoc,
@@ -29,7 +30,11 @@ import {
   claimFilter,
   fileKeyForms,
   fileKeyMatch,
+  decodeScanCursor,
+  encodeScanCursor,
   imageCountsPipeline,
+  imageMessagesMatch,
+  scanIdMatch,
   keysetAfter,
   leaseUpdate,
   listImagesPipeline,
@@ -224,6 +229,32 @@ export class MongoMetadataStore implements MetadataStore {
       page.first,
       out?.total[0]?.n ?? 0,
     );
+  }
+
+  /**
+   * Messages by `_id` (the primary index), `limit` at a time, their images filtered here: the
+   * owner and the conversation narrow the messages in the query, the rest of the filter (fields
+   * that legacy documents may hold as strings or not at all) is applied to the records as read.
+   */
+  async scanImages(owner: OwnerScope, filter: ImageFilter, after: string | null, limit: number): Promise<ImageSlice> {
+    const scope = await this.scope(owner);
+    let cursor = decodeScanCursor(after);
+    for (;;) {
+      const query: Document = { ...imageMessagesMatch(scope, filter), _id: scanIdMatch(cursor) };
+      const docs = await this.messages
+        .find(query)
+        .sort({ _id: 1 })
+        .limit(limit)
+        .toArray();
+      await this.adopt(docs.flatMap(elementsOf));
+      const ownerOf = await this.ownersOf(docs);
+      const items = docs.flatMap((d) => docToMessage(d, ownerOf(d)).images.filter((i) => matchesImageFilter(i, filter)));
+      if (docs.length === limit) return { items, next: encodeScanCursor({ phase: cursor.phase, last: idString(docs.at(-1)!._id) }) };
+      if (cursor.phase === 'objectId') return { items, next: null };
+      // The strings are done: the ObjectIds come next, in this slice when it has room.
+      cursor = { phase: 'objectId', last: null };
+      if (items.length > 0 || docs.length > 0) return { items, next: encodeScanCursor(cursor) };
+    }
   }
 
   async countImagesByConversation(conversationIds: readonly string[]): Promise<Map<string, number>> {

@@ -1,4 +1,5 @@
-import type { Document } from 'mongodb';
+import { ObjectId, type Document } from 'mongodb';
+import { isValidId } from '../../domain/ids.js';
 import type { Cursor, PageArgs } from '../../domain/cursor.js';
 import type { ImageFilter, OwnerScope } from '../../domain/types.js';
 import { SERVICE_TO_DOC, type ImagePatch } from '../metadata-store.js';
@@ -165,6 +166,38 @@ export function imageMessagesMatch(scope: MessageScope | null, filter: ImageFilt
     ...(filter.conversationId != null ? { conversation_id: idMatch([filter.conversationId]) } : {}),
     'images.0': { $exists: true },
   };
+}
+
+/**
+ * Where a scan of messages by `_id` stands. `_id`s are ObjectIds (this server's and pymongo's) or,
+ * in some legacy data, strings; a range condition matches one BSON type only, so the scan runs
+ * over the strings first (BSON orders them before ObjectIds), then the ObjectIds.
+ */
+export type ScanCursor = { phase: 'string' | 'objectId'; last: string | null };
+
+export const SCAN_START: ScanCursor = { phase: 'string', last: null };
+
+export function encodeScanCursor(c: ScanCursor): string {
+  return JSON.stringify([c.phase === 'string' ? 's' : 'o', c.last]);
+}
+
+/** The cursor a scan handed out; anything else (it is opaque, but it crossed a boundary) starts over. */
+export function decodeScanCursor(s: string | null): ScanCursor {
+  if (s === null) return SCAN_START;
+  try {
+    const [p, last] = JSON.parse(s) as [unknown, unknown];
+    const phase = p === 's' ? 'string' : p === 'o' ? 'objectId' : null;
+    if (phase && (last === null || typeof last === 'string') && (phase === 'string' || last === null || isValidId(last))) return { phase, last };
+  } catch {
+    // fall through
+  }
+  return SCAN_START;
+}
+
+/** The `_id` condition of one scan step: this phase's type, after the cursor. */
+export function scanIdMatch(c: ScanCursor): Document {
+  if (c.phase === 'string') return { $type: 'string', ...(c.last !== null ? { $gt: c.last } : {}) };
+  return { $type: 'objectId', ...(c.last !== null ? { $gt: new ObjectId(c.last) } : {}) };
 }
 
 /** One unwound image per row, with its position in `images` and the message's fields. */

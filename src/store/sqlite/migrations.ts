@@ -99,6 +99,10 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE images ADD COLUMN cloud_verified_at INTEGER;
   UPDATE images SET cloud_verified_at = uploaded_at WHERE repl_status = 'REPLICATED' AND cloud_url IS NOT NULL;
   `,
+  // 5: maintenance walks of one owner's images scan by id (scanImages).
+  `
+  CREATE INDEX images_user_id ON images (user_id, id);
+  `,
 ];
 
 /**

@@ -5,7 +5,7 @@ import type { Page, PageArgs } from '../../domain/cursor.js';
 import { NotFoundError, StoreBusyError } from '../../domain/errors.js';
 import { STORAGE_SERVICES } from '../../domain/types.js';
 import type { Conversation, DeletionJob, ImageFilter, ImageRecord, Message, OwnerScope, StorageService, StorageStats } from '../../domain/types.js';
-import type { ClaimArgs, ImagePatch, MetadataStore } from '../metadata-store.js';
+import type { ClaimArgs, ImagePatch, ImageSlice, MetadataStore } from '../metadata-store.js';
 import { DUE_DELETIONS, UPSERT_DELETION, deletionParams, toDeletion, type DeletionRow } from './deletions.js';
 import { migrate } from './migrations.js';
 import { groupBy, imageFilterWhere, toPage, whereClause } from './queries.js';
@@ -287,6 +287,19 @@ export class SqliteMetadataStore implements MetadataStore {
         page.first + 1,
       );
       return toPage(rows.map(toImage), page.first, total);
+    });
+  }
+
+  async scanImages(owner: OwnerScope, filter: ImageFilter, after: string | null, limit: number): Promise<ImageSlice> {
+    return this.busy(() => {
+      const { where, params } = imageFilterWhere(owner, filter);
+      if (after !== null) {
+        where.push('id > ?');
+        params.push(after);
+      }
+      // By id: the primary key (or images_user_id for an owner) serves the range and the order.
+      const rows = this.stmt<ImageRow>(`SELECT * FROM images ${whereClause(where)} ORDER BY id LIMIT ?`).all(...params, limit);
+      return { items: rows.map(toImage), next: rows.length === limit ? rows.at(-1)!.id : null };
     });
   }
 
