@@ -6,6 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { benchHostile } from './hostile.js';
+import { benchImportSeed } from './import-seed.js';
 import { benchRead } from './read.js';
 import { benchReplicate } from './replicate.js';
 import { benchRestore } from './restore.js';
@@ -18,6 +19,7 @@ const all: Record<string, () => Promise<unknown>> = {
   replicate: () => benchReplicate(),
   restore: () => benchRestore(),
   hostile: () => benchHostile(),
+  'import-seed': () => benchImportSeed({ images: Number(process.env['BENCH_IMAGES'] ?? 10_000) }),
   upload: () => benchUpload({ soak: Number(process.env['BENCH_SOAK'] ?? 5000), rounds: Number(process.env['BENCH_ROUNDS'] ?? 40) }),
 };
 

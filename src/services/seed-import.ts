@@ -1,5 +1,6 @@
 import { copyFile, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { Conversation, ImageRecord, Message } from '../domain/types.js';
 import { thumbnailFileName, thumbnailKey } from '../images/naming.js';
@@ -89,7 +90,11 @@ export interface SeedImportDeps {
   sha256File: (path: string) => Promise<string>;
   clock: () => Date;
   log: Logger;
+  /** Messages imported at once (default IMPORT_CONCURRENCY). */
+  concurrency?: number;
 }
+
+export const IMPORT_CONCURRENCY = 8;
 
 /** An image ready to store, with the files the import has to write for it. */
 interface Prepared {
@@ -142,11 +147,18 @@ export class SeedImportService {
         conversationDocs.set(idString(entry.doc['_id'] as ConversationDoc['_id']), entry.doc as ConversationDoc);
       }
     }
-    // The owner of each conversation seen so far (null: it has none and was not imported).
-    const ensured = new Map<string, string | null>();
-    const ensureConversation = async (id: string, fallback: { owner: string | null; at: Date }): Promise<string | null> => {
-      const known = ensured.get(id);
-      if (known !== undefined) return known;
+    // The owner of each conversation seen so far (null: it has none and was not imported). A
+    // promise, so messages imported at once never create their conversation twice.
+    const ensured = new Map<string, Promise<string | null>>();
+    const ensureConversation = (id: string, fallback: { owner: string | null; at: Date }): Promise<string | null> => {
+      let known = ensured.get(id);
+      if (!known) {
+        known = createConversation(id, fallback);
+        ensured.set(id, known);
+      }
+      return known;
+    };
+    const createConversation = async (id: string, fallback: { owner: string | null; at: Date }): Promise<string | null> => {
       const doc = conversationDocs.get(id);
       const [stored] = await this.deps.store.getConversationsByIds([id]);
       const owner = stored?.userId ?? (doc?.user_id != null ? idString(doc.user_id) : fallback.owner);
@@ -154,7 +166,6 @@ export class SeedImportService {
         result.conversationsAlreadyImported++;
       } else if (owner === null) {
         problem({ kind: 'ownerless', where: `conversation ${id}`, reason: 'neither the conversation nor its messages name a user_id; pass --owner (or set LEGACY_DEFAULT_OWNER)' });
-        ensured.set(id, null);
         return null;
       } else {
         const conversation: Conversation = doc
@@ -163,28 +174,49 @@ export class SeedImportService {
         if (!input.dryRun) await this.deps.store.createConversation(conversation);
         result.conversations++;
       }
-      ensured.set(id, owner);
       return owner;
     };
 
+    // Messages are imported a few at once (each waits on fsyncs, not on the CPU), reading the
+    // file only as far as the work: at most twice the concurrency are held.
+    const concurrency = this.deps.concurrency ?? IMPORT_CONCURRENCY;
+    const limit = pLimit(concurrency);
+    const inFlight = new Set<Promise<void>>();
+    // The same message twice in an export is imported once: the second waits for the first.
+    const byId = new Map<string, Promise<void>>();
     let done = 0;
     for await (const entry of input.messages) {
-      onProgress?.(++done);
       if (!entry.ok) {
         problem({ kind: 'unreadable', where: `messages:${entry.line}`, reason: entry.reason });
+        onProgress?.(++done);
         continue;
       }
       const doc = entry.doc as MessageDoc;
       if (doc._id == null || doc.conversation_id == null) {
         problem({ kind: 'unreadable', where: `messages:${entry.line}`, reason: 'the document has no _id or no conversation_id' });
+        onProgress?.(++done);
         continue;
       }
-      try {
-        await this.importMessage(doc, input, ensureConversation, problem, result);
-      } catch (err) {
-        problem({ kind: 'failed', where: `message ${idString(doc._id)}`, reason: err instanceof Error ? err.message : String(err) });
-      }
+      const id = idString(doc._id);
+      const before = byId.get(id);
+      const task: Promise<void> = limit(async () => {
+        await before;
+        try {
+          await this.importMessage(doc, input, ensureConversation, problem, result);
+        } catch (err) {
+          problem({ kind: 'failed', where: `message ${id}`, reason: err instanceof Error ? err.message : String(err) });
+        }
+        onProgress?.(++done);
+      });
+      byId.set(id, task);
+      inFlight.add(task);
+      void task.finally(() => {
+        inFlight.delete(task);
+        if (byId.get(id) === task) byId.delete(id);
+      });
+      if (inFlight.size >= 2 * concurrency) await Promise.race(inFlight);
     }
+    await Promise.all(inFlight);
     // Conversations without messages are the users' data too.
     for (const [id, doc] of conversationDocs) {
       if (!ensured.has(id)) await ensureConversation(id, { owner: input.owner, at: docToConversation({ ...doc, user_id: doc.user_id ?? '' }).createdAt });
