@@ -7,8 +7,8 @@
  * restore, cleanup, reconcile and requeue use (scanImages), against the time-ordered paging it
  * replaced (listImages page after page): store calls and time for the whole walk.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -16,16 +16,8 @@ import sharp from 'sharp';
 import { walkImages } from '../src/services/walk.js';
 import { countingStore } from '../src/store/counting-store.js';
 import { SqliteMetadataStore } from '../src/store/sqlite/sqlite-store.js';
-import { round } from './lib.js';
+import { round, runMeasured } from './lib.js';
 
-async function peakRssOf(pid: number): Promise<number> {
-  try {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
-  } catch {
-    return 0;
-  }
-}
 
 const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
 
@@ -87,22 +79,9 @@ async function generate(dir: string, total: number): Promise<{ messages: string;
 }
 
 async function runImport(env: Record<string, string>, files: { messages: string; conversations: string; storage: string }) {
-  const started = performance.now();
-  const child = spawn(process.execPath, ['dist/src/cli/index.js', 'import-seed', '--messages', files.messages, '--conversations', files.conversations, '--storage', files.storage, '--json'], {
-    env: { PATH: process.env['PATH'] ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let stdout = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  let peak = 0;
-  const sampler = setInterval(() => {
-    void peakRssOf(child.pid as number).then((mb) => (peak = Math.max(peak, mb)));
-  }, 20);
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  clearInterval(sampler);
-  const seconds = (performance.now() - started) / 1000;
-  const result = JSON.parse(stdout) as Record<string, number>;
-  return { code, seconds: round(seconds), peakRssMb: round(peak, 1), result };
+  const args = ['dist/src/cli/index.js', 'import-seed', '--messages', files.messages, '--conversations', files.conversations, '--storage', files.storage, '--json'];
+  const run = await runMeasured(process.execPath, args, { PATH: process.env['PATH'] ?? '', ...env });
+  return { code: run.code, seconds: round(run.seconds), peakRssMb: run.peakRssMb, result: JSON.parse(run.stdout) as Record<string, number> };
 }
 
 /** The whole-store walk both ways: store calls and seconds. */

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
@@ -135,4 +137,29 @@ export async function measureInterleaved<K extends string>(
     };
   }
   return out;
+}
+
+/** The peak RSS (VmHWM) of a running process in MB; 0 once it has exited. Linux only. */
+export async function peakRssOf(pid: number): Promise<number> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+  } catch {
+    return 0; // exited between two polls
+  }
+}
+
+/** Runs `command args` to its end, sampling its peak RSS every 20 ms: exit code, stdout, seconds, peak MB. */
+export async function runMeasured(command: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; seconds: number; peakRssMb: number }> {
+  const started = performance.now();
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  let peak = 0;
+  const sampler = setInterval(() => {
+    void peakRssOf(child.pid as number).then((mb) => (peak = Math.max(peak, mb)));
+  }, 20);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  clearInterval(sampler);
+  return { code, stdout, seconds: (performance.now() - started) / 1000, peakRssMb: round(peak, 1) };
 }

@@ -5,7 +5,7 @@
  * same run: wall time, images/s and the process's peak RSS. Target: at least 6x faster than
  * concurrency 1, peak RSS under 300 MB.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,16 +13,8 @@ import { performance } from 'node:perf_hooks';
 import { SqliteMetadataStore } from '../src/store/sqlite/sqlite-store.js';
 import { startPostImagesEmulator } from '../test/support/emulators.js';
 import { emulatedEnv, seedReplicatedImages } from '../test/support/seed-replicated.js';
-import { round } from './lib.js';
+import { round, runMeasured } from './lib.js';
 
-async function peakRssOf(pid: number): Promise<number> {
-  try {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
-  } catch {
-    return 0; // exited between two polls
-  }
-}
 
 /** Runs the CLI restore; samples its peak RSS while it runs. */
 async function runRestore(env: Record<string, string>, concurrency: number | 'default') {
@@ -32,18 +24,13 @@ async function runRestore(env: Record<string, string>, concurrency: number | 'de
   // BENCH_NODE_ARGS (e.g. "--cpu-prof") are given to the measured process only.
   const nodeArgs = (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
   const wrap = process.env['BENCH_WRAP'] ? [process.env['BENCH_WRAP']] : [];
-  const child = spawn(wrap[0] ?? process.execPath, [...(wrap.length ? [process.execPath] : []), ...nodeArgs, 'dist/src/cli/index.js', 'restore', '--json', ...args], {
-    env: { PATH: process.env['PATH'] ?? '', ...env, ...(process.env['UV_THREADPOOL_SIZE'] ? { UV_THREADPOOL_SIZE: process.env['UV_THREADPOOL_SIZE'] } : {}) },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const run = await runMeasured(wrap[0] ?? process.execPath, [...(wrap.length ? [process.execPath] : []), ...nodeArgs, 'dist/src/cli/index.js', 'restore', '--json', ...args], {
+    PATH: process.env['PATH'] ?? '',
+    ...env,
+    ...(process.env['UV_THREADPOOL_SIZE'] ? { UV_THREADPOOL_SIZE: process.env['UV_THREADPOOL_SIZE'] } : {}),
   });
-  let stdout = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  let peak = 0;
-  const sampler = setInterval(() => {
-    void peakRssOf(child.pid as number).then((mb) => (peak = Math.max(peak, mb)));
-  }, 20);
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  clearInterval(sampler);
+  const { code, stdout } = run;
+  const peak = run.peakRssMb;
   const seconds = (performance.now() - started) / 1000;
   if (code !== 0) throw new Error(`restore exited ${code}: ${stdout}`);
   const result = JSON.parse(stdout) as { restored: number; failed: number; seconds: number };

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConversationDocument, ImageDocument, ImagesDocument, RequeueLocalOnlyImagesDocument, RestoreImagesDocument } from '../generated/graphql.js';
 import { startImgbbEmulator, startPostImagesEmulator, type Emulator } from '../support/emulators.js';
+import { eventually } from '../support/eventually.js';
 import { runCli } from '../support/cli.js';
 import { TEST_FILE_URL_SECRET } from '../support/factories.js';
 import { cdnBytes, copySeedApp, SEED, snapshotDir, type SeedCopy } from '../support/seed-app.js';
@@ -48,15 +49,6 @@ function cloudEnv(): Record<string, string> {
     // One failed run and an image is LOCAL_ONLY: the admin switch then has something to queue.
     REPLICATION_MAX_ATTEMPTS: '1',
   };
-}
-
-async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (ok(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function imagesOf(server: TestServer, user: string) {

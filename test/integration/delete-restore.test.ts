@@ -14,6 +14,7 @@ import {
   UploadImageDocument,
 } from '../generated/graphql.js';
 import { startPostImagesEmulator, type Emulator } from '../support/emulators.js';
+import { eventually } from '../support/eventually.js';
 import { snapshotSqlite } from '../support/snapshot.js';
 import { as, startTestServer, type TestServer } from '../support/server.js';
 
@@ -80,15 +81,6 @@ async function upload(server: TestServer, user: string, conversationId: string, 
   const image = res.data!.uploadImage.image;
   const keys = keysOf(server, image.id);
   return { id: image.id, conversationId, localUrl: image.localUrl!, cloudUrl: image.cloudUrl ?? null, localKey: keys.local_key!, thumbnailKey: keys.thumbnail_key! };
-}
-
-async function eventually<T>(read: () => Promise<T> | T, done: (v: T) => boolean, ms = 10_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await read();
-    if (done(v) || Date.now() > until) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const codeOf = (res: { errors?: { extensions?: { code?: string } }[] }) => res.errors?.[0]?.extensions?.code;

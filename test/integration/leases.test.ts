@@ -17,6 +17,7 @@ import type { CloudCopy, ProviderName } from '../../src/storage/providers/provid
 import { SqliteMetadataStore } from '../../src/store/sqlite/sqlite-store.js';
 import { CreateConversationDocument, DeleteImageDocument, UploadImageDocument } from '../generated/graphql.js';
 import { startImgbbEmulator, startPostImagesEmulator, type Emulator } from '../support/emulators.js';
+import { until } from '../support/eventually.js';
 import { makeConversation, makeImage, makeMessage } from '../support/factories.js';
 import { as, startTestServer, type TestServer } from '../support/server.js';
 
@@ -28,14 +29,6 @@ async function newDir(): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), 'his-lease-'));
   dirs.push(d);
   return d;
-}
-
-async function until(check: () => Promise<boolean>, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('a replication worker that loses its lease', () => {

@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteMetadataStore } from '../../src/store/sqlite/sqlite-store.js';
 import { CreateConversationDocument, UploadImageDocument } from '../generated/graphql.js';
 import { startImgbbEmulator, startPostImagesEmulator, type Emulator } from '../support/emulators.js';
+import { until } from '../support/eventually.js';
 import { as, freePort, startTestServer, type TestServer } from '../support/server.js';
 
 let postimages: Emulator;
@@ -64,14 +65,6 @@ async function statuses(sqlitePath: string, ids: string[]): Promise<string[]> {
   const images = await store.getImagesByIds(ids);
   await store.close();
   return images.map((i) => i.replication.status);
-}
-
-async function until(check: () => Promise<boolean>, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('durable replication', () => {

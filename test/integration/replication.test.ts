@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CreateConversationDocument, ImageDocument, ProvidersDocument, RequeueImageReplicationDocument, UploadImageDocument } from '../generated/graphql.js';
 import { startImgbbEmulator, startPostImagesEmulator, type Emulator } from '../support/emulators.js';
+import { eventually } from '../support/eventually.js';
 import { as, startTestServer, type TestServer } from '../support/server.js';
 
 const coffee = await readFile('test/fixtures/coffee.png');
@@ -42,15 +43,6 @@ async function upload(server: TestServer, data: Buffer, waitForCloud = true) {
   const res = await server.gql(UploadImageDocument, { input: { conversationId: c.data!.createConversation.id, base64: data.toString('base64'), waitForCloud } }, as('alice'));
   expect(res.errors).toBeUndefined();
   return res.data!.uploadImage.image;
-}
-
-async function eventually<T>(read: () => Promise<T>, done: (v: T) => boolean, ms = 10_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await read();
-    if (done(v) || Date.now() > until) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('the provider chain', () => {
