@@ -57,7 +57,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     (r) => log.info({ scanned: r.scanned, removed: r.removed.length, unrecorded: r.unrecorded.length, failed: r.failed }, 'orphan file sweep finished'),
     (err: unknown) => log.error({ err }, 'orphan file sweep failed'),
   );
-  if (!replication) log.warn('no cloud provider has an API key: images are kept locally only (LOCAL_ONLY)');
+  if (!replication) log.warn('no cloud provider is configured (an API key, or S3_BUCKET for s3): images are kept locally only (LOCAL_ONLY)');
 
   if (config.auth.mode === 'dev') {
     log.warn('dev identity mode: X-User-Id is trusted without proof. Set AUTH_JWT_SECRET or AUTH_JWKS_URL before exposing this server.');

@@ -28,7 +28,7 @@ const httpUrl = z
 
 const nonEmpty = z.string().trim().min(1, 'expected a non-empty value');
 
-const PROVIDERS = ['postimages', 'imgbb'] as const;
+const PROVIDERS = ['postimages', 'imgbb', 's3'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 
 const providerList = z
@@ -77,6 +77,23 @@ const schema = z.object({
   IMGBB_API_KEY: nonEmpty.optional(),
   IMGBB_API_URL: httpUrl.default('https://api.imgbb.com/1/upload'),
   IMGBB_EXPIRATION: int(60, 15_552_000).optional(),
+  /** added: the s3 provider (any S3-compatible bucket); enabled by CLOUD_PROVIDERS=s3,… and S3_BUCKET. */
+  S3_BUCKET: z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name: 3 to 63 lower-case letters, digits, dots or hyphens')
+    .optional(),
+  S3_REGION: nonEmpty.default('us-east-1'),
+  S3_ENDPOINT: httpUrl.optional(),
+  S3_FORCE_PATH_STYLE: bool.optional(),
+  S3_ACCESS_KEY_ID: nonEmpty.optional(),
+  S3_SECRET_ACCESS_KEY: nonEmpty.optional(),
+  S3_KEY_PREFIX: z
+    .string()
+    .trim()
+    .regex(/^(?:[A-Za-z0-9!_.*'()-]+\/)*$/, 'expected a key prefix such as "images/" (path segments, each ending in /)')
+    .default(''),
+  S3_PUBLIC_BASE_URL: httpUrl.optional(),
   CLOUD_TIMEOUT_MS: int(100, 600_000).default(15_000),
   MAX_UPLOAD_BYTES: int(1, 1024 * 1024 * 1024).default(52_428_800),
   MAX_INPUT_PIXELS: int(1, 1_000_000_000).default(100_000_000),
@@ -158,6 +175,16 @@ export interface Config {
     providers: ProviderName[];
     postimages: { apiKey: string | null; apiUrl: string };
     imgbb: { apiKey: string | null; apiUrl: string; expirationSeconds: number | null };
+    /** Null unless S3_BUCKET is set. */
+    s3: {
+      bucket: string;
+      region: string;
+      endpoint: string | null;
+      forcePathStyle: boolean;
+      credentials: { accessKeyId: string; secretAccessKey: string } | null;
+      keyPrefix: string;
+      publicBaseUrl: string;
+    } | null;
     timeoutMs: number;
     attempts: number;
     breakAfter: number;
@@ -222,6 +249,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       'Invalid configuration: AUTH_JWT_SECRET and AUTH_JWKS_URL are both unset: NODE_ENV=production requires one of them (dev identity mode trusts X-User-Id and is refused in production)',
     );
   }
+  if ((e.S3_ACCESS_KEY_ID === undefined) !== (e.S3_SECRET_ACCESS_KEY === undefined)) {
+    throw new ConfigError('Invalid configuration: S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together: set both, or neither to use the AWS SDK\'s default credential chain');
+  }
+  if (e.S3_BUCKET !== undefined && e.S3_PUBLIC_BASE_URL === undefined) {
+    throw new ConfigError(
+      'Invalid configuration: S3_PUBLIC_BASE_URL is unset: the s3 provider shows images from a public bucket or CDN at that address (presigned URLs for private buckets are not supported yet)',
+    );
+  }
   if (isProduction && e.FILE_URL_SECRET === undefined) {
     throw new ConfigError(
       'Invalid configuration: FILE_URL_SECRET is unset: NODE_ENV=production requires a secret of at least 32 characters shared by every instance',
@@ -255,6 +290,18 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       providers: e.CLOUD_PROVIDERS,
       postimages: { apiKey: e.POSTIMAGES_API_KEY ?? null, apiUrl: e.POSTIMAGES_API_URL },
       imgbb: { apiKey: e.IMGBB_API_KEY ?? null, apiUrl: e.IMGBB_API_URL, expirationSeconds: e.IMGBB_EXPIRATION ?? null },
+      s3:
+        e.S3_BUCKET === undefined
+          ? null
+          : {
+              bucket: e.S3_BUCKET,
+              region: e.S3_REGION,
+              endpoint: e.S3_ENDPOINT ?? null,
+              forcePathStyle: e.S3_FORCE_PATH_STYLE ?? false,
+              credentials: e.S3_ACCESS_KEY_ID && e.S3_SECRET_ACCESS_KEY ? { accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY } : null,
+              keyPrefix: e.S3_KEY_PREFIX,
+              publicBaseUrl: (e.S3_PUBLIC_BASE_URL as string).replace(/\/+$/, ''),
+            },
       timeoutMs: e.CLOUD_TIMEOUT_MS,
       attempts: e.CLOUD_ATTEMPTS,
       breakAfter: e.CIRCUIT_BREAK_AFTER,

@@ -25,6 +25,7 @@ import { LocalFileStore } from './storage/local-file-store.js';
 import { ProviderChain } from './storage/providers/chain.js';
 import { providersFromConfig } from './storage/providers/from-config.js';
 import { ProviderError } from './storage/providers/provider.js';
+import { S3Provider } from './storage/providers/s3.js';
 import { UrlSigner } from './storage/url-signer.js';
 import type { MetadataStore } from './store/metadata-store.js';
 import { SqliteMetadataStore } from './store/sqlite/sqlite-store.js';
@@ -88,6 +89,7 @@ export async function createCore(config: Config, deps: CoreDeps) {
     backoffMs: 250,
     breakAfter: config.cloud.breakAfter,
     halfOpenAfterMs: config.cloud.halfOpenAfterMs,
+    onMisconfigured: (provider, reason) => log.error({ provider, reason }, 'a cloud provider is misconfigured: not retried, the chain moves on; fix its settings'),
   });
   const metrics = createMetrics({
     queueDepth: async () => (await store.storageStats(null)).pendingReplication,
@@ -158,8 +160,12 @@ export async function createCore(config: Config, deps: CoreDeps) {
   // Restore downloads, and /files redirects, go only to the providers' origins unless told
   // otherwise (RESTORE_ALLOWED_HOSTS).
   const allowedHosts = config.restoreAllowedHosts ?? [...new Set(cloudProviders.flatMap((p) => p.allowedHosts))];
+  // Copies in the S3 bucket are read back through the SDK; the rest from their provider's origin.
+  const s3 = cloudProviders.find((p): p is S3Provider => p instanceof S3Provider);
   const download = (url: string, path: string) =>
-    downloadToFile(url, path, {
+    s3?.holds(url)
+      ? s3.download(url, path, { maxBytes: config.limits.maxUploadBytes, timeoutMs: config.restoreTimeoutMs })
+      : downloadToFile(url, path, {
       allowedHosts,
       requireHttps: config.isProduction,
       maxBytes: config.limits.maxUploadBytes,

@@ -191,7 +191,7 @@ export function buildProgram(): Command {
     .action(async (o: Common) => {
       const result = await withCore(process.env, async (core) => {
         if (!core.replication) {
-          process.stderr.write('hybrid-image-store: no cloud provider is enabled (set POSTIMAGES_API_KEY or IMGBB_API_KEY): nothing could replicate.\n');
+          process.stderr.write('hybrid-image-store: no cloud provider is enabled (set POSTIMAGES_API_KEY, IMGBB_API_KEY or S3_BUCKET): nothing could replicate.\n');
           process.exit(78);
         }
         const progress = progressReporter('requeue-local-only', { json: !!o.json, tty: tty() });

@@ -3,7 +3,7 @@
 export const MESSAGE_ROLES = ['USER', 'ASSISTANT', 'SYSTEM'] as const;
 export type MessageRole = (typeof MESSAGE_ROLES)[number];
 
-export const STORAGE_SERVICES = ['POSTIMAGES', 'IMGBB', 'LOCAL'] as const;
+export const STORAGE_SERVICES = ['POSTIMAGES', 'IMGBB', 'S3', 'LOCAL'] as const;
 export type StorageService = (typeof STORAGE_SERVICES)[number];
 
 export const REPLICATION_STATUSES = ['PENDING', 'REPLICATED', 'RETRYING', 'LOCAL_ONLY'] as const;

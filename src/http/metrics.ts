@@ -49,6 +49,15 @@ export function createMetrics(deps: { queueDepth: () => Promise<number>; provide
       for (const p of deps.providers()) if (p.enabled) this.set({ provider: p.name.toLowerCase() }, CIRCUIT_VALUE[p.circuit]);
     },
   });
+  new Gauge({
+    name: 'his_provider_misconfigured',
+    help: 'Whether a provider last failed because it is set up wrong (1) or not (0): never retried until fixed.',
+    labelNames: ['provider'] as const,
+    registers: [registry],
+    collect() {
+      for (const p of deps.providers()) if (p.enabled) this.set({ provider: p.name.toLowerCase() }, p.misconfigured ? 1 : 0);
+    },
+  });
   const events: ReplicationEvents = {
     onOutcome(outcome, provider, seconds) {
       uploads.inc({ provider: provider?.toLowerCase() ?? 'none', outcome });

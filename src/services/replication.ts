@@ -90,7 +90,7 @@ export class ReplicationService extends PolledService {
     try {
       if (!image.localKey) throw new Error('no local copy to upload');
       const data = await this.deps.readLocal(image.localKey);
-      const file = { data, fileName: image.localKey.split('/').at(-1) as string, mimeType: image.mimeType, sha256: image.sha256 };
+      const file = { data, fileName: image.localKey.split('/').at(-1) as string, mimeType: image.mimeType, sha256: image.sha256, ownerId: image.userId };
       // The lease is renewed while the chain runs (timeouts and retries can outlast it).
       result = await withLeaseHeartbeat(this.deps.options.leaseMs, () => this.renewLease(image.id, leaseOwner), () => this.deps.chain.upload(file), (err) =>
         this.deps.log.warn({ err, imageId: image.id }, 'renewing a replication lease failed'),

@@ -136,5 +136,6 @@ export interface MetadataStore {
 export const SERVICE_TO_DOC: Record<StorageService, string> = {
   POSTIMAGES: 'postimages',
   IMGBB: 'imgbb',
+  S3: 's3',
   LOCAL: 'local',
 };

@@ -35,6 +35,22 @@ describe('loadConfig', () => {
     expect(c.introspection).toBe(true);
   });
 
+  it('reads the s3 provider settings, and refuses half credentials, a bad bucket name or no public base', () => {
+    expect(loadConfig({}).cloud.s3).toBeNull();
+    const base = { CLOUD_PROVIDERS: 's3,postimages', S3_BUCKET: 'chat-images', S3_PUBLIC_BASE_URL: 'https://cdn.example.com/' };
+    expect(loadConfig(base).cloud).toMatchObject({
+      providers: ['s3', 'postimages'],
+      s3: { bucket: 'chat-images', region: 'us-east-1', endpoint: null, forcePathStyle: false, credentials: null, keyPrefix: '', publicBaseUrl: 'https://cdn.example.com' },
+    });
+    const full = loadConfig({ ...base, S3_ENDPOINT: 'http://127.0.0.1:9000', S3_FORCE_PATH_STYLE: 'true', S3_ACCESS_KEY_ID: 'AK', S3_SECRET_ACCESS_KEY: 'SK', S3_KEY_PREFIX: 'chat/images/', S3_REGION: 'auto' });
+    expect(full.cloud.s3).toMatchObject({ endpoint: 'http://127.0.0.1:9000', forcePathStyle: true, credentials: { accessKeyId: 'AK', secretAccessKey: 'SK' }, keyPrefix: 'chat/images/', region: 'auto' });
+    expect(errorOf({ ...base, S3_ACCESS_KEY_ID: 'AK' })).toMatch(/S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together/);
+    expect(errorOf({ ...base, S3_BUCKET: 'Bad_Bucket' })).toMatch(/S3_BUCKET.*bucket name/);
+    expect(errorOf({ ...base, S3_KEY_PREFIX: 'no-slash' })).toMatch(/S3_KEY_PREFIX/);
+    expect(errorOf({ S3_BUCKET: 'chat-images' })).toMatch(/S3_PUBLIC_BASE_URL is unset/);
+    expect(errorOf({ CLOUD_PROVIDERS: 's3,ftp' })).toMatch(/postimages, imgbb, s3/);
+  });
+
   it('reads the seed adoption settings, refusing an owner that is no user id', () => {
     expect(loadConfig({})).toMatchObject({ legacyDefaultOwner: null, legacyStaticLinks: true });
     expect(loadConfig({ LEGACY_DEFAULT_OWNER: 'archive', LEGACY_STATIC_LINKS: 'false' })).toMatchObject({ legacyDefaultOwner: 'archive', legacyStaticLinks: false });
@@ -93,7 +109,7 @@ describe('loadConfig', () => {
     [{ PORT: 'abc' }, 'Invalid configuration: PORT="abc": expected a whole number from 0 to 65535'],
     [{ PORT: '70000' }, 'Invalid configuration: PORT="70000": expected a whole number from 0 to 65535'],
     [{ IMGBB_EXPIRATION: '30' }, 'Invalid configuration: IMGBB_EXPIRATION="30": expected a whole number from 60 to 15552000'],
-    [{ CLOUD_PROVIDERS: 'postimages,flickr' }, 'Invalid configuration: CLOUD_PROVIDERS="postimages,flickr": expected a comma-separated list of postimages, imgbb'],
+    [{ CLOUD_PROVIDERS: 'postimages,flickr' }, 'Invalid configuration: CLOUD_PROVIDERS="postimages,flickr": expected a comma-separated list of postimages, imgbb, s3'],
     [{ MONGODB_URI: 'postgres://x' }, 'Invalid configuration: MONGODB_URI="postgres://x": expected a mongodb:// or mongodb+srv:// connection string'],
     [{ LOG_LEVEL: 'loud' }, 'Invalid configuration: LOG_LEVEL="loud": expected one of fatal, error, warn, info, debug, trace, silent'],
     [{ PUBLIC_BASE_URL: 'ftp://x' }, 'Invalid configuration: PUBLIC_BASE_URL="ftp://x": expected an http:// or https:// URL'],

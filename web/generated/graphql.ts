@@ -97,7 +97,9 @@ export type StorageService =
   /** Only this server holds the image. */
   | 'LOCAL'
   /** PostImages (postimg.cc). */
-  | 'POSTIMAGES';
+  | 'POSTIMAGES'
+  /** An S3-compatible bucket (AWS S3, Cloudflare R2, Backblaze B2, MinIO, Ceph). */
+  | 'S3';
 
 /** An image to store: send exactly one of `file` (multipart) or `base64`. */
 export type UploadImageInput = {

@@ -17,7 +17,7 @@ export class ReplicationResolver {
     const viewer = requireViewer(ctx.viewer);
     if (!viewer.isAdmin) throw new ForbiddenError('Only an admin may requeue replication.');
     const image = await ctx.chat.getImage(viewer, parseId('image', id));
-    if (!ctx.replication) throw new BadUserInputError('No cloud provider is enabled: set POSTIMAGES_API_KEY or IMGBB_API_KEY first.');
+    if (!ctx.replication) throw new BadUserInputError('No cloud provider is enabled: set POSTIMAGES_API_KEY, IMGBB_API_KEY or S3_BUCKET (with s3 in CLOUD_PROVIDERS) first.');
     if (image.replication.status === 'REPLICATED' || image.replication.status === 'PENDING') return image;
     return ctx.replication.requeue(image);
   }
@@ -32,7 +32,7 @@ export class ReplicationResolver {
   ): Promise<RequeueLocalOnlyPayload> {
     const viewer = requireViewer(ctx.viewer);
     if (!viewer.isAdmin) throw new ForbiddenError('Only an admin may requeue replication.');
-    if (!ctx.replication) throw new BadUserInputError('No cloud provider is enabled: set POSTIMAGES_API_KEY or IMGBB_API_KEY first.');
+    if (!ctx.replication) throw new BadUserInputError('No cloud provider is enabled: set POSTIMAGES_API_KEY, IMGBB_API_KEY or S3_BUCKET (with s3 in CLOUD_PROVIDERS) first.');
     return ctx.replication.requeueLocalOnly({ dryRun: dryRun ?? false });
   }
 }

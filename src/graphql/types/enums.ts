@@ -12,6 +12,7 @@ export enum MessageRole {
 export enum StorageService {
   POSTIMAGES = 'POSTIMAGES',
   IMGBB = 'IMGBB',
+  S3 = 'S3',
   LOCAL = 'LOCAL',
 }
 
@@ -38,6 +39,7 @@ registerEnumType(StorageService, {
   valuesConfig: {
     POSTIMAGES: { description: 'PostImages (postimg.cc).' },
     IMGBB: { description: 'ImgBB (ibb.co).' },
+    S3: { description: 'An S3-compatible bucket (AWS S3, Cloudflare R2, Backblaze B2, MinIO, Ceph).' },
     LOCAL: { description: 'Only this server holds the image.' },
   },
 });

@@ -20,4 +20,10 @@ export class ProviderStatus {
 
   @Field(() => String, { nullable: true, description: 'Reason of the last failure.' })
   lastError!: string | null;
+
+  @Field(() => Boolean, {
+    description:
+      'Its last failure said it is set up wrong (S3: AccessDenied, NoSuchBucket, refused credentials): never retried, the chain moves on, an operator must fix its settings. Cleared by the next success.',
+  })
+  misconfigured!: boolean;
 }

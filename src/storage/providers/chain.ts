@@ -27,6 +27,8 @@ export interface ChainOptions {
   /** How long an open circuit fails fast before letting one trial through. */
   halfOpenAfterMs: number;
   random?: () => number;
+  /** A provider failed in a way that says it is set up wrong (never retried): tell the operator. */
+  onMisconfigured?: (provider: ProviderName, reason: string) => void;
 }
 
 export interface ChainSuccess {
@@ -48,6 +50,8 @@ export interface ProviderHealth {
   uploads: number;
   failures: number;
   lastError: string | null;
+  /** Its last failure said it is set up wrong (ProviderError.misconfigured); cleared by a success. */
+  misconfigured: boolean;
 }
 
 interface Link {
@@ -57,6 +61,7 @@ interface Link {
   uploads: number;
   failures: number;
   lastError: string | null;
+  misconfigured: boolean;
 }
 
 const isRetryable = (e: unknown) => (e instanceof ProviderError && e.retryable) || e instanceof TaskCancelledError;
@@ -69,12 +74,14 @@ const isRetryable = (e: unknown) => (e instanceof ProviderError && e.retryable) 
  */
 export class ProviderChain {
   private readonly links: Link[];
+  private readonly onMisconfigured: ChainOptions['onMisconfigured'];
 
   constructor(
     providers: CloudProvider[],
     private readonly disabled: ProviderName[],
     options: ChainOptions,
   ) {
+    this.onMisconfigured = options.onMisconfigured;
     const random = options.random ?? Math.random;
     this.links = providers.map((provider) => {
       const breaker = circuitBreaker(handleWhen(isRetryable), {
@@ -91,7 +98,7 @@ export class ProviderChain {
       const retries = retry(handleWhen(isRetryable), { maxAttempts: Math.max(0, options.maxAttempts - 1), backoff: backoff as never });
       const perAttempt = timeout(options.timeoutMs, TimeoutStrategy.Aggressive);
       // The breaker sees the outcome of the whole retried call: one dead provider, one count.
-      return { provider, policy: wrap(breaker, retries, perAttempt), breaker, uploads: 0, failures: 0, lastError: null };
+      return { provider, policy: wrap(breaker, retries, perAttempt), breaker, uploads: 0, failures: 0, lastError: null, misconfigured: false };
     });
   }
 
@@ -109,11 +116,16 @@ export class ProviderChain {
       try {
         const copy = await link.policy.execute(({ signal }) => link.provider.upload(file, signal));
         link.uploads++;
+        link.misconfigured = false;
         return { ok: true, provider: link.provider.name, copy, failures };
       } catch (e) {
         const reason = describe(e);
         link.failures++;
         link.lastError = reason;
+        if (e instanceof ProviderError && e.misconfigured) {
+          link.misconfigured = true;
+          this.onMisconfigured?.(link.provider.name, reason);
+        }
         failures.push({ provider: link.provider.name, reason });
       }
     }
@@ -128,8 +140,9 @@ export class ProviderChain {
       uploads: l.uploads,
       failures: l.failures,
       lastError: l.lastError,
+      misconfigured: l.misconfigured,
     }));
-    const off = this.disabled.map((name) => ({ name, enabled: false, circuit: 'CLOSED' as const, uploads: 0, failures: 0, lastError: null }));
+    const off = this.disabled.map((name) => ({ name, enabled: false, circuit: 'CLOSED' as const, uploads: 0, failures: 0, lastError: null, misconfigured: false }));
     return [...enabled, ...off];
   }
 }

@@ -5,7 +5,7 @@ import { originRefusal } from '../allowed-origins.js';
  */
 
 /** Upper-case on purpose: it is the value stored with each cloud copy, not the config token. */
-export type ProviderName = 'POSTIMAGES' | 'IMGBB';
+export type ProviderName = 'POSTIMAGES' | 'IMGBB' | 'S3';
 
 export interface UploadFile {
   data: Buffer;
@@ -13,6 +13,8 @@ export interface UploadFile {
   fileName: string;
   mimeType: string;
   sha256: string;
+  /** The image's owner: providers that name objects themselves (s3) keep each owner's under its own prefix. */
+  ownerId?: string;
 }
 
 export interface CloudCopy {
@@ -34,6 +36,8 @@ export interface ProviderErrorOptions {
   status?: number;
   retryAfterMs?: number;
   cause?: unknown;
+  /** The provider is set up wrong (a bucket that does not exist, refused credentials): an operator must act. */
+  misconfigured?: boolean;
 }
 
 /** A failed attempt. retryable: network errors, timeouts, 5xx and 429; never other 4xx or bad answers. */
@@ -54,6 +58,10 @@ export class ProviderError extends Error {
 
   get retryAfterMs(): number | undefined {
     return this.options.retryAfterMs;
+  }
+
+  get misconfigured(): boolean {
+    return this.options.misconfigured === true;
   }
 }
 

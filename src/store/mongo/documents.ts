@@ -214,7 +214,7 @@ export function imagesOf(d: Pick<MessageDoc, 'images'>): ImageDoc[] {
 }
 
 /** Storage service names as stored, back to ours (the inverse of SERVICE_TO_DOC). */
-export const DOC_TO_SERVICE: Record<string, StorageService> = { postimages: 'POSTIMAGES', imgbb: 'IMGBB', local: 'LOCAL' };
+export const DOC_TO_SERVICE: Record<string, StorageService> = { postimages: 'POSTIMAGES', imgbb: 'IMGBB', s3: 'S3', local: 'LOCAL' };
 const MIME_BY_EXT: Record<string, string> = {
   png: 'image/png',
   jpg: 'image/jpeg',

@@ -103,6 +103,58 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX images_user_id ON images (user_id, id);
   `,
+  // 6: the s3 provider. A CHECK constraint cannot be altered: the table is rebuilt with the same
+  // rows (the migration runs in one IMMEDIATE transaction, see migrate()).
+  `
+  CREATE TABLE images_v6 (
+    id TEXT PRIMARY KEY,
+    message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    conversation_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    local_key TEXT,
+    thumbnail_key TEXT,
+    cloud_url TEXT,
+    delete_url TEXT,
+    caption TEXT,
+    size INTEGER NOT NULL,
+    mime_type TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    generated INTEGER NOT NULL CHECK (generated IN (0, 1)),
+    service TEXT NOT NULL CHECK (service IN ('POSTIMAGES', 'IMGBB', 'S3', 'LOCAL')),
+    sha256 TEXT NOT NULL,
+    placeholder TEXT,
+    uploaded_at INTEGER NOT NULL,
+    repl_status TEXT NOT NULL CHECK (repl_status IN ('PENDING', 'REPLICATED', 'RETRYING', 'LOCAL_ONLY')),
+    repl_attempts INTEGER NOT NULL DEFAULT 0,
+    repl_next_attempt_at INTEGER,
+    repl_last_error TEXT,
+    lease_owner TEXT,
+    lease_until INTEGER,
+    evicted_key TEXT,
+    cloud_verified_at INTEGER
+  ) STRICT;
+  INSERT INTO images_v6 (id, message_id, conversation_id, user_id, position, local_key, thumbnail_key, cloud_url, delete_url, caption,
+    size, mime_type, width, height, generated, service, sha256, placeholder, uploaded_at, repl_status, repl_attempts,
+    repl_next_attempt_at, repl_last_error, lease_owner, lease_until, evicted_key, cloud_verified_at)
+  SELECT id, message_id, conversation_id, user_id, position, local_key, thumbnail_key, cloud_url, delete_url, caption,
+    size, mime_type, width, height, generated, service, sha256, placeholder, uploaded_at, repl_status, repl_attempts,
+    repl_next_attempt_at, repl_last_error, lease_owner, lease_until, evicted_key, cloud_verified_at FROM images;
+  DROP TABLE images;
+  ALTER TABLE images_v6 RENAME TO images;
+  CREATE INDEX images_message_position ON images (message_id, position);
+  CREATE INDEX images_uploaded ON images (uploaded_at, id);
+  CREATE INDEX images_user_uploaded ON images (user_id, uploaded_at, id);
+  CREATE INDEX images_replication_due ON images (repl_status, repl_next_attempt_at);
+  CREATE INDEX images_user_sha256 ON images (user_id, sha256);
+  CREATE INDEX images_conversation ON images (conversation_id);
+  CREATE INDEX images_local_key ON images (local_key);
+  CREATE INDEX images_thumbnail_key ON images (thumbnail_key);
+  CREATE INDEX images_evicted_key ON images (evicted_key);
+  CREATE INDEX images_cloud_url ON images (cloud_url);
+  CREATE INDEX images_user_id ON images (user_id, id);
+  `,
 ];
 
 /**

@@ -1,0 +1,172 @@
+/*
+ * An S3-compatible bucket (AWS S3, Cloudflare R2, Backblaze B2, MinIO, Ceph) through the AWS SDK
+ * v3. Objects are content-addressed within the owner's prefix, `<S3_KEY_PREFIX><owner>/<sha256>.<ext>`,
+ * so a retried upload writes the same object again instead of a second one. Each is written with
+ * its SHA-256 (`ChecksumSHA256`: S3 refuses a body that does not match), its Content-Type and
+ * `Cache-Control: public, max-age=31536000, immutable` (the key never holds other bytes).
+ * Images are shown from S3_PUBLIC_BASE_URL (a public bucket or a CDN in front of it).
+ *
+ * The SDK is loaded on first use, so a deployment without the s3 provider never loads it. Its
+ * own retries are off (maxAttempts 1): the chain's policy retries, as for the other providers.
+ * Throttling (SlowDown, 503), server errors and network failures are retryable; AccessDenied,
+ * NoSuchBucket and bad credentials are not, and mark the provider misconfigured.
+ */
+import { createHash } from 'node:crypto';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Readable } from 'node:stream';
+import { originOf } from '../allowed-origins.js';
+import { streamToFile } from '../read-limited.js';
+import { checkCloudUrl, type CloudCopy, type CloudProvider, ProviderError, type UploadFile } from './provider.js';
+
+export interface S3Options {
+  bucket: string;
+  region: string;
+  endpoint: string | null;
+  forcePathStyle: boolean;
+  credentials: { accessKeyId: string; secretAccessKey: string } | null;
+  keyPrefix: string;
+  publicBaseUrl: string;
+  timeoutMs: number;
+  requireHttps: boolean;
+}
+
+const EXT_BY_MIME: Record<string, string> = {
+  'image/jpeg': 'jpg',
+  'image/png': 'png',
+  'image/webp': 'webp',
+  'image/gif': 'gif',
+  'image/avif': 'avif',
+  'image/tiff': 'tiff',
+};
+
+/** Errors that say the provider is set up wrong: retrying cannot help, an operator must act. */
+const MISCONFIGURED = new Set(['AccessDenied', 'NoSuchBucket', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidBucketName', 'AuthorizationHeaderMalformed', 'PermanentRedirect']);
+const THROTTLED = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'ServiceUnavailable', 'InternalError', 'RequestTimeout']);
+
+/** The marker the S3 provider stores as a copy's delete URL: the object it wrote (server side only). */
+const DELETE_SCHEME = 's3://';
+
+export class S3Provider implements CloudProvider {
+  readonly name = 'S3' as const;
+  readonly allowedHosts: readonly string[];
+  private client: Promise<{ s3: S3Client; sdk: typeof import('@aws-sdk/client-s3') }> | null = null;
+
+  constructor(private readonly options: S3Options) {
+    this.allowedHosts = [originOf(options.publicBaseUrl)];
+  }
+
+  /** The object key of an upload: content-addressed within the owner's prefix. */
+  keyFor(file: UploadFile): string {
+    const sha256 = file.sha256 || createHash('sha256').update(file.data).digest('hex');
+    const ext = EXT_BY_MIME[file.mimeType] ?? (file.fileName.split('.').at(-1)?.toLowerCase() || 'bin');
+    const owner = encodeURIComponent(file.ownerId ?? 'shared');
+    return `${this.options.keyPrefix}${owner}/${sha256}.${ext}`;
+  }
+
+  publicUrlOf(key: string): string {
+    return `${this.options.publicBaseUrl}/${key.split('/').map(encodeURIComponent).join('/')}`;
+  }
+
+  async upload(file: UploadFile, signal: AbortSignal): Promise<CloudCopy> {
+    const key = this.keyFor(file);
+    const { s3, sdk } = await this.connect();
+    const checksum = createHash('sha256').update(file.data).digest('base64');
+    try {
+      await s3.send(
+        new sdk.PutObjectCommand({
+          Bucket: this.options.bucket,
+          Key: key,
+          Body: file.data,
+          ContentType: file.mimeType,
+          CacheControl: 'public, max-age=31536000, immutable',
+          ChecksumSHA256: checksum,
+        }),
+        { abortSignal: signal },
+      );
+    } catch (e) {
+      throw classifyS3Error(e, 'upload');
+    }
+    return {
+      url: checkCloudUrl(this.publicUrlOf(key), this.allowedHosts, this.options.requireHttps),
+      deleteUrl: `${DELETE_SCHEME}${this.options.bucket}/${key}`,
+      providerId: key,
+    };
+  }
+
+  async delete(copy: CloudCopy, signal: AbortSignal): Promise<void> {
+    const key = this.keyOfCopy(copy);
+    const { s3, sdk } = await this.connect();
+    try {
+      // S3 answers 204 for a key that is already gone: deleting twice is fine.
+      await s3.send(new sdk.DeleteObjectCommand({ Bucket: this.options.bucket, Key: key }), { abortSignal: signal });
+    } catch (e) {
+      throw classifyS3Error(e, 'delete');
+    }
+  }
+
+  /** Whether a cloud URL is an object of this bucket (under S3_PUBLIC_BASE_URL). */
+  holds(url: string): boolean {
+    return url.startsWith(`${this.options.publicBaseUrl}/`);
+  }
+
+  /**
+   * Downloads one of this bucket's objects through the SDK (a signed GetObject, never a public
+   * fetch of a stored URL, so an edited record cannot point the server anywhere else) into
+   * `path`, flushed, and returns its size and SHA-256. On failure nothing is left at `path`.
+   */
+  async download(url: string, path: string, o: { maxBytes: number; timeoutMs: number }): Promise<{ bytes: number; sha256: string }> {
+    const key = this.keyOfCopy({ url, deleteUrl: null, providerId: null });
+    const { s3, sdk } = await this.connect();
+    const signal = AbortSignal.timeout(o.timeoutMs);
+    let answer;
+    try {
+      answer = await s3.send(new sdk.GetObjectCommand({ Bucket: this.options.bucket, Key: key }), { abortSignal: signal });
+    } catch (e) {
+      throw classifyS3Error(e, 'download');
+    }
+    if (answer.ContentLength !== undefined && answer.ContentLength > o.maxBytes) {
+      (answer.Body as Readable | undefined)?.destroy();
+      throw new ProviderError(`the S3 object is ${answer.ContentLength} bytes, over the ${o.maxBytes}-byte limit`, false);
+    }
+    const hash = createHash('sha256');
+    const bytes = await streamToFile(answer.Body as Readable, path, { maxBytes: o.maxBytes, idleTimeoutMs: o.timeoutMs, hash, flush: true });
+    return { bytes, sha256: hash.digest('hex') };
+  }
+
+  /** The key of a copy this provider made, from its delete marker (or its public URL). */
+  private keyOfCopy(copy: CloudCopy): string {
+    const marker = `${DELETE_SCHEME}${this.options.bucket}/`;
+    if (copy.deleteUrl?.startsWith(marker)) return copy.deleteUrl.slice(marker.length);
+    const base = `${this.options.publicBaseUrl}/`;
+    if (copy.url.startsWith(base)) return copy.url.slice(base.length).split('/').map(decodeURIComponent).join('/');
+    throw new ProviderError('this copy is not an object of the configured bucket', false);
+  }
+
+  private connect(): Promise<{ s3: S3Client; sdk: typeof import('@aws-sdk/client-s3') }> {
+    this.client ??= import('@aws-sdk/client-s3').then((sdk) => {
+      const o = this.options;
+      const s3 = new sdk.S3Client({
+        region: o.region,
+        ...(o.endpoint ? { endpoint: o.endpoint } : {}),
+        forcePathStyle: o.forcePathStyle,
+        ...(o.credentials ? { credentials: o.credentials } : {}),
+        // The chain retries (with its backoff and circuit breaker); the SDK's own would multiply them.
+        maxAttempts: 1,
+        requestHandler: { requestTimeout: o.timeoutMs, connectionTimeout: o.timeoutMs },
+      });
+      return { s3, sdk };
+    });
+    return this.client;
+  }
+}
+
+/** An SDK failure as a ProviderError: retryable or not, and whether it says the setup is wrong. */
+export function classifyS3Error(e: unknown, what: 'upload' | 'delete' | 'download'): ProviderError {
+  const err = e as { name?: string; message?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
+  const name = err.name ?? 'Error';
+  const status = err.$metadata?.httpStatusCode;
+  const detail = `S3 ${what} failed: ${name}${status ? ` (HTTP ${status})` : ''}${err.message && err.message !== name ? `: ${err.message}` : ''}`;
+  if (MISCONFIGURED.has(name) || status === 403) return new ProviderError(detail, false, { ...(status ? { status } : {}), cause: e, misconfigured: true });
+  const retryable = THROTTLED.has(name) || status === undefined || status >= 500 || status === 429 || name === 'AbortError' || name === 'TimeoutError';
+  return new ProviderError(detail, retryable, { ...(status ? { status } : {}), cause: e });
+}

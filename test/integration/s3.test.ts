@@ -1,0 +1,169 @@
+/**
+ * The s3 provider through the real AWS SDK against s3rver (test/support/s3.ts): what a server
+ * configured with CLOUD_PROVIDERS=s3,postimages writes to the bucket, what it shows, what it
+ * deletes, and how it falls back when the bucket throttles, refuses or is gone.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import sharp from 'sharp';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CreateConversationDocument, DeleteImageDocument, ProvidersDocument, RestoreImagesDocument, UploadImageDocument } from '../generated/graphql.js';
+import { startPostImagesEmulator, type Emulator } from '../support/emulators.js';
+import { startS3, type S3Endpoint } from '../support/s3.js';
+import { as, startTestServer, type TestServer } from '../support/server.js';
+
+const coffee = await readFile('test/fixtures/coffee.png');
+const photo = (i: number) => sharp(coffee).extract({ left: 10 + i * 7, top: 5, width: 200, height: 150 }).jpeg({ quality: 85 }).toBuffer();
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+let s3: S3Endpoint;
+let postimages: Emulator;
+let server: TestServer;
+
+beforeAll(async () => {
+  [s3, postimages] = await Promise.all([startS3(), startPostImagesEmulator()]);
+  server = await startTestServer({
+    env: s3.env({
+      CLOUD_PROVIDERS: 's3,postimages',
+      POSTIMAGES_API_KEY: postimages.apiKey,
+      POSTIMAGES_API_URL: postimages.apiUrl,
+      CLOUD_TIMEOUT_MS: '3000',
+      CLOUD_ATTEMPTS: '2',
+      CIRCUIT_BREAK_AFTER: '100',
+      REPLICATION_POLL_MS: '60000',
+    }),
+  });
+});
+afterAll(async () => {
+  await server.stop();
+  await Promise.all([s3.stop(), postimages.stop()]);
+});
+afterEach(() => {
+  s3.mode = 'ok';
+});
+
+async function upload(user: string, data: Buffer) {
+  const c = await server.gql(CreateConversationDocument, { input: {} }, as(user));
+  const res = await server.gql(UploadImageDocument, { input: { conversationId: c.data!.createConversation.id, base64: data.toString('base64'), waitForCloud: true } }, as(user));
+  expect(res.errors).toBeUndefined();
+  return res.data!.uploadImage.image;
+}
+
+/** The stored key of an image's local original (the API only shows signed URLs). */
+function keyOf(server: TestServer, id: string): string {
+  const db = new Database(server.sqlitePath, { readonly: true });
+  try {
+    return db.prepare('SELECT local_key FROM images WHERE id = ?').pluck().get(id) as string;
+  } finally {
+    db.close();
+  }
+}
+
+const puts = () => s3.requests.filter((r) => r.method === 'PUT');
+
+describe('the s3 provider', () => {
+  it('writes each image once under its owner, with its SHA-256, type and immutable caching, and shows it from the public base', async () => {
+    const data = await photo(0);
+    const before = puts().length;
+    const image = await upload('alice', data);
+    expect(image).toMatchObject({ service: 'S3', replicationStatus: 'REPLICATED' });
+    const key = `alice/${image.sha256}.jpg`;
+    expect(image.cloudUrl).toBe(`${s3.publicBaseUrl}/${key}`);
+    expect(image.displayUrl).toBe(image.cloudUrl);
+    const [put] = puts().slice(before);
+    expect(put!.path).toBe(`/${s3.bucket}/${key}`);
+    // The stored original's digest (the upload was processed), base64 as S3 wants it.
+    expect(put!.headers['x-amz-checksum-sha256']).toBe(Buffer.from(image.sha256, 'hex').toString('base64'));
+    expect(put!.headers['content-type']).toBe('image/jpeg');
+    expect(put!.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    // The bytes the bucket serves are the stored original's.
+    const served = await fetch(image.cloudUrl!);
+    expect(served.status).toBe(200);
+    expect(sha(Buffer.from(await served.arrayBuffer()))).toBe(image.sha256);
+    // No upload went to PostImages.
+    expect(postimages.uploads).toHaveLength(0);
+  });
+
+  it('names objects by content within the owner: the same bytes of another owner are another object', async () => {
+    const data = await photo(1);
+    const a = await upload('alice', data);
+    const b = await upload('bob', data);
+    expect(a.cloudUrl).toBe(`${s3.publicBaseUrl}/alice/${a.sha256}.jpg`);
+    expect(b.cloudUrl).toBe(`${s3.publicBaseUrl}/bob/${b.sha256}.jpg`);
+  });
+
+  it('deleteImage deletes the object, and says so only when S3 confirmed it', async () => {
+    const image = await upload('alice', await photo(2));
+    const deleted = await server.gql(DeleteImageDocument, { id: image.id }, as('alice'));
+    expect(deleted.data!.deleteImage).toMatchObject({ deletedImageId: image.id, cloudDeleted: true, localDeleted: true });
+    expect(s3.requests.some((r) => r.method === 'DELETE' && r.path === `/${s3.bucket}/alice/${image.sha256}.jpg`)).toBe(true);
+    expect((await fetch(image.cloudUrl!)).status).toBe(404);
+
+    // A refused deletion is not reported as done (and the job is kept for the worker).
+    const other = await upload('alice', await photo(3));
+    s3.mode = 'slowdown';
+    const refused = await server.gql(DeleteImageDocument, { id: other.id }, as('alice'));
+    expect(refused.data!.deleteImage).toMatchObject({ cloudDeleted: false });
+    s3.mode = 'ok';
+    expect((await fetch(other.cloudUrl!)).status).toBe(200);
+  });
+
+  it('retries throttling (SlowDown), then the chain moves on to PostImages', async () => {
+    s3.mode = 'slowdown';
+    const before = puts().length;
+    const image = await upload('alice', await photo(4));
+    // CLOUD_ATTEMPTS=2: two tries at S3, then PostImages.
+    expect(puts().length - before).toBe(2);
+    expect(image).toMatchObject({ service: 'POSTIMAGES', replicationStatus: 'REPLICATED' });
+  });
+
+  it('does not retry AccessDenied or a missing bucket: one request, then PostImages; the provider reports itself misconfigured', async () => {
+    for (const mode of ['denied', 'nobucket'] as const) {
+      s3.mode = mode;
+      const before = puts().length;
+      const image = await upload('alice', await photo(mode === 'denied' ? 5 : 6));
+      expect(puts().length - before, mode).toBe(1);
+      expect(image.service).toBe('POSTIMAGES');
+      const providers = (await server.gql(ProvidersDocument, {}, as('alice'))).data!.providers;
+      expect(providers.find((p) => p.name === 'S3'), mode).toMatchObject({ misconfigured: true, lastError: expect.stringMatching(mode === 'denied' ? /AccessDenied/ : /NoSuchBucket/) });
+      expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/his_provider_misconfigured\{provider="s3"\} 1/);
+    }
+    expect(server.logs.some((l) => l['msg'] === 'a cloud provider is misconfigured: not retried, the chain moves on; fix its settings' && l['provider'] === 'S3')).toBe(true);
+    // Fixed: the next success clears it.
+    s3.mode = 'ok';
+    expect((await upload('alice', await photo(8))).service).toBe('S3');
+    const after = (await server.gql(ProvidersDocument, {}, as('alice'))).data!.providers;
+    expect(after.find((p) => p.name === 'S3')).toMatchObject({ misconfigured: false });
+    expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/his_provider_misconfigured\{provider="s3"\} 0/);
+  });
+
+  it('restore reads a lost original back through the SDK (a signed GetObject, no public fetch), byte for byte', async () => {
+    const image = await upload('carol', await photo(9));
+    const key = keyOf(server, image.id);
+    await rm(join(server.storageDir, key));
+    const before = s3.requests.length;
+    const restored = await server.gql(RestoreImagesDocument, {}, as('carol'));
+    expect(restored.data!.restoreImages).toMatchObject({ restored: 1, failed: 0 });
+    expect(sha(await readFile(join(server.storageDir, key)))).toBe(image.sha256);
+    const gets = s3.requests.slice(before).filter((r) => r.method === 'GET');
+    expect(gets.map((r) => r.path)).toEqual([`/${s3.bucket}/carol/${image.sha256}.jpg`]);
+    expect(String(gets[0]!.headers['authorization'])).toMatch(/^AWS4-HMAC-SHA256 Credential=S3RVER\//);
+
+    // The bucket refusing: reported, nothing written.
+    await rm(join(server.storageDir, key));
+    s3.mode = 'denied';
+    const refused = await server.gql(RestoreImagesDocument, {}, as('carol'));
+    expect(refused.data!.restoreImages).toMatchObject({ restored: 0, failed: 1 });
+    expect(refused.data!.restoreImages.failures[0]!.reason).toMatch(/AccessDenied/);
+    expect(existsSync(join(server.storageDir, key))).toBe(false);
+  });
+
+  it('falls from a dead endpoint to PostImages', async () => {
+    s3.mode = 'dead';
+    const image = await upload('alice', await photo(7));
+    expect(image).toMatchObject({ service: 'POSTIMAGES', replicationStatus: 'REPLICATED' });
+  });
+});
