@@ -106,7 +106,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     log,
     apollo,
     authenticate,
-    contextBase: () => ({ chat, images, urls, replication, deletion, restore, cleanup, providers: () => chain.health(), loaders: createLoaders(chat, { batch: deps.batchLoads ?? true }) }),
+    contextBase: () => ({ chat, images, urls, cloudLink: core.cloudLink, replication, deletion, restore, cleanup, providers: () => chain.health(), loaders: createLoaders(chat, { batch: deps.batchLoads ?? true }) }),
     ...(config.metrics.mode === 'off' ? {} : { metrics: { registry: metrics.registry, token: config.metrics.mode === 'token' ? config.metrics.token : null } }),
     upload: { maxFileBytes: config.limits.maxUploadBytes, maxFiles: config.limits.maxFiles },
     filesRouter: createFilesRouter({
@@ -114,7 +114,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       signer: urls,
       clock,
       log,
-      cloudUrlAllowed: core.cloudUrlAllowed,
+      cloudRedirect: core.cloudRedirect,
       ...(config.filesAccelRedirectPrefix ? { accelRedirectPrefix: config.filesAccelRedirectPrefix } : {}),
       lookup: async (key) => {
         const image = await store.findImageByFileKey(key);
@@ -133,7 +133,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
           legacyStaticRouter: createLegacyStaticRouter({
             authenticate,
             lookup: (key) => store.findImageByFileKey(key),
-            cloudUrlAllowed: core.cloudUrlAllowed,
+            cloudRedirect: core.cloudRedirect,
             signedUrl: (key) => urls.url(key),
             log,
           }),

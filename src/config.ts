@@ -94,6 +94,8 @@ const schema = z.object({
     .regex(/^(?:[A-Za-z0-9!_.*'()-]+\/)*$/, 'expected a key prefix such as "images/" (path segments, each ending in /)')
     .default(''),
   S3_PUBLIC_BASE_URL: httpUrl.optional(),
+  /** added: lifetime of the presigned GET URLs of a private bucket (no S3_PUBLIC_BASE_URL); SigV4 allows 7 days. */
+  S3_PRESIGN_TTL_SECONDS: int(60, 604_800).default(3600),
   CLOUD_TIMEOUT_MS: int(100, 600_000).default(15_000),
   MAX_UPLOAD_BYTES: int(1, 1024 * 1024 * 1024).default(52_428_800),
   MAX_INPUT_PIXELS: int(1, 1_000_000_000).default(100_000_000),
@@ -183,7 +185,9 @@ export interface Config {
       forcePathStyle: boolean;
       credentials: { accessKeyId: string; secretAccessKey: string } | null;
       keyPrefix: string;
-      publicBaseUrl: string;
+      /** Null: a private bucket, shown through presigned GET URLs made at read time. */
+      publicBaseUrl: string | null;
+      presignTtlSeconds: number;
     } | null;
     timeoutMs: number;
     attempts: number;
@@ -252,11 +256,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if ((e.S3_ACCESS_KEY_ID === undefined) !== (e.S3_SECRET_ACCESS_KEY === undefined)) {
     throw new ConfigError('Invalid configuration: S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together: set both, or neither to use the AWS SDK\'s default credential chain');
   }
-  if (e.S3_BUCKET !== undefined && e.S3_PUBLIC_BASE_URL === undefined) {
-    throw new ConfigError(
-      'Invalid configuration: S3_PUBLIC_BASE_URL is unset: the s3 provider shows images from a public bucket or CDN at that address (presigned URLs for private buckets are not supported yet)',
-    );
-  }
   if (isProduction && e.FILE_URL_SECRET === undefined) {
     throw new ConfigError(
       'Invalid configuration: FILE_URL_SECRET is unset: NODE_ENV=production requires a secret of at least 32 characters shared by every instance',
@@ -300,7 +299,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
               forcePathStyle: e.S3_FORCE_PATH_STYLE ?? false,
               credentials: e.S3_ACCESS_KEY_ID && e.S3_SECRET_ACCESS_KEY ? { accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY } : null,
               keyPrefix: e.S3_KEY_PREFIX,
-              publicBaseUrl: (e.S3_PUBLIC_BASE_URL as string).replace(/\/+$/, ''),
+              publicBaseUrl: e.S3_PUBLIC_BASE_URL ? e.S3_PUBLIC_BASE_URL.replace(/\/+$/, '') : null,
+              presignTtlSeconds: e.S3_PRESIGN_TTL_SECONDS,
             },
       timeoutMs: e.CLOUD_TIMEOUT_MS,
       attempts: e.CLOUD_ATTEMPTS,

@@ -195,6 +195,8 @@ export async function createCore(config: Config, deps: CoreDeps) {
     expiringServices: config.cloud.imgbb.expirationSeconds ? ['IMGBB'] : [],
   });
   const reconcile = new ReconcileService({ store, files, restore, clock, log });
+  const cloudUrlAllowed = (url: string) => s3?.holds(url) === true || originRefusal(url, allowedHosts, config.isProduction) === null;
+
   /** The pixel work maintenance commands need (import-seed), under the same limits and queue as uploads. */
   const imaging = {
     probe: (path: string) => probeImage(path, { maxInputPixels: config.limits.maxInputPixels }),
@@ -238,8 +240,12 @@ export async function createCore(config: Config, deps: CoreDeps) {
     cleanup,
     reconcile,
     imaging,
-    /** Whether a stored cloud URL is on an allowed origin (scheme, host and port), checked at every use. */
-    cloudUrlAllowed: (url: string) => originRefusal(url, allowedHosts, config.isProduction) === null,
+    /** Whether a stored cloud URL is on an allowed origin (scheme, host and port), or an object of the s3 bucket; checked at every use. */
+    cloudUrlAllowed,
+    /** The URL a client is shown for a stored cloud URL: presigned for an object of a private s3 bucket, else as it is. */
+    cloudLink: (url: string): Promise<string> => (s3?.holds(url) ? s3.linkFor(url) : Promise.resolve(url)),
+    /** Where the server may redirect a client for a stored cloud URL (checked against the allowed origins); null when refused. */
+    cloudRedirect: async (url: string): Promise<string | null> => (s3?.holds(url) ? s3.linkFor(url) : cloudUrlAllowed(url) ? url : null),
     /** Starts the background work: replication, deletions, and the optional timers. */
     startWorkers(): void {
       replication?.start();

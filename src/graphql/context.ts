@@ -19,6 +19,8 @@ export interface GraphQLContext {
   chat: ChatService;
   images: ImageService;
   urls: UrlSigner;
+  /** A stored cloud URL as a client is shown it (presigned for a private s3 bucket). */
+  cloudLink: (url: string) => Promise<string>;
   providers: () => ProviderHealth[];
   /** Absent when no provider is enabled. */
   replication: ReplicationService | undefined;

@@ -34,11 +34,12 @@ export interface FilesRouterDeps {
    */
   accelRedirectPrefix?: string;
   /**
-   * Whether a stored cloud URL may be a redirect target: it is data that could have been
+   * Where a stored cloud URL may send the client, or null: it is data that could have been
    * edited, so it is checked against the providers' origins (src/storage/allowed-origins.ts)
-   * at every redirect, not only when it was stored. Unset: every cloud URL is refused.
+   * at every redirect, not only when it was stored; an object of a private s3 bucket is
+   * presigned. Unset: every cloud URL is refused.
    */
-  cloudUrlAllowed?: (url: string) => boolean;
+  cloudRedirect?: (url: string) => Promise<string | null>;
   /** For Cache-Control's max-age; the signer's clock in tests. */
   clock?: () => Date;
 }
@@ -84,17 +85,18 @@ export function createFilesRouter(deps: FilesRouterDeps): Router {
 
     // The cloud copy answers for a local file that is gone: links handed out earlier keep working.
     // Otherwise, or when the stored URL is not on an allowed origin, the file is simply not here.
-    const toCloudOrNotFound = () => {
+    const toCloudOrNotFound = async () => {
       const cloudUrl = record.cloudUrl;
-      if (cloudUrl && deps.cloudUrlAllowed?.(cloudUrl)) {
-        res.status(302).set({ Location: cloudUrl, 'Cache-Control': 'private, no-cache', 'Referrer-Policy': 'no-referrer' }).end();
+      const target = cloudUrl ? ((await deps.cloudRedirect?.(cloudUrl)) ?? null) : null;
+      if (target) {
+        res.status(302).set({ Location: target, 'Cache-Control': 'private, no-cache', 'Referrer-Policy': 'no-referrer' }).end();
         return;
       }
       if (cloudUrl) deps.log?.warn({ key }, 'a stored cloud URL is not on an allowed origin: not redirecting to it');
       fail(res, 404, 'NOT_FOUND', 'No file at this address.');
     };
     if (record.evicted) {
-      toCloudOrNotFound();
+      await toCloudOrNotFound();
       return;
     }
 
@@ -113,7 +115,7 @@ export function createFilesRouter(deps: FilesRouterDeps): Router {
 
     if (accelPrefix !== undefined) {
       if ((await deps.files.stat(key)) === null) {
-        toCloudOrNotFound();
+        await toCloudOrNotFound();
         return;
       }
       setCommonHeaders();
@@ -127,7 +129,7 @@ export function createFilesRouter(deps: FilesRouterDeps): Router {
 
     const file = await deps.files.openRead(key);
     if (file === null) {
-      toCloudOrNotFound();
+      await toCloudOrNotFound();
       return;
     }
     let streaming = false;

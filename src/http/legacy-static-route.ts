@@ -10,8 +10,8 @@ export interface LegacyStaticDeps {
   authenticate: Authenticate;
   /** The image whose original, thumbnail or evicted original is stored under the key. */
   lookup: (key: string) => Promise<ImageRecord | null>;
-  /** Whether a stored cloud URL may be a redirect target (the providers' origins). */
-  cloudUrlAllowed: (url: string) => boolean;
+  /** Where a stored cloud URL may send the client (the providers' origins; presigned for a private s3 bucket), or null. */
+  cloudRedirect: (url: string) => Promise<string | null>;
   /** A signed /files URL for the key (the bytes, with ETag and Range, are served there). */
   signedUrl: (key: string) => string;
   log?: Logger;
@@ -40,8 +40,9 @@ export function createLegacyStaticRouter(deps: LegacyStaticDeps): Router {
     const key = canonicalKey(req.path.slice(PREFIX_LENGTH));
     const image = key === null ? null : await deps.lookup(key);
     if (key === null || image === null) return notFound(res);
-    if (image.cloudUrl && deps.cloudUrlAllowed(image.cloudUrl)) {
-      res.status(302).set({ Location: image.cloudUrl, 'Cache-Control': 'private, no-cache', 'Referrer-Policy': 'no-referrer' }).end();
+    const target = image.cloudUrl ? await deps.cloudRedirect(image.cloudUrl) : null;
+    if (target) {
+      res.status(302).set({ Location: target, 'Cache-Control': 'private, no-cache', 'Referrer-Policy': 'no-referrer' }).end();
       return;
     }
     if (image.cloudUrl) deps.log?.warn({ imageId: image.id }, 'a stored cloud URL is not on an allowed origin: not redirecting to it');

@@ -106,7 +106,7 @@ export type DeleteImagePayload = {
 export type Image = {
   __typename?: 'Image';
   caption?: Maybe<Scalars['String']['output']>;
-  /** Public URL of the cloud copy; null while no provider holds one. */
+  /** URL of the cloud copy (for a private S3 bucket a presigned, expiring one, made at each read); null while no provider holds one. */
   cloudUrl?: Maybe<Scalars['String']['output']>;
   conversationId: Scalars['ID']['output'];
   /** What an <img src> should use: the cloud URL once replicated, else the local URL. */

@@ -3,15 +3,16 @@
  * configured with CLOUD_PROVIDERS=s3,postimages writes to the bucket, what it shows, what it
  * deletes, and how it falls back when the bucket throttles, refuses or is gone.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CreateConversationDocument, DeleteImageDocument, ProvidersDocument, RestoreImagesDocument, UploadImageDocument } from '../generated/graphql.js';
+import { CleanupLocalImagesDocument, CreateConversationDocument, DeleteImageDocument, ImageDocument, ProvidersDocument, RestoreImagesDocument, UploadImageDocument } from '../generated/graphql.js';
 import { startPostImagesEmulator, type Emulator } from '../support/emulators.js';
+import { MULTIPART_ABOVE_BYTES, S3Provider } from '../../src/storage/providers/s3.js';
 import { startS3, type S3Endpoint } from '../support/s3.js';
 import { as, startTestServer, type TestServer } from '../support/server.js';
 
@@ -165,5 +166,89 @@ describe('the s3 provider', () => {
     s3.mode = 'dead';
     const image = await upload('alice', await photo(7));
     expect(image).toMatchObject({ service: 'POSTIMAGES', replicationStatus: 'REPLICATED' });
+  });
+});
+
+describe('the s3 provider with a private bucket (no S3_PUBLIC_BASE_URL)', () => {
+  let privateServer: TestServer;
+
+  beforeAll(async () => {
+    const { S3_PUBLIC_BASE_URL: _public, ...env } = s3.env({ CLOUD_PROVIDERS: 's3', CLOUD_TIMEOUT_MS: '3000', CLOUD_ATTEMPTS: '1', S3_KEY_PREFIX: 'private/' });
+    privateServer = await startTestServer({ env });
+  });
+  afterAll(async () => {
+    await privateServer.stop();
+  });
+
+  it('records the object, never a URL that expires, and shows a presigned URL made at read time that loads', async () => {
+    const c = await privateServer.gql(CreateConversationDocument, { input: {} }, as('dana'));
+    const res = await privateServer.gql(
+      UploadImageDocument,
+      { input: { conversationId: c.data!.createConversation.id, base64: (await photo(10)).toString('base64'), waitForCloud: true } },
+      as('dana'),
+    );
+    const image = res.data!.uploadImage.image;
+    expect(image).toMatchObject({ service: 'S3', replicationStatus: 'REPLICATED' });
+    const db = new Database(privateServer.sqlitePath, { readonly: true });
+    const stored = db.prepare('SELECT cloud_url, delete_url, local_key FROM images WHERE id = ?').get(image.id) as { cloud_url: string; delete_url: string; local_key: string };
+    db.close();
+    expect(stored.cloud_url).toBe(`s3://${s3.bucket}/private/dana/${image.sha256}.jpg`);
+
+    const shown = new URL(image.cloudUrl!);
+    expect(`${shown.origin}${shown.pathname}`).toBe(`${s3.endpoint}/${s3.bucket}/private/dana/${image.sha256}.jpg`);
+    expect(shown.searchParams.get('X-Amz-Algorithm')).toBe('AWS4-HMAC-SHA256');
+    expect(Number(shown.searchParams.get('X-Amz-Expires'))).toBeGreaterThanOrEqual(3600);
+    expect(shown.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+    expect(image.displayUrl).toBe(image.cloudUrl);
+    const served = await fetch(image.cloudUrl!);
+    expect(served.status).toBe(200);
+    expect(sha(Buffer.from(await served.arrayBuffer()))).toBe(image.sha256);
+    // Within the signing window the same URL comes back, so caches keep working.
+    const again = await privateServer.gql(ImageDocument, { id: image.id }, as('dana'));
+    expect(again.data!.image!.cloudUrl).toBe(image.cloudUrl);
+
+    // Once cleanup removed the original, its old /files link redirects to a presigned URL.
+    const cleaned = await privateServer.gql(CleanupLocalImagesDocument, { input: { olderThanDays: 0 } }, as('root', ['admin']));
+    expect(cleaned.data!.cleanupLocalImages).toMatchObject({ deleted: 1 });
+    const old = await fetch(image.localUrl!, { redirect: 'manual' });
+    expect(old.status).toBe(302);
+    const target = old.headers.get('location')!;
+    expect(new URL(target).searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+    expect(sha(Buffer.from(await (await fetch(target)).arrayBuffer()))).toBe(image.sha256);
+
+    // And the object is deleted with the image.
+    const deleted = await privateServer.gql(DeleteImageDocument, { id: image.id }, as('dana'));
+    expect(deleted.data!.deleteImage).toMatchObject({ cloudDeleted: true });
+    expect((await fetch(target)).status).toBe(404);
+  });
+});
+
+describe('the s3 provider on its own', () => {
+  it('uploads an object over 8 MB in checksummed parts, and it reads back whole', async () => {
+    const provider = new S3Provider({
+      bucket: s3.bucket,
+      region: 'us-east-1',
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      keyPrefix: 'big/',
+      publicBaseUrl: s3.publicBaseUrl,
+      presignTtlSeconds: 3600,
+      timeoutMs: 20_000,
+      requireHttps: false,
+    });
+    const data = randomBytes(MULTIPART_ABOVE_BYTES + 3 * 1024 * 1024);
+    const before = s3.requests.length;
+    const copy = await provider.upload({ data, fileName: 'img_20260101_000000_0000beef.png', mimeType: 'image/png', sha256: sha(data), ownerId: 'erin' }, AbortSignal.timeout(20_000));
+    const requests = s3.requests.slice(before);
+    // CreateMultipartUpload, two parts (8 MB and 3 MB), CompleteMultipartUpload.
+    const parts = requests.filter((r) => r.method === 'PUT');
+    expect(parts).toHaveLength(2);
+    // Each part carries the SHA-256 of its own bytes (S3 checks every part).
+    const slices = [data.subarray(0, MULTIPART_ABOVE_BYTES), data.subarray(MULTIPART_ABOVE_BYTES)];
+    expect(parts.map((p) => p.headers['x-amz-checksum-sha256']).sort()).toEqual(slices.map((b) => createHash('sha256').update(b).digest('base64')).sort());
+    expect(requests.filter((r) => r.method === 'POST')).toHaveLength(2);
+    expect(copy.url).toBe(`${s3.publicBaseUrl}/big/erin/${sha(data)}.png`);
+    expect(sha(Buffer.from(await (await fetch(copy.url)).arrayBuffer()))).toBe(sha(data));
   });
 });

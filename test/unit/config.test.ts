@@ -35,19 +35,21 @@ describe('loadConfig', () => {
     expect(c.introspection).toBe(true);
   });
 
-  it('reads the s3 provider settings, and refuses half credentials, a bad bucket name or no public base', () => {
+  it('reads the s3 provider settings, and refuses half credentials, a bad bucket name or prefix', () => {
     expect(loadConfig({}).cloud.s3).toBeNull();
     const base = { CLOUD_PROVIDERS: 's3,postimages', S3_BUCKET: 'chat-images', S3_PUBLIC_BASE_URL: 'https://cdn.example.com/' };
     expect(loadConfig(base).cloud).toMatchObject({
       providers: ['s3', 'postimages'],
-      s3: { bucket: 'chat-images', region: 'us-east-1', endpoint: null, forcePathStyle: false, credentials: null, keyPrefix: '', publicBaseUrl: 'https://cdn.example.com' },
+      s3: { bucket: 'chat-images', region: 'us-east-1', endpoint: null, forcePathStyle: false, credentials: null, keyPrefix: '', publicBaseUrl: 'https://cdn.example.com', presignTtlSeconds: 3600 },
     });
     const full = loadConfig({ ...base, S3_ENDPOINT: 'http://127.0.0.1:9000', S3_FORCE_PATH_STYLE: 'true', S3_ACCESS_KEY_ID: 'AK', S3_SECRET_ACCESS_KEY: 'SK', S3_KEY_PREFIX: 'chat/images/', S3_REGION: 'auto' });
     expect(full.cloud.s3).toMatchObject({ endpoint: 'http://127.0.0.1:9000', forcePathStyle: true, credentials: { accessKeyId: 'AK', secretAccessKey: 'SK' }, keyPrefix: 'chat/images/', region: 'auto' });
     expect(errorOf({ ...base, S3_ACCESS_KEY_ID: 'AK' })).toMatch(/S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together/);
     expect(errorOf({ ...base, S3_BUCKET: 'Bad_Bucket' })).toMatch(/S3_BUCKET.*bucket name/);
     expect(errorOf({ ...base, S3_KEY_PREFIX: 'no-slash' })).toMatch(/S3_KEY_PREFIX/);
-    expect(errorOf({ S3_BUCKET: 'chat-images' })).toMatch(/S3_PUBLIC_BASE_URL is unset/);
+    // A private bucket: presigned URLs.
+    expect(loadConfig({ S3_BUCKET: 'chat-images', S3_PRESIGN_TTL_SECONDS: '600' }).cloud.s3).toMatchObject({ publicBaseUrl: null, presignTtlSeconds: 600 });
+    expect(errorOf({ S3_BUCKET: 'chat-images', S3_PRESIGN_TTL_SECONDS: '700000' })).toMatch(/S3_PRESIGN_TTL_SECONDS/);
     expect(errorOf({ CLOUD_PROVIDERS: 's3,ftp' })).toMatch(/postimages, imgbb, s3/);
   });
 

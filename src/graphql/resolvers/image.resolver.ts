@@ -49,15 +49,23 @@ export class ImageResolver {
     return image.thumbnailKey ? ctx.urls.url(image.thumbnailKey) : null;
   }
 
+  @FieldResolver(() => String, {
+    nullable: true,
+    description: 'URL of the cloud copy (for a private S3 bucket a presigned, expiring one, made at each read); null while no provider holds one.',
+  })
+  async cloudUrl(@Root() image: ImageRecord, @Ctx() ctx: GraphQLContext): Promise<string | null> {
+    return image.cloudUrl ? ctx.cloudLink(image.cloudUrl) : null;
+  }
+
   @FieldResolver(() => String, { description: 'What an <img src> should use: the cloud URL once replicated, else the local URL.' })
-  displayUrl(@Root() image: ImageRecord, @Ctx() ctx: GraphQLContext): string {
-    const [primary] = urlsInOrder(image, ctx);
+  async displayUrl(@Root() image: ImageRecord, @Ctx() ctx: GraphQLContext): Promise<string> {
+    const [primary] = await urlsInOrder(image, ctx);
     return primary ?? '';
   }
 
   @FieldResolver(() => String, { nullable: true, description: 'The other copy, for <img onerror>; null when there is none.' })
-  fallbackUrl(@Root() image: ImageRecord, @Ctx() ctx: GraphQLContext): string | null {
-    return urlsInOrder(image, ctx)[1] ?? null;
+  async fallbackUrl(@Root() image: ImageRecord, @Ctx() ctx: GraphQLContext): Promise<string | null> {
+    return (await urlsInOrder(image, ctx))[1] ?? null;
   }
 
   @FieldResolver(() => Message)
@@ -69,8 +77,8 @@ export class ImageResolver {
 }
 
 /** Cloud first once a provider holds the image (it is public and CDN-served), local otherwise. */
-function urlsInOrder(image: ImageRecord, ctx: GraphQLContext): string[] {
+async function urlsInOrder(image: ImageRecord, ctx: GraphQLContext): Promise<string[]> {
   const local = image.localKey ? ctx.urls.url(image.localKey) : null;
-  const cloud = image.replication.status === 'REPLICATED' ? image.cloudUrl : null;
+  const cloud = image.replication.status === 'REPLICATED' && image.cloudUrl ? await ctx.cloudLink(image.cloudUrl) : null;
   return [cloud, local].filter((u): u is string => u !== null);
 }

@@ -76,9 +76,6 @@ export class Image {
   @Field(() => StorageService, { description: 'Which provider holds the cloud copy; LOCAL while none does.' })
   service!: StorageService;
 
-  @Field(() => String, { nullable: true, description: 'Public URL of the cloud copy; null while no provider holds one.' })
-  cloudUrl!: string | null;
-
   @Field(() => String, { nullable: true, description: 'Tiny data URI to show, blurred, while the image loads.' })
   placeholder!: string | null;
 

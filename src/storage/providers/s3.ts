@@ -4,7 +4,9 @@
  * so a retried upload writes the same object again instead of a second one. Each is written with
  * its SHA-256 (`ChecksumSHA256`: S3 refuses a body that does not match), its Content-Type and
  * `Cache-Control: public, max-age=31536000, immutable` (the key never holds other bytes).
- * Images are shown from S3_PUBLIC_BASE_URL (a public bucket or a CDN in front of it).
+ * Images are shown from S3_PUBLIC_BASE_URL (a public bucket or a CDN in front of it). Without
+ * one the bucket is private: the copy is recorded as `s3://<bucket>/<key>` and every read turns
+ * it into a presigned GET URL (linkFor), never stored, since a stored one would expire.
  *
  * The SDK is loaded on first use, so a deployment without the s3 provider never loads it. Its
  * own retries are off (maxAttempts 1): the chain's policy retries, as for the other providers.
@@ -25,7 +27,9 @@ export interface S3Options {
   forcePathStyle: boolean;
   credentials: { accessKeyId: string; secretAccessKey: string } | null;
   keyPrefix: string;
-  publicBaseUrl: string;
+  /** Null: a private bucket (presigned GET URLs, S3_PRESIGN_TTL_SECONDS). */
+  publicBaseUrl: string | null;
+  presignTtlSeconds: number;
   timeoutMs: number;
   requireHttps: boolean;
 }
@@ -43,6 +47,10 @@ const EXT_BY_MIME: Record<string, string> = {
 const MISCONFIGURED = new Set(['AccessDenied', 'NoSuchBucket', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidBucketName', 'AuthorizationHeaderMalformed', 'PermanentRedirect']);
 const THROTTLED = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'ServiceUnavailable', 'InternalError', 'RequestTimeout']);
 
+/** Objects above this size are uploaded in parts of this size (lib-storage's multipart upload). */
+export const MULTIPART_ABOVE_BYTES = 8 * 1024 * 1024;
+const CACHE_CONTROL = 'public, max-age=31536000, immutable';
+
 /** The marker the S3 provider stores as a copy's delete URL: the object it wrote (server side only). */
 const DELETE_SCHEME = 's3://';
 
@@ -52,7 +60,12 @@ export class S3Provider implements CloudProvider {
   private client: Promise<{ s3: S3Client; sdk: typeof import('@aws-sdk/client-s3') }> | null = null;
 
   constructor(private readonly options: S3Options) {
-    this.allowedHosts = [originOf(options.publicBaseUrl)];
+    this.allowedHosts = options.publicBaseUrl ? [originOf(options.publicBaseUrl)] : [];
+  }
+
+  /** What a copy in this bucket is recorded as when the bucket is private. */
+  private get marker(): string {
+    return `${DELETE_SCHEME}${this.options.bucket}/`;
   }
 
   /** The object key of an upload: content-addressed within the owner's prefix. */
@@ -63,8 +76,32 @@ export class S3Provider implements CloudProvider {
     return `${this.options.keyPrefix}${owner}/${sha256}.${ext}`;
   }
 
-  publicUrlOf(key: string): string {
-    return `${this.options.publicBaseUrl}/${key.split('/').map(encodeURIComponent).join('/')}`;
+  /** The URL a copy is recorded under: its public URL, or `s3://<bucket>/<key>` for a private bucket. */
+  recordedUrlOf(key: string): string {
+    const base = this.options.publicBaseUrl;
+    return base ? `${base}/${key.split('/').map(encodeURIComponent).join('/')}` : `${this.marker}${key}`;
+  }
+
+  /**
+   * The URL a client is given for a recorded copy: a public one as it is; a private one
+   * presigned for S3_PRESIGN_TTL_SECONDS. The signing time is rounded down to a quarter of that,
+   * so repeated reads within it hand out the same URL (browser and CDN caches stay useful), and
+   * every URL stays valid for at least the TTL.
+   */
+  async linkFor(url: string): Promise<string> {
+    if (!url.startsWith(this.marker)) return url;
+    const { s3, sdk } = await this.connect();
+    const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
+    const ttl = this.options.presignTtlSeconds;
+    const window = Math.max(1, Math.floor(ttl / 4));
+    const now = Math.floor(Date.now() / 1000);
+    const signedAt = now - (now % window);
+    // SigV4 caps a presigned URL at 7 days.
+    const expiresIn = Math.min(604_800, ttl + window);
+    return getSignedUrl(s3, new sdk.GetObjectCommand({ Bucket: this.options.bucket, Key: url.slice(this.marker.length) }), {
+      expiresIn,
+      signingDate: new Date(signedAt * 1000),
+    });
   }
 
   async upload(file: UploadFile, signal: AbortSignal): Promise<CloudCopy> {
@@ -72,13 +109,33 @@ export class S3Provider implements CloudProvider {
     const { s3, sdk } = await this.connect();
     const checksum = createHash('sha256').update(file.data).digest('base64');
     try {
+      if (file.data.length > MULTIPART_ABOVE_BYTES) {
+        // Large objects go in 8 MB parts, 4 at once, each with its own SHA-256 (S3 checks every
+        // part; a multipart object has no whole-object ChecksumSHA256 of the plain kind).
+        const { Upload } = await import('@aws-sdk/lib-storage');
+        const upload = new Upload({
+          client: s3,
+          partSize: MULTIPART_ABOVE_BYTES,
+          queueSize: 4,
+          leavePartsOnError: false,
+          params: { Bucket: this.options.bucket, Key: key, Body: file.data, ContentType: file.mimeType, CacheControl: CACHE_CONTROL, ChecksumAlgorithm: 'SHA256' },
+        });
+        const abort = () => void upload.abort();
+        signal.addEventListener('abort', abort, { once: true });
+        try {
+          await upload.done();
+        } finally {
+          signal.removeEventListener('abort', abort);
+        }
+        return this.copyOf(key);
+      }
       await s3.send(
         new sdk.PutObjectCommand({
           Bucket: this.options.bucket,
           Key: key,
           Body: file.data,
           ContentType: file.mimeType,
-          CacheControl: 'public, max-age=31536000, immutable',
+          CacheControl: CACHE_CONTROL,
           ChecksumSHA256: checksum,
         }),
         { abortSignal: signal },
@@ -86,9 +143,14 @@ export class S3Provider implements CloudProvider {
     } catch (e) {
       throw classifyS3Error(e, 'upload');
     }
+    return this.copyOf(key);
+  }
+
+  private copyOf(key: string): CloudCopy {
+    const recorded = this.recordedUrlOf(key);
     return {
-      url: checkCloudUrl(this.publicUrlOf(key), this.allowedHosts, this.options.requireHttps),
-      deleteUrl: `${DELETE_SCHEME}${this.options.bucket}/${key}`,
+      url: this.options.publicBaseUrl ? checkCloudUrl(recorded, this.allowedHosts, this.options.requireHttps) : recorded,
+      deleteUrl: `${this.marker}${key}`,
       providerId: key,
     };
   }
@@ -104,9 +166,10 @@ export class S3Provider implements CloudProvider {
     }
   }
 
-  /** Whether a cloud URL is an object of this bucket (under S3_PUBLIC_BASE_URL). */
+  /** Whether a recorded cloud URL is an object of this bucket (under S3_PUBLIC_BASE_URL, or `s3://<bucket>/`). */
   holds(url: string): boolean {
-    return url.startsWith(`${this.options.publicBaseUrl}/`);
+    const base = this.options.publicBaseUrl;
+    return url.startsWith(this.marker) || (base !== null && url.startsWith(`${base}/`));
   }
 
   /**
@@ -135,10 +198,11 @@ export class S3Provider implements CloudProvider {
 
   /** The key of a copy this provider made, from its delete marker (or its public URL). */
   private keyOfCopy(copy: CloudCopy): string {
-    const marker = `${DELETE_SCHEME}${this.options.bucket}/`;
+    const marker = this.marker;
     if (copy.deleteUrl?.startsWith(marker)) return copy.deleteUrl.slice(marker.length);
+    if (copy.url.startsWith(marker)) return copy.url.slice(marker.length);
     const base = `${this.options.publicBaseUrl}/`;
-    if (copy.url.startsWith(base)) return copy.url.slice(base.length).split('/').map(decodeURIComponent).join('/');
+    if (this.options.publicBaseUrl && copy.url.startsWith(base)) return copy.url.slice(base.length).split('/').map(decodeURIComponent).join('/');
     throw new ProviderError('this copy is not an object of the configured bucket', false);
   }
 
