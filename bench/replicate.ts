@@ -1,7 +1,9 @@
 /**
  * Replication cost, against provider emulators that answer in 300 ms: p50 upload latency with
  * waitForCloud true and false in the same run; then, with the primary dead (hanging) and its
- * circuit open, the latency added per upload before the fallback answers.
+ * circuit open, the latency added per upload before the fallback answers. Then the s3 row:
+ * uploads replicated to s3rver (loopback, through the real AWS SDK) at concurrency 1 and 4, in
+ * images/s, and one 8 MB object's multipart upload through the provider.
  */
 import 'reflect-metadata';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -11,6 +13,9 @@ import sharp from 'sharp';
 import { startImgbbEmulator, startPostImagesEmulator } from '../test/support/emulators.js';
 import { as, startTestServer } from '../test/support/server.js';
 import { CreateConversationDocument, UploadImageDocument } from '../test/generated/graphql.js';
+import { randomBytes } from 'node:crypto';
+import { S3Provider } from '../src/storage/providers/s3.js';
+import { startS3 } from '../test/support/s3.js';
 import { measure, round } from './lib.js';
 
 export async function benchReplicate(o: { total?: number } = {}) {
@@ -64,6 +69,55 @@ export async function benchReplicate(o: { total?: number } = {}) {
     await server.stop();
     await postimages.stop();
     await imgbb.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Uploads replicated to S3 (s3rver on loopback) at concurrency 1 and 4, and an 8 MB multipart upload. */
+export async function benchReplicateS3(o: { total?: number } = {}) {
+  const total = o.total ?? 40;
+  const s3 = await startS3();
+  const dir = await mkdtemp(join(tmpdir(), 'his-bench-s3-'));
+  const server = await startTestServer({ dir, env: s3.env({ CLOUD_PROVIDERS: 's3', CLOUD_TIMEOUT_MS: '5000', LOG_LEVEL: 'silent' }) });
+  try {
+    const c = await server.gql(CreateConversationDocument, { input: {} }, as('bench'));
+    const conversationId = c.data!.createConversation.id;
+    const base = await sharp(await readFile('test/fixtures/chelsea.png')).resize(200).png().toBuffer();
+    let n = 0;
+    const fresh = async () => sharp(base).composite([{ input: { create: { width: 1, height: 1, channels: 3, background: { r: n % 256, g: (n >> 8) % 256, b: 9 } } }, left: n % 200, top: 1 }]).png().toBuffer();
+    const upload = async () => {
+      n++;
+      const res = await server.gql(UploadImageDocument, { input: { conversationId, base64: (await fresh()).toString('base64'), waitForCloud: true } }, as('bench'));
+      if (res.errors || res.data!.uploadImage.image.service !== 'S3') throw new Error(JSON.stringify(res.errors ?? res.data));
+    };
+    const one = await measure(upload, { total, concurrency: 1, warmup: 2 });
+    const four = await measure(upload, { total, concurrency: 4, warmup: 2 });
+    const provider = new S3Provider({
+      bucket: s3.bucket,
+      region: 'us-east-1',
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      keyPrefix: 'multipart/',
+      publicBaseUrl: s3.publicBaseUrl,
+      presignTtlSeconds: 3600,
+      timeoutMs: 60_000,
+      requireHttps: false,
+    });
+    const big = randomBytes(8 * 1024 * 1024 + 1);
+    const started = performance.now();
+    await provider.upload({ data: big, fileName: 'big.png', mimeType: 'image/png', sha256: '', ownerId: 'bench' }, AbortSignal.timeout(60_000));
+    const multipartMs = round(performance.now() - started);
+    return {
+      name: 's3: uploads of a 200 px PNG replicated to s3rver on loopback (waitForCloud true), and one 8 MB object',
+      concurrency1: { ...one, imagesPerSecond: one.requestsPerSecond },
+      concurrency4: { ...four, imagesPerSecond: four.requestsPerSecond },
+      multipart8MbMs: multipartMs,
+      parts: s3.requests.filter((r) => r.method === 'PUT' && r.path.startsWith(`/${s3.bucket}/multipart/`)).length,
+    };
+  } finally {
+    await server.stop();
+    await s3.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }

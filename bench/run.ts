@@ -8,7 +8,7 @@ import { cpus, totalmem } from 'node:os';
 import { benchHostile } from './hostile.js';
 import { benchImportSeed } from './import-seed.js';
 import { benchRead } from './read.js';
-import { benchReplicate } from './replicate.js';
+import { benchReplicate, benchReplicateS3 } from './replicate.js';
 import { benchRestore } from './restore.js';
 import { benchServe } from './serve.js';
 import { benchUpload } from './upload.js';
@@ -16,7 +16,7 @@ import { benchUpload } from './upload.js';
 const all: Record<string, () => Promise<unknown>> = {
   read: () => benchRead(),
   serve: () => benchServe(),
-  replicate: () => benchReplicate(),
+  replicate: async () => ({ providers: await benchReplicate(), s3: await benchReplicateS3() }),
   restore: () => benchRestore(),
   hostile: () => benchHostile(),
   'import-seed': () => benchImportSeed({ images: Number(process.env['BENCH_IMAGES'] ?? 10_000) }),

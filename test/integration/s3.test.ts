@@ -252,3 +252,20 @@ describe('the s3 provider on its own', () => {
     expect(sha(Buffer.from(await (await fetch(copy.url)).arrayBuffer()))).toBe(sha(data));
   });
 });
+
+describe('s3 object keys', () => {
+  it('keep every owner under a segment of its own, whatever its id', () => {
+    const provider = new S3Provider({ bucket: 'b-b', region: 'us-east-1', endpoint: null, forcePathStyle: false, credentials: null, keyPrefix: 'p/', publicBaseUrl: 'https://cdn.example', presignTtlSeconds: 3600, timeoutMs: 1000, requireHttps: true });
+    const file = (ownerId: string) => ({ data: Buffer.from('x'), fileName: 'a.png', mimeType: 'image/png', sha256: 'ab'.repeat(32), ownerId });
+    expect(provider.keyFor(file('alice'))).toBe(`p/alice/${'ab'.repeat(32)}.png`);
+    for (const id of ['.', '..', 'a/b', 'x:y@z|w']) {
+      const key = provider.keyFor(file(id));
+      const segment = key.split('/')[1]!;
+      expect(key.split('/'), id).toHaveLength(3);
+      expect(decodeURIComponent(segment), id).toBe(id);
+      // The public URL names the same object: nothing in it is resolved or re-split.
+      const url = new URL(provider.recordedUrlOf(key));
+      expect(url.pathname.split('/').slice(1).map(decodeURIComponent), id).toEqual(key.split('/'));
+    }
+  });
+});

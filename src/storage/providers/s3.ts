@@ -72,7 +72,9 @@ export class S3Provider implements CloudProvider {
   keyFor(file: UploadFile): string {
     const sha256 = file.sha256 || createHash('sha256').update(file.data).digest('hex');
     const ext = EXT_BY_MIME[file.mimeType] ?? (file.fileName.split('.').at(-1)?.toLowerCase() || 'bin');
-    const owner = encodeURIComponent(file.ownerId ?? 'shared');
+    // A user id may be "." or "..": as a path segment of a public URL it would be resolved away.
+    const id = file.ownerId ?? 'shared';
+    const owner = /^\.+$/.test(id) ? id.replace(/\./g, '%2E') : encodeURIComponent(id);
     return `${this.options.keyPrefix}${owner}/${sha256}.${ext}`;
   }
 
