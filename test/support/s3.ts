@@ -1,7 +1,7 @@
 /**
  * An S3 endpoint for tests: s3rver (a third-party S3 server for Node) on loopback, behind a small
  * proxy of ours that records every request (method, path, headers) and fails on demand the way
- * S3 does: throttling (503 SlowDown), AccessDenied (403), NoSuchBucket (404), or a dead endpoint
+ * S3 does: throttling (503 SlowDown), a server error (500 InternalError), AccessDenied (403), NoSuchBucket (404), or a dead endpoint
  * (the connection is dropped). Real SDK requests, real HTTP; nothing leaves the machine.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
 
-export type S3Mode = 'ok' | 'slowdown' | 'denied' | 'nobucket' | 'dead';
+export type S3Mode = 'ok' | 'slowdown' | 'internal' | 'denied' | 'nobucket' | 'dead' | 'hang';
 
 export interface S3Request {
   method: string;
@@ -28,13 +28,16 @@ export interface S3Endpoint {
   publicBaseUrl: string;
   requests: S3Request[];
   mode: S3Mode;
+  /** Added before every request is forwarded (a distant region). */
+  latencyMs: number;
   /** Env for a server using this bucket as its s3 provider. */
   env(extra?: Record<string, string>): Record<string, string>;
   stop(): Promise<void>;
 }
 
-const ERRORS: Record<Exclude<S3Mode, 'ok' | 'dead'>, { status: number; code: string; message: string }> = {
+const ERRORS: Record<Exclude<S3Mode, 'ok' | 'dead' | 'hang'>, { status: number; code: string; message: string }> = {
   slowdown: { status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' },
+  internal: { status: 500, code: 'InternalError', message: 'We encountered an internal error. Please try again.' },
   denied: { status: 403, code: 'AccessDenied', message: 'Access Denied' },
   nobucket: { status: 404, code: 'NoSuchBucket', message: 'The specified bucket does not exist' },
 };
@@ -52,6 +55,7 @@ export async function startS3(o: { bucket?: string } = {}): Promise<S3Endpoint> 
     publicBaseUrl: '',
     requests: [],
     mode: 'ok',
+    latencyMs: 0,
     env: (extra = {}) => ({
       S3_BUCKET: bucket,
       S3_ENDPOINT: endpoint.endpoint,
@@ -77,6 +81,8 @@ export async function startS3(o: { bucket?: string } = {}): Promise<S3Endpoint> 
       req.socket.destroy();
       return;
     }
+    // Never answers; the socket is destroyed by stop() or by the client giving up.
+    if (mode === 'hang') return;
     if (mode !== 'ok') {
       const e = ERRORS[mode];
       req.resume();
@@ -84,12 +90,16 @@ export async function startS3(o: { bucket?: string } = {}): Promise<S3Endpoint> 
       res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${e.code}</Code><Message>${e.message}</Message><RequestId>test</RequestId></Error>`);
       return;
     }
-    const forward = request({ host: '127.0.0.1', port: upstream, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
-    forward.on('error', () => res.destroy());
-    req.pipe(forward);
+    const go = () => {
+      const forward = request({ host: '127.0.0.1', port: upstream, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      forward.on('error', () => res.destroy());
+      req.pipe(forward);
+    };
+    if (endpoint.latencyMs > 0) setTimeout(go, endpoint.latencyMs);
+    else go();
   });
   proxy.on('connection', (s: Socket) => {
     sockets.add(s);

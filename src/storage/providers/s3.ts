@@ -106,7 +106,13 @@ export class S3Provider implements CloudProvider {
     });
   }
 
-  async upload(file: UploadFile, signal: AbortSignal): Promise<CloudCopy> {
+  /** The caller's signal, bounded by this provider's own timeout (an endpoint that accepts and never answers). */
+  private deadline(signal: AbortSignal): AbortSignal {
+    return AbortSignal.any([signal, AbortSignal.timeout(this.options.timeoutMs)]);
+  }
+
+  async upload(file: UploadFile, callerSignal: AbortSignal): Promise<CloudCopy> {
+    const signal = this.deadline(callerSignal);
     const key = this.keyFor(file);
     const { s3, sdk } = await this.connect();
     const checksum = createHash('sha256').update(file.data).digest('base64');
@@ -157,7 +163,8 @@ export class S3Provider implements CloudProvider {
     };
   }
 
-  async delete(copy: CloudCopy, signal: AbortSignal): Promise<void> {
+  async delete(copy: CloudCopy, callerSignal: AbortSignal): Promise<void> {
+    const signal = this.deadline(callerSignal);
     const key = this.keyOfCopy(copy);
     const { s3, sdk } = await this.connect();
     try {
