@@ -57,6 +57,15 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     (r) => log.info({ scanned: r.scanned, removed: r.removed.length, unrecorded: r.unrecorded.length, failed: r.failed }, 'orphan file sweep finished'),
     (err: unknown) => log.error({ err }, 'orphan file sweep failed'),
   );
+  // The seed chatbot's documents may name no owner at all: said once at start, never guessed.
+  const ownerless = store.kind === 'mongo'
+    ? store.countOwnerlessImages().then(
+        (n) => {
+          if (n > 0) log.warn({ ownerlessImages: n }, 'images of messages that name no owner (no user_id on the message nor its conversation): only admins see them; set LEGACY_DEFAULT_OWNER to give them one');
+        },
+        (err: unknown) => log.warn({ err }, 'counting ownerless images failed'),
+      )
+    : Promise.resolve();
   if (!replication) log.warn('no cloud provider is configured (an API key, or S3_BUCKET for s3): images are kept locally only (LOCAL_ONLY)');
 
   if (config.auth.mode === 'dev') {
@@ -181,6 +190,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
         await core.stopWorkers();
         await apollo.stop();
         await sweeping;
+        await ownerless;
         await store.close();
       })();
       return stopping;

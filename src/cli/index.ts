@@ -213,6 +213,8 @@ export function buildProgram(): Command {
         store: core.store.kind,
         ...(await core.store.storageStats(null)),
         pendingDeletions: await core.store.countPendingDeletions(),
+        // MongoDB only: images of seed messages naming no owner (admins only; LEGACY_DEFAULT_OWNER claims them).
+        ownerlessImages: await core.store.countOwnerlessImages(),
       }));
       printResult(result, !!o.json);
     });

@@ -128,6 +128,12 @@ export interface MetadataStore {
   updateDeletion(job: DeletionJob, guard?: { leaseOwner: string }): Promise<boolean>;
   /** Removes a finished job. */
   finishDeletion(imageId: string): Promise<void>;
+  /**
+   * Images of legacy messages that name no owner anywhere (no `user_id`, nor on their
+   * conversation) and that LEGACY_DEFAULT_OWNER does not claim: only admins see them. Always 0
+   * on SQLite, which stores no such records (import-seed refuses them).
+   */
+  countOwnerlessImages(): Promise<number>;
   /** Jobs not finished yet (for stats and tests). */
   countPendingDeletions(): Promise<number>;
 }

@@ -71,6 +71,12 @@ if (externalUri || systemBinary) {
         expect((await store.storageStats(null)).imageCount).toBe(4);
         const [message] = await store.getMessagesByIds([SEED.localOnlyMessage]);
         expect(message).toMatchObject({ userId: 'alice' });
+        // Every seed image has an owner; a message in a conversation that names none is counted.
+        expect(await store.countOwnerlessImages()).toBe(0);
+        await client.db(dbName).collection('messages').insertOne({ conversation_id: 'no-such-conversation', role: 'user', content: 'x', images: [{ url: '/static/Storage/uploads/x.jpg' }, { url: '/static/Storage/uploads/y.jpg' }] });
+        expect(await store.countOwnerlessImages()).toBe(2);
+        expect((await store.listImages('alice', {}, { first: 10, after: null })).totalCount).toBe(3);
+        expect((await store.storageStats(null)).imageCount).toBe(6);
       } finally {
         await store.close();
         await client.db(dbName).dropDatabase();

@@ -131,7 +131,7 @@ describe('the hybrid-image-store CLI', () => {
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ deleted: 0, failed: 0 });
     const stats = await runCli(['stats', '--json'], env);
-    expect(JSON.parse(stats.stdout)).toMatchObject({ store: 'sqlite', imageCount: 3, pendingDeletions: 0 });
+    expect(JSON.parse(stats.stdout)).toMatchObject({ store: 'sqlite', imageCount: 3, pendingDeletions: 0, ownerlessImages: 0 });
   });
 
   it('refuses bad usage with exit code 2 and a bad configuration with 78, touching nothing', async () => {

@@ -257,6 +257,32 @@ export class MongoMetadataStore implements MetadataStore {
     }
   }
 
+  /**
+   * The conversations of messages without `user_id` are looked up a thousand at a time (a
+   * conversation id may be stored as a string where the conversation's `_id` is an ObjectId,
+   * which a $lookup would not match); the images of those messages whose conversation names no
+   * owner, or is missing, are counted.
+   */
+  async countOwnerlessImages(): Promise<number> {
+    if (this.defaultOwner) return 0;
+    const ids = (await this.messages.distinct('conversation_id', { user_id: null, 'images.0': { $exists: true } })) as Id[];
+    const ownerless: Id[] = [];
+    for (let i = 0; i < ids.length; i += 1000) {
+      const batch = ids.slice(i, i + 1000);
+      const owned = await this.conversations.find({ _id: idMatch(batch.map(idString)), user_id: { $ne: null } }, { projection: { _id: 1 } }).toArray();
+      const known = new Set(owned.map((c) => idString(c._id)));
+      for (const id of batch) if (!known.has(idString(id))) ownerless.push(id);
+    }
+    if (ownerless.length === 0) return 0;
+    const [row] = await this.messages
+      .aggregate<{ n: number }>([
+        { $match: { user_id: null, conversation_id: { $in: ownerless } } },
+        { $group: { _id: null, n: { $sum: { $cond: [{ $isArray: '$images' }, { $size: '$images' }, 0] } } } },
+      ])
+      .toArray();
+    return row?.n ?? 0;
+  }
+
   async countImagesByConversation(conversationIds: readonly string[]): Promise<Map<string, number>> {
     const counts = new Map<string, number>(conversationIds.map((id) => [id, 0]));
     if (conversationIds.length === 0) return counts;

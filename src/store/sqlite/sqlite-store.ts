@@ -303,6 +303,10 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
+  async countOwnerlessImages(): Promise<number> {
+    return 0;
+  }
+
   async countImagesByConversation(conversationIds: readonly string[]): Promise<Map<string, number>> {
     return this.busy(() => {
       const counts = new Map<string, number>(conversationIds.map((id) => [id, 0]));
