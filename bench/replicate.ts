@@ -92,18 +92,8 @@ export async function benchReplicateS3(o: { total?: number } = {}) {
     };
     const one = await measure(upload, { total, concurrency: 1, warmup: 2 });
     const four = await measure(upload, { total, concurrency: 4, warmup: 2 });
-    const provider = new S3Provider({
-      bucket: s3.bucket,
-      region: 'us-east-1',
-      endpoint: s3.endpoint,
-      forcePathStyle: true,
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-      keyPrefix: 'multipart/',
-      publicBaseUrl: s3.publicBaseUrl,
-      presignTtlSeconds: 3600,
-      timeoutMs: 60_000,
-      requireHttps: false,
-    });
+    const provider = new S3Provider(s3.providerOptions({ keyPrefix: 'multipart/', timeoutMs: 60_000 }));
+
     const big = randomBytes(8 * 1024 * 1024 + 1);
     const started = performance.now();
     await provider.upload({ data: big, fileName: 'big.png', mimeType: 'image/png', sha256: '', ownerId: 'bench' }, AbortSignal.timeout(60_000));

@@ -13,10 +13,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { originRefusal } from '../../src/storage/allowed-origins.js';
 import { ImgbbProvider } from '../../src/storage/providers/imgbb.js';
 import { PostImagesProvider } from '../../src/storage/providers/postimages.js';
-import { type CloudProvider, ProviderError, type UploadFile } from '../../src/storage/providers/provider.js';
+import type { CloudProvider, UploadFile } from '../../src/storage/providers/provider.js';
 import { S3Provider } from '../../src/storage/providers/s3.js';
 import { startImgbbEmulator, startPostImagesEmulator, type Emulator } from '../support/emulators.js';
 import { startS3, type S3Endpoint } from '../support/s3.js';
+import { failure } from '../support/provider-failure.js';
 
 const TIMEOUT_MS = 400;
 
@@ -45,19 +46,8 @@ function emulatorHarness(emu: Emulator, make: (o: { timeoutMs?: number; apiKey?:
 
 function s3Harness(s3: S3Endpoint): Harness {
   const modes = { ok: 'ok', serverError: 'internal', throttled: 'slowdown', dropped: 'dead', silent: 'hang' } as const;
-  const make = (o: { timeoutMs?: number } = {}) =>
-    new S3Provider({
-      bucket: s3.bucket,
-      region: 'us-east-1',
-      endpoint: s3.endpoint,
-      forcePathStyle: true,
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-      keyPrefix: 'contract/',
-      publicBaseUrl: s3.publicBaseUrl,
-      presignTtlSeconds: 3600,
-      timeoutMs: o.timeoutMs ?? TIMEOUT_MS,
-      requireHttps: false,
-    });
+  const make = (o: { timeoutMs?: number } = {}) => new S3Provider(s3.providerOptions({ keyPrefix: 'contract/', timeoutMs: o.timeoutMs ?? TIMEOUT_MS }));
+
   return {
     make,
     refused: () => {
@@ -101,15 +91,6 @@ beforeAll(async () => {
   png = await readFile('test/fixtures/chelsea.png');
   file = { data: png, fileName: 'img_20260101_120000_ab12cd34.png', mimeType: 'image/png', sha256: createHash('sha256').update(png).digest('hex'), ownerId: 'alice' };
 });
-
-async function failure(p: Promise<unknown>): Promise<ProviderError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
-}
 
 const never = () => new AbortController().signal;
 

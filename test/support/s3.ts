@@ -10,6 +10,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
+import type { S3Options } from '../../src/storage/providers/s3.js';
 
 export type S3Mode = 'ok' | 'slowdown' | 'internal' | 'denied' | 'nobucket' | 'dead' | 'hang';
 
@@ -32,6 +33,8 @@ export interface S3Endpoint {
   latencyMs: number;
   /** Env for a server using this bucket as its s3 provider. */
   env(extra?: Record<string, string>): Record<string, string>;
+  /** Options for an S3Provider on this bucket, for tests and benches that use the provider alone. */
+  providerOptions(extra?: Partial<S3Options>): S3Options;
   stop(): Promise<void>;
 }
 
@@ -64,6 +67,19 @@ export async function startS3(o: { bucket?: string } = {}): Promise<S3Endpoint> 
       S3_ACCESS_KEY_ID: 'S3RVER',
       S3_SECRET_ACCESS_KEY: 'S3RVER',
       S3_PUBLIC_BASE_URL: endpoint.publicBaseUrl,
+      ...extra,
+    }),
+    providerOptions: (extra = {}) => ({
+      bucket,
+      region: 'us-east-1',
+      endpoint: endpoint.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      keyPrefix: '',
+      publicBaseUrl: endpoint.publicBaseUrl,
+      presignTtlSeconds: 3600,
+      timeoutMs: 10_000,
+      requireHttps: false,
       ...extra,
     }),
     async stop() {

@@ -6,6 +6,7 @@ import { ImgbbProvider } from '../../src/storage/providers/imgbb.js';
 import { PostImagesProvider } from '../../src/storage/providers/postimages.js';
 import { checkCloudUrl, type CloudProvider, ProviderError, type UploadFile } from '../../src/storage/providers/provider.js';
 import { type Emulator, type Mode, startImgbbEmulator, startPostImagesEmulator } from '../support/emulators.js';
+import { failure } from '../support/provider-failure.js';
 
 const TIMEOUT_MS = 300;
 
@@ -18,15 +19,6 @@ beforeAll(async () => {
 });
 
 const never = () => new AbortController().signal;
-
-async function failure(p: Promise<unknown>): Promise<ProviderError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
-}
 
 async function fetchBytes(url: string): Promise<Buffer> {
   const res = await fetch(url);

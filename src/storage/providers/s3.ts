@@ -16,23 +16,13 @@
 import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
+import type { Config } from '../../config.js';
 import { originOf } from '../allowed-origins.js';
 import { streamToFile } from '../read-limited.js';
 import { checkCloudUrl, type CloudCopy, type CloudProvider, ProviderError, type UploadFile } from './provider.js';
 
-export interface S3Options {
-  bucket: string;
-  region: string;
-  endpoint: string | null;
-  forcePathStyle: boolean;
-  credentials: { accessKeyId: string; secretAccessKey: string } | null;
-  keyPrefix: string;
-  /** Null: a private bucket (presigned GET URLs, S3_PRESIGN_TTL_SECONDS). */
-  publicBaseUrl: string | null;
-  presignTtlSeconds: number;
-  timeoutMs: number;
-  requireHttps: boolean;
-}
+/** The S3_* settings as config.ts reads them (publicBaseUrl null: a private bucket), plus the chain's. */
+export type S3Options = NonNullable<Config['cloud']['s3']> & { timeoutMs: number; requireHttps: boolean };
 
 const EXT_BY_MIME: Record<string, string> = {
   'image/jpeg': 'jpg',
