@@ -41,6 +41,11 @@ export interface CoreDeps {
   files?: LocalFileStore;
   /** Names this instance's leases (default: host, pid and random). */
   instanceId?: string;
+  /**
+   * Images processed at once, instead of one per core (tests of the queue's policy, which needs at
+   * least two slots to keep one for small images, on a machine of any size).
+   */
+  imageConcurrency?: number;
   /** Delay before the first daily cleanup and the first reconcile pass (default a minute; tests shorten it). */
   timersFirstDelayMs?: number;
 }
@@ -81,7 +86,8 @@ export async function createCore(config: Config, deps: CoreDeps) {
 
   const cores = availableParallelism();
   // One image per core, but never all of libuv's threads: file reads and writes need one.
-  const processor = new ImageProcessor({ concurrency: configureSharp(cores) });
+  const slots = configureSharp(cores);
+  const processor = new ImageProcessor({ concurrency: deps.imageConcurrency ?? slots });
   const { enabled: cloudProviders, disabled: disabledProviders } = providersFromConfig(config);
   const chain = new ProviderChain(cloudProviders, disabledProviders, {
     timeoutMs: config.cloud.timeoutMs,

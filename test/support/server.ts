@@ -45,6 +45,8 @@ export async function startTestServer(
     dir?: string;
     keepDir?: boolean;
     timersFirstDelayMs?: number;
+    /** Image queue slots, whatever the machine's cores (CoreDeps.imageConcurrency). */
+    imageConcurrency?: number;
   } = {},
 ): Promise<TestServer> {
   // `dir` lets a second server start on the same SQLite file and STORAGE_DIR (restarts, two instances).
@@ -80,6 +82,7 @@ export async function startTestServer(
     store,
     ...(files ? { files } : {}),
     ...(options.timersFirstDelayMs === undefined ? {} : { timersFirstDelayMs: options.timersFirstDelayMs }),
+    ...(options.imageConcurrency === undefined ? {} : { imageConcurrency: options.imageConcurrency }),
   });
   const url = await app.listen();
   return {
