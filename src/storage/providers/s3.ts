@@ -37,6 +37,9 @@ const EXT_BY_MIME: Record<string, string> = {
 const MISCONFIGURED = new Set(['AccessDenied', 'NoSuchBucket', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidBucketName', 'AuthorizationHeaderMalformed', 'PermanentRedirect']);
 const THROTTLED = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'ServiceUnavailable', 'InternalError', 'RequestTimeout']);
 
+/** Presigned URLs kept per signing window; past this the cache starts over (memory stays bounded). */
+const MAX_SIGNED_CACHED = 10_000;
+
 /** Objects above this size are uploaded in parts of this size (lib-storage's multipart upload). */
 export const MULTIPART_ABOVE_BYTES = 8 * 1024 * 1024;
 const CACHE_CONTROL = 'public, max-age=31536000, immutable';
@@ -48,6 +51,10 @@ export class S3Provider implements CloudProvider {
   readonly name = 'S3' as const;
   readonly allowedHosts: readonly string[];
   private client: Promise<{ s3: S3Client; sdk: typeof import('@aws-sdk/client-s3') }> | null = null;
+  private presigner: Promise<typeof import('@aws-sdk/s3-request-presigner').getSignedUrl> | null = null;
+  /** Presigned URLs of the current signing window, by recorded URL. */
+  private signed = new Map<string, Promise<string>>();
+  private signedAt = 0;
 
   constructor(private readonly options: S3Options) {
     this.allowedHosts = options.publicBaseUrl ? [originOf(options.publicBaseUrl)] : [];
@@ -82,18 +89,32 @@ export class S3Provider implements CloudProvider {
    */
   async linkFor(url: string): Promise<string> {
     if (!url.startsWith(this.marker)) return url;
-    const { s3, sdk } = await this.connect();
-    const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
     const ttl = this.options.presignTtlSeconds;
     const window = Math.max(1, Math.floor(ttl / 4));
     const now = Math.floor(Date.now() / 1000);
     const signedAt = now - (now % window);
-    // SigV4 caps a presigned URL at 7 days.
-    const expiresIn = Math.min(604_800, ttl + window);
-    return getSignedUrl(s3, new sdk.GetObjectCommand({ Bucket: this.options.bucket, Key: url.slice(this.marker.length) }), {
-      expiresIn,
-      signingDate: new Date(signedAt * 1000),
-    });
+    // Every URL of a window is the same: an image's cloudUrl, displayUrl and fallbackUrl, and a
+    // page of a hundred images read again, are signed once (the cache is dropped with the window).
+    if (signedAt !== this.signedAt || this.signed.size >= MAX_SIGNED_CACHED) {
+      this.signed = new Map();
+      this.signedAt = signedAt;
+    }
+    let link = this.signed.get(url);
+    if (!link) {
+      link = this.presign(url.slice(this.marker.length), signedAt, Math.min(604_800, ttl + window));
+      this.signed.set(url, link);
+      // A failed signing is not kept.
+      link.catch(() => this.signed.get(url) === link && this.signed.delete(url));
+    }
+    return link;
+  }
+
+  /** SigV4 caps a presigned URL at 7 days (`expiresIn`, seconds). */
+  private async presign(key: string, signedAt: number, expiresIn: number): Promise<string> {
+    const { s3, sdk } = await this.connect();
+    this.presigner ??= import('@aws-sdk/s3-request-presigner').then((m) => m.getSignedUrl);
+    const getSignedUrl = await this.presigner;
+    return getSignedUrl(s3, new sdk.GetObjectCommand({ Bucket: this.options.bucket, Key: key }), { expiresIn, signingDate: new Date(signedAt * 1000) });
   }
 
   /** The caller's signal, bounded by this provider's own timeout (an endpoint that accepts and never answers). */
