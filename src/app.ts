@@ -143,6 +143,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
             authenticate,
             lookup: (key) => store.findImageByFileKey(key),
             cloudRedirect: core.cloudRedirect,
+            cloudUrlPublic: core.cloudUrlPublic,
             signedUrl: (key) => urls.url(key),
             log,
           }),

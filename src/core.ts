@@ -250,6 +250,8 @@ export async function createCore(config: Config, deps: CoreDeps) {
     cloudUrlAllowed,
     /** The URL a client is shown for a stored cloud URL: presigned for an object of a private s3 bucket, else as it is. */
     cloudLink: (url: string): Promise<string> => (s3?.holds(url) ? s3.linkFor(url) : Promise.resolve(url)),
+    /** Whether a stored cloud URL is public: anything but an object of a private s3 bucket. */
+    cloudUrlPublic: (url: string): boolean => !(s3?.isPrivate(url) ?? false),
     /** Where the server may redirect a client for a stored cloud URL (checked against the allowed origins); null when refused. */
     cloudRedirect: async (url: string): Promise<string | null> => (s3?.holds(url) ? s3.linkFor(url) : cloudUrlAllowed(url) ? url : null),
     /** Starts the background work: replication, deletions, and the optional timers. */

@@ -12,6 +12,8 @@ export interface LegacyStaticDeps {
   lookup: (key: string) => Promise<ImageRecord | null>;
   /** Where a stored cloud URL may send the client (the providers' origins; presigned for a private s3 bucket), or null. */
   cloudRedirect: (url: string) => Promise<string | null>;
+  /** Whether a stored cloud URL is public (a free host, a public bucket), not an object of a private bucket. */
+  cloudUrlPublic: (url: string) => boolean;
   /** A signed /files URL for the key (the bytes, with ETag and Range, are served there). */
   signedUrl: (key: string) => string;
   log?: Logger;
@@ -28,8 +30,9 @@ function notFound(res: Response): void {
 /**
  * `GET|HEAD /static/Storage/<folder>/<name>`: the seed chatbot's public paths, which its
  * frontends and the links its users shared hold. A path an image record names answers 302 to
- * the image's cloud copy when it has one (on an allowed origin); otherwise the local file is
- * only for its owner (or an admin), who is sent on to a signed /files URL. Everyone else, and
+ * the image's cloud copy when it has one that is public (on an allowed origin); a private
+ * bucket's object, or the local file, is only for its owner (or an admin), who is sent on to a
+ * presigned URL or a signed /files URL. Everyone else, and
  * every path no record names (the seed's PDFs included), gets 404: the seed served its whole
  * folder to anyone, this server serves nothing it does not know. LEGACY_STATIC_LINKS=false
  * turns the route off.
@@ -40,12 +43,12 @@ export function createLegacyStaticRouter(deps: LegacyStaticDeps): Router {
     const key = canonicalKey(req.path.slice(PREFIX_LENGTH));
     const image = key === null ? null : await deps.lookup(key);
     if (key === null || image === null) return notFound(res);
-    const target = image.cloudUrl ? await deps.cloudRedirect(image.cloudUrl) : null;
-    if (target) {
-      res.status(302).set({ Location: target, 'Cache-Control': 'private, no-cache', 'Referrer-Policy': 'no-referrer' }).end();
+    // A public copy was public all along: anyone holding the old link is sent to it.
+    const publicTarget = image.cloudUrl && deps.cloudUrlPublic(image.cloudUrl) ? await deps.cloudRedirect(image.cloudUrl) : null;
+    if (publicTarget) {
+      res.status(302).set({ Location: publicTarget, 'Cache-Control': 'private, no-cache', 'Referrer-Policy': 'no-referrer' }).end();
       return;
     }
-    if (image.cloudUrl) deps.log?.warn({ imageId: image.id }, 'a stored cloud URL is not on an allowed origin: not redirecting to it');
     let viewer;
     try {
       viewer = await deps.authenticate(req.headers);
@@ -56,7 +59,11 @@ export function createLegacyStaticRouter(deps: LegacyStaticDeps): Router {
     }
     // Another user's file is as unknown as a missing one.
     if (viewer === null || !canSee(viewer, image.userId)) return notFound(res);
-    res.status(302).set({ Location: deps.signedUrl(key), 'Cache-Control': 'private, no-store', 'Referrer-Policy': 'no-referrer' }).end();
+    // The owner: a private bucket's object (presigned now), else this server's file. A cloud URL
+    // off the allowed origins is never a target.
+    const privateTarget = image.cloudUrl ? await deps.cloudRedirect(image.cloudUrl) : null;
+    if (image.cloudUrl && !privateTarget) deps.log?.warn({ imageId: image.id }, 'a stored cloud URL is not on an allowed origin: not redirecting to it');
+    res.status(302).set({ Location: privateTarget ?? deps.signedUrl(key), 'Cache-Control': 'private, no-store', 'Referrer-Policy': 'no-referrer' }).end();
   });
   return router;
 }

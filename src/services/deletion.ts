@@ -157,6 +157,12 @@ export class DeletionService extends PolledService {
   private async work(job: DeletionJob): Promise<DeletionJob> {
     const errors: string[] = [];
     let { cloud, cloudDeleted } = job;
+    // Checked again now, not only when the job was made: the same bytes of the same owner may
+    // have been uploaded again since, to the same content-addressed object (s3), by another image.
+    if (cloud && (await this.deps.store.cloudUrlInUse(cloud.url, job.imageId))) {
+      this.deps.log.info({ imageId: job.imageId }, 'the cloud copy is shown by another image now: kept');
+      cloud = null;
+    }
     if (cloud) {
       const target = cloud;
       try {

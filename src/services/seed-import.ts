@@ -106,9 +106,13 @@ interface Prepared {
 }
 
 export class SeedImportService {
+  /** Thumbnail names given to images of the running import (see freeKey). */
+  private taken = new Set<string>();
+
   constructor(private readonly deps: SeedImportDeps) {}
 
   async run(input: SeedImportInput, onProgress?: (done: number) => void): Promise<SeedImportResult> {
+    this.taken = new Set();
     const result: SeedImportResult = {
       conversations: 0,
       messages: 0,
@@ -251,7 +255,7 @@ export class SeedImportService {
         result.imagesAlreadyImported++;
         continue;
       }
-      const p = await this.prepare(image, resolve(input.sourceDir), problem);
+      const p = await this.prepare(image, resolve(input.sourceDir), problem, input.dryRun);
       if (p) prepared.push(p);
     }
     if (input.dryRun) {
@@ -302,7 +306,7 @@ export class SeedImportService {
   }
 
   /** The record of one image, with the files to copy or make; null (and a problem) when it cannot be imported. */
-  private async prepare(image: ImageRecord, sourceDir: string, problem: (p: SeedProblem) => void): Promise<Prepared | null> {
+  private async prepare(image: ImageRecord, sourceDir: string, problem: (p: SeedProblem) => void, dryRun: boolean): Promise<Prepared | null> {
     const where = `image ${image.id}${image.localKey ? ` (${image.localKey})` : ''}`;
     const fromCloud = image.cloudUrl ? canonicalKey(`${image.generated ? 'Image_Gen' : 'uploads'}/${fileNameOf(image.cloudUrl)}`) : null;
     const key = (image.localKey ? canonicalKey(image.localKey) : null) ?? fromCloud;
@@ -324,7 +328,11 @@ export class SeedImportService {
 
     if (!present) {
       // The cloud copy is all there is: restore downloads it (and makes the thumbnail again).
-      const thumbKey = seedThumb && (await isFile(join(sourceDir, seedThumb))) ? seedThumb : thumbnailKey(thumbnailFileName(fileNameOf(key)));
+      const thumbKey = seedThumb && (await isFile(join(sourceDir, seedThumb))) ? seedThumb : await this.freeKey(this.thumbnailNames(key));
+      if (thumbKey === null) {
+        problem({ kind: 'conflicts', where, reason: 'STORAGE_DIR already holds files at the names its thumbnail would take; nothing was overwritten' });
+        return null;
+      }
       if (thumbKey === seedThumb && !(await this.placeCopy(thumbKey, join(sourceDir, thumbKey), copies, where, problem))) return null;
       return { record: { ...base, thumbnailKey: thumbKey, sha256: '', replication: { ...replication, lastError: null } }, copies, made, missing: true };
     }
@@ -343,8 +351,16 @@ export class SeedImportService {
       thumbKey = seedThumb;
       if (!(await this.placeCopy(thumbKey, join(sourceDir, thumbKey), copies, where, problem))) return null;
     } else {
-      thumbKey = thumbnailKey(thumbnailFileName(fileNameOf(key)));
-      if ((await this.deps.files.stat(thumbKey)) === null) made.push({ key: thumbKey, data: await this.deps.thumbnail(source) });
+      // A name of its own: `a.jpg` and `a.png` would both make `thumb_a.webp`, and a file already
+      // there is someone else's (another image's, or one the server did not write).
+      const free = await this.freeKey(this.thumbnailNames(key));
+      if (free === null) {
+        problem({ kind: 'conflicts', where, reason: `STORAGE_DIR already holds files at the names its new thumbnail would take; nothing was overwritten` });
+        return null;
+      }
+      thumbKey = free;
+      // A dry run counts the thumbnail it would make without making it (the costliest step).
+      made.push({ key: thumbKey, data: dryRun ? Buffer.alloc(0) : await this.deps.thumbnail(source) });
     }
     const upright = probe.orientation !== null && probe.orientation >= 5;
     return {
@@ -385,6 +401,26 @@ export class SeedImportService {
     if (there === here) return true;
     problem({ kind: 'conflicts', where, reason: `STORAGE_DIR already holds another file at ${key}; nothing was overwritten` });
     return false;
+  }
+
+  /** Names for a thumbnail the import makes: `thumb_<stem>.webp`, else `thumb_<stem>_<ext>.webp` (for `a.jpg` beside `a.png`). */
+  private thumbnailNames(key: string): string[] {
+    const name = fileNameOf(key);
+    return [thumbnailKey(thumbnailFileName(name)), thumbnailKey(thumbnailFileName(name.replace(/\.([^.]+)$/, '_$1.x')))];
+  }
+
+  /**
+   * The first of `keys` no file in STORAGE_DIR has and no other image of this import was given
+   * (its file may not be written yet), or null. The one chosen is taken.
+   */
+  private async freeKey(keys: string[]): Promise<string | null> {
+    for (const key of keys) {
+      // Checked after the stat: another message imported at once may have taken it meanwhile.
+      if ((await this.deps.files.stat(key)) !== null || this.taken.has(key)) continue;
+      this.taken.add(key);
+      return key;
+    }
+    return null;
   }
 
   /** Writes the files of `p`; on failure removes those it wrote (they are nobody's) and throws. */

@@ -207,6 +207,14 @@ describe('the s3 provider with a private bucket (no S3_PUBLIC_BASE_URL)', () => 
     const again = await privateServer.gql(ImageDocument, { id: image.id }, as('dana'));
     expect(again.data!.image!.cloudUrl).toBe(image.cloudUrl);
 
+    // A seed-style link to a private object: not for anyone but its owner, who gets a presigned URL.
+    const key = stored.local_key;
+    expect((await fetch(`${privateServer.url}/static/Storage/${key}`, { redirect: 'manual' })).status).toBe(404);
+    expect((await fetch(`${privateServer.url}/static/Storage/${key}`, { redirect: 'manual', headers: as('eve') })).status).toBe(404);
+    const owned = await fetch(`${privateServer.url}/static/Storage/${key}`, { redirect: 'manual', headers: as('dana') });
+    expect(owned.status).toBe(302);
+    expect(new URL(owned.headers.get('location')!).searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+
     // Once cleanup removed the original, its old /files link redirects to a presigned URL.
     const cleaned = await privateServer.gql(CleanupLocalImagesDocument, { input: { olderThanDays: 0 } }, as('root', ['admin']));
     expect(cleaned.data!.cleanupLocalImages).toMatchObject({ deleted: 1 });

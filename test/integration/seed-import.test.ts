@@ -215,6 +215,33 @@ describe('import-seed', () => {
     expect(all).toContain('thumbnails/thumb_img_20241102_101620_0badc0de.webp');
   });
 
+  it('gives two images of one stem (a.jpg, a.png) thumbnails of their own, and a dry run renders none', async () => {
+    const lines = (await readFile(seed.messages, 'utf8')).trim().split('\n');
+    const doc = JSON.parse(lines[1]!) as { images: Record<string, unknown>[] };
+    await writeFile(join(seed.storage, 'uploads', 'img_20241102_101620_0badc0de.png'), await readFile('test/fixtures/coffee.png'));
+    doc.images.push({ url: '/static/Storage/uploads/img_20241102_101620_0badc0de.png', cloud_url: '/static/Storage/uploads/img_20241102_101620_0badc0de.png', service: 'local' });
+    for (const image of doc.images) delete image['thumbnail_url'];
+    lines[1] = JSON.stringify(doc);
+    await writeFile(seed.messages, `${lines.join('\n')}\n`);
+    let renders = 0;
+    const counting = service();
+    const deps = (counting as unknown as { deps: { thumbnail: (p: string) => Promise<Buffer> } }).deps;
+    const real = deps.thumbnail;
+    deps.thumbnail = (p) => (renders++, real(p));
+
+    const dry = await counting.run(input({ dryRun: true }));
+    expect(dry).toMatchObject({ thumbnailsMade: 2, conflicts: 0 });
+    expect(renders).toBe(0);
+
+    const result = await counting.run(input());
+    expect(result).toMatchObject({ thumbnailsMade: 2, conflicts: 0, failed: 0 });
+    expect(renders).toBe(2);
+    const [message] = await store.getMessagesByIds(['6725f3a0c2b1a4e5f6a7c002']);
+    const thumbs = message!.images.map((i) => i.thumbnailKey);
+    expect(thumbs).toEqual(['thumbnails/thumb_img_20241102_101620_0badc0de.webp', 'thumbnails/thumb_img_20241102_101620_0badc0de_png.webp']);
+    for (const t of thumbs) expect(existsSync(files.absolutePath(t!))).toBe(true);
+  });
+
   it('reports documents without an owner, and imports them for --owner', async () => {
     // A conversation without user_id, and a message without one in it.
     const lonely = '6725f3a0c2b1a4e5f6a7b8ff';

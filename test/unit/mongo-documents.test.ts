@@ -201,7 +201,9 @@ describe('MongoDB documents: the older app’s', () => {
     // The seed's own image: a URL it wrote down, never checked by this server.
     expect(read({ url, cloud_url: cloud })).toMatchObject({ cloudUrl: cloud, cloudVerifiedAt: null, replication: { status: 'REPLICATED' } });
     // Written by an earlier version of this server, which set a REPLICATED status only after its own upload.
-    expect(read({ url, cloud_url: cloud, uploaded_at: uploaded, replication: { status: 'REPLICATED' } }).cloudVerifiedAt).toEqual(uploaded);
+    expect(read({ url, cloud_url: cloud, uploaded_at: uploaded, sha256: 'ab'.repeat(32), replication: { status: 'REPLICATED' } }).cloudVerifiedAt).toEqual(uploaded);
+    // ...but it also wrote REPLICATED, with no digest, when it completed a seed element: not its upload.
+    expect(read({ url, cloud_url: cloud, uploaded_at: uploaded, sha256: '', replication: { status: 'REPLICATED' } }).cloudVerifiedAt).toBeNull();
     // Not REPLICATED (a requeue in progress): nothing known.
     expect(read({ url, cloud_url: cloud, uploaded_at: uploaded, replication: { status: 'RETRYING' } }).cloudVerifiedAt).toBeNull();
     // This version writes the field; an explicit null (an import) stays null.

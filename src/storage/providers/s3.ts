@@ -67,7 +67,7 @@ export class S3Provider implements CloudProvider {
 
   /** The object key of an upload: content-addressed within the owner's prefix. */
   keyFor(file: UploadFile): string {
-    const sha256 = file.sha256 || createHash('sha256').update(file.data).digest('hex');
+    const sha256 = digestOf(file);
     const ext = EXT_BY_MIME[file.mimeType] ?? (file.fileName.split('.').at(-1)?.toLowerCase() || 'bin');
     // A user id may be "." or "..": as a path segment of a public URL it would be resolved away.
     const id = file.ownerId ?? 'shared';
@@ -126,7 +126,6 @@ export class S3Provider implements CloudProvider {
     const signal = this.deadline(callerSignal);
     const key = this.keyFor(file);
     const { s3, sdk } = await this.connect();
-    const checksum = createHash('sha256').update(file.data).digest('base64');
     try {
       if (file.data.length > MULTIPART_ABOVE_BYTES) {
         // Large objects go in 8 MB parts, 4 at once, each with its own SHA-256 (S3 checks every
@@ -155,7 +154,8 @@ export class S3Provider implements CloudProvider {
           Body: file.data,
           ContentType: file.mimeType,
           CacheControl: CACHE_CONTROL,
-          ChecksumSHA256: checksum,
+          // The record's digest, hashed once when the image was stored (S3 checks it against the body).
+          ChecksumSHA256: Buffer.from(digestOf(file), 'hex').toString('base64'),
         }),
         { abortSignal: signal },
       );
@@ -184,6 +184,11 @@ export class S3Provider implements CloudProvider {
     } catch (e) {
       throw classifyS3Error(e, 'delete');
     }
+  }
+
+  /** Whether a recorded cloud URL is an object of this bucket kept private (shown only through presigned URLs). */
+  isPrivate(url: string): boolean {
+    return url.startsWith(this.marker);
   }
 
   /** Whether a recorded cloud URL is an object of this bucket (under S3_PUBLIC_BASE_URL, or `s3://<bucket>/`). */
@@ -253,4 +258,9 @@ export function classifyS3Error(e: unknown, what: 'upload' | 'delete' | 'downloa
   if (MISCONFIGURED.has(name) || status === 403) return new ProviderError(detail, false, { ...(status ? { status } : {}), cause: e, misconfigured: true });
   const retryable = THROTTLED.has(name) || status === undefined || status >= 500 || status === 429 || name === 'AbortError' || name === 'TimeoutError';
   return new ProviderError(detail, retryable, { ...(status ? { status } : {}), cause: e });
+}
+
+/** The bytes' SHA-256 (hex): the record's, or computed for a legacy record that has none. */
+function digestOf(file: UploadFile): string {
+  return file.sha256 || createHash('sha256').update(file.data).digest('hex');
 }

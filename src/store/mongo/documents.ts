@@ -269,13 +269,16 @@ export function cloudUrlOf(d: Pick<ImageDoc, 'cloud_url' | 'url' | 'service'>): 
 
 /**
  * When the cloud copy was last known good: the stored date; for a document of an earlier version
- * of this server (no field, a stored REPLICATED status) its upload; never for the seed's own
- * images (no stored status), whose copy cleanup has to check first.
+ * of this server (no field, a stored REPLICATED status and a digest) its upload; never for the
+ * seed's own images (no stored status, or one completed without a digest), whose copy cleanup
+ * has to check first.
  */
 function cloudVerifiedAtOf(d: ImageDoc, cloudUrl: string | null, storedStatus: string | null): Date | null {
   if (cloudUrl === null) return null;
   if (d.cloud_verified_at !== undefined) return toDateOrNull(d.cloud_verified_at);
-  return storedStatus === 'REPLICATED' ? toDateOrNull(d.uploaded_at) : null;
+  // An earlier version also wrote REPLICATED when it completed a seed element on its first update,
+  // with the sha256 it did not know ('') : only its own uploads carry a digest.
+  return storedStatus === 'REPLICATED' && nonEmpty(d.sha256) !== null ? toDateOrNull(d.uploaded_at) : null;
 }
 
 export function docToImage(d: ImageDoc, parent: ImageParent, index: number): ImageRecord {
