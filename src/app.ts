@@ -7,6 +7,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import type { Config } from './config.js';
+import { thumbnailEvicted } from './domain/types.js';
 import { createCore, type Core, type CoreDeps } from './core.js';
 import { complexityPlugin } from './graphql/complexity.js';
 import type { GraphQLContext } from './graphql/context.js';
@@ -133,7 +134,10 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
         // such files never share an ETag. Our thumbnails are WebP, the seed's keep their format.
         const digest = image.sha256 || `key-${createHash('sha256').update(key).digest('hex')}`;
         if (same(image.localKey)) return { mimeType: image.mimeType, sha256: digest, cloudUrl: image.cloudUrl };
-        if (same(image.thumbnailKey)) return { mimeType: THUMBNAIL_MIME_TYPES[thumbnailFormatOf(key)], sha256: `${digest}-thumb` };
+        if (same(image.thumbnailKey)) {
+          // Its cloud copy (s3) answers once cleanup evicted it, or when the disk lost it.
+          return { mimeType: THUMBNAIL_MIME_TYPES[thumbnailFormatOf(key)], sha256: `${digest}-thumb`, cloudUrl: image.thumbnailCloudUrl, evicted: thumbnailEvicted(image) };
+        }
         return { mimeType: image.mimeType, sha256: digest, cloudUrl: image.cloudUrl, evicted: true };
       },
     }),

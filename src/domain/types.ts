@@ -47,6 +47,12 @@ export interface ImageRecord {
   thumbnailKey: string | null;
   cloudUrl: string | null;
   /**
+   * The thumbnail's cloud copy, made by providers that keep thumbnails too (s3) right after the
+   * original's. Once cleanup evicted the original it evicted the thumbnail as well (thumbnailKey
+   * then still names the key its /files links use, which redirect here).
+   */
+  thumbnailCloudUrl: string | null;
+  /**
    * When this server last knew the cloud copy holds these bytes: it uploaded them itself (the
    * provider answered with the URL), or cleanup downloaded the copy and its SHA-256 matched the
    * local file. Null for a copy only found recorded (written by the seed chatbot, or imported):
@@ -66,6 +72,14 @@ export interface ImageRecord {
   placeholder: string | null;
   uploadedAt: Date;
   replication: Replication;
+}
+
+/**
+ * Whether cleanup evicted the local thumbnail with its original: it does so only where the
+ * provider holds a copy of the thumbnail (s3). The thumbnail's links then lead to that copy.
+ */
+export function thumbnailEvicted(image: Pick<ImageRecord, 'localKey' | 'thumbnailCloudUrl'>): boolean {
+  return image.localKey === null && image.thumbnailCloudUrl !== null;
 }
 
 export interface Message {

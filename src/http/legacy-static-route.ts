@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { isDomainError } from '../domain/errors.js';
 import type { ImageRecord } from '../domain/types.js';
 import { canSee } from '../domain/viewer.js';
-import { canonicalKey } from '../storage/local-file-store.js';
+import { canonicalKey, sameFileKey } from '../storage/local-file-store.js';
 import type { Authenticate } from './identity.js';
 
 export interface LegacyStaticDeps {
@@ -43,8 +43,10 @@ export function createLegacyStaticRouter(deps: LegacyStaticDeps): Router {
     const key = canonicalKey(req.path.slice(PREFIX_LENGTH));
     const image = key === null ? null : await deps.lookup(key);
     if (key === null || image === null) return notFound(res);
+    // A thumbnail's own cloud copy (s3) where there is one, else the image's.
+    const cloudUrl = (sameFileKey(image.thumbnailKey, key) ? image.thumbnailCloudUrl : null) ?? image.cloudUrl;
     // A public copy was public all along: anyone holding the old link is sent to it.
-    const publicTarget = image.cloudUrl && deps.cloudUrlPublic(image.cloudUrl) ? await deps.cloudRedirect(image.cloudUrl) : null;
+    const publicTarget = cloudUrl && deps.cloudUrlPublic(cloudUrl) ? await deps.cloudRedirect(cloudUrl) : null;
     if (publicTarget) {
       res.status(302).set({ Location: publicTarget, 'Cache-Control': 'private, no-cache', 'Referrer-Policy': 'no-referrer' }).end();
       return;
@@ -61,8 +63,8 @@ export function createLegacyStaticRouter(deps: LegacyStaticDeps): Router {
     if (viewer === null || !canSee(viewer, image.userId)) return notFound(res);
     // The owner: a private bucket's object (presigned now), else this server's file. A cloud URL
     // off the allowed origins is never a target.
-    const privateTarget = image.cloudUrl ? await deps.cloudRedirect(image.cloudUrl) : null;
-    if (image.cloudUrl && !privateTarget) deps.log?.warn({ imageId: image.id }, 'a stored cloud URL is not on an allowed origin: not redirecting to it');
+    const privateTarget = cloudUrl ? await deps.cloudRedirect(cloudUrl) : null;
+    if (cloudUrl && !privateTarget) deps.log?.warn({ imageId: image.id }, 'a stored cloud URL is not on an allowed origin: not redirecting to it');
     res.status(302).set({ Location: privateTarget ?? deps.signedUrl(key), 'Cache-Control': 'private, no-store', 'Referrer-Policy': 'no-referrer' }).end();
   });
   return router;

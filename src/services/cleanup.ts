@@ -14,6 +14,8 @@ export interface CleanupInput {
 export interface CleanupResult {
   /** Local originals removed (or, in a dry run, that would be). */
   deleted: number;
+  /** Local thumbnails removed with their original, their cloud copy held by a provider that keeps thumbnails (s3). */
+  thumbnailsDeleted: number;
   /** Old, but no cloud copy that lasts: kept. */
   keptNoCloudCopy: number;
   /** Recorded cloud copies this server had not made, downloaded and found to hold the local file's bytes. */
@@ -30,7 +32,7 @@ export const MAX_RETENTION_DAYS = 36_500;
 /**
  * cleanupLocalImages: removes local originals older than a number of days, only where a cloud
  * copy holds the image (REPLICATED) and will keep holding it. Thumbnails stay, so lists keep
- * loading fast. A cloud copy this server did not make itself (the seed chatbot's, an import's:
+ * loading fast, unless the provider holds a copy of the thumbnail too (s3), uploaded by this server. A cloud copy this server did not make itself (the seed chatbot's, an import's:
  * `cloudVerifiedAt` null) is only a URL someone wrote down: it is downloaded first, and the
  * original goes only when the download's SHA-256 is the local file's. The record is updated before the file goes: a crash in between leaves a file no
  * record points to (reconcile removes it), never a record pointing at a missing file.
@@ -63,7 +65,7 @@ export class CleanupService {
     }
     const dryRun = input.dryRun ?? false;
     const cutoff = new Date(this.deps.clock().getTime() - days * 86_400_000);
-    const result: CleanupResult = { deleted: 0, keptNoCloudCopy: 0, verifiedCloudCopies: 0, keptUnverifiedCloudCopy: 0, bytesFreed: 0, failed: 0 };
+    const result: CleanupResult = { deleted: 0, thumbnailsDeleted: 0, keptNoCloudCopy: 0, verifiedCloudCopies: 0, keptUnverifiedCloudCopy: 0, bytesFreed: 0, failed: 0 };
     let done = 0;
     let total = 0;
     for await (const page of walkImages(this.deps.store, null, { uploadedBefore: cutoff }, (n) => (total = n))) {
@@ -95,20 +97,31 @@ export class CleanupService {
       }
       result.verifiedCloudCopies++;
     }
+    // The thumbnail goes too when the same provider holds a copy of it that this server uploaded
+    // (s3); otherwise it stays, so lists keep loading from this server.
+    const thumbKey = image.thumbnailCloudUrl !== null && image.cloudVerifiedAt !== null ? image.thumbnailKey : null;
+    const thumbSize = thumbKey ? ((await this.deps.files.stat(thumbKey))?.size ?? null) : null;
     if (!dryRun) {
       const checked = verified ? { cloudVerifiedAt: this.deps.clock(), ...(image.sha256 ? {} : { sha256: verified.sha256 }) } : {};
-      // A record deleted meanwhile is left to its deletion.
+      // A record deleted meanwhile is left to its deletion. thumbnailKey stays: it is the key the
+      // thumbnail's /files links name, which now redirect to its cloud copy.
       if (!(await this.deps.store.updateImage(image.id, { localKey: null, evictedKey: key, ...checked }))) return;
-      try {
-        await this.deps.files.delete(key);
-      } catch (err) {
-        this.deps.log.error({ err, key }, 'could not remove a cleaned-up original; reconcile will');
-        result.failed++;
-        return;
+      for (const k of thumbSize === null ? [key] : [key, thumbKey as string]) {
+        try {
+          await this.deps.files.delete(k);
+        } catch (err) {
+          this.deps.log.error({ err, key: k }, k === key ? 'could not remove a cleaned-up original; reconcile will' : 'could not remove a cleaned-up thumbnail; reconcile will');
+          result.failed++;
+          return;
+        }
       }
     }
     result.deleted++;
     result.bytesFreed += size;
+    if (thumbSize !== null) {
+      result.thumbnailsDeleted++;
+      result.bytesFreed += thumbSize;
+    }
   }
 
   /**

@@ -84,11 +84,23 @@ export class DeletionService extends PolledService {
       leaseOwner: this.deps.instanceId,
       leaseUntil: new Date(now.getTime() + this.deps.options.leaseMs),
     };
+    // The thumbnail's cloud copy is a job of its own, stored first: a crash right after leaves a
+    // job whose copy the image still shows, which the worker then keeps (cloudUrlInUse).
+    const thumbnailJob = await this.thumbnailJob(image, job);
+    if (thumbnailJob) await this.deps.store.enqueueDeletion(thumbnailJob);
     // Someone deleted it between the read and now: the same answer as deleting twice.
     if (!(await this.deps.store.beginDeletion(job))) throw new NotFoundError('Image', id);
     this.deps.log.info({ imageId: image.id, userId: image.userId, service: image.service }, 'image deleted');
     const after = await this.workHeld(job);
-    return { deletedImageId: image.id, localDeleted: after.localKeys.length === 0, cloudDeleted: after.cloudDeleted };
+    const thumbnail = thumbnailJob ? await this.workHeld(thumbnailJob) : null;
+    return { deletedImageId: image.id, localDeleted: after.localKeys.length === 0, cloudDeleted: after.cloudDeleted && (thumbnail?.cloudDeleted ?? true) };
+  }
+
+  /** The deletion of an image's thumbnail copy (providers that keep thumbnails delete by its URL), or null. */
+  private async thumbnailJob(image: ImageRecord, job: DeletionJob): Promise<DeletionJob | null> {
+    const url = image.thumbnailCloudUrl;
+    if (!url || !this.deps.cloud.canDelete(image.service) || (await this.deps.store.cloudUrlInUse(url, image.id))) return null;
+    return { ...job, imageId: `${image.id}:thumbnail`, localKeys: [], cloud: { service: image.service, url, deleteUrl: url } };
   }
 
   /**

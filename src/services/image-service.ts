@@ -220,6 +220,7 @@ export class ImageService {
       evictedKey: null,
       thumbnailKey: thumbKey,
       cloudUrl: null,
+      thumbnailCloudUrl: null,
       cloudVerifiedAt: null,
       deleteUrl: null,
       caption: o.caption,

@@ -1,15 +1,16 @@
 import type { Logger } from 'pino';
-import type { ImageRecord } from '../domain/types.js';
+import { thumbnailEvicted, type ImageRecord } from '../domain/types.js';
 import { sameFileKey } from '../storage/local-file-store.js';
 import type { MetadataStore } from '../store/metadata-store.js';
 
 /**
  * Whether the record keeps this file: as its original or thumbnail. A file at the key of an
- * original that cleanup evicted is an orphan too (a cleanup or restore interrupted mid-way).
+ * original that cleanup evicted is an orphan too (a cleanup or restore interrupted mid-way), and
+ * so is one at the key of a thumbnail cleanup evicted with it (s3 holds both).
  */
 function isReferenced(image: ImageRecord | null, key: string): boolean {
   if (!image) return false;
-  return sameFileKey(image.localKey, key) || sameFileKey(image.thumbnailKey, key);
+  return sameFileKey(image.localKey, key) || (sameFileKey(image.thumbnailKey, key) && !thumbnailEvicted(image));
 }
 
 /** What the sweep needs of the local file store. */

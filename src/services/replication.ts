@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
+import { THUMBNAIL_MIME_TYPES, thumbnailFormatOf } from '../images/thumbnail.js';
 import { redactPaths } from '../domain/redact.js';
 import type { ImageRecord } from '../domain/types.js';
 import type { ChainFailure, ChainSuccess } from '../storage/providers/chain.js';
@@ -20,7 +22,8 @@ export interface ReplicationOptions {
 }
 
 export interface Uploader {
-  upload(file: UploadFile): Promise<ChainSuccess | ChainFailure>;
+  /** `thumbnail` is read only if the provider that takes the original keeps thumbnails too. */
+  upload(file: UploadFile, o?: { thumbnail?: () => Promise<UploadFile | null> }): Promise<ChainSuccess | ChainFailure>;
 }
 
 export interface ReplicationEvents {
@@ -78,8 +81,10 @@ export class ReplicationService extends PolledService {
     // The same bytes from the same owner already have a cloud copy: reuse it, upload nothing.
     const twin = image.sha256 ? await this.deps.store.findReplicatedBySha256(image.userId, image.sha256) : null;
     if (twin && twin.id !== image.id && twin.cloudUrl) {
+      // The twin's thumbnail copy too, when it is of the same format (a seed thumbnail may be a JPEG).
+      const sameThumb = twin.thumbnailKey !== null && image.thumbnailKey !== null && thumbnailFormatOf(twin.thumbnailKey) === thumbnailFormatOf(image.thumbnailKey);
       return done(
-        { cloudUrl: twin.cloudUrl, cloudVerifiedAt: twin.cloudVerifiedAt, deleteUrl: twin.deleteUrl, service: twin.service, replication: { status: 'REPLICATED', attempts, nextAttemptAt: null, lastError: null, ...released } },
+        { cloudUrl: twin.cloudUrl, thumbnailCloudUrl: sameThumb ? twin.thumbnailCloudUrl : null, cloudVerifiedAt: twin.cloudVerifiedAt, deleteUrl: twin.deleteUrl, service: twin.service, replication: { status: 'REPLICATED', attempts, nextAttemptAt: null, lastError: null, ...released } },
         'reused',
         twin.service === 'LOCAL' ? null : twin.service,
       );
@@ -91,13 +96,18 @@ export class ReplicationService extends PolledService {
       if (!image.localKey) throw new Error('no local copy to upload');
       const data = await this.deps.readLocal(image.localKey);
       const file = { data, fileName: image.localKey.split('/').at(-1) as string, mimeType: image.mimeType, sha256: image.sha256, ownerId: image.userId };
+      const thumbnail = () => this.thumbnailFile(image, file.sha256 || sha256Of(data));
       // The lease is renewed while the chain runs (timeouts and retries can outlast it).
-      result = await withLeaseHeartbeat(this.deps.options.leaseMs, () => this.renewLease(image.id, leaseOwner), () => this.deps.chain.upload(file), (err) =>
+      result = await withLeaseHeartbeat(this.deps.options.leaseMs, () => this.renewLease(image.id, leaseOwner), () => this.deps.chain.upload(file, { thumbnail }), (err) =>
         this.deps.log.warn({ err, imageId: image.id }, 'renewing a replication lease failed'),
       );
       if (result.ok) {
-        const stored = await this.deps.store.updateImage(image.id, successPatch(result.copy, result.provider, attempts, this.deps.clock()), { leaseOwner });
-        if (!stored) return this.lostTheLease(image, result.provider, result.copy);
+        if (result.thumbnailError) {
+          // The original's copy stands; the thumbnail simply stays local (cleanup keeps it).
+          this.deps.log.warn({ imageId: image.id, provider: result.provider, reason: result.thumbnailError }, 'the thumbnail could not be uploaded with the original: it is kept locally only');
+        }
+        const stored = await this.deps.store.updateImage(image.id, successPatch(result, attempts, this.deps.clock()), { leaseOwner });
+        if (!stored) return this.lostTheLease(image, result.provider, [result.copy, ...(result.thumbnail ? [result.thumbnail] : [])]);
         return done(null, 'replicated', result.provider);
       }
       lastError = result.failures.map((f) => `${f.provider}: ${f.reason}`).join('; ') || 'no cloud provider is enabled';
@@ -115,6 +125,20 @@ export class ReplicationService extends PolledService {
     return done({ replication: { status: 'RETRYING', attempts, nextAttemptAt, lastError, ...released } }, 'retrying', null);
   }
 
+  /** The local thumbnail as an upload named after its original, or null when there is none to read. */
+  private async thumbnailFile(image: ImageRecord, originalSha256: string): Promise<UploadFile | null> {
+    if (!image.thumbnailKey) return null;
+    let data: Buffer;
+    try {
+      data = await this.deps.readLocal(image.thumbnailKey);
+    } catch (err) {
+      this.deps.log.warn({ err, imageId: image.id }, 'the local thumbnail could not be read: only the original is uploaded');
+      return null;
+    }
+    const format = thumbnailFormatOf(image.thumbnailKey);
+    return { data, fileName: image.thumbnailKey.split('/').at(-1) as string, mimeType: THUMBNAIL_MIME_TYPES[format], sha256: sha256Of(data), ownerId: image.userId, thumbnailOf: originalSha256 };
+  }
+
   /** Extends the lease `leaseOwner` holds on an image by a full lease; false when it no longer holds it. */
   private renewLease(id: string, leaseOwner: string): Promise<boolean> {
     const leaseUntil = new Date(this.deps.clock().getTime() + this.deps.options.leaseMs);
@@ -124,14 +148,17 @@ export class ReplicationService extends PolledService {
   /**
    * The upload succeeded but the record could not take it: the image was deleted meanwhile, or
    * its lease was lost (this process was paused past it) and another worker replicated it. Either
-   * way the new copy is nobody's and is deleted where the provider allows, unless some image
-   * shows that very URL (a provider that stores the same bytes under one URL).
+   * way the new copies (original and thumbnail) are nobody's and are deleted where the provider
+   * allows, unless some image shows that very URL (a provider that stores the same bytes under one URL).
    */
-  private async lostTheLease(image: ImageRecord, provider: ProviderName, copy: CloudCopy): Promise<ImageRecord> {
+  private async lostTheLease(image: ImageRecord, provider: ProviderName, copies: CloudCopy[]): Promise<ImageRecord> {
     const [current] = await this.deps.store.getImagesByIds([image.id]);
-    if (current && (current.cloudUrl === copy.url || (await this.deps.store.cloudUrlInUse(copy.url, '')))) return current;
-    this.deps.log.warn({ imageId: image.id, provider, deleted: !current }, current ? 'another worker replicated this image first: the extra cloud copy is deleted' : 'image deleted while it was uploaded: the new cloud copy is deleted');
-    await this.deps.onOrphanedCopy?.(image, provider, copy);
+    for (const copy of copies) {
+      if (current && (current.cloudUrl === copy.url || current.thumbnailCloudUrl === copy.url)) continue;
+      if (await this.deps.store.cloudUrlInUse(copy.url, '')) continue;
+      this.deps.log.warn({ imageId: image.id, provider, deleted: !current }, current ? 'another worker replicated this image first: the extra cloud copy is deleted' : 'image deleted while it was uploaded: the new cloud copy is deleted');
+      await this.deps.onOrphanedCopy?.(image, provider, copy);
+    }
     return current ?? image;
   }
 
@@ -196,9 +223,13 @@ export class ReplicationService extends PolledService {
   }
 }
 
-function successPatch(copy: CloudCopy, provider: ProviderName, attempts: number, now: Date): Parameters<MetadataStore['updateImage']>[1] {
+const sha256Of = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+function successPatch(result: ChainSuccess, attempts: number, now: Date): Parameters<MetadataStore['updateImage']>[1] {
+  const { copy, provider } = result;
   return {
     cloudUrl: copy.url,
+    thumbnailCloudUrl: result.thumbnail?.url ?? null,
     // The provider answered with the URL of the bytes it was sent.
     cloudVerifiedAt: now,
     deleteUrl: copy.deleteUrl,

@@ -3,7 +3,7 @@ import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import { BadUserInputError, NotFoundError } from '../domain/errors.js';
 import { redactPaths } from '../domain/redact.js';
-import type { ImageRecord } from '../domain/types.js';
+import { thumbnailEvicted, type ImageRecord } from '../domain/types.js';
 import { ownerScope, visibleOrNotFound, type Viewer } from '../domain/viewer.js';
 import type { MetadataStore } from '../store/metadata-store.js';
 import { walkImages } from './walk.js';
@@ -151,8 +151,9 @@ export class RestoreService {
 
   private async restoreOne(image: ImageRecord, dryRun: boolean, result: RestoreResult): Promise<Outcome> {
     if (image.localKey === null) {
-      // Cleanup removed the original on purpose; only its thumbnail is kept locally.
-      if (image.thumbnailKey && image.cloudUrl && !dryRun && !(await this.deps.files.stat(image.thumbnailKey))) {
+      // Cleanup removed the original on purpose; only its thumbnail is kept locally, unless the
+      // provider holds the thumbnail too (s3), when cleanup evicted both and nothing is remade.
+      if (image.thumbnailKey && image.cloudUrl && !thumbnailEvicted(image) && !dryRun && !(await this.deps.files.stat(image.thumbnailKey))) {
         await this.withDownload(image, image.cloudUrl, () => true, async (temp) => this.writeThumbnail(image, temp, result));
         if (await this.deletedMeanwhile(image, [image.thumbnailKey])) return 'gone';
       }

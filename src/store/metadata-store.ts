@@ -13,7 +13,7 @@ import type {
 
 /** Fields of an image record that may change after it is written. */
 export type ImagePatch = Partial<
-  Pick<ImageRecord, 'localKey' | 'evictedKey' | 'thumbnailKey' | 'cloudUrl' | 'cloudVerifiedAt' | 'deleteUrl' | 'service' | 'caption' | 'placeholder' | 'sha256'>
+  Pick<ImageRecord, 'localKey' | 'evictedKey' | 'thumbnailKey' | 'cloudUrl' | 'thumbnailCloudUrl' | 'cloudVerifiedAt' | 'deleteUrl' | 'service' | 'caption' | 'placeholder' | 'sha256'>
 > & { replication?: Partial<Replication> };
 
 /** One slice of scanImages. */
@@ -100,7 +100,7 @@ export interface MetadataStore {
    * (`evictedKey`) is stored under `key`; null when none.
    */
   findImageByFileKey(key: string): Promise<ImageRecord | null>;
-  /** Whether an image other than `exceptImageId` shows this cloud URL (a shared copy must not be deleted). */
+  /** Whether an image other than `exceptImageId` shows this cloud URL, as its original's or its thumbnail's copy (a shared copy must not be deleted). */
   cloudUrlInUse(cloudUrl: string, exceptImageId: string): Promise<boolean>;
   /** A REPLICATED image of `userId` with these bytes, to reuse its cloud copy; null when none. */
   findReplicatedBySha256(userId: string, sha256: string): Promise<ImageRecord | null>;

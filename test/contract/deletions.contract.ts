@@ -110,6 +110,16 @@ export function deletionCases(ref: StoreRef): void {
     expect(await ref.store.cloudUrlInUse(url, a!.id)).toBe(false);
   });
 
+  it('cloudUrlInUse sees thumbnail copies too, set by a patch', async () => {
+    const thumb = 's3://bucket/alice/abc.thumb.webp';
+    const [a, b] = await seedQueue(ref.store, [{ cloudUrl: 's3://bucket/alice/abc.png' }, { cloudUrl: 's3://bucket/alice/abc.png' }]);
+    expect(await ref.store.cloudUrlInUse(thumb, 'nobody')).toBe(false);
+    expect(await ref.store.updateImage(b!.id, { thumbnailCloudUrl: thumb })).toBe(true);
+    expect((await ref.store.getImagesByIds([b!.id]))[0]!.thumbnailCloudUrl).toBe(thumb);
+    expect(await ref.store.cloudUrlInUse(thumb, a!.id)).toBe(true);
+    expect(await ref.store.cloudUrlInUse(thumb, b!.id)).toBe(false);
+  });
+
   it('finds an image by the key of its evicted original, which a patch sets', async () => {
     const [image] = await seedQueue(ref.store, [{}]);
     const key = image!.localKey!;

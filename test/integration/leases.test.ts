@@ -46,7 +46,7 @@ describe('a replication worker that loses its lease', () => {
   }
 
   /** A worker whose upload, while it runs, is overtaken by another worker that replicates the image first. */
-  function overtaken(ourUrl: string, winnerUrl: string, orphaned: CloudCopy[]): ReplicationService {
+  function overtaken(ourUrl: string, winnerUrl: string, orphaned: CloudCopy[], thumbnails: { ours: string; winner: string | null } | null = null): ReplicationService {
     return new ReplicationService({
       store,
       readLocal: async () => Buffer.from('bytes'),
@@ -54,8 +54,13 @@ describe('a replication worker that loses its lease', () => {
         upload: async () => {
           // Meanwhile (this worker paused past its lease), another took the image and replicated it.
           await store.updateImage(image.id, { replication: { leaseOwner: 'other', leaseUntil: new Date(Date.now() + 60_000) } });
-          await store.updateImage(image.id, { cloudUrl: winnerUrl, service: 'IMGBB', replication: { status: 'REPLICATED', leaseOwner: null, leaseUntil: null } }, { leaseOwner: 'other' });
-          return { ok: true, provider: 'postimages' as ProviderName, copy: { url: ourUrl, deleteUrl: 'https://postimg.cc/delete/ours', providerId: 'ours' }, failures: [] };
+          await store.updateImage(
+            image.id,
+            { cloudUrl: winnerUrl, thumbnailCloudUrl: thumbnails?.winner ?? null, service: 'IMGBB', replication: { status: 'REPLICATED', leaseOwner: null, leaseUntil: null } },
+            { leaseOwner: 'other' },
+          );
+          const thumbnail = thumbnails ? { url: thumbnails.ours, deleteUrl: thumbnails.ours, providerId: null } : null;
+          return { ok: true, provider: 'postimages' as ProviderName, copy: { url: ourUrl, deleteUrl: 'https://postimg.cc/delete/ours', providerId: 'ours' }, thumbnail, failures: [] };
         },
       },
       clock: () => new Date(),
@@ -88,6 +93,22 @@ describe('a replication worker that loses its lease', () => {
     const [claimed] = await store.claimDueImages({ now: new Date(), leaseOwner: 'me', leaseMs: 60_000, limit: 8 });
     expect((await service.replicate(claimed!, 'me')).cloudUrl).toBe(same);
     expect(orphaned).toEqual([]);
+  });
+
+  it('deletes its extra thumbnail copy too, unless it is the one the winner recorded', async () => {
+    await setup();
+    const orphaned: CloudCopy[] = [];
+    const service = overtaken('s3://b/ours.png', 's3://b/winner.png', orphaned, { ours: 's3://b/ours.thumb.webp', winner: 's3://b/winner.thumb.webp' });
+    const [claimed] = await store.claimDueImages({ now: new Date(), leaseOwner: 'me', leaseMs: 60_000, limit: 8 });
+    expect(await service.replicate(claimed!, 'me')).toMatchObject({ cloudUrl: 's3://b/winner.png', thumbnailCloudUrl: 's3://b/winner.thumb.webp' });
+    expect(orphaned.map((c) => c.url)).toEqual(['s3://b/ours.png', 's3://b/ours.thumb.webp']);
+
+    await setup();
+    const kept: CloudCopy[] = [];
+    const sameThumb = overtaken('s3://b/ours.png', 's3://b/winner.png', kept, { ours: 's3://b/same.thumb.webp', winner: 's3://b/same.thumb.webp' });
+    const [again] = await store.claimDueImages({ now: new Date(), leaseOwner: 'me', leaseMs: 60_000, limit: 8 });
+    await sameThumb.replicate(again!, 'me');
+    expect(kept.map((c) => c.url)).toEqual(['s3://b/ours.png']);
   });
 });
 

@@ -267,3 +267,119 @@ describe('s3 object keys', () => {
     }
   });
 });
+
+describe('thumbnails with the s3 provider', () => {
+  let thumbServer: TestServer;
+  const admin = as('root', ['admin']);
+
+  beforeAll(async () => {
+    thumbServer = await startTestServer({ env: s3.env({ CLOUD_PROVIDERS: 's3', CLOUD_TIMEOUT_MS: '3000', CLOUD_ATTEMPTS: '2', CIRCUIT_BREAK_AFTER: '100', REPLICATION_POLL_MS: '60000' }) });
+  });
+  afterAll(async () => {
+    await thumbServer.stop();
+  });
+  afterEach(() => {
+    s3.modeFor = null;
+  });
+
+  async function uploadTo(user: string, data: Buffer) {
+    const c = await thumbServer.gql(CreateConversationDocument, { input: {} }, as(user));
+    const res = await thumbServer.gql(UploadImageDocument, { input: { conversationId: c.data!.createConversation.id, base64: data.toString('base64'), waitForCloud: true } }, as(user));
+    expect(res.errors).toBeUndefined();
+    return res.data!.uploadImage.image;
+  }
+  const stored = (id: string) => {
+    const db = new Database(thumbServer.sqlitePath, { readonly: true });
+    try {
+      return db.prepare('SELECT local_key, thumbnail_key, thumbnail_cloud_url FROM images WHERE id = ?').get(id) as { local_key: string | null; thumbnail_key: string; thumbnail_cloud_url: string | null };
+    } finally {
+      db.close();
+    }
+  };
+  /** Only this image is old enough: the others of the file are cleaned by their own tests. */
+  const cleanup = () => thumbServer.gql(CleanupLocalImagesDocument, { input: { olderThanDays: 0 } }, admin);
+
+  it('uploads the thumbnail next to the original, with its own SHA-256 and type', async () => {
+    const before = puts().length;
+    const image = await uploadTo('frank', await photo(11));
+    const written = puts().slice(before);
+    expect(written.map((p) => p.path)).toEqual([`/${s3.bucket}/frank/${image.sha256}.jpg`, `/${s3.bucket}/frank/${image.sha256}.thumb.webp`]);
+    const local = Buffer.from(await (await fetch(image.thumbnailUrl!)).arrayBuffer());
+    expect(local.length).toBeGreaterThan(0);
+    expect(written[1]!.headers['x-amz-checksum-sha256']).toBe(createHash('sha256').update(local).digest('base64'));
+    expect(written[1]!.headers['content-type']).toBe('image/webp');
+    expect(written[1]!.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    const cloud = `${s3.publicBaseUrl}/frank/${image.sha256}.thumb.webp`;
+    expect(stored(image.id).thumbnail_cloud_url).toBe(cloud);
+    expect(Buffer.from(await (await fetch(cloud)).arrayBuffer())).toEqual(local);
+    // Still served from here while the local file is kept.
+    expect(image.thumbnailUrl!.startsWith(thumbServer.url)).toBe(true);
+    // A seed-style link to the thumbnail leads to the thumbnail's public copy, not the original's.
+    const legacy = await fetch(`${thumbServer.url}/static/Storage/${stored(image.id).thumbnail_key}`, { redirect: 'manual' });
+    expect(legacy.status).toBe(302);
+    expect(legacy.headers.get('location')).toBe(cloud);
+  });
+
+  it('cleanup evicts both local files; thumbnail links lead to the cloud copy; restore remakes nothing; delete removes both objects', async () => {
+    const image = await uploadTo('gina', await photo(12));
+    const keys = stored(image.id);
+    const localThumb = await readFile(join(thumbServer.storageDir, keys.thumbnail_key));
+    const thumbSize = localThumb.length;
+    const cleaned = (await cleanup()).data!.cleanupLocalImages;
+    expect(cleaned).toMatchObject({ failed: 0 });
+    expect(cleaned.thumbnailsDeleted).toBeGreaterThanOrEqual(1);
+    expect(cleaned.bytesFreed).toBeGreaterThanOrEqual(image.size + thumbSize);
+    expect(existsSync(join(thumbServer.storageDir, keys.local_key!))).toBe(false);
+    expect(existsSync(join(thumbServer.storageDir, keys.thumbnail_key))).toBe(false);
+
+    // The API now shows the thumbnail's cloud copy; the old signed link redirects to it.
+    const after = (await thumbServer.gql(ImageDocument, { id: image.id }, as('gina'))).data!.image!;
+    const cloudThumb = `${s3.publicBaseUrl}/gina/${image.sha256}.thumb.webp`;
+    expect(after.thumbnailUrl).toBe(cloudThumb);
+    const old = await fetch(image.thumbnailUrl!, { redirect: 'manual' });
+    expect(old.status).toBe(302);
+    expect(old.headers.get('location')).toBe(cloudThumb);
+    expect(Buffer.from(await (await fetch(cloudThumb)).arrayBuffer())).toEqual(localThumb);
+
+    // Restore leaves an evicted image alone: no thumbnail is made again, nothing is downloaded.
+    const before = s3.requests.length;
+    const restored = (await thumbServer.gql(RestoreImagesDocument, {}, as('gina'))).data!.restoreImages;
+    expect(restored).toMatchObject({ cloudOnly: 1, thumbnailsRegenerated: 0, failed: 0 });
+    expect(s3.requests.length).toBe(before);
+    expect(existsSync(join(thumbServer.storageDir, keys.thumbnail_key))).toBe(false);
+
+    const deleted = (await thumbServer.gql(DeleteImageDocument, { id: image.id }, as('gina'))).data!.deleteImage;
+    expect(deleted).toMatchObject({ cloudDeleted: true, localDeleted: true });
+    const deletes = s3.requests.slice(before).filter((r) => r.method === 'DELETE').map((r) => r.path);
+    expect(deletes.sort()).toEqual([`/${s3.bucket}/gina/${image.sha256}.jpg`, `/${s3.bucket}/gina/${image.sha256}.thumb.webp`]);
+    expect((await fetch(cloudThumb)).status).toBe(404);
+  });
+
+  it('a thumbnail shared by twins (the same bytes of one owner) is deleted only with the last of them', async () => {
+    const data = await photo(13);
+    const a = await uploadTo('hugo', data);
+    const b = await uploadTo('hugo', data);
+    const cloudThumb = `${s3.publicBaseUrl}/hugo/${a.sha256}.thumb.webp`;
+    expect(stored(b.id).thumbnail_cloud_url).toBe(cloudThumb);
+    expect((await thumbServer.gql(DeleteImageDocument, { id: a.id }, as('hugo'))).data!.deleteImage.cloudDeleted).toBe(false);
+    expect((await fetch(cloudThumb)).status).toBe(200);
+    expect((await thumbServer.gql(DeleteImageDocument, { id: b.id }, as('hugo'))).data!.deleteImage.cloudDeleted).toBe(true);
+    expect((await fetch(cloudThumb)).status).toBe(404);
+  });
+
+  it('a thumbnail the bucket refuses leaves the image replicated and its thumbnail local, which cleanup keeps', async () => {
+    s3.modeFor = (r) => (r.method === 'PUT' && r.path.includes('.thumb.') ? 'internal' : undefined);
+    const image = await uploadTo('ivan', await photo(14));
+    expect(image).toMatchObject({ service: 'S3', replicationStatus: 'REPLICATED' });
+    const keys = stored(image.id);
+    expect(keys.thumbnail_cloud_url).toBeNull();
+    expect(thumbServer.logs.some((l) => l['msg'] === 'the thumbnail could not be uploaded with the original: it is kept locally only' && l['imageId'] === image.id)).toBe(true);
+    s3.modeFor = null;
+    await cleanup();
+    expect(existsSync(join(thumbServer.storageDir, keys.local_key!))).toBe(false);
+    expect(existsSync(join(thumbServer.storageDir, keys.thumbnail_key))).toBe(true);
+    const after = (await thumbServer.gql(ImageDocument, { id: image.id }, as('ivan'))).data!.image!;
+    expect(after.thumbnailUrl!.startsWith(thumbServer.url)).toBe(true);
+    expect((await fetch(after.thumbnailUrl!)).status).toBe(200);
+  });
+});

@@ -56,6 +56,7 @@ export function makeImage(message: Pick<Message, 'id' | 'conversationId' | 'user
     evictedKey: null,
     thumbnailKey: `thumbnails/thumb_img_20260101_000000_${id.slice(-8)}.webp`,
     cloudUrl: null,
+    thumbnailCloudUrl: null,
     cloudVerifiedAt: null,
     deleteUrl: null,
     caption: null,

@@ -29,6 +29,8 @@ export interface S3Endpoint {
   publicBaseUrl: string;
   requests: S3Request[];
   mode: S3Mode;
+  /** A mode for some requests only (say, the thumbnails' PUTs); undefined falls back to `mode`. */
+  modeFor: ((r: S3Request) => S3Mode | undefined) | null;
   /** Added before every request is forwarded (a distant region). */
   latencyMs: number;
   /** Env for a server using this bucket as its s3 provider. */
@@ -58,6 +60,7 @@ export async function startS3(o: { bucket?: string } = {}): Promise<S3Endpoint> 
     publicBaseUrl: '',
     requests: [],
     mode: 'ok',
+    modeFor: null,
     latencyMs: 0,
     env: (extra = {}) => ({
       S3_BUCKET: bucket,
@@ -91,8 +94,9 @@ export async function startS3(o: { bucket?: string } = {}): Promise<S3Endpoint> 
   };
 
   const proxy = createServer((req: IncomingMessage, res: ServerResponse) => {
-    endpoint.requests.push({ method: req.method ?? '', path: (req.url ?? '').split('?')[0]!, headers: { ...req.headers } });
-    const mode = endpoint.mode;
+    const recorded = { method: req.method ?? '', path: (req.url ?? '').split('?')[0]!, headers: { ...req.headers } };
+    endpoint.requests.push(recorded);
+    const mode = endpoint.modeFor?.(recorded) ?? endpoint.mode;
     if (mode === 'dead') {
       req.socket.destroy();
       return;

@@ -37,6 +37,7 @@ export async function seedImage(
     evictedKey: null,
     thumbnailKey: `thumbnails/thumb_${name}.webp`,
     cloudUrl: o.cloudUrl ?? null,
+    thumbnailCloudUrl: null,
     // As this server's replication leaves it, unless the test says the copy was never checked.
     cloudVerifiedAt: o.cloudUrl && o.verified !== false ? (o.uploadedAt ?? new Date()) : null,
     deleteUrl: o.cloudUrl ? 'https://ibb.co/delete/secret' : null,

@@ -16,6 +16,7 @@ import { CONVERSATION_INDEXES, MESSAGE_INDEXES, missingIndexes, missingIndexMess
 import { adoptLegacyOps, elementsOf, missingFieldsSet } from '../../src/store/mongo/legacy.js';
 import {
   claimFilter,
+  cloudUrlInUseFilter,
   decodeScanCursor,
   encodeScanCursor,
   scanIdMatch,
@@ -104,6 +105,18 @@ describe('MongoDB documents: our records', () => {
     for (const role of ['USER', 'SYSTEM'] as const) expect(docToMessage(messageToDoc({ ...full, role }))).toEqual({ ...full, role });
     expect(messageToDoc(full).role).toBe('assistant');
     expect(imageToDoc({ ...image, service: 'POSTIMAGES' }).service).toBe('postimages');
+    // The thumbnail's cloud copy (s3) is stored only when there is one, and read back.
+    const withThumb = { ...image, service: 'S3' as const, thumbnailCloudUrl: 's3://bucket/alice/abc.thumb.webp' };
+    expect(imageToDoc(withThumb)).toMatchObject({ thumbnail_cloud_url: 's3://bucket/alice/abc.thumb.webp', service: 's3' });
+    expect(docToMessage(messageToDoc({ ...full, images: [withThumb] })).images[0]).toEqual(withThumb);
+  });
+
+  it('finds a cloud URL in use as an original\'s or a thumbnail\'s copy, never the excepted image\'s', () => {
+    const except = idMatch([MSG]).$in;
+    expect(cloudUrlInUseFilter('s3://b/k', except)).toEqual({
+      $or: [{ images: { $elemMatch: { cloud_url: 's3://b/k', _id: { $nin: except } } } }, { images: { $elemMatch: { thumbnail_cloud_url: 's3://b/k', _id: { $nin: except } } } }],
+    });
+    expect(MESSAGE_INDEXES).toContainEqual({ 'images.thumbnail_cloud_url': 1 });
   });
 
   it('keeps the form of the conversation id it is given for conversation_id', () => {
@@ -141,6 +154,7 @@ describe('MongoDB documents: the older app’s', () => {
       evictedKey: null,
       thumbnailKey: null,
       cloudUrl: 'https://i.postimg.cc/abc/img.png',
+      thumbnailCloudUrl: null,
       // Recorded by the seed, never checked here: cleanup downloads it before trusting it.
       cloudVerifiedAt: null,
       deleteUrl: null,

@@ -1,6 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
 import { NotFoundError } from '../../domain/errors.js';
-import type { ImageRecord, Message as MessageRecord } from '../../domain/types.js';
+import { thumbnailEvicted, type ImageRecord, type Message as MessageRecord } from '../../domain/types.js';
 import { requireViewer } from '../../domain/viewer.js';
 import { pageArgs, parseId, toConnection } from '../args.js';
 import type { GraphQLContext } from '../context.js';
@@ -44,8 +44,13 @@ export class ImageResolver {
     return image.localKey ? ctx.urls.url(image.localKey) : null;
   }
 
-  @FieldResolver(() => String, { nullable: true, description: 'Signed, expiring URL of the local thumbnail (WebP).' })
-  thumbnailUrl(@Root() image: ImageRecord, @Ctx() ctx: GraphQLContext): string | null {
+  @FieldResolver(() => String, {
+    nullable: true,
+    description:
+      "Signed, expiring URL of the local thumbnail (WebP; an adopted seed thumbnail keeps its format). Once cleanupLocalImages evicted it with its original (only where the provider keeps thumbnails too: s3), the URL of the thumbnail's cloud copy.",
+  })
+  async thumbnailUrl(@Root() image: ImageRecord, @Ctx() ctx: GraphQLContext): Promise<string | null> {
+    if (image.thumbnailCloudUrl && thumbnailEvicted(image)) return ctx.cloudLink(image.thumbnailCloudUrl);
     return image.thumbnailKey ? ctx.urls.url(image.thumbnailKey) : null;
   }
 

@@ -10,7 +10,7 @@ export class DeleteImagePayload {
 
   @Field(() => Boolean, {
     description:
-      'A provider confirmed the cloud copy is deleted. false where there was none, the provider offers no deletion (ImgBB), another image shares the copy, or it failed (then it is retried in the background).',
+      'A provider confirmed the cloud copy is deleted (and its thumbnail copy, where the provider keeps one). false where there was none, the provider offers no deletion (ImgBB), another image shares the copy, or it failed (then it is retried in the background).',
   })
   cloudDeleted!: boolean;
 }
@@ -92,6 +92,11 @@ export class CleanupPayload {
   @Field(() => Int, { description: 'Local originals removed (only those with a lasting cloud copy).' })
   deleted!: number;
 
+  @Field(() => Int, {
+    description: 'Local thumbnails removed with their original, because the same provider holds a copy of the thumbnail too (s3). Other thumbnails stay.',
+  })
+  thumbnailsDeleted!: number;
+
   @Field(() => Int, { description: 'Old, but the only lasting copy (not REPLICATED, or on ImgBB with IMGBB_EXPIRATION): kept.' })
   keptNoCloudCopy!: number;
 
@@ -106,7 +111,7 @@ export class CleanupPayload {
   })
   keptUnverifiedCloudCopy!: number;
 
-  @Field(() => Float, { description: 'Bytes of the removed originals.' })
+  @Field(() => Float, { description: 'Bytes of the removed originals and thumbnails.' })
   bytesFreed!: number;
 
   @Field(() => Int, {

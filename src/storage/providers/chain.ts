@@ -35,6 +35,12 @@ export interface ChainSuccess {
   ok: true;
   provider: ProviderName;
   copy: CloudCopy;
+  /**
+   * The thumbnail's copy on the same provider, when it keeps thumbnails and one was given; null
+   * otherwise, or when that upload failed (`thumbnailError`): the original's copy stands either way.
+   */
+  thumbnail: CloudCopy | null;
+  thumbnailError?: string;
   /** Reasons of the providers that failed before this one. */
   failures: { provider: ProviderName; reason: string }[];
 }
@@ -110,14 +116,26 @@ export class ProviderChain {
     return this.links.find((l) => l.provider.name === name)?.provider;
   }
 
-  async upload(file: UploadFile): Promise<ChainSuccess | ChainFailure> {
+  /**
+   * Uploads to the first provider that takes the file. `thumbnail` is read only when that
+   * provider keeps thumbnails, and goes to the same provider under the same policy.
+   */
+  async upload(file: UploadFile, o: { thumbnail?: () => Promise<UploadFile | null> } = {}): Promise<ChainSuccess | ChainFailure> {
     const failures: { provider: ProviderName; reason: string }[] = [];
     for (const link of this.links) {
       try {
         const copy = await link.policy.execute(({ signal }) => link.provider.upload(file, signal));
         link.uploads++;
         link.misconfigured = false;
-        return { ok: true, provider: link.provider.name, copy, failures };
+        const success: ChainSuccess = { ok: true, provider: link.provider.name, copy, thumbnail: null, failures };
+        if (!link.provider.keepsThumbnails || !o.thumbnail) return success;
+        try {
+          const thumb = await o.thumbnail();
+          if (thumb) success.thumbnail = await link.policy.execute(({ signal }) => link.provider.upload(thumb, signal));
+        } catch (e) {
+          success.thumbnailError = describe(e);
+        }
+        return success;
       } catch (e) {
         const reason = describe(e);
         link.failures++;

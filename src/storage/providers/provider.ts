@@ -15,6 +15,11 @@ export interface UploadFile {
   sha256: string;
   /** The image's owner: providers that name objects themselves (s3) keep each owner's under its own prefix. */
   ownerId?: string;
+  /**
+   * Set for a file made from an original (its thumbnail): the original's SHA-256. Providers that
+   * keep thumbnails name the file after it, next to the original's copy; `sha256` is the file's own.
+   */
+  thumbnailOf?: string;
 }
 
 export interface CloudCopy {
@@ -27,6 +32,11 @@ export interface CloudProvider {
   readonly name: ProviderName;
   /** Origins a cloud URL of this provider may be on: `host`, `host:port` or `scheme://host:port` (src/storage/allowed-origins.ts). */
   readonly allowedHosts: readonly string[];
+  /**
+   * Whether an image's thumbnail is uploaded here too, right after the original (s3: one bucket,
+   * deletable, so cleanup may evict both local files). The free hosts keep originals only.
+   */
+  readonly keepsThumbnails?: boolean;
   upload(file: UploadFile, signal: AbortSignal): Promise<CloudCopy>;
   /** Absent when the provider offers no deletion API (ImgBB: its delete_url is a web page). */
   delete?(copy: CloudCopy, signal: AbortSignal): Promise<void>;

@@ -49,6 +49,7 @@ const DELETE_SCHEME = 's3://';
 
 export class S3Provider implements CloudProvider {
   readonly name = 'S3' as const;
+  readonly keepsThumbnails = true;
   readonly allowedHosts: readonly string[];
   private client: Promise<{ s3: S3Client; sdk: typeof import('@aws-sdk/client-s3') }> | null = null;
   private presigner: Promise<typeof import('@aws-sdk/s3-request-presigner').getSignedUrl> | null = null;
@@ -65,9 +66,12 @@ export class S3Provider implements CloudProvider {
     return `${DELETE_SCHEME}${this.options.bucket}/`;
   }
 
-  /** The object key of an upload: content-addressed within the owner's prefix. */
+  /**
+   * The object key of an upload: content-addressed within the owner's prefix. A thumbnail is
+   * named after its original: `<owner>/<sha256 of the original>.thumb.<ext>`.
+   */
   keyFor(file: UploadFile): string {
-    const sha256 = digestOf(file);
+    const sha256 = file.thumbnailOf ? `${file.thumbnailOf}.thumb` : digestOf(file);
     const ext = EXT_BY_MIME[file.mimeType] ?? (file.fileName.split('.').at(-1)?.toLowerCase() || 'bin');
     // A user id may be "." or "..": as a path segment of a public URL it would be resolved away.
     const id = file.ownerId ?? 'shared';

@@ -45,6 +45,8 @@ export type ImageDoc = {
   _id?: Id | null;
   url?: string | null;
   cloud_url?: string | null;
+  /** This server's own field: the thumbnail's cloud copy (providers that keep thumbnails, s3). */
+  thumbnail_cloud_url?: string | null;
   /**
    * Added by this server: when the cloud copy was last known to hold the bytes. Absent (not
    * null) in documents an earlier version of this server wrote, where a stored REPLICATED
@@ -160,6 +162,7 @@ export function imageToDoc(i: ImageRecord): ImageDoc & { _id: Id; replication: R
     cloud_verified_at: i.cloudVerifiedAt,
     delete_url: i.deleteUrl,
     thumbnail_url: i.thumbnailKey,
+    ...(i.thumbnailCloudUrl ? { thumbnail_cloud_url: i.thumbnailCloudUrl } : {}),
     ...(i.evictedKey ? { evicted_url: i.evictedKey } : {}),
     caption: i.caption,
     size: i.size,
@@ -297,6 +300,7 @@ export function docToImage(d: ImageDoc, parent: ImageParent, index: number): Ima
     evictedKey: nonEmpty(d.evicted_url),
     thumbnailKey: nonEmpty(d.thumbnail_url),
     cloudUrl,
+    thumbnailCloudUrl: nonEmpty(d.thumbnail_cloud_url),
     cloudVerifiedAt: cloudVerifiedAtOf(d, cloudUrl, known ? storedStatus : null),
     deleteUrl: nonEmpty(d.delete_url),
     caption: d.caption ?? null,

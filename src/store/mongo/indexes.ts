@@ -10,6 +10,8 @@ export const MESSAGE_INDEXES: readonly IndexSpecification[] = [
   { 'images.thumbnail_url': 1 },
   { 'images.evicted_url': 1 },
   { 'images.cloud_url': 1 },
+  // cloudUrlInUse: a thumbnail object shared by twins is kept while one still shows it.
+  { 'images.thumbnail_cloud_url': 1 },
 ];
 
 export const CONVERSATION_INDEXES: readonly IndexSpecification[] = [

@@ -28,6 +28,7 @@ import { adoptLegacyOps, elementsOf, missingFieldsSet, type ImageElement } from 
 import {
   claimCandidatesPipeline,
   claimFilter,
+  cloudUrlInUseFilter,
   fileKeyForms,
   fileKeyMatch,
   decodeScanCursor,
@@ -317,7 +318,7 @@ export class MongoMetadataStore implements MetadataStore {
   }
 
   async cloudUrlInUse(cloudUrl: string, exceptImageId: string): Promise<boolean> {
-    const filter = { images: { $elemMatch: { cloud_url: cloudUrl, _id: { $nin: idMatch([exceptImageId]).$in } } } };
+    const filter = cloudUrlInUseFilter(cloudUrl, idMatch([exceptImageId]).$in);
     return (await this.messages.countDocuments(filter, { limit: 1 })) > 0;
   }
 

@@ -237,6 +237,12 @@ export function storageStatsPipeline(scope: MessageScope | null): Document[] {
   ];
 }
 
+/** Messages with an image other than those `exceptIds` name that shows `url` as its original's or its thumbnail's cloud copy. */
+export function cloudUrlInUseFilter(url: string, exceptIds: readonly unknown[]): Document {
+  const others = { _id: { $nin: exceptIds } };
+  return { $or: [{ images: { $elemMatch: { cloud_url: url, ...others } } }, { images: { $elemMatch: { thumbnail_cloud_url: url, ...others } } }] };
+}
+
 /** The owner's newest REPLICATED image with a cloud copy and these bytes. */
 export function replicatedTwinPipeline(userId: string, sha256: string): Document[] {
   const twin = { sha256, 'replication.status': 'REPLICATED', cloud_url: { $nin: [null, ''] } };
@@ -289,6 +295,7 @@ const PATCH_FIELDS = {
   evictedKey: 'evicted_url',
   thumbnailKey: 'thumbnail_url',
   cloudUrl: 'cloud_url',
+  thumbnailCloudUrl: 'thumbnail_cloud_url',
   deleteUrl: 'delete_url',
   caption: 'caption',
   placeholder: 'placeholder',

@@ -155,6 +155,11 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX images_cloud_url ON images (cloud_url);
   CREATE INDEX images_user_id ON images (user_id, id);
   `,
+  // 7: providers that keep thumbnails (s3) record the thumbnail's cloud copy; deletions look it up.
+  `
+  ALTER TABLE images ADD COLUMN thumbnail_cloud_url TEXT;
+  CREATE INDEX images_thumbnail_cloud_url ON images (thumbnail_cloud_url);
+  `,
 ];
 
 /**

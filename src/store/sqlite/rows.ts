@@ -28,6 +28,7 @@ export interface ImageRow {
   evicted_key: string | null;
   thumbnail_key: string | null;
   cloud_url: string | null;
+  thumbnail_cloud_url: string | null;
   cloud_verified_at: number | null;
   delete_url: string | null;
   caption: string | null;
@@ -86,6 +87,7 @@ export function toImage(r: ImageRow): ImageRecord {
     evictedKey: r.evicted_key,
     thumbnailKey: r.thumbnail_key,
     cloudUrl: r.cloud_url,
+    thumbnailCloudUrl: r.thumbnail_cloud_url,
     cloudVerifiedAt: dateOrNull(r.cloud_verified_at),
     deleteUrl: r.delete_url,
     caption: r.caption,
@@ -124,6 +126,7 @@ export function imageInsertParams(messageId: string, i: ImageRecord): ImageInser
     evicted_key: i.evictedKey,
     thumbnail_key: i.thumbnailKey,
     cloud_url: i.cloudUrl,
+    thumbnail_cloud_url: i.thumbnailCloudUrl,
     cloud_verified_at: msOrNull(i.cloudVerifiedAt),
     delete_url: i.deleteUrl,
     caption: i.caption,
@@ -151,6 +154,7 @@ const PATCH_COLUMNS: { [K in keyof Omit<ImagePatch, 'replication' | 'cloudVerifi
   evictedKey: 'evicted_key',
   thumbnailKey: 'thumbnail_key',
   cloudUrl: 'cloud_url',
+  thumbnailCloudUrl: 'thumbnail_cloud_url',
   deleteUrl: 'delete_url',
   service: 'service',
   caption: 'caption',
