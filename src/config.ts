@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseBudget, type BudgetSpec } from './storage/providers/budget.js';
 
 /**
  * Every environment variable the server reads, validated once at start. A bad value stops
@@ -27,6 +28,14 @@ const httpUrl = z
   .pipe(z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }));
 
 const nonEmpty = z.string().trim().min(1, 'expected a non-empty value');
+
+/** `<uploads>/<window>` or `off` (src/storage/providers/budget.ts). */
+const budget = z.string().transform((s, ctx): BudgetSpec | null => {
+  const parsed = parseBudget(s);
+  if (typeof parsed !== 'string') return parsed;
+  ctx.addIssue({ code: 'custom', message: parsed });
+  return z.NEVER;
+});
 
 const PROVIDERS = ['postimages', 'imgbb', 's3'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
@@ -71,7 +80,12 @@ const schema = z.object({
   AUTH_JWT_MAX_AGE_SECONDS: int(1, 366 * 86_400).optional(),
   /** added: bearer token for GET /metrics; unset serves it openly in development and not at all in production. */
   METRICS_TOKEN: z.string().min(16, 'expected at least 16 characters (for example: openssl rand -hex 16)').optional(),
-  CLOUD_PROVIDERS: providerList.default(['postimages', 'imgbb']),
+  /** s3 leads: it is skipped (reported disabled) until S3_BUCKET is set; the free hosts until their keys are. */
+  CLOUD_PROVIDERS: providerList.default(['s3', 'postimages', 'imgbb']),
+  /** added: uploads per window each provider may be sent (budget.ts); the defaults stay under the free hosts' limits. */
+  POSTIMAGES_BUDGET: budget.default({ limit: 90, per: 'hour' }),
+  IMGBB_BUDGET: budget.default({ limit: 4500, per: 'month' }),
+  S3_BUDGET: budget.default(null),
   POSTIMAGES_API_KEY: nonEmpty.optional(),
   POSTIMAGES_API_URL: httpUrl.default('https://api.postimage.org/1/upload'),
   IMGBB_API_KEY: nonEmpty.optional(),
@@ -177,6 +191,8 @@ export interface Config {
     providers: ProviderName[];
     postimages: { apiKey: string | null; apiUrl: string };
     imgbb: { apiKey: string | null; apiUrl: string; expirationSeconds: number | null };
+    /** Uploads per window each provider may be sent; null: no budget. */
+    budgets: Record<ProviderName, BudgetSpec | null>;
     /** Null unless S3_BUCKET is set. */
     s3: {
       bucket: string;
@@ -289,6 +305,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       providers: e.CLOUD_PROVIDERS,
       postimages: { apiKey: e.POSTIMAGES_API_KEY ?? null, apiUrl: e.POSTIMAGES_API_URL },
       imgbb: { apiKey: e.IMGBB_API_KEY ?? null, apiUrl: e.IMGBB_API_URL, expirationSeconds: e.IMGBB_EXPIRATION ?? null },
+      budgets: { postimages: e.POSTIMAGES_BUDGET, imgbb: e.IMGBB_BUDGET, s3: e.S3_BUDGET },
       s3:
         e.S3_BUCKET === undefined
           ? null

@@ -22,6 +22,7 @@ import { originRefusal } from './storage/allowed-origins.js';
 import { downloadToFile, sha256File } from './storage/cloud-download.js';
 import { loadOrCreateFileUrlSecret } from './storage/file-url-secret.js';
 import { LocalFileStore } from './storage/local-file-store.js';
+import { ProviderBudget } from './storage/providers/budget.js';
 import { ProviderChain } from './storage/providers/chain.js';
 import { providersFromConfig } from './storage/providers/from-config.js';
 import { ProviderError } from './storage/providers/provider.js';
@@ -89,6 +90,17 @@ export async function createCore(config: Config, deps: CoreDeps) {
   const slots = configureSharp(cores);
   const processor = new ImageProcessor({ concurrency: deps.imageConcurrency ?? slots });
   const { enabled: cloudProviders, disabled: disabledProviders } = providersFromConfig(config);
+  const metrics = createMetrics({
+    queueDepth: async () => (await store.storageStats(null)).pendingReplication,
+    providers: () => chain.health(),
+    clock,
+  });
+  // Counted in the store, so every process on it shares each provider's window.
+  const budgets = cloudProviders.flatMap((p) => {
+    const spec = config.cloud.budgets[p.name.toLowerCase() as keyof Config['cloud']['budgets']];
+    return spec ? [new ProviderBudget(p.name, spec, store, clock)] : [];
+  });
+  const budgetLogged = new Map<string, number>();
   const chain = new ProviderChain(cloudProviders, disabledProviders, {
     timeoutMs: config.cloud.timeoutMs,
     maxAttempts: config.cloud.attempts,
@@ -96,11 +108,14 @@ export async function createCore(config: Config, deps: CoreDeps) {
     breakAfter: config.cloud.breakAfter,
     halfOpenAfterMs: config.cloud.halfOpenAfterMs,
     onMisconfigured: (provider, reason) => log.error({ provider, reason }, 'a cloud provider is misconfigured: not retried, the chain moves on; fix its settings'),
-  });
-  const metrics = createMetrics({
-    queueDepth: async () => (await store.storageStats(null)).pendingReplication,
-    providers: () => chain.health(),
-    clock,
+    budgets,
+    onBudgetSkip: (provider, reason, resetsAt) => {
+      metrics.onBudgetSkip(provider);
+      // Once per provider and window, not once per upload.
+      if (budgetLogged.get(provider) === resetsAt.getTime()) return;
+      budgetLogged.set(provider, resetsAt.getTime());
+      log.warn({ provider, reason, resetsAt }, 'a cloud provider is skipped: its upload budget for this window is spent');
+    },
   });
   // A whole chain run (every provider, every attempt, the backoffs) fits well inside the lease.
   const leaseMs = config.replication.leaseMs ?? Math.max(60_000, 3 * config.cloud.timeoutMs * config.cloud.attempts * Math.max(1, cloudProviders.length));

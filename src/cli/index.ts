@@ -9,7 +9,7 @@ import type { Viewer } from '../domain/viewer.js';
 import { printResult, progressReporter } from './output.js';
 
 /**
- * hybrid-image-store restore|cleanup|reconcile|import-seed|requeue-local-only|stats: the server's own services, run once
+ * hybrid-image-store restore|cleanup|reconcile|import-seed|requeue-local-only|stats|providers: the server's own services, run once
  * against the configured store and STORAGE_DIR (the same environment variables as the server).
  * Exit codes: 0 done, 1 something failed or is lost, 2 bad usage, 78 bad configuration.
  */
@@ -217,6 +217,20 @@ export function buildProgram(): Command {
         ownerlessImages: await core.store.countOwnerlessImages(),
       }));
       printResult(result, !!o.json);
+    });
+
+  program
+    .command('providers')
+    .description('The cloud providers in chain order, then the disabled ones, with their upload budgets: used in the current window (by every server on the store) and when it resets.')
+    .option('--json', 'print the result as JSON')
+    .action(async (o: Common) => {
+      const providers = await withCore(process.env, async (core) => core.chain.health());
+      // Circuits and counters belong to each server process, not to this one: only the shared facts.
+      const rows = providers.map((p) => ({ name: p.name, enabled: p.enabled, budget: p.budget }));
+      if (o.json) return printResult({ providers: rows }, true);
+      const line = (p: (typeof rows)[number]) =>
+        ({ name: p.name, state: p.enabled ? 'enabled' : 'disabled', budget: p.budget ? `budget ${p.budget.used}/${p.budget.limit} per ${p.budget.per}, resets at ${p.budget.resetsAt.toISOString()}` : 'no budget' });
+      printResult({ providers: rows.map(line) }, false);
     });
 
   program

@@ -21,7 +21,7 @@ export interface GraphQLContext {
   urls: UrlSigner;
   /** A stored cloud URL as a client is shown it (presigned for a private s3 bucket). */
   cloudLink: (url: string) => Promise<string>;
-  providers: () => ProviderHealth[];
+  providers: () => Promise<ProviderHealth[]>;
   /** Absent when no provider is enabled. */
   replication: ReplicationService | undefined;
   deletion: DeletionService;

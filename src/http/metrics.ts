@@ -15,7 +15,7 @@ const CIRCUIT_VALUE = { CLOSED: 0, HALF_OPEN: 1, OPEN: 2 } as const;
  */
 export const QUEUE_DEPTH_TTL_MS = 30_000;
 
-export function createMetrics(deps: { queueDepth: () => Promise<number>; providers: () => ProviderHealth[]; queueDepthTtlMs?: number; clock?: () => Date }) {
+export function createMetrics(deps: { queueDepth: () => Promise<number>; providers: () => Promise<ProviderHealth[]>; queueDepthTtlMs?: number; clock?: () => Date }) {
   const registry = new Registry();
   const queueDepth = cachedFor(deps.queueDepthTtlMs ?? QUEUE_DEPTH_TTL_MS, deps.queueDepth, deps.clock ?? (() => new Date()));
   collectDefaultMetrics({ register: registry });
@@ -45,8 +45,8 @@ export function createMetrics(deps: { queueDepth: () => Promise<number>; provide
     help: 'Circuit breaker of each provider: 0 closed, 1 half-open, 2 open.',
     labelNames: ['provider'] as const,
     registers: [registry],
-    collect() {
-      for (const p of deps.providers()) if (p.enabled) this.set({ provider: p.name.toLowerCase() }, CIRCUIT_VALUE[p.circuit]);
+    async collect() {
+      for (const p of await deps.providers()) if (p.enabled) this.set({ provider: p.name.toLowerCase() }, CIRCUIT_VALUE[p.circuit]);
     },
   });
   new Gauge({
@@ -54,9 +54,30 @@ export function createMetrics(deps: { queueDepth: () => Promise<number>; provide
     help: 'Whether a provider last failed because it is set up wrong (1) or not (0): never retried until fixed.',
     labelNames: ['provider'] as const,
     registers: [registry],
-    collect() {
-      for (const p of deps.providers()) if (p.enabled) this.set({ provider: p.name.toLowerCase() }, p.misconfigured ? 1 : 0);
+    async collect() {
+      for (const p of await deps.providers()) if (p.enabled) this.set({ provider: p.name.toLowerCase() }, p.misconfigured ? 1 : 0);
     },
+  });
+  // Each scrape reads the budgets' counts from the store (one key lookup per provider and gauge).
+  const budgetGauge = (name: string, help: string, value: (b: NonNullable<ProviderHealth['budget']>) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['provider', 'per'] as const,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const p of await deps.providers()) if (p.enabled && p.budget) this.set({ provider: p.name.toLowerCase(), per: p.budget.per }, value(p.budget));
+      },
+    });
+  budgetGauge('his_provider_budget_limit', 'Uploads a provider may be sent per budget window (POSTIMAGES_BUDGET, IMGBB_BUDGET, S3_BUDGET).', (b) => b.limit);
+  budgetGauge('his_provider_budget_used', 'Uploads sent to a provider in the current budget window, by every process on the store.', (b) => b.used);
+  budgetGauge('his_provider_budget_resets_at_seconds', 'When the current budget window ends (Unix time, seconds).', (b) => Math.floor(b.resetsAt.getTime() / 1000));
+  const budgetSkips = new Counter({
+    name: 'his_provider_budget_skips_total',
+    help: 'Uploads that skipped a provider because its budget was spent (no request sent).',
+    labelNames: ['provider'] as const,
+    registers: [registry],
   });
   const events: ReplicationEvents = {
     onOutcome(outcome, provider, seconds) {
@@ -64,7 +85,7 @@ export function createMetrics(deps: { queueDepth: () => Promise<number>; provide
       latency.observe({ outcome }, seconds);
     },
   };
-  return { registry, events };
+  return { registry, events, onBudgetSkip: (provider: string) => budgetSkips.inc({ provider: provider.toLowerCase() }) };
 }
 
 /** `load` at most once per `ttlMs`; callers while it runs share the same promise. A failure is not kept. */

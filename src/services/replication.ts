@@ -111,6 +111,13 @@ export class ReplicationService extends PolledService {
         return done(null, 'replicated', result.provider);
       }
       lastError = result.failures.map((f) => `${f.provider}: ${f.reason}`).join('; ') || 'no cloud provider is enabled';
+      if (result.budgetsResetAt) {
+        // Every provider's budget is spent and none was sent anything: no attempt is used up, and
+        // the image waits for the first reset (spread over 30 s, so a backlog does not burst at once).
+        const nextAttemptAt = new Date(result.budgetsResetAt.getTime() + Math.floor(this.deps.random() * 30_000));
+        this.deps.log.info({ imageId: image.id, nextAttemptAt }, 'every cloud provider\'s upload budget is spent: replication waits for the next window');
+        return done({ replication: { status: 'RETRYING', attempts: image.replication.attempts, nextAttemptAt, lastError, ...released } }, 'retrying', null);
+      }
     } catch (e) {
       // The local copy could not be read: no provider was tried, so none is blamed.
       // lastError is stored and shown to clients: no server paths in it.

@@ -1,4 +1,5 @@
 import type { Page, PageArgs } from '../domain/cursor.js';
+import type { BudgetCounter } from '../storage/providers/budget.js';
 import type {
   Conversation,
   DeletionJob,
@@ -136,6 +137,9 @@ export interface MetadataStore {
   countOwnerlessImages(): Promise<number>;
   /** Jobs not finished yet (for stats and tests). */
   countPendingDeletions(): Promise<number>;
+  /** Provider upload budgets (src/storage/providers/budget.ts): one count per provider and window, shared by every process. */
+  takeBudget: BudgetCounter['takeBudget'];
+  budgetUsed: BudgetCounter['budgetUsed'];
 }
 
 /** Storage service names as the MongoDB documents of the existing chatbot spell them. */

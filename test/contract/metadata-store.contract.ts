@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MetadataStore } from '../../src/store/metadata-store.js';
 import { makeConversation, makeImage, makeMessage } from '../support/factories.js';
 import { conversationCases } from './conversations.contract.js';
+import { budgetCases } from './budgets.contract.js';
 import { deletionCases } from './deletions.contract.js';
 import { imageCases } from './images.contract.js';
 import { replicationCases } from './replication.contract.js';
@@ -64,5 +65,6 @@ export function metadataStoreContract(name: string, makeStore: StoreFactory): vo
     describe('images', () => imageCases(ref));
     describe('replication queue', () => replicationCases(ref));
     describe('deletions', () => deletionCases(ref));
+    describe('provider budgets', () => budgetCases(ref));
   });
 }

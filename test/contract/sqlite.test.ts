@@ -167,4 +167,44 @@ describe('SqliteMetadataStore on its file', () => {
     const owners = new Map(claims.flatMap((ids, n) => ids.map((id) => [id, `p${n + 1}`])));
     for (const image of stored) expect(image.replication.leaseOwner).toBe(owners.get(image.id));
   });
+
+  it('processes sharing the file share one upload budget: together they take exactly the limit', async () => {
+    const store = await open();
+    const storeModule = resolve('src/store/sqlite/sqlite-store.ts');
+    const startAt = Date.now() + 3000;
+    const window = at(3_600_000).getTime();
+    const child = `
+      const { SqliteMetadataStore } = await import(${JSON.stringify(storeModule)});
+      const store = new SqliteMetadataStore({ path: process.env.DB_PATH });
+      await store.init();
+      await new Promise((r) => setTimeout(r, Math.max(0, Number(process.env.START_AT) - Date.now())));
+      let taken = 0;
+      for (let i = 0; i < 60; i++) if ((await store.takeBudget('POSTIMAGES', new Date(${window}), 100)) !== null) taken++;
+      await store.close();
+      process.stdout.write(String(taken));
+    `;
+    const taken = await Promise.all(
+      ['p1', 'p2', 'p3'].map(async () => {
+        const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', child], { env: { ...process.env, DB_PATH: path, START_AT: String(startAt) } });
+        return Number(stdout);
+      }),
+    );
+    // 180 tries against a limit of 100.
+    expect(taken.reduce((a, b) => a + b, 0)).toBe(100);
+    expect(await store.budgetUsed('POSTIMAGES', new Date(window))).toBe(100);
+  });
+
+  it('drops a provider\'s earlier budget windows when a new one starts', async () => {
+    const store = await open();
+    await store.takeBudget('IMGBB', at(0), 5);
+    await store.takeBudget('POSTIMAGES', at(0), 5);
+    await store.takeBudget('IMGBB', at(60_000), 5);
+    const db = new Database(path, { readonly: true });
+    const rows = db.prepare('SELECT provider, window_start FROM provider_budgets ORDER BY provider').all();
+    db.close();
+    expect(rows).toEqual([
+      { provider: 'IMGBB', window_start: at(60_000).getTime() },
+      { provider: 'POSTIMAGES', window_start: at(0).getTime() },
+    ]);
+  });
 });

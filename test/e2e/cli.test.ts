@@ -21,7 +21,8 @@ describe('the hybrid-image-store CLI', () => {
 
   beforeAll(async () => {
     cloud = await startPostImagesEmulator();
-    const cloudEnv = { CLOUD_PROVIDERS: 'postimages', POSTIMAGES_API_KEY: cloud.apiKey, POSTIMAGES_API_URL: cloud.apiUrl };
+    // A month's budget: no window rolls over between the uploads and the providers command.
+    const cloudEnv = { CLOUD_PROVIDERS: 'postimages', POSTIMAGES_API_KEY: cloud.apiKey, POSTIMAGES_API_URL: cloud.apiUrl, POSTIMAGES_BUDGET: '100/month' };
     server = await startTestServer({ env: cloudEnv });
     env = { ...cloudEnv, SQLITE_PATH: server.sqlitePath, STORAGE_DIR: server.storageDir, FILE_URL_SECRET: TEST_FILE_URL_SECRET };
     const c = await server.gql(CreateConversationDocument, { input: {} }, as('alice'));
@@ -113,6 +114,19 @@ describe('the hybrid-image-store CLI', () => {
     await runCli(['reconcile', '--quarantine'], env);
     expect(existsSync(foreign)).toBe(false);
     expect(existsSync(join(server.storageDir, '.quarantine', new Date().toISOString().slice(0, 10), 'uploads/holiday.pdf'))).toBe(true);
+  });
+
+  it('providers prints the chain with each budget, counted by the server in the store', async () => {
+    const now = new Date();
+    const resets = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)).toISOString();
+    const json = await runCli(['providers', '--json'], env);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({
+      providers: [{ name: 'POSTIMAGES', enabled: true, budget: { limit: 100, per: 'month', used: 3, resetsAt: resets } }],
+    });
+    const text = await runCli(['providers'], { ...env, CLOUD_PROVIDERS: 'postimages,s3' });
+    expect(text.stdout).toContain(`  - POSTIMAGES  enabled  budget 3/100 per month, resets at ${resets}`);
+    expect(text.stdout).toContain('  - S3  disabled  no budget');
   });
 
   it('cleanup removes replicated originals, and exits 1 naming what it could not remove; stats counts the images', async () => {

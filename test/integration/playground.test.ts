@@ -41,7 +41,7 @@ describe('GraphiQL at GET /graphql, served by this server alone', () => {
       headers: { 'content-type': 'application/json', accept: BROWSER_ACCEPT },
       body: JSON.stringify({ query: '{ providers { name } }' }),
     });
-    expect(((await post.json()) as { data: unknown }).data).toEqual({ providers: [{ name: 'POSTIMAGES' }, { name: 'IMGBB' }] });
+    expect(((await post.json()) as { data: unknown }).data).toEqual({ providers: [{ name: 'S3' }, { name: 'POSTIMAGES' }, { name: 'IMGBB' }] });
     expect(await fetch(`${server.url}/_playground/nothing.js`).then((r) => r.status)).toBe(404);
   });
 });

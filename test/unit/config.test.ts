@@ -23,7 +23,7 @@ describe('loadConfig', () => {
     expect(c.sqlitePath).toBe('./data/metadata.sqlite');
     expect(c.storageDir).toBe('./storage');
     expect(c.auth).toEqual({ mode: 'dev' });
-    expect(c.cloud.providers).toEqual(['postimages', 'imgbb']);
+    expect(c.cloud.providers).toEqual(['s3', 'postimages', 'imgbb']);
     expect(c.cloud.postimages.apiUrl).toBe('https://api.postimage.org/1/upload');
     expect(c.cloud.imgbb.apiUrl).toBe('https://api.imgbb.com/1/upload');
     expect(c.cloud.imgbb.expirationSeconds).toBeNull();

@@ -6,8 +6,8 @@ import { ProviderStatus } from '../types/providers.js';
 @Resolver()
 export class ProviderResolver {
   @Query(() => [ProviderStatus], { description: 'The cloud providers in chain order, then the disabled ones, with their health.' })
-  providers(@Ctx() ctx: GraphQLContext): ProviderStatus[] {
+  async providers(@Ctx() ctx: GraphQLContext): Promise<ProviderStatus[]> {
     requireViewer(ctx.viewer);
-    return ctx.providers() as ProviderStatus[];
+    return (await ctx.providers()) as ProviderStatus[];
   }
 }

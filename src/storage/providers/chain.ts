@@ -13,6 +13,7 @@ import {
   type CircuitBreakerPolicy,
   type IPolicy,
 } from 'cockatiel';
+import type { BudgetStatus, ProviderBudget } from './budget.js';
 import { ProviderError, type CloudCopy, type CloudProvider, type ProviderName, type UploadFile } from './provider.js';
 
 export interface ChainOptions {
@@ -29,6 +30,10 @@ export interface ChainOptions {
   random?: () => number;
   /** A provider failed in a way that says it is set up wrong (never retried): tell the operator. */
   onMisconfigured?: (provider: ProviderName, reason: string) => void;
+  /** Upload budgets of some providers (budget.ts): a spent one is skipped without a request. */
+  budgets?: ProviderBudget[];
+  /** A provider was skipped because its budget is spent (or could not be checked). */
+  onBudgetSkip?: (provider: ProviderName, reason: string, resetsAt: Date) => void;
 }
 
 export interface ChainSuccess {
@@ -47,6 +52,11 @@ export interface ChainSuccess {
 export interface ChainFailure {
   ok: false;
   failures: { provider: ProviderName; reason: string }[];
+  /**
+   * Set when every provider was skipped for its budget alone: the earliest reset. Nothing failed,
+   * so trying again before then is pointless and trying then is not a new attempt.
+   */
+  budgetsResetAt?: Date;
 }
 
 export interface ProviderHealth {
@@ -58,10 +68,13 @@ export interface ProviderHealth {
   lastError: string | null;
   /** Its last failure said it is set up wrong (ProviderError.misconfigured); cleared by a success. */
   misconfigured: boolean;
+  /** Its upload budget and what is used of the current window (shared by every process on the store); null: none. */
+  budget: BudgetStatus | null;
 }
 
 interface Link {
   provider: CloudProvider;
+  budget: ProviderBudget | null;
   policy: IPolicy;
   breaker: CircuitBreakerPolicy;
   uploads: number;
@@ -81,6 +94,7 @@ const isRetryable = (e: unknown) => (e instanceof ProviderError && e.retryable) 
 export class ProviderChain {
   private readonly links: Link[];
   private readonly onMisconfigured: ChainOptions['onMisconfigured'];
+  private readonly onBudgetSkip: ChainOptions['onBudgetSkip'];
 
   constructor(
     providers: CloudProvider[],
@@ -88,6 +102,7 @@ export class ProviderChain {
     options: ChainOptions,
   ) {
     this.onMisconfigured = options.onMisconfigured;
+    this.onBudgetSkip = options.onBudgetSkip;
     const random = options.random ?? Math.random;
     this.links = providers.map((provider) => {
       const breaker = circuitBreaker(handleWhen(isRetryable), {
@@ -104,7 +119,8 @@ export class ProviderChain {
       const retries = retry(handleWhen(isRetryable), { maxAttempts: Math.max(0, options.maxAttempts - 1), backoff: backoff as never });
       const perAttempt = timeout(options.timeoutMs, TimeoutStrategy.Aggressive);
       // The breaker sees the outcome of the whole retried call: one dead provider, one count.
-      return { provider, policy: wrap(breaker, retries, perAttempt), breaker, uploads: 0, failures: 0, lastError: null, misconfigured: false };
+      const budget = options.budgets?.find((b) => b.provider === provider.name) ?? null;
+      return { provider, budget, policy: wrap(breaker, retries, perAttempt), breaker, uploads: 0, failures: 0, lastError: null, misconfigured: false };
     });
   }
 
@@ -122,7 +138,20 @@ export class ProviderChain {
    */
   async upload(file: UploadFile, o: { thumbnail?: () => Promise<UploadFile | null> } = {}): Promise<ChainSuccess | ChainFailure> {
     const failures: { provider: ProviderName; reason: string }[] = [];
+    let budgetsResetAt: Date | null = null;
+    let onlyBudgets = true;
     for (const link of this.links) {
+      // The budget first: a spent provider gets no request at all (nor a count against its circuit).
+      if (link.budget) {
+        const taken = await link.budget.take();
+        if (!taken.ok) {
+          failures.push({ provider: link.provider.name, reason: taken.reason });
+          if (budgetsResetAt === null || taken.resetsAt < budgetsResetAt) budgetsResetAt = taken.resetsAt;
+          this.onBudgetSkip?.(link.provider.name, taken.reason, taken.resetsAt);
+          continue;
+        }
+      }
+      onlyBudgets = false;
       try {
         const copy = await link.policy.execute(({ signal }) => link.provider.upload(file, signal));
         link.uploads++;
@@ -147,11 +176,12 @@ export class ProviderChain {
         failures.push({ provider: link.provider.name, reason });
       }
     }
-    return { ok: false, failures };
+    return onlyBudgets && budgetsResetAt !== null ? { ok: false, failures, budgetsResetAt } : { ok: false, failures };
   }
 
-  health(): ProviderHealth[] {
-    const enabled = this.links.map((l) => ({
+  async health(): Promise<ProviderHealth[]> {
+    const budgets = await Promise.all(this.links.map((l) => (l.budget ? l.budget.status() : null)));
+    const enabled = this.links.map((l, i) => ({
       name: l.provider.name,
       enabled: true,
       circuit: circuitName(l.breaker.state),
@@ -159,8 +189,9 @@ export class ProviderChain {
       failures: l.failures,
       lastError: l.lastError,
       misconfigured: l.misconfigured,
+      budget: budgets[i] ?? null,
     }));
-    const off = this.disabled.map((name) => ({ name, enabled: false, circuit: 'CLOSED' as const, uploads: 0, failures: 0, lastError: null, misconfigured: false }));
+    const off = this.disabled.map((name) => ({ name, enabled: false, circuit: 'CLOSED' as const, uploads: 0, failures: 0, lastError: null, misconfigured: false, budget: null }));
     return [...enabled, ...off];
   }
 }

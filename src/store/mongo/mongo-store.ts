@@ -22,6 +22,7 @@ import {
   type ImageDoc,
   type MessageDoc,
 } from './documents.js';
+import { MongoBudgets } from './budgets.js';
 import { MongoDeletions } from './deletions.js';
 import { CONVERSATION_INDEXES, ensureIndexes, MESSAGE_INDEXES } from './indexes.js';
 import { adoptLegacyOps, elementsOf, missingFieldsSet, type ImageElement } from './legacy.js';
@@ -68,6 +69,7 @@ export class MongoMetadataStore implements MetadataStore {
   private readonly conversations: Collection<ConversationDoc>;
   private readonly messages: Collection<MessageDoc>;
   private readonly deletions: MongoDeletions;
+  private readonly budgets: MongoBudgets;
 
   /** LEGACY_DEFAULT_OWNER: owner of the seed's documents that name none. */
   private readonly defaultOwner: string | null;
@@ -80,6 +82,7 @@ export class MongoMetadataStore implements MetadataStore {
     this.conversations = this.db.collection<ConversationDoc>('conversations');
     this.messages = this.db.collection<MessageDoc>('messages');
     this.deletions = new MongoDeletions(this.db);
+    this.budgets = new MongoBudgets(this.db);
   }
 
   async init(): Promise<void> {
@@ -384,6 +387,14 @@ export class MongoMetadataStore implements MetadataStore {
 
   countPendingDeletions(): Promise<number> {
     return this.deletions.count();
+  }
+
+  takeBudget(provider: string, windowStart: Date, limit: number): Promise<number | null> {
+    return this.budgets.take(provider, windowStart, limit);
+  }
+
+  budgetUsed(provider: string, windowStart: Date): Promise<number> {
+    return this.budgets.used(provider, windowStart);
   }
 
   /**

@@ -160,6 +160,15 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE images ADD COLUMN thumbnail_cloud_url TEXT;
   CREATE INDEX images_thumbnail_cloud_url ON images (thumbnail_cloud_url);
   `,
+  // 8: provider upload budgets, one count per provider and window (budget.ts).
+  `
+  CREATE TABLE provider_budgets (
+    provider TEXT NOT NULL,
+    window_start INTEGER NOT NULL,
+    used INTEGER NOT NULL,
+    PRIMARY KEY (provider, window_start)
+  ) STRICT;
+  `,
 ];
 
 /**

@@ -68,6 +68,7 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly claimTx: (args: ClaimArgs) => ImageRecord[];
   private readonly claimDeletionsTx: (args: ClaimArgs) => DeletionJob[];
   private readonly beginDeletionTx: (job: DeletionJob) => boolean;
+  private readonly takeBudgetTx: (provider: string, windowStart: number, limit: number) => number | null;
 
   private readonly busyTimeoutMs: number;
 
@@ -94,6 +95,19 @@ export class SqliteMetadataStore implements MetadataStore {
       return true;
     });
     this.beginDeletionTx = (job) => begin.immediate(job);
+    // One statement counts or refuses atomically (RETURNING: no row when the window is spent);
+    // earlier windows of the provider are dropped in the same transaction.
+    const take = this.db.transaction((provider: string, windowStart: number, limit: number) => {
+      this.stmt('DELETE FROM provider_budgets WHERE provider = ? AND window_start < ?').run(provider, windowStart);
+      const used = this.stmt<number>(`
+        INSERT INTO provider_budgets (provider, window_start, used) VALUES (@provider, @windowStart, 1)
+        ON CONFLICT (provider, window_start) DO UPDATE SET used = used + 1 WHERE used < @limit
+        RETURNING used`)
+        .pluck()
+        .get({ provider, windowStart, limit });
+      return used ?? null;
+    });
+    this.takeBudgetTx = (provider, windowStart, limit) => take.immediate(provider, windowStart, limit);
   }
 
   /** Prepared once per SQL text and reused; dynamic queries have a small finite set of shapes. */
@@ -423,6 +437,18 @@ export class SqliteMetadataStore implements MetadataStore {
   async finishDeletion(imageId: string): Promise<void> {
     return this.busy(() => {
       this.stmt('DELETE FROM image_deletions WHERE image_id = ?').run(imageId);
+    });
+  }
+
+  async takeBudget(provider: string, windowStart: Date, limit: number): Promise<number | null> {
+    return this.busy(() => {
+      return this.takeBudgetTx(provider, windowStart.getTime(), limit);
+    });
+  }
+
+  async budgetUsed(provider: string, windowStart: Date): Promise<number> {
+    return this.busy(() => {
+      return this.stmt<number>('SELECT used FROM provider_budgets WHERE provider = ? AND window_start = ?').pluck().get(provider, windowStart.getTime()) ?? 0;
     });
   }
 
