@@ -43,7 +43,7 @@ export async function benchServe(o: { total?: number } = {}) {
       await copyFile(join('test/fixtures', name), join(storageDir, key));
       keys.push(key);
       images.push({
-        id: randomBytes(12).toString('hex'), messageId, conversationId, userId: 'bench', localKey: key, evictedKey: null, thumbnailKey: null, cloudUrl: null, thumbnailCloudUrl: null, cloudVerifiedAt: null, deleteUrl: null,
+        id: randomBytes(12).toString('hex'), messageId, conversationId, userId: 'bench', localKey: key, evictedKey: null, thumbnailKey: null, cloudUrl: null, thumbnailCloudUrl: null, cloudVerifiedAt: null, cloudAlteredAt: null, deleteUrl: null,
         caption: null, size: 0, mimeType: name.endsWith('.jpg') ? 'image/jpeg' : 'image/png', width: 1, height: 1, generated: false, service: 'LOCAL',
         sha256: randomBytes(32).toString('hex'), placeholder: null, uploadedAt: new Date(),
         replication: { status: 'PENDING', attempts: 0, nextAttemptAt: null, lastError: null, leaseOwner: null, leaseUntil: null },

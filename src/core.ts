@@ -29,6 +29,7 @@ import { ProviderError } from './storage/providers/provider.js';
 import { S3Provider } from './storage/providers/s3.js';
 import { UrlSigner } from './storage/url-signer.js';
 import type { MetadataStore } from './store/metadata-store.js';
+import type { ImageRecord } from './domain/types.js';
 import { SqliteMetadataStore } from './store/sqlite/sqlite-store.js';
 
 /** Everything from outside the process that tests may replace. */
@@ -193,6 +194,12 @@ export async function createCore(config: Config, deps: CoreDeps) {
       timeoutMs: config.restoreTimeoutMs,
       maxRedirects: 3,
     });
+  // A copy changed at its host: replication flags it (and makes a new one from a good local
+  // original); without any provider enabled the flag alone is stored.
+  const markAltered = async (image: ImageRecord, o: { requeue: boolean }): Promise<void> => {
+    if (replication) return replication.markAltered(image, o);
+    if (await store.updateImage(image.id, { cloudAlteredAt: clock(), cloudVerifiedAt: null })) metrics.events.onAltered?.(image.service);
+  };
   const restore = new RestoreService({
     store,
     files,
@@ -204,6 +211,8 @@ export async function createCore(config: Config, deps: CoreDeps) {
       }),
     concurrency: config.restoreConcurrency,
     log,
+    // The local original is missing or bad (that is why it is downloaded): nothing to replicate from.
+    onAltered: (image) => markAltered(image, { requeue: false }),
   });
   const cleanup = new CleanupService({
     store,
@@ -214,6 +223,9 @@ export async function createCore(config: Config, deps: CoreDeps) {
     log,
     // ImgBB deletes its copy after IMGBB_EXPIRATION seconds: such a copy is never the only one.
     expiringServices: config.cloud.imgbb.expirationSeconds ? ['IMGBB'] : [],
+    // PostImages may re-encode what it stores (its terms): its copy is compared before it becomes the only one.
+    alteringServices: ['POSTIMAGES'],
+    onAltered: (image) => markAltered(image, { requeue: true }),
   });
   const reconcile = new ReconcileService({ store, files, restore, clock, log });
   const cloudUrlAllowed = (url: string) => s3?.holds(url) === true || originRefusal(url, allowedHosts, config.isProduction) === null;

@@ -59,6 +59,13 @@ export interface ImageRecord {
    * cleanup checks such a copy before it lets it be the only one.
    */
   cloudVerifiedAt: Date | null;
+  /**
+   * When a check (cleanup's, or a restore's download) found the cloud copy holding other bytes
+   * than the recorded sha256: a host that re-encodes what it stores (PostImages' terms allow it).
+   * Replication then makes a new copy from the local original, on another provider first; null
+   * otherwise, and again once a new copy is made.
+   */
+  cloudAlteredAt: Date | null;
   /** Server-side only: never returned by the API nor logged. */
   deleteUrl: string | null;
   caption: string | null;

@@ -79,10 +79,19 @@ export function createMetrics(deps: { queueDepth: () => Promise<number>; provide
     labelNames: ['provider'] as const,
     registers: [registry],
   });
+  const altered = new Counter({
+    name: 'his_cloud_copies_altered_total',
+    help: 'Cloud copies found holding other bytes than their image (changed at the host), by the service that held them.',
+    labelNames: ['provider'] as const,
+    registers: [registry],
+  });
   const events: ReplicationEvents = {
     onOutcome(outcome, provider, seconds) {
       uploads.inc({ provider: provider?.toLowerCase() ?? 'none', outcome });
       latency.observe({ outcome }, seconds);
+    },
+    onAltered(service) {
+      altered.inc({ provider: service.toLowerCase() });
     },
   };
   return { registry, events, onBudgetSkip: (provider: string) => budgetSkips.inc({ provider: provider.toLowerCase() }) };

@@ -22,6 +22,8 @@ export interface CleanupResult {
   verifiedCloudCopies: number;
   /** Old, with a recorded cloud copy this server had not made that was unreachable or held other bytes: kept. */
   keptUnverifiedCloudCopy: number;
+  /** Cloud copies found holding other bytes than the local original (changed at the host): flagged, replicated again, original kept. */
+  alteredCloudCopies: number;
   bytesFreed: number;
   /** Originals the record no longer keeps but whose file could not be removed (logged; reconcile removes them later). */
   failed: number;
@@ -54,6 +56,10 @@ export class CleanupService {
       log: Logger;
       /** Services whose cloud copies expire (ImgBB with IMGBB_EXPIRATION): never the only copy. */
       expiringServices: readonly string[];
+      /** Services that may change what they store (PostImages re-encodes): their copy is checked before it becomes the only one. */
+      alteringServices: readonly string[];
+      /** A checked copy held other bytes than the good local original: flag it and replicate again. */
+      onAltered: (image: ImageRecord) => Promise<void>;
     },
   ) {}
 
@@ -65,7 +71,7 @@ export class CleanupService {
     }
     const dryRun = input.dryRun ?? false;
     const cutoff = new Date(this.deps.clock().getTime() - days * 86_400_000);
-    const result: CleanupResult = { deleted: 0, thumbnailsDeleted: 0, keptNoCloudCopy: 0, verifiedCloudCopies: 0, keptUnverifiedCloudCopy: 0, bytesFreed: 0, failed: 0 };
+    const result: CleanupResult = { deleted: 0, thumbnailsDeleted: 0, keptNoCloudCopy: 0, verifiedCloudCopies: 0, keptUnverifiedCloudCopy: 0, alteredCloudCopies: 0, bytesFreed: 0, failed: 0 };
     let done = 0;
     let total = 0;
     for await (const page of walkImages(this.deps.store, null, { uploadedBefore: cutoff }, (n) => (total = n))) {
@@ -88,14 +94,20 @@ export class CleanupService {
     }
     const size = (await this.deps.files.stat(key))?.size ?? 0;
     let verified: { sha256: string } | null = null;
-    if (image.cloudVerifiedAt === null) {
+    if (image.cloudVerifiedAt === null || this.deps.alteringServices.includes(image.service)) {
       // Checked against the local file: without one there is nothing to compare, and nothing is removed.
-      verified = await this.check(image, key, image.cloudUrl as string);
-      if (verified === null) {
+      const checked = await this.check(image, key, image.cloudUrl as string);
+      if (checked === 'altered') {
+        result.alteredCloudCopies++;
+        if (!dryRun) await this.deps.onAltered(image);
+        return;
+      }
+      if (checked === null) {
         result.keptUnverifiedCloudCopy++;
         return;
       }
-      result.verifiedCloudCopies++;
+      verified = checked;
+      if (image.cloudVerifiedAt === null) result.verifiedCloudCopies++;
     }
     // The thumbnail goes too when the same provider holds a copy of it that this server uploaded
     // (s3); otherwise it stays, so lists keep loading from this server.
@@ -125,15 +137,20 @@ export class CleanupService {
   }
 
   /**
-   * Downloads a cloud copy this server did not make and compares it with the local original
-   * (and the recorded digest, when there is one). The digest on success, null when the copy
-   * cannot be trusted to be the only one.
+   * Downloads a cloud copy this server did not make (or one on a host that may change it) and
+   * compares it with the local original (and the recorded digest, when there is one). The digest
+   * on success; 'altered' when the local original is good and the copy holds other bytes; null
+   * when the copy cannot be trusted to be the only one for another reason.
    */
-  private async check(image: ImageRecord, key: string, url: string): Promise<{ sha256: string } | null> {
+  private async check(image: ImageRecord, key: string, url: string): Promise<{ sha256: string } | 'altered' | null> {
     const temp = this.deps.files.tempPath();
     try {
       const [got, local] = await Promise.all([this.deps.download(url, temp), this.deps.sha256File(this.deps.files.absolutePath(key))]);
       if (got.sha256 === local && (!image.sha256 || image.sha256 === local)) return { sha256: local };
+      if (image.sha256 === local) {
+        this.deps.log.warn({ imageId: image.id, service: image.service }, 'the cloud copy holds other bytes than the local original (changed at the host): the original is kept');
+        return 'altered';
+      }
       this.deps.log.warn({ imageId: image.id }, 'the recorded cloud copy holds other bytes than the local original: the original is kept');
       return null;
     } catch (err) {

@@ -221,6 +221,7 @@ export class ImageService {
       thumbnailKey: thumbKey,
       cloudUrl: null,
       thumbnailCloudUrl: null,
+      cloudAlteredAt: null,
       cloudVerifiedAt: null,
       deleteUrl: null,
       caption: o.caption,

@@ -23,11 +23,13 @@ export interface ReplicationOptions {
 
 export interface Uploader {
   /** `thumbnail` is read only if the provider that takes the original keeps thumbnails too. */
-  upload(file: UploadFile, o?: { thumbnail?: () => Promise<UploadFile | null> }): Promise<ChainSuccess | ChainFailure>;
+  upload(file: UploadFile, o?: { thumbnail?: () => Promise<UploadFile | null>; avoid?: ProviderName }): Promise<ChainSuccess | ChainFailure>;
 }
 
 export interface ReplicationEvents {
   onOutcome?(outcome: 'replicated' | 'reused' | 'retrying' | 'local_only', provider: ProviderName | null, seconds: number): void;
+  /** A check found an image's cloud copy changed at its host. */
+  onAltered?(service: string): void;
 }
 
 /**
@@ -80,14 +82,25 @@ export class ReplicationService extends PolledService {
 
     // The same bytes from the same owner already have a cloud copy: reuse it, upload nothing.
     const twin = image.sha256 ? await this.deps.store.findReplicatedBySha256(image.userId, image.sha256) : null;
-    if (twin && twin.id !== image.id && twin.cloudUrl) {
+    // Never the copy found altered (a twin may show the same URL, unchecked).
+    if (twin && twin.id !== image.id && twin.cloudUrl && !(image.cloudAlteredAt && twin.cloudUrl === image.cloudUrl)) {
       // The twin's thumbnail copy too, when it is of the same format (a seed thumbnail may be a JPEG).
       const sameThumb = twin.thumbnailKey !== null && image.thumbnailKey !== null && thumbnailFormatOf(twin.thumbnailKey) === thumbnailFormatOf(image.thumbnailKey);
-      return done(
-        { cloudUrl: twin.cloudUrl, thumbnailCloudUrl: sameThumb ? twin.thumbnailCloudUrl : null, cloudVerifiedAt: twin.cloudVerifiedAt, deleteUrl: twin.deleteUrl, service: twin.service, replication: { status: 'REPLICATED', attempts, nextAttemptAt: null, lastError: null, ...released } },
+      const reused = await done(
+        {
+          cloudUrl: twin.cloudUrl,
+          thumbnailCloudUrl: sameThumb ? twin.thumbnailCloudUrl : null,
+          cloudVerifiedAt: twin.cloudVerifiedAt,
+          cloudAlteredAt: null,
+          deleteUrl: twin.deleteUrl,
+          service: twin.service,
+          replication: { status: 'REPLICATED', attempts, nextAttemptAt: null, lastError: null, ...released },
+        },
         'reused',
         twin.service === 'LOCAL' ? null : twin.service,
       );
+      if (image.cloudAlteredAt) await this.dropAlteredCopy(image, twin.cloudUrl);
+      return reused;
     }
 
     let result: ChainSuccess | ChainFailure;
@@ -98,7 +111,7 @@ export class ReplicationService extends PolledService {
       const file = { data, fileName: image.localKey.split('/').at(-1) as string, mimeType: image.mimeType, sha256: image.sha256, ownerId: image.userId };
       const thumbnail = () => this.thumbnailFile(image, file.sha256 || sha256Of(data));
       // The lease is renewed while the chain runs (timeouts and retries can outlast it).
-      result = await withLeaseHeartbeat(this.deps.options.leaseMs, () => this.renewLease(image.id, leaseOwner), () => this.deps.chain.upload(file, { thumbnail }), (err) =>
+      result = await withLeaseHeartbeat(this.deps.options.leaseMs, () => this.renewLease(image.id, leaseOwner), () => this.deps.chain.upload(file, { thumbnail, ...(image.cloudAlteredAt && image.service !== 'LOCAL' ? { avoid: image.service } : {}) }), (err) =>
         this.deps.log.warn({ err, imageId: image.id }, 'renewing a replication lease failed'),
       );
       if (result.ok) {
@@ -108,6 +121,7 @@ export class ReplicationService extends PolledService {
         }
         const stored = await this.deps.store.updateImage(image.id, successPatch(result, attempts, this.deps.clock()), { leaseOwner });
         if (!stored) return this.lostTheLease(image, result.provider, [result.copy, ...(result.thumbnail ? [result.thumbnail] : [])]);
+        if (image.cloudAlteredAt) await this.dropAlteredCopy(image, result.copy.url);
         return done(null, 'replicated', result.provider);
       }
       lastError = result.failures.map((f) => `${f.provider}: ${f.reason}`).join('; ') || 'no cloud provider is enabled';
@@ -130,6 +144,31 @@ export class ReplicationService extends PolledService {
     const nextAttemptAt = new Date(this.deps.clock().getTime() + this.backoff(attempts));
     this.deps.log.warn({ imageId: image.id, attempts, nextAttemptAt, lastError }, 'every cloud provider failed: replication retries later');
     return done({ replication: { status: 'RETRYING', attempts, nextAttemptAt, lastError, ...released } }, 'retrying', null);
+  }
+
+  /**
+   * A check found the image's cloud copy holding other bytes than its sha256. It is flagged and
+   * counted; with a good local original (`requeue`) it is queued to be replicated again, due now
+   * with fresh attempts, another provider tried first. Without one nothing better exists: the
+   * altered copy stays what the image shows.
+   */
+  async markAltered(image: ImageRecord, o: { requeue: boolean }): Promise<void> {
+    const now = this.deps.clock();
+    const fresh = { status: 'PENDING' as const, attempts: 0, nextAttemptAt: null, lastError: null, leaseOwner: null, leaseUntil: null };
+    if (!(await this.deps.store.updateImage(image.id, { cloudAlteredAt: now, cloudVerifiedAt: null, ...(o.requeue ? { replication: fresh } : {}) }))) return;
+    this.deps.events?.onAltered?.(image.service);
+    this.deps.log.warn(
+      { imageId: image.id, service: image.service, requeued: o.requeue },
+      o.requeue ? 'the cloud copy was changed at its host: the image is replicated again from its local original' : 'the cloud copy was changed at its host, and no local original matches its sha256: nothing holds the original bytes',
+    );
+    if (o.requeue) this.kick();
+  }
+
+  /** The altered copy, replaced now, goes where its provider allows deletion (unless another image shows it). */
+  private async dropAlteredCopy(image: ImageRecord, newUrl: string): Promise<void> {
+    const old = image.cloudUrl;
+    if (!old || old === newUrl || image.service === 'LOCAL' || (await this.deps.store.cloudUrlInUse(old, ''))) return;
+    await this.deps.onOrphanedCopy?.(image, image.service, { url: old, deleteUrl: image.deleteUrl, providerId: null });
   }
 
   /** The local thumbnail as an upload named after its original, or null when there is none to read. */
@@ -237,6 +276,7 @@ function successPatch(result: ChainSuccess, attempts: number, now: Date): Parame
   return {
     cloudUrl: copy.url,
     thumbnailCloudUrl: result.thumbnail?.url ?? null,
+    cloudAlteredAt: null,
     // The provider answered with the URL of the bytes it was sent.
     cloudVerifiedAt: now,
     deleteUrl: copy.deleteUrl,

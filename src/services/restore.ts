@@ -63,12 +63,14 @@ export interface RestoreDeps {
   thumbnail: (input: string | Buffer, key: string) => Promise<Buffer>;
   concurrency: number;
   log: Logger;
+  /** A download held other bytes than the recorded sha256: the copy changed at its host (flag it, count it). */
+  onAltered?: (image: ImageRecord) => Promise<void>;
 }
 
 export const MAX_LISTED = 100;
 const MAX_IMAGE_IDS = 1000;
 
-type Outcome = 'restored' | 'present' | 'noCloud' | 'cloudOnly' | 'gone';
+type Outcome = 'restored' | 'present' | 'noCloud' | 'cloudOnly' | 'gone' | 'altered';
 
 /**
  * restoreImages: for each image in scope whose local copy is missing or does not match its
@@ -117,10 +119,14 @@ export class RestoreService {
     if (outcome === 'restored') result.restored++;
     else if (outcome === 'present') result.alreadyPresent++;
     else if (outcome === 'cloudOnly') result.cloudOnly++;
-    else if (outcome === 'noCloud') {
+    else if (outcome === 'noCloud' || outcome === 'altered') {
       result.noCloudCopy++;
       if (result.lost.length < MAX_LISTED) {
-        result.lost.push({ imageId: image.id, conversationId: image.conversationId, reason: 'no local copy matching its sha256 and no cloud copy' });
+        const reason =
+          outcome === 'noCloud'
+            ? 'no local copy matching its sha256 and no cloud copy'
+            : `no local copy matching its sha256, and its cloud copy was found changed at the host (${image.cloudAlteredAt?.toISOString() ?? 'just now'}): nothing holds the original bytes`;
+        result.lost.push({ imageId: image.id, conversationId: image.conversationId, reason });
       }
     }
   }
@@ -168,8 +174,10 @@ export class RestoreService {
       return 'present';
     }
     if (!image.cloudUrl) return 'noCloud';
-    if (dryRun) return 'restored';
+    if (dryRun) return image.cloudAlteredAt ? 'altered' : 'restored';
     let moved = false;
+    // A copy found altered before is downloaded again (its host may have put it back); if it still
+    // differs the image is reported with the others nothing holds, not as a new failure.
     const written = await this.withDownload(image, image.cloudUrl, () => !moved, async (temp) => {
       const keys = [key];
       if (image.thumbnailKey && !(await this.deps.files.stat(image.thumbnailKey))) {
@@ -180,6 +188,8 @@ export class RestoreService {
       moved = true;
       return keys;
     });
+    if (written === 'altered') return 'altered';
+    if (image.cloudAlteredAt) await this.deps.store.updateImage(image.id, { cloudAlteredAt: null });
     return (await this.deletedMeanwhile(image, written)) ? 'gone' : 'restored';
   }
 
@@ -202,15 +212,22 @@ export class RestoreService {
     return (await this.deps.sha256File(this.deps.files.absolutePath(key))) === image.sha256;
   }
 
-  /** Downloads the cloud copy to a temp file, verifies it, and hands it to `use`; the temp file never stays (unless `use` moved it). */
-  private async withDownload<T>(image: ImageRecord, url: string, stillThere: () => boolean, use: (temp: string) => Promise<T>): Promise<T> {
+  /**
+   * Downloads the cloud copy to a temp file, verifies it, and hands it to `use`; the temp file
+   * never stays (unless `use` moved it). A copy already flagged as altered that still differs
+   * answers 'altered' instead of throwing.
+   */
+  private async withDownload<T>(image: ImageRecord, url: string, stillThere: () => boolean, use: (temp: string) => Promise<T>): Promise<T | 'altered'> {
     const temp = this.deps.files.tempPath();
     try {
       const got = await this.deps.download(url, temp);
       if (image.sha256 && got.sha256 !== image.sha256) {
+        if (image.cloudAlteredAt) return 'altered';
+        // Flagged (and counted), so the next restore lists it with the images nothing holds.
+        await this.deps.onAltered?.(image);
         // The hash of what was fetched is not shown: a refused body's digest would be an oracle on
         // whatever the URL reached.
-        throw new Error('the cloud copy does not match the recorded sha256; nothing was written');
+        throw new Error('the cloud copy does not match the recorded sha256 (changed at the host?); nothing was written');
       }
       return await use(temp);
     } finally {

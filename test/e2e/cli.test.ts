@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateConversationDocument, UploadImageDocument } from '../generated/graphql.js';
-import { startPostImagesEmulator, type Emulator } from '../support/emulators.js';
+import { startImgbbEmulator, type Emulator } from '../support/emulators.js';
 import { CLI_ARGV, cliEnv, runCli } from '../support/cli.js';
 import { TEST_FILE_URL_SECRET } from '../support/factories.js';
 import { as, startTestServer, type TestServer } from '../support/server.js';
@@ -20,9 +20,10 @@ describe('the hybrid-image-store CLI', () => {
   const keys: string[] = [];
 
   beforeAll(async () => {
-    cloud = await startPostImagesEmulator();
-    // A month's budget: no window rolls over between the uploads and the providers command.
-    const cloudEnv = { CLOUD_PROVIDERS: 'postimages', POSTIMAGES_API_KEY: cloud.apiKey, POSTIMAGES_API_URL: cloud.apiUrl, POSTIMAGES_BUDGET: '100/month' };
+    cloud = await startImgbbEmulator();
+    // ImgBB, whose copies this server trusts once uploaded (PostImages copies are compared before
+    // cleanup removes an original). A month's budget: no window rolls over during the test.
+    const cloudEnv = { CLOUD_PROVIDERS: 'imgbb', IMGBB_API_KEY: cloud.apiKey, IMGBB_API_URL: cloud.apiUrl, IMGBB_BUDGET: '100/month' };
     server = await startTestServer({ env: cloudEnv });
     env = { ...cloudEnv, SQLITE_PATH: server.sqlitePath, STORAGE_DIR: server.storageDir, FILE_URL_SECRET: TEST_FILE_URL_SECRET };
     const c = await server.gql(CreateConversationDocument, { input: {} }, as('alice'));
@@ -122,10 +123,10 @@ describe('the hybrid-image-store CLI', () => {
     const json = await runCli(['providers', '--json'], env);
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toEqual({
-      providers: [{ name: 'POSTIMAGES', enabled: true, budget: { limit: 100, per: 'month', used: 3, resetsAt: resets } }],
+      providers: [{ name: 'IMGBB', enabled: true, budget: { limit: 100, per: 'month', used: 3, resetsAt: resets } }],
     });
-    const text = await runCli(['providers'], { ...env, CLOUD_PROVIDERS: 'postimages,s3' });
-    expect(text.stdout).toContain(`  - POSTIMAGES  enabled  budget 3/100 per month, resets at ${resets}`);
+    const text = await runCli(['providers'], { ...env, CLOUD_PROVIDERS: 'imgbb,s3' });
+    expect(text.stdout).toContain(`  - IMGBB  enabled  budget 3/100 per month, resets at ${resets}`);
     expect(text.stdout).toContain('  - S3  disabled  no budget');
   });
 

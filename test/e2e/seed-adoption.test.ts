@@ -230,8 +230,9 @@ describe.each([
       const run = await runCli(['cleanup', '--older-than-days', '0', '--json'], { ...env, ...cloudEnv() });
       expect(run.code).toBe(0);
       // Checked and matched: the generated image (the seed's copy) and the lost one restored from
-      // its copy; the local-only one was replicated by this server. Kept: the altered ImgBB copy.
-      expect(JSON.parse(run.stdout)).toMatchObject({ deleted: 3, verifiedCloudCopies: 2, keptUnverifiedCloudCopy: 1, failed: 0 });
+      // its copy; the local-only one was replicated by this server. Kept: the upload whose ImgBB
+      // copy now holds other bytes (flagged as altered, and queued to be replicated again).
+      expect(JSON.parse(run.stdout)).toMatchObject({ deleted: 3, verifiedCloudCopies: 2, keptUnverifiedCloudCopy: 0, alteredCloudCopies: 1, failed: 0 });
     } finally {
       imgbb.stored.set(ibbKey, good);
     }

@@ -14,6 +14,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CleanupLocalImagesDocument, CreateConversationDocument, UploadImageDocument } from '../generated/graphql.js';
 import { startImgbbEmulator, startPostImagesEmulator, type Emulator } from '../support/emulators.js';
+import { eventually } from '../support/eventually.js';
 import { as, startTestServer, type TestServer } from '../support/server.js';
 
 const coffee = await readFile('test/fixtures/coffee.png');
@@ -106,14 +107,14 @@ describe('cleanup trusts only cloud copies known to hold the bytes', () => {
     const noDigestBytes = await readFile(join(server.storageDir, keyOf(legacyNoDigest!)));
     const dry = await cleanup(server, true);
     expect(dry.errors).toBeUndefined();
-    expect(dry.data!.cleanupLocalImages).toMatchObject({ deleted: 3, keptNoCloudCopy: 2, verifiedCloudCopies: 2, keptUnverifiedCloudCopy: 2 });
+    expect(dry.data!.cleanupLocalImages).toMatchObject({ deleted: 3, keptNoCloudCopy: 2, verifiedCloudCopies: 2, keptUnverifiedCloudCopy: 1, alteredCloudCopies: 1 });
     // A dry run downloads to check, but changes nothing.
     expect(rows(server)).toEqual(edited);
     for (const id of [ours!, legacySame!, legacyNoDigest!]) expect(existsSync(join(server.storageDir, keyOf(id)))).toBe(true);
 
     const res = await cleanup(server);
     expect(res.errors).toBeUndefined();
-    expect(res.data!.cleanupLocalImages).toMatchObject({ deleted: 3, keptNoCloudCopy: 2, verifiedCloudCopies: 2, keptUnverifiedCloudCopy: 2, failed: 0 });
+    expect(res.data!.cleanupLocalImages).toMatchObject({ deleted: 3, keptNoCloudCopy: 2, verifiedCloudCopies: 2, keptUnverifiedCloudCopy: 1, alteredCloudCopies: 1, failed: 0 });
     const after = rows(server);
     for (const id of [ours!, legacySame!, legacyNoDigest!]) {
       expect(existsSync(join(server.storageDir, keyOf(id)))).toBe(false);
@@ -126,8 +127,11 @@ describe('cleanup trusts only cloud copies known to hold the bytes', () => {
     // The checks are recorded: a checked copy is now known, and the legacy image has its digest.
     expect(after.get(legacySame!)!.cloud_verified_at).not.toBeNull();
     expect(after.get(legacyNoDigest!)!.sha256).toBe(createHash('sha256').update(noDigestBytes).digest('hex'));
-    expect(after.get(legacyAltered!)!.cloud_verified_at).toBeNull();
     expect(server.logs.some((l) => l.imageId === legacyAltered && /other bytes/.test(String(l.msg)))).toBe(true);
+    // The altered copy is replaced by a new one, made from the original that was kept.
+    const replaced = await eventually(() => rows(server).get(legacyAltered!)!, (row) => row.repl_status === 'REPLICATED' && row.cloud_url !== before.get(legacyAltered!)!.cloud_url);
+    expect(replaced).toMatchObject({ repl_status: 'REPLICATED', local_key: keyOf(legacyAltered!) });
+    expect(replaced.cloud_url).not.toBe(before.get(legacyAltered!)!.cloud_url);
     expect(server.logs.some((l) => l.imageId === legacyGone && /could not be checked/.test(String(l.msg)) && /404/.test(String(l.reason)))).toBe(true);
   });
 });

@@ -267,11 +267,11 @@ describe('cleanup of local originals', () => {
 
     // Nothing is older than a day yet.
     const young = await server.gql(CleanupLocalImagesDocument, { input: { olderThanDays: 1 } }, as('root', ['admin']));
-    expect(young.data!.cleanupLocalImages).toEqual({ deleted: 0, thumbnailsDeleted: 0, keptNoCloudCopy: 0, verifiedCloudCopies: 0, keptUnverifiedCloudCopy: 0, bytesFreed: 0, failed: 0 });
+    expect(young.data!.cleanupLocalImages).toEqual({ deleted: 0, thumbnailsDeleted: 0, keptNoCloudCopy: 0, verifiedCloudCopies: 0, keptUnverifiedCloudCopy: 0, alteredCloudCopies: 0, bytesFreed: 0, failed: 0 });
 
     const sizes = await Promise.all(replicated.map(async (i) => (await readFile(join(server.storageDir, i.localKey))).length));
     const res = await server.gql(CleanupLocalImagesDocument, { input: { olderThanDays: 0 } }, as('root', ['admin']));
-    expect(res.data!.cleanupLocalImages).toEqual({ deleted: 3, thumbnailsDeleted: 0, keptNoCloudCopy: 1, verifiedCloudCopies: 0, keptUnverifiedCloudCopy: 0, bytesFreed: sizes.reduce((a, b) => a + b, 0), failed: 0 });
+    expect(res.data!.cleanupLocalImages).toEqual({ deleted: 3, thumbnailsDeleted: 0, keptNoCloudCopy: 1, verifiedCloudCopies: 0, keptUnverifiedCloudCopy: 0, alteredCloudCopies: 0, bytesFreed: sizes.reduce((a, b) => a + b, 0), failed: 0 });
 
     for (const i of replicated) {
       expect(existsSync(join(server.storageDir, i.localKey))).toBe(false);

@@ -57,6 +57,7 @@ export function makeImage(message: Pick<Message, 'id' | 'conversationId' | 'user
     thumbnailKey: `thumbnails/thumb_img_20260101_000000_${id.slice(-8)}.webp`,
     cloudUrl: null,
     thumbnailCloudUrl: null,
+    cloudAlteredAt: null,
     cloudVerifiedAt: null,
     deleteUrl: null,
     caption: null,

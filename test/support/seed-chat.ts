@@ -39,6 +39,7 @@ export async function seedChat(
           thumbnailKey: `thumbnails/thumb_${name}.webp`,
           cloudUrl: i % 2 === 0 ? `https://i.postimg.cc/${hexId(c, m, i).slice(0, 8)}/${name}.png` : null,
           thumbnailCloudUrl: null,
+          cloudAlteredAt: null,
           cloudVerifiedAt: i % 2 === 0 ? createdAt : null,
           deleteUrl: null,
           caption: `image ${i}`,

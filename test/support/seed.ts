@@ -38,6 +38,7 @@ export async function seedImage(
     thumbnailKey: `thumbnails/thumb_${name}.webp`,
     cloudUrl: o.cloudUrl ?? null,
     thumbnailCloudUrl: null,
+    cloudAlteredAt: null,
     // As this server's replication leaves it, unless the test says the copy was never checked.
     cloudVerifiedAt: o.cloudUrl && o.verified !== false ? (o.uploadedAt ?? new Date()) : null,
     deleteUrl: o.cloudUrl ? 'https://ibb.co/delete/secret' : null,

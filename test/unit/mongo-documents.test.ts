@@ -106,8 +106,8 @@ describe('MongoDB documents: our records', () => {
     expect(messageToDoc(full).role).toBe('assistant');
     expect(imageToDoc({ ...image, service: 'POSTIMAGES' }).service).toBe('postimages');
     // The thumbnail's cloud copy (s3) is stored only when there is one, and read back.
-    const withThumb = { ...image, service: 'S3' as const, thumbnailCloudUrl: 's3://bucket/alice/abc.thumb.webp' };
-    expect(imageToDoc(withThumb)).toMatchObject({ thumbnail_cloud_url: 's3://bucket/alice/abc.thumb.webp', service: 's3' });
+    const withThumb = { ...image, service: 'S3' as const, thumbnailCloudUrl: 's3://bucket/alice/abc.thumb.webp', cloudAlteredAt: at(7) };
+    expect(imageToDoc(withThumb)).toMatchObject({ thumbnail_cloud_url: 's3://bucket/alice/abc.thumb.webp', cloud_altered_at: at(7), service: 's3' });
     expect(docToMessage(messageToDoc({ ...full, images: [withThumb] })).images[0]).toEqual(withThumb);
   });
 
@@ -155,6 +155,7 @@ describe('MongoDB documents: the older app’s', () => {
       thumbnailKey: null,
       cloudUrl: 'https://i.postimg.cc/abc/img.png',
       thumbnailCloudUrl: null,
+      cloudAlteredAt: null,
       // Recorded by the seed, never checked here: cleanup downloads it before trusting it.
       cloudVerifiedAt: null,
       deleteUrl: null,

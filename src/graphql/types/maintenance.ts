@@ -111,6 +111,12 @@ export class CleanupPayload {
   })
   keptUnverifiedCloudCopy!: number;
 
+  @Field(() => Int, {
+    description:
+      'Cloud copies found holding other bytes than the local original (changed at the host; PostImages copies are always compared first): the original is kept, the image flagged (Image.cloudAlteredAt) and replicated again.',
+  })
+  alteredCloudCopies!: number;
+
   @Field(() => Float, { description: 'Bytes of the removed originals and thumbnails.' })
   bytesFreed!: number;
 

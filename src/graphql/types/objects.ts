@@ -81,6 +81,13 @@ export class Image {
 
   @Field(() => Date, { description: 'When the image was stored.' })
   uploadedAt!: Date;
+
+  @Field(() => Date, {
+    nullable: true,
+    description:
+      'When a check (cleanupLocalImages, or a restore) found the cloud copy holding other bytes than `sha256`: changed at the host (PostImages may re-encode what it stores). The image is then replicated again from its local original, another provider first, and this goes back to null; it stays set when no local original matches.',
+  })
+  cloudAlteredAt!: Date | null;
 }
 
 export const { Edge: ConversationEdge, Connection: ConversationConnection } = connectionTypes('Conversation', Conversation, 'conversation');

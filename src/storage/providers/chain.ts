@@ -134,13 +134,15 @@ export class ProviderChain {
 
   /**
    * Uploads to the first provider that takes the file. `thumbnail` is read only when that
-   * provider keeps thumbnails, and goes to the same provider under the same policy.
+   * provider keeps thumbnails, and goes to the same provider under the same policy. `avoid`: a
+   * provider tried last (one that altered this image's earlier copy).
    */
-  async upload(file: UploadFile, o: { thumbnail?: () => Promise<UploadFile | null> } = {}): Promise<ChainSuccess | ChainFailure> {
+  async upload(file: UploadFile, o: { thumbnail?: () => Promise<UploadFile | null>; avoid?: ProviderName } = {}): Promise<ChainSuccess | ChainFailure> {
     const failures: { provider: ProviderName; reason: string }[] = [];
     let budgetsResetAt: Date | null = null;
     let onlyBudgets = true;
-    for (const link of this.links) {
+    const links = o.avoid ? [...this.links.filter((l) => l.provider.name !== o.avoid), ...this.links.filter((l) => l.provider.name === o.avoid)] : this.links;
+    for (const link of links) {
       // The budget first: a spent provider gets no request at all (nor a count against its circuit).
       if (link.budget) {
         const taken = await link.budget.take();

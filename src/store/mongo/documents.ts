@@ -45,6 +45,8 @@ export type ImageDoc = {
   _id?: Id | null;
   url?: string | null;
   cloud_url?: string | null;
+  /** This server's own field: when a check found the cloud copy changed at its host. */
+  cloud_altered_at?: Date | string | null;
   /** This server's own field: the thumbnail's cloud copy (providers that keep thumbnails, s3). */
   thumbnail_cloud_url?: string | null;
   /**
@@ -163,6 +165,7 @@ export function imageToDoc(i: ImageRecord): ImageDoc & { _id: Id; replication: R
     delete_url: i.deleteUrl,
     thumbnail_url: i.thumbnailKey,
     ...(i.thumbnailCloudUrl ? { thumbnail_cloud_url: i.thumbnailCloudUrl } : {}),
+    ...(i.cloudAlteredAt ? { cloud_altered_at: i.cloudAlteredAt } : {}),
     ...(i.evictedKey ? { evicted_url: i.evictedKey } : {}),
     caption: i.caption,
     size: i.size,
@@ -301,6 +304,7 @@ export function docToImage(d: ImageDoc, parent: ImageParent, index: number): Ima
     thumbnailKey: nonEmpty(d.thumbnail_url),
     cloudUrl,
     thumbnailCloudUrl: nonEmpty(d.thumbnail_cloud_url),
+    cloudAlteredAt: toDateOrNull(d.cloud_altered_at),
     cloudVerifiedAt: cloudVerifiedAtOf(d, cloudUrl, known ? storedStatus : null),
     deleteUrl: nonEmpty(d.delete_url),
     caption: d.caption ?? null,

@@ -301,6 +301,7 @@ const PATCH_FIELDS = {
   placeholder: 'placeholder',
   sha256: 'sha256',
   cloudVerifiedAt: 'cloud_verified_at',
+  cloudAlteredAt: 'cloud_altered_at',
 } as const;
 const REPLICATION_FIELDS = {
   status: 'status',

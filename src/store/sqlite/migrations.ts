@@ -169,6 +169,10 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (provider, window_start)
   ) STRICT;
   `,
+  // 9: when a check found the cloud copy changed at its host (it is then replicated again).
+  `
+  ALTER TABLE images ADD COLUMN cloud_altered_at INTEGER;
+  `,
 ];
 
 /**

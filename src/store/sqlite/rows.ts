@@ -30,6 +30,7 @@ export interface ImageRow {
   cloud_url: string | null;
   thumbnail_cloud_url: string | null;
   cloud_verified_at: number | null;
+  cloud_altered_at: number | null;
   delete_url: string | null;
   caption: string | null;
   size: number;
@@ -89,6 +90,7 @@ export function toImage(r: ImageRow): ImageRecord {
     cloudUrl: r.cloud_url,
     thumbnailCloudUrl: r.thumbnail_cloud_url,
     cloudVerifiedAt: dateOrNull(r.cloud_verified_at),
+    cloudAlteredAt: dateOrNull(r.cloud_altered_at),
     deleteUrl: r.delete_url,
     caption: r.caption,
     size: r.size,
@@ -128,6 +130,7 @@ export function imageInsertParams(messageId: string, i: ImageRecord): ImageInser
     cloud_url: i.cloudUrl,
     thumbnail_cloud_url: i.thumbnailCloudUrl,
     cloud_verified_at: msOrNull(i.cloudVerifiedAt),
+    cloud_altered_at: msOrNull(i.cloudAlteredAt),
     delete_url: i.deleteUrl,
     caption: i.caption,
     size: i.size,
@@ -149,7 +152,7 @@ export function imageInsertParams(messageId: string, i: ImageRecord): ImageInser
 }
 
 /** Patch keys mapped to columns, with the conversion each value needs. */
-const PATCH_COLUMNS: { [K in keyof Omit<ImagePatch, 'replication' | 'cloudVerifiedAt'>]-?: string } = {
+const PATCH_COLUMNS: { [K in keyof Omit<ImagePatch, 'replication' | 'cloudVerifiedAt' | 'cloudAlteredAt'>]-?: string } = {
   localKey: 'local_key',
   evictedKey: 'evicted_key',
   thumbnailKey: 'thumbnail_key',
@@ -187,6 +190,10 @@ export function patchAssignments(patch: ImagePatch): { columns: string[]; values
   if (patch.cloudVerifiedAt !== undefined) {
     columns.push('cloud_verified_at');
     values.push(msOrNull(patch.cloudVerifiedAt));
+  }
+  if (patch.cloudAlteredAt !== undefined) {
+    columns.push('cloud_altered_at');
+    values.push(msOrNull(patch.cloudAlteredAt));
   }
   const replication = patch.replication ?? {};
   for (const [key, [column, convert]] of Object.entries(REPLICATION_COLUMNS)) {

@@ -32,12 +32,12 @@ const MESSAGE_COLUMNS = 'id, conversation_id, user_id, role, content, created_at
 
 /** Columns of an image insert; the parent's ids come from the message row (see imageInsertParams). */
 const INSERT_IMAGE = `
-  INSERT INTO images (id, message_id, conversation_id, user_id, position, local_key, evicted_key, thumbnail_key, cloud_url, thumbnail_cloud_url, cloud_verified_at, delete_url,
+  INSERT INTO images (id, message_id, conversation_id, user_id, position, local_key, evicted_key, thumbnail_key, cloud_url, thumbnail_cloud_url, cloud_verified_at, cloud_altered_at, delete_url,
     caption, size, mime_type, width, height, generated, service, sha256, placeholder, uploaded_at,
     repl_status, repl_attempts, repl_next_attempt_at, repl_last_error, lease_owner, lease_until)
   SELECT @id, m.id, m.conversation_id, m.user_id,
     (SELECT COALESCE(MAX(position) + 1, 0) FROM images WHERE message_id = m.id),
-    @local_key, @evicted_key, @thumbnail_key, @cloud_url, @thumbnail_cloud_url, @cloud_verified_at, @delete_url, @caption, @size, @mime_type, @width, @height, @generated,
+    @local_key, @evicted_key, @thumbnail_key, @cloud_url, @thumbnail_cloud_url, @cloud_verified_at, @cloud_altered_at, @delete_url, @caption, @size, @mime_type, @width, @height, @generated,
     @service, @sha256, @placeholder, @uploaded_at, @repl_status, @repl_attempts, @repl_next_attempt_at,
     @repl_last_error, @lease_owner, @lease_until
   FROM messages m WHERE m.id = @message_id`;
