@@ -10,6 +10,7 @@ import { benchImportSeed } from './import-seed.js';
 import { benchRead } from './read.js';
 import { benchReplicate, benchReplicateS3 } from './replicate.js';
 import { benchRestore } from './restore.js';
+import { benchSeed } from './seed.js';
 import { benchServe } from './serve.js';
 import { benchUpload } from './upload.js';
 
@@ -18,6 +19,7 @@ const all: Record<string, () => Promise<unknown>> = {
   serve: () => benchServe(),
   replicate: async () => ({ providers: await benchReplicate(), s3: await benchReplicateS3() }),
   restore: () => benchRestore(),
+  seed: () => benchSeed({ rounds: Number(process.env['BENCH_ROUNDS'] ?? 9) }),
   hostile: () => benchHostile(),
   'import-seed': () => benchImportSeed({ images: Number(process.env['BENCH_IMAGES'] ?? 10_000) }),
   upload: () => benchUpload({ soak: Number(process.env['BENCH_SOAK'] ?? 5000), rounds: Number(process.env['BENCH_ROUNDS'] ?? 40) }),
