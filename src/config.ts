@@ -118,6 +118,8 @@ const schema = z.object({
   MAX_FILES: int(1, 100).default(10),
   IMAGE_MAX_KB: int(10, 100_000).default(500),
   THUMBNAIL_SIZE: int(16, 2048).default(256),
+  /** added: the display ceiling: stills with a longer edge are stored scaled down to it; 0 keeps every size. */
+  IMAGE_MAX_DIMENSION: int(0, 65_535).default(2048),
   RESTORE_ALLOWED_HOSTS: hostList.optional(),
   /** added: downloads restore runs at once, and the bound on each download. */
   RESTORE_CONCURRENCY: int(1, 64).default(8),
@@ -218,6 +220,8 @@ export interface Config {
     maxFiles: number;
     imageMaxKb: number;
     thumbnailSize: number;
+    /** Long edge stills are scaled down to (IMAGE_MAX_DIMENSION); 0: none. */
+    maxDimension: number;
     maxQueryDepth: number;
     maxQueryComplexity: number;
     maxJsonBodyBytes: number;
@@ -338,6 +342,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxFiles: e.MAX_FILES,
       imageMaxKb: e.IMAGE_MAX_KB,
       thumbnailSize: e.THUMBNAIL_SIZE,
+      maxDimension: e.IMAGE_MAX_DIMENSION,
       maxQueryDepth: e.MAX_QUERY_DEPTH,
       maxQueryComplexity: e.MAX_QUERY_COMPLEXITY,
       maxJsonBodyBytes: e.MAX_JSON_BODY_BYTES ?? Math.ceil((e.MAX_UPLOAD_BYTES * 4) / 3) + 1_048_576,

@@ -159,6 +159,7 @@ export async function createCore(config: Config, deps: CoreDeps) {
     maxInputPixels: config.limits.maxInputPixels,
     imageMaxKb: config.limits.imageMaxKb,
     thumbnailSize: config.limits.thumbnailSize,
+    maxDimension: config.limits.maxDimension,
     timeoutMs: config.limits.imageProcessTimeoutSeconds * 1000,
   };
   const images = new ImageService({

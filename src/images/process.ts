@@ -10,6 +10,11 @@ export interface ProcessOptions {
   imageMaxKb: number;
   thumbnailSize: number;
   /**
+   * The display ceiling (IMAGE_MAX_DIMENSION): a still whose long edge is over it is stored
+   * scaled down to it, as no chat shows more. Undefined or 0: none. Animations keep their size.
+   */
+  maxDimension?: number;
+  /**
    * A still whose decoded pixels fit in this many bytes is decoded once and every encode starts
    * from memory; a bigger one is decoded again per encode, so a 100 MP upload does not pin
    * 300 MB per queue slot. Default 160 MB (a 40 MP RGBA photo).
@@ -51,6 +56,17 @@ const Q_MAX = 85;
 const Q_MIN = 40;
 /** The quality a downscaled image aims at: past this point fewer pixels look better than more blocks. */
 const Q_SCALED = 75;
+/**
+ * First qualities by class, measured (npm run bench -- seed, SSIM of luma at viewing size):
+ * a camera photo scaled down to the display ceiling keeps SSIM 0.936 at q80 (its grain, which
+ * no 500 KB JPEG keeps, costs 24% more bytes at q85 for +0.007); flat graphics (screenshots,
+ * diagrams: a luma histogram under GRAPHICS_MAX_ENTROPY bits) keep 0.997 at q78, 13% smaller
+ * than q85; renders and other stills need q85 for 0.987.
+ */
+const Q_PHOTO_SCALED = 80;
+const Q_GRAPHICS = 78;
+/** Graphics: at least this share of sampled pixels are one of the few most common colours (flat fills). */
+const GRAPHICS_MIN_FLAT_SHARE = 0.4;
 const AVIF_QUALITY = 55;
 /** Encodes the size search may spend, the first included; the finishing encode comes on top. */
 const SEARCH_ENCODES = 5;
@@ -116,7 +132,8 @@ export async function processImage(input: Buffer | string, probe: ImageProbe, o:
   }
 }
 
-type Source = () => sharp.Sharp;
+/** A pipeline of the upright sRGB pixels; `raw` when they were decoded once into memory. */
+type Source = (() => sharp.Sharp) & { raw?: { data: Buffer; channels: number } };
 type Encoded = { data: Buffer; format: OutputFormat; quality: number; scale: number; finished: boolean; width: number; height: number };
 type Encode = (format: OutputFormat, quality: number, scale: number, finished?: boolean) => Promise<Encoded>;
 
@@ -145,8 +162,12 @@ class TimeBudget {
 
 async function run(input: Buffer | string, probe: ImageProbe, o: ProcessOptions, budget: TimeBudget): Promise<ProcessedImage> {
   const target = o.imageMaxKb * 1024;
-  const source = await openSource(input, probe, o, budget);
-  const upright = uprightSize(probe);
+  const full = uprightSize(probe);
+  // The display ceiling is applied as the image is decoded: every encode and the thumbnail start
+  // from the scaled pixels.
+  const ceiling = probe.isAnimated || !o.maxDimension ? 1 : Math.min(1, o.maxDimension / Math.max(full.width, full.height));
+  const upright = ceiling < 1 ? { width: Math.max(1, Math.round(full.width * ceiling)), height: Math.max(1, Math.round(full.height * ceiling)) } : full;
+  const source = await openSource(input, probe, o, budget, ceiling < 1 ? upright : null);
   const fastSearch = upright.width * upright.height * probe.pages > FAST_SEARCH_MIN_PIXELS;
 
   let encodes = 0;
@@ -159,14 +180,18 @@ async function run(input: Buffer | string, probe: ImageProbe, o: ProcessOptions,
   };
 
   const keep = keptFormat(probe);
+  const lossy = probe.hasAlpha || probe.isAnimated ? 'webp' : 'jpeg';
+  // An opaque still is stored as JPEG whatever it came as (a PNG render or screenshot too): a
+  // lossless re-encoding costs 5× the time (adaptive PNG filtering) for a file several times larger.
+  const stored: OutputFormat = keep === 'png' && lossy === 'jpeg' ? 'jpeg' : keep;
+  const firstQuality = stored === 'avif' ? AVIF_QUALITY : stored === 'jpeg' ? jpegQuality(source, ceiling) : Q_MAX;
   let first: Encoded | null = null;
-  if (!(await losslessCannotFit(input, probe, keep, target))) first = await encode(keep, keep === 'avif' ? AVIF_QUALITY : Q_MAX, 1);
+  if (!(await losslessCannotFit(input, probe, stored, target))) first = await encode(stored, firstQuality, 1);
   let result: Encoded;
   if (first && first.data.length <= target) {
     result = first;
   } else {
-    const format: OutputFormat = probe.hasAlpha || probe.isAnimated ? 'webp' : 'jpeg';
-    result = await fit(format, target, encode, first?.format === format ? first : null);
+    result = await fit(lossy, target, encode, first?.format === lossy ? first : null, firstQuality);
   }
   result = await finish(result, target, encode);
 
@@ -199,15 +224,17 @@ async function run(input: Buffer | string, probe: ImageProbe, o: ProcessOptions,
  * sharp converts through an embedded ICC profile (P3, CMYK) to sRGB and writes no metadata
  * (EXIF, GPS, XMP, ICC) unless told to keep it, which this module never does.
  */
-async function openSource(input: Buffer | string, probe: ImageProbe, o: ProcessOptions, budget: TimeBudget): Promise<Source> {
-  const decode = () =>
-    sharp(input, { limitInputPixels: o.maxInputPixels, failOn: 'truncated', animated: probe.isAnimated }).rotate().toColourspace('srgb');
+async function openSource(input: Buffer | string, probe: ImageProbe, o: ProcessOptions, budget: TimeBudget, scaledTo: { width: number; height: number } | null): Promise<Source> {
+  const decode = () => {
+    const upright = sharp(input, { limitInputPixels: o.maxInputPixels, failOn: 'truncated', animated: probe.isAnimated }).rotate().toColourspace('srgb');
+    return scaledTo ? upright.resize(scaledTo.width, scaledTo.height, { fit: 'fill' }) : upright;
+  };
   const rawBytes = probe.width * probe.height * probe.pages * (probe.hasAlpha ? 4 : 3);
   if (probe.isAnimated || rawBytes > (o.decodeOnceMaxBytes ?? DECODE_ONCE_MAX_BYTES)) return decode;
   // Each search step and the thumbnail then start from memory instead of decoding the file again.
   const { data, info } = await budget.limit(decode().raw({ depth: 'uchar' })).toBuffer({ resolveWithObject: true });
   const raw = { width: info.width, height: info.height, channels: info.channels };
-  return () => sharp(data, { raw });
+  return Object.assign(() => sharp(data, { raw }), { raw: { data, channels: info.channels } });
 }
 
 /**
@@ -218,11 +245,11 @@ async function openSource(input: Buffer | string, probe: ImageProbe, o: ProcessO
  * with a wide margin. If nothing fits by then (noise-like content only), the smallest attempt
  * is kept rather than searching without bound.
  */
-async function fit(format: OutputFormat, target: number, encode: Encode, first: Encoded | null): Promise<Encoded> {
+async function fit(format: OutputFormat, target: number, encode: Encode, first: Encoded | null, startQuality = Q_MAX): Promise<Encoded> {
   const tried: Encoded[] = first ? [first] : [];
   while (tried.length < SEARCH_ENCODES) {
     const lastChance = tried.length === SEARCH_ENCODES - 1;
-    const next = tried.length === 0 ? { quality: Q_MAX, scale: 1 } : plan(tried, target * (lastChance ? 0.75 : AIM), lastChance);
+    const next = tried.length === 0 ? { quality: startQuality, scale: 1 } : plan(tried, target * (lastChance ? 0.75 : AIM), lastChance);
     const attempt = await encode(format, next.quality, next.scale);
     if (attempt.data.length <= target) return attempt;
     tried.push(attempt);
@@ -248,11 +275,38 @@ function plan(tried: Encoded[], goal: number, lastChance: boolean): { quality: n
   return { quality: aim, scale: scale * (goal / bytesAt(aim)) ** (1 / (2 * PIXEL_EXPONENT)) };
 }
 
-/** Re-encodes a fast-preset result once with the slow preset, which is smaller at the same quality. */
+/** Re-encodes a fast-preset result once with the slow preset, which is smaller at the same quality (WebP; JPEG has one preset). */
 async function finish(result: Encoded, target: number, encode: Encode): Promise<Encoded> {
-  if (result.finished || (result.format !== 'jpeg' && result.format !== 'webp')) return result;
+  if (result.finished || result.format !== 'webp') return result;
   const final = await encode(result.format, result.quality, result.scale, true);
   return final.data.length <= Math.max(target, result.data.length) ? final : result;
+}
+
+/**
+ * The first JPEG quality for an opaque still, by class (see Q_PHOTO_SCALED): a photo scaled down
+ * to the display ceiling; flat graphics, where most pixels are exactly one of a few colours (UI
+ * backgrounds, fills; no photo or render has that, their noise and gradients vary every pixel);
+ * or anything else. One pixel in 16 of the decoded image is looked at: under 1 ms at 2 MP.
+ */
+function jpegQuality(source: Source, ceiling: number): number {
+  if (ceiling < 1) return Q_PHOTO_SCALED;
+  return source.raw && flatShare(source.raw) >= GRAPHICS_MIN_FLAT_SHARE ? Q_GRAPHICS : Q_MAX;
+}
+
+/** The share of sampled pixels that are one of the 8 most common colours. */
+export function flatShare(raw: { data: Buffer; channels: number }): number {
+  const { data, channels } = raw;
+  const step = channels * 16;
+  const counts = new Map<number, number>();
+  let samples = 0;
+  for (let i = 0; i + 2 < data.length; i += step) {
+    const colour = (data[i]! << 16) | (data[i + 1]! << 8) | data[i + 2]!;
+    counts.set(colour, (counts.get(colour) ?? 0) + 1);
+    samples++;
+  }
+  if (samples === 0) return 0;
+  const top = [...counts.values()].sort((a, b) => b - a).slice(0, 8);
+  return top.reduce((a, b) => a + b, 0) / samples;
 }
 
 function keptFormat(probe: ImageProbe): OutputFormat {
@@ -274,8 +328,10 @@ async function losslessCannotFit(input: Buffer | string, probe: ImageProbe, keep
 function encoder(pipeline: sharp.Sharp, format: OutputFormat, quality: number, finished: boolean): sharp.Sharp {
   switch (format) {
     case 'jpeg':
-      // mozjpeg (trellis quantisation, optimised scans) is ~20% smaller at the same quality.
-      return pipeline.jpeg(finished ? { quality, mozjpeg: true } : { quality });
+      // libjpeg-turbo with optimised Huffman tables: mozjpeg's trellis quantisation is ~20% smaller
+      // at the same quality but costs 5× the time (1 MP: 100 vs 18 ms), and at the quality that
+      // makes it as small it scores lower SSIM (npm run bench -- seed).
+      return pipeline.jpeg({ quality, optimiseCoding: true });
     case 'png':
       // Level 9 costs 4× the time of 6 for 4% fewer bytes (1 MP); adaptive filtering halves photos.
       return pipeline.png({ compressionLevel: 6, adaptiveFiltering: true });

@@ -102,7 +102,7 @@ describe.each([
     expect(exact.toString('base64')).toMatch(/[^=]==$/);
     const res = await sendBase64(exact);
     expect(res.errors?.[0]?.message).toBeUndefined();
-    expect(res.image).toMatchObject({ width: 40, height: 30, mimeType: 'image/png' });
+    expect(res.image).toMatchObject({ width: 40, height: 30, mimeType: 'image/jpeg' });
   });
 
   it('base64: one byte more is PAYLOAD_TOO_LARGE and stores nothing', async () => {

@@ -128,7 +128,7 @@ describe('malformed multipart bodies are refused and the process stays up', () =
     const res = await send(validBody());
     expect(res.status, res.body).toBe(200);
     const image = (JSON.parse(res.body) as { data: { uploadImage: { image: { id: string; localUrl: string } & Record<string, unknown> } } }).data.uploadImage.image;
-    expect(image).toMatchObject({ mimeType: 'image/png', width: 8, height: 8 });
+    expect(image).toMatchObject({ mimeType: 'image/jpeg', width: 8, height: 8 });
     // Stored and served: the mutated bodies below start from a body that really works.
     expect((await fetch(image.localUrl)).status).toBe(200);
   });

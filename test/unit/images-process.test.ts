@@ -64,11 +64,33 @@ describe('processImage: a 24 MP phone photo', () => {
   });
 });
 
+describe('processImage and the display ceiling (IMAGE_MAX_DIMENSION)', () => {
+  it('stores a still with a longer edge scaled down to it, upright, and makes the thumbnail from the scaled pixels', async () => {
+    const photo = await phonePhoto(hubble, 3000, 2000);
+    const out = await ingest(photo, { maxDimension: 2048, imageMaxKb: 5000 });
+    // Orientation 6: portrait after turning, the long edge (3000) becomes 2048.
+    expect([out.width, out.height]).toEqual([1365, 2048]);
+    expect(await sharp(out.data).metadata()).toMatchObject({ width: 1365, height: 2048 });
+    expect([out.thumbnailWidth, out.thumbnailHeight]).toEqual([171, 256]);
+    // Downscaled camera photos start at quality 80, not 85: the same pixels at q85 are larger.
+    const same = await sharp(out.data).jpeg({ quality: 85, optimiseCoding: true }).toBuffer();
+    expect(out.size).toBeLessThan(same.length);
+  });
+
+  it('keeps every size with 0, and never touches one within the ceiling or an animation', async () => {
+    const photo = await phonePhoto(hubble, 3000, 2000);
+    expect(await ingest(photo, { maxDimension: 0, imageMaxKb: 5000 })).toMatchObject({ width: 2000, height: 3000 });
+    expect(await ingest(hubble, { maxDimension: 2048 })).toMatchObject({ width: 1000, height: 872 });
+    const gif = await animatedGif(3, 2100, 40);
+    expect(await ingest(gif, { maxDimension: 2048, imageMaxKb: 5000 })).toMatchObject({ width: 2100, format: 'gif' });
+  });
+});
+
 describe('processImage keeps the format when it fits', () => {
-  it('keeps a small PNG as PNG in one encode, with a WebP thumbnail never enlarged and a tiny placeholder', async () => {
+  it('stores a small opaque PNG as JPEG in one encode (as the seed chatbot does), with a WebP thumbnail never enlarged and a tiny placeholder', async () => {
     const small = await sharp(coffee).resize(120, 80).png().toBuffer();
     const out = await ingest(small);
-    expect(out).toMatchObject({ format: 'png', mimeType: 'image/png', ext: 'png', width: 120, height: 80, encodes: 1 });
+    expect(out).toMatchObject({ format: 'jpeg', mimeType: 'image/jpeg', ext: 'jpg', width: 120, height: 80, encodes: 1 });
     expect([out.thumbnailWidth, out.thumbnailHeight]).toEqual([120, 80]);
     expect((await sharp(out.thumbnail).metadata()).format).toBe('webp');
   });
@@ -84,10 +106,12 @@ describe('processImage keeps the format when it fits', () => {
     expect(tiny.height).toBeLessThanOrEqual(16);
   });
 
-  it('keeps a JPEG that fits as JPEG, encoded with mozjpeg at quality 85', async () => {
+  it('keeps a JPEG that fits as JPEG, encoded by libjpeg-turbo (baseline, optimised Huffman), not mozjpeg', async () => {
     const out = await ingest(hubble);
     expect(out).toMatchObject({ format: 'jpeg', ext: 'jpg', width: 1000, height: 872, encodes: 1 });
     expect(out.size).toBeLessThan(hubble.length);
+    // mozjpeg writes progressive scans; libjpeg-turbo's baseline is 5× faster at 1 MP.
+    expect((await sharp(out.data).metadata()).isProgressive).toBe(false);
   });
 
   it('keeps WebP and AVIF', async () => {
@@ -108,7 +132,7 @@ describe('processImage keeps the format when it fits', () => {
   });
 
   it('reads a temp file by path', async () => {
-    expect(await ingest('test/fixtures/chelsea.png')).toMatchObject({ format: 'png', width: 451, height: 300 });
+    expect(await ingest('test/fixtures/chelsea.png')).toMatchObject({ format: 'jpeg', width: 451, height: 300 });
   });
 });
 
@@ -141,7 +165,7 @@ describe('processImage converts to 8-bit sRGB', () => {
     const deep = await sharp(coffee).toColourspace('rgb16').png().toBuffer();
     expect((await sharp(deep).metadata()).depth).toBe('ushort');
     const out = await ingest(deep, { imageMaxKb: 5000, decodeOnceMaxBytes });
-    expect(out.format).toBe('png');
+    expect(out.format).toBe('jpeg');
     expect(await sharp(out.data).metadata()).toMatchObject({ depth: 'uchar', space: 'srgb' });
   });
 
