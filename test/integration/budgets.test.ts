@@ -153,3 +153,40 @@ describe('every budget spent', () => {
     expect(row.repl_last_error).toMatch(/POSTIMAGES: budget spent: 1 uploads per month used; resets at .*; IMGBB: budget spent/);
   });
 });
+
+describe('a budget and an open circuit', () => {
+  let postimages: Emulator;
+  let imgbb: Emulator;
+  let server: TestServer;
+
+  beforeAll(async () => {
+    [postimages, imgbb] = await Promise.all([startPostImagesEmulator(), startImgbbEmulator()]);
+    server = await startTestServer({
+      env: {
+        CLOUD_PROVIDERS: 'postimages,imgbb',
+        POSTIMAGES_API_KEY: postimages.apiKey,
+        POSTIMAGES_API_URL: postimages.apiUrl,
+        IMGBB_API_KEY: imgbb.apiKey,
+        IMGBB_API_URL: imgbb.apiUrl,
+        POSTIMAGES_BUDGET: '10/month',
+        CLOUD_ATTEMPTS: '1',
+        CIRCUIT_BREAK_AFTER: '1',
+        CIRCUIT_HALF_OPEN_SECONDS: '3600',
+      },
+    });
+  });
+  afterAll(async () => {
+    await server.stop();
+    await Promise.all([postimages.stop(), imgbb.stop()]);
+  });
+
+  it('takes nothing from the budget while the circuit is open, since nothing is sent', async () => {
+    postimages.setMode('error500');
+    expect((await upload(server)).service).toBe('IMGBB');
+    expect(postimages.requests).toBe(1);
+    for (let i = 0; i < 3; i++) expect((await upload(server)).service).toBe('IMGBB');
+    expect(postimages.requests).toBe(1);
+    const providers = (await server.gql(ProvidersDocument, {}, as('alice'))).data!.providers;
+    expect(providers.find((p) => p.name === 'POSTIMAGES')).toMatchObject({ circuit: 'OPEN', budget: { used: 1, limit: 10 } });
+  });
+});

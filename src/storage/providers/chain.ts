@@ -144,7 +144,8 @@ export class ProviderChain {
     const links = o.avoid ? [...this.links.filter((l) => l.provider.name !== o.avoid), ...this.links.filter((l) => l.provider.name === o.avoid)] : this.links;
     for (const link of links) {
       // The budget first: a spent provider gets no request at all (nor a count against its circuit).
-      if (link.budget) {
+      // An open circuit sends nothing either, so it takes nothing from the budget.
+      if (link.budget && link.breaker.state !== CircuitState.Open && link.breaker.state !== CircuitState.Isolated) {
         const taken = await link.budget.take();
         if (!taken.ok) {
           failures.push({ provider: link.provider.name, reason: taken.reason });
