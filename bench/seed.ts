@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { IMAGE_CLASSES, imageOfClass, type ImageClass } from '../test/support/image-classes.js';
 import { ssimAtViewingSize } from '../test/support/ssim.js';
 import { round } from './lib.js';
-import { startServer } from './upload.js';
+import { multipartBody, startServer } from './upload.js';
 
 const PYTHON = '/usr/bin/python3';
 const QUERY = 'mutation($f: Upload!, $c: ID!) { uploadImage(input: { file: $f, conversationId: $c, waitForCloud: false }) { image { id size localUrl } } }';
@@ -54,19 +54,6 @@ async function seedSide(file: string, input: Buffer, rounds: number, dir: string
   return { ms: round(median(runs.map((r) => r.ms)), 1), kb: round(stored.length / 1024, 1), ssim: round(await ssimAtViewingSize(input, stored), 4) };
 }
 
-function multipart(boundary: string, conversationId: string, file: Buffer): Buffer {
-  const field = (name: string, value: string) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
-  return Buffer.concat([
-    Buffer.from(
-      field('operations', JSON.stringify({ query: QUERY, variables: { f: null, c: conversationId } })) +
-        field('map', JSON.stringify({ 0: ['variables.f'] })) +
-        `--${boundary}\r\nContent-Disposition: form-data; name="0"; filename="image"\r\nContent-Type: application/octet-stream\r\n\r\n`,
-    ),
-    file,
-    Buffer.from(`\r\n--${boundary}--\r\n`),
-  ]);
-}
-
 async function ourSide(url: string, input: Buffer, rounds: number): Promise<Side> {
   const agent = new Agent({ keepAlive: true });
   const created = await fetch(`${url}/graphql`, {
@@ -76,7 +63,7 @@ async function ourSide(url: string, input: Buffer, rounds: number): Promise<Side
   });
   const conversationId = ((await created.json()) as { data: { createConversation: { id: string } } }).data.createConversation.id;
   const boundary = `----his-seed-${randomBytes(8).toString('hex')}`;
-  const body = multipart(boundary, conversationId, input);
+  const body = multipartBody(boundary, conversationId, input, QUERY);
   const once = () =>
     new Promise<{ ms: number; localUrl: string }>((resolve, reject) => {
       const started = performance.now();

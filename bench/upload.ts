@@ -99,11 +99,11 @@ async function conversation(url: string): Promise<string> {
 }
 
 /** The multipart request a browser's FormData would send: operations, map, then the file. */
-function multipartBody(boundary: string, conversationId: string, file: Buffer): Buffer {
+export function multipartBody(boundary: string, conversationId: string, file: Buffer, query = QUERY): Buffer {
   const field = (name: string, value: string) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
   return Buffer.concat([
     Buffer.from(
-      field('operations', JSON.stringify({ query: QUERY, variables: { f: null, c: conversationId } })) +
+      field('operations', JSON.stringify({ query, variables: { f: null, c: conversationId } })) +
         field('map', JSON.stringify({ 0: ['variables.f'] })) +
         `--${boundary}\r\nContent-Disposition: form-data; name="0"; filename="photo"\r\nContent-Type: application/octet-stream\r\n\r\n`,
     ),

@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CleanupLocalImagesDocument, CreateConversationDocument, ImageDocument, RestoreImagesDocument, UploadImageDocument } from '../generated/graphql.js';
-import { startImgbbEmulator, startPostImagesEmulator, type Emulator } from '../support/emulators.js';
+import { startChainEmulators, type Emulator } from '../support/emulators.js';
 import { eventually } from '../support/eventually.js';
 import { as, startTestServer, type TestServer } from '../support/server.js';
 
@@ -24,25 +24,22 @@ const admin = as('root', ['admin']);
 
 describe('cloud copies changed at the host', () => {
   let postimages: Emulator;
-  let imgbb: Emulator;
+  let chainEnv: Record<string, string>;
+  let stopEmulators: () => Promise<void>;
   let server: TestServer;
 
   beforeAll(async () => {
-    [postimages, imgbb] = await Promise.all([startPostImagesEmulator(), startImgbbEmulator()]);
+    ({ postimages, env: chainEnv, stop: stopEmulators } = await startChainEmulators());
     server = await startTestServer({
       env: {
-        CLOUD_PROVIDERS: 'postimages,imgbb',
-        POSTIMAGES_API_KEY: postimages.apiKey,
-        POSTIMAGES_API_URL: postimages.apiUrl,
-        IMGBB_API_KEY: imgbb.apiKey,
-        IMGBB_API_URL: imgbb.apiUrl,
+        ...chainEnv,
         REPLICATION_POLL_MS: '100',
       },
     });
   });
   afterAll(async () => {
     await server.stop();
-    await Promise.all([postimages.stop(), imgbb.stop()]);
+    await stopEmulators();
   });
   afterEach(() => {
     postimages.setMode('ok');

@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateConversationDocument, ProvidersDocument, UploadImageDocument } from '../generated/graphql.js';
-import { startImgbbEmulator, startPostImagesEmulator, type Emulator } from '../support/emulators.js';
+import { startChainEmulators, type Emulator } from '../support/emulators.js';
 import { as, startTestServer, type TestServer } from '../support/server.js';
 
 const coffee = await readFile('test/fixtures/coffee.png');
@@ -33,20 +33,18 @@ const nextMonth = () => {
 describe('provider budgets', () => {
   let postimages: Emulator;
   let imgbb: Emulator;
+  let chainEnv: Record<string, string>;
+  let stopEmulators: () => Promise<void>;
   let dir: string;
   let a: TestServer;
   let b: TestServer;
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    [postimages, imgbb] = await Promise.all([startPostImagesEmulator(), startImgbbEmulator()]);
+    ({ postimages, imgbb, env: chainEnv, stop: stopEmulators } = await startChainEmulators());
     dir = await mkdtemp(join(tmpdir(), 'his-budgets-'));
     env = {
-      CLOUD_PROVIDERS: 'postimages,imgbb',
-      POSTIMAGES_API_KEY: postimages.apiKey,
-      POSTIMAGES_API_URL: postimages.apiUrl,
-      IMGBB_API_KEY: imgbb.apiKey,
-      IMGBB_API_URL: imgbb.apiUrl,
+      ...chainEnv,
       // A month: no window rolls over while the test runs (rollover is unit-tested with a clock).
       POSTIMAGES_BUDGET: '3/month',
       IMGBB_BUDGET: 'off',
@@ -57,7 +55,7 @@ describe('provider budgets', () => {
   afterAll(async () => {
     await a.stop();
     await b.stop();
-    await Promise.all([postimages.stop(), imgbb.stop()]);
+    await stopEmulators();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -116,17 +114,15 @@ describe('provider budgets', () => {
 describe('every budget spent', () => {
   let postimages: Emulator;
   let imgbb: Emulator;
+  let chainEnv: Record<string, string>;
+  let stopEmulators: () => Promise<void>;
   let server: TestServer;
 
   beforeAll(async () => {
-    [postimages, imgbb] = await Promise.all([startPostImagesEmulator(), startImgbbEmulator()]);
+    ({ postimages, imgbb, env: chainEnv, stop: stopEmulators } = await startChainEmulators());
     server = await startTestServer({
       env: {
-        CLOUD_PROVIDERS: 'postimages,imgbb',
-        POSTIMAGES_API_KEY: postimages.apiKey,
-        POSTIMAGES_API_URL: postimages.apiUrl,
-        IMGBB_API_KEY: imgbb.apiKey,
-        IMGBB_API_URL: imgbb.apiUrl,
+        ...chainEnv,
         POSTIMAGES_BUDGET: '1/month',
         IMGBB_BUDGET: '1/month',
         REPLICATION_MAX_ATTEMPTS: '2',
@@ -135,7 +131,7 @@ describe('every budget spent', () => {
   });
   afterAll(async () => {
     await server.stop();
-    await Promise.all([postimages.stop(), imgbb.stop()]);
+    await stopEmulators();
   });
 
   it('keeps the image local and waits for the first reset, using up no attempt and sending nothing', async () => {
@@ -156,18 +152,15 @@ describe('every budget spent', () => {
 
 describe('a budget and an open circuit', () => {
   let postimages: Emulator;
-  let imgbb: Emulator;
+  let chainEnv: Record<string, string>;
+  let stopEmulators: () => Promise<void>;
   let server: TestServer;
 
   beforeAll(async () => {
-    [postimages, imgbb] = await Promise.all([startPostImagesEmulator(), startImgbbEmulator()]);
+    ({ postimages, env: chainEnv, stop: stopEmulators } = await startChainEmulators());
     server = await startTestServer({
       env: {
-        CLOUD_PROVIDERS: 'postimages,imgbb',
-        POSTIMAGES_API_KEY: postimages.apiKey,
-        POSTIMAGES_API_URL: postimages.apiUrl,
-        IMGBB_API_KEY: imgbb.apiKey,
-        IMGBB_API_URL: imgbb.apiUrl,
+        ...chainEnv,
         POSTIMAGES_BUDGET: '10/month',
         CLOUD_ATTEMPTS: '1',
         CIRCUIT_BREAK_AFTER: '1',
@@ -177,7 +170,7 @@ describe('a budget and an open circuit', () => {
   });
   afterAll(async () => {
     await server.stop();
-    await Promise.all([postimages.stop(), imgbb.stop()]);
+    await stopEmulators();
   });
 
   it('takes nothing from the budget while the circuit is open, since nothing is sent', async () => {

@@ -7,6 +7,7 @@ import { CreateConversationDocument, UploadImageDocument } from '../generated/gr
 import { rawRequest, type RawAnswer } from '../support/raw-http.js';
 import { as, startTestServer, type TestServer } from '../support/server.js';
 import { snapshotSqlite } from '../support/snapshot.js';
+import { prng } from '../support/prng.js';
 
 /**
  * Malformed multipart bodies, sent byte for byte as an attacker would. Each must get a 4xx
@@ -134,18 +135,6 @@ describe('malformed multipart bodies are refused and the process stays up', () =
   });
 });
 
-/** mulberry32: a small seeded generator, so a failing case can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const NASTY = ['\x00', '\x01', '\r', '\n', '\r\n', '"', ';', '--', `--${B}`, `--${B}--`, '\xff', 'é', '%00', '\\', '=', ' ', '\t', 'filename*=utf-8\'\'%00'];
 
 function mutate(base: Buffer, r: () => number): { body: Buffer; truncate?: number; contentType?: string } {
@@ -208,7 +197,7 @@ describe('a seeded fuzz of multipart bodies', () => {
   const CASES = Number(process.env['FUZZ_CASES'] ?? 2000);
 
   it(`answers ${CASES} mutated bodies (seed ${SEED}) with a code, keeps the server up and .tmp clean`, { timeout: 120_000 }, async () => {
-    const r = rng(SEED);
+    const r = prng(SEED);
     const base = validBody();
     const cases = Array.from({ length: CASES }, () => mutate(base, r));
     const seen = new Map<string, number>();

@@ -121,6 +121,25 @@ export function startPostImagesEmulator(options: EmulatorOptions = {}): Promise<
   return start(postimages, options);
 }
 
+/** Both emulators, and the env of a server whose chain is `postimages,imgbb` on them. */
+export async function startChainEmulators(): Promise<{ postimages: Emulator; imgbb: Emulator; env: Record<string, string>; stop(): Promise<void> }> {
+  const [postimages, imgbb] = await Promise.all([startPostImagesEmulator(), startImgbbEmulator()]);
+  return {
+    postimages,
+    imgbb,
+    env: {
+      CLOUD_PROVIDERS: 'postimages,imgbb',
+      POSTIMAGES_API_KEY: postimages.apiKey,
+      POSTIMAGES_API_URL: postimages.apiUrl,
+      IMGBB_API_KEY: imgbb.apiKey,
+      IMGBB_API_URL: imgbb.apiUrl,
+    },
+    stop: async () => {
+      await Promise.all([postimages.stop(), imgbb.stop()]);
+    },
+  };
+}
+
 async function start(flavour: Flavour, options: EmulatorOptions): Promise<Emulator> {
   const stored = new Map<string, Buffer>();
   const sockets = new Set<Socket>();

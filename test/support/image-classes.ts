@@ -11,21 +11,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
+import { prng } from './prng.js';
 
 export type ImageClass = 'render' | 'screenshot' | 'photo';
 export const IMAGE_CLASSES: readonly ImageClass[] = ['render', 'screenshot', 'photo'];
-
-/** mulberry32: a small seeded PRNG, so the grain is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function render(): Promise<Buffer> {
   const base = await sharp('test/fixtures/astronaut.png').resize(1024, 1024, { kernel: 'lanczos3' }).sharpen({ sigma: 0.8 }).removeAlpha().toBuffer();
