@@ -120,6 +120,8 @@ const schema = z.object({
   THUMBNAIL_SIZE: int(16, 2048).default(256),
   /** added: the display ceiling: stills with a longer edge are stored scaled down to it; 0 keeps every size. */
   IMAGE_MAX_DIMENSION: int(0, 65_535).default(2048),
+  /** added: keep an opaque PNG as PNG when its lossless re-encoding fits IMAGE_MAX_KB (diagrams that must stay exact), instead of JPEG. */
+  IMAGE_KEEP_PNG: bool.default(false),
   RESTORE_ALLOWED_HOSTS: hostList.optional(),
   /** added: downloads restore runs at once, and the bound on each download. */
   RESTORE_CONCURRENCY: int(1, 64).default(8),
@@ -222,6 +224,8 @@ export interface Config {
     thumbnailSize: number;
     /** Long edge stills are scaled down to (IMAGE_MAX_DIMENSION); 0: none. */
     maxDimension: number;
+    /** IMAGE_KEEP_PNG: opaque PNGs stay PNG when they fit. */
+    keepPng: boolean;
     maxQueryDepth: number;
     maxQueryComplexity: number;
     maxJsonBodyBytes: number;
@@ -343,6 +347,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       imageMaxKb: e.IMAGE_MAX_KB,
       thumbnailSize: e.THUMBNAIL_SIZE,
       maxDimension: e.IMAGE_MAX_DIMENSION,
+      keepPng: e.IMAGE_KEEP_PNG,
       maxQueryDepth: e.MAX_QUERY_DEPTH,
       maxQueryComplexity: e.MAX_QUERY_COMPLEXITY,
       maxJsonBodyBytes: e.MAX_JSON_BODY_BYTES ?? Math.ceil((e.MAX_UPLOAD_BYTES * 4) / 3) + 1_048_576,

@@ -160,6 +160,7 @@ export async function createCore(config: Config, deps: CoreDeps) {
     imageMaxKb: config.limits.imageMaxKb,
     thumbnailSize: config.limits.thumbnailSize,
     maxDimension: config.limits.maxDimension,
+    keepPng: config.limits.keepPng,
     timeoutMs: config.limits.imageProcessTimeoutSeconds * 1000,
   };
   const images = new ImageService({

@@ -14,6 +14,8 @@ export interface ProcessOptions {
    * scaled down to it, as no chat shows more. Undefined or 0: none. Animations keep their size.
    */
   maxDimension?: number;
+  /** Keep an opaque PNG as PNG when its lossless re-encoding fits (IMAGE_KEEP_PNG); default: store it as JPEG. */
+  keepPng?: boolean;
   /**
    * A still whose decoded pixels fit in this many bytes is decoded once and every encode starts
    * from memory; a bigger one is decoded again per encode, so a 100 MP upload does not pin
@@ -183,7 +185,7 @@ async function run(input: Buffer | string, probe: ImageProbe, o: ProcessOptions,
   const lossy = probe.hasAlpha || probe.isAnimated ? 'webp' : 'jpeg';
   // An opaque still is stored as JPEG whatever it came as (a PNG render or screenshot too): a
   // lossless re-encoding costs 5× the time (adaptive PNG filtering) for a file several times larger.
-  const stored: OutputFormat = keep === 'png' && lossy === 'jpeg' ? 'jpeg' : keep;
+  const stored: OutputFormat = keep === 'png' && lossy === 'jpeg' && !o.keepPng ? 'jpeg' : keep;
   const firstQuality = stored === 'avif' ? AVIF_QUALITY : stored === 'jpeg' ? jpegQuality(source, ceiling) : Q_MAX;
   let first: Encoded | null = null;
   if (!(await losslessCannotFit(input, probe, stored, target))) first = await encode(stored, firstQuality, 1);

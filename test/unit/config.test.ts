@@ -28,7 +28,7 @@ describe('loadConfig', () => {
     expect(c.cloud.imgbb.apiUrl).toBe('https://api.imgbb.com/1/upload');
     expect(c.cloud.imgbb.expirationSeconds).toBeNull();
     expect(c.cloud.timeoutMs).toBe(15_000);
-    expect(c.limits).toMatchObject({ maxUploadBytes: 52_428_800, maxInputPixels: 100_000_000, maxFiles: 10, imageMaxKb: 500, thumbnailSize: 256 });
+    expect(c.limits).toMatchObject({ maxUploadBytes: 52_428_800, maxInputPixels: 100_000_000, maxFiles: 10, imageMaxKb: 500, thumbnailSize: 256, maxDimension: 2048, keepPng: false });
     expect(c.localRetentionDays).toBeNull();
     expect(c.reconcileIntervalMinutes).toBeNull();
     expect(c.logLevel).toBe('info');
@@ -83,6 +83,8 @@ describe('loadConfig', () => {
       MAX_FILES: '3',
       IMAGE_MAX_KB: '200',
       THUMBNAIL_SIZE: '128',
+      IMAGE_MAX_DIMENSION: '0',
+      IMAGE_KEEP_PNG: 'true',
       RESTORE_ALLOWED_HOSTS: 'i.ibb.co, I.POSTIMG.CC',
       LOCAL_RETENTION_DAYS: '30',
       RECONCILE_INTERVAL_MINUTES: '60',
@@ -100,7 +102,7 @@ describe('loadConfig', () => {
     expect(c.cloud.postimages).toEqual({ apiKey: 'pk', apiUrl: 'http://127.0.0.1:9/up' });
     expect(c.cloud.imgbb).toEqual({ apiKey: 'ik', apiUrl: 'http://127.0.0.1:9/imgbb', expirationSeconds: 600 });
     expect(c.cloud.timeoutMs).toBe(2500);
-    expect(c.limits).toMatchObject({ maxUploadBytes: 1000, maxInputPixels: 2000, maxFiles: 3, imageMaxKb: 200, thumbnailSize: 128 });
+    expect(c.limits).toMatchObject({ maxUploadBytes: 1000, maxInputPixels: 2000, maxFiles: 3, imageMaxKb: 200, thumbnailSize: 128, maxDimension: 0, keepPng: true });
     expect(c.restoreAllowedHosts).toEqual(['i.ibb.co', 'i.postimg.cc']);
     expect(c.localRetentionDays).toBe(30);
     expect(c.reconcileIntervalMinutes).toBe(60);

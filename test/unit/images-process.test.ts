@@ -106,6 +106,14 @@ describe('processImage keeps the format when it fits', () => {
     expect(tiny.height).toBeLessThanOrEqual(16);
   });
 
+  it('keeps a small opaque PNG as PNG with IMAGE_KEEP_PNG, exactly its pixels', async () => {
+    const small = await sharp(coffee).resize(120, 80).png().toBuffer();
+    const out = await ingest(small, { keepPng: true });
+    expect(out).toMatchObject({ format: 'png', mimeType: 'image/png', ext: 'png', width: 120, height: 80, encodes: 1 });
+    const [a, b] = await Promise.all([sharp(small).raw().toBuffer(), sharp(out.data).raw().toBuffer()]);
+    expect(b.equals(a)).toBe(true);
+  });
+
   it('keeps a JPEG that fits as JPEG, encoded by libjpeg-turbo (baseline, optimised Huffman), not mozjpeg', async () => {
     const out = await ingest(hubble);
     expect(out).toMatchObject({ format: 'jpeg', ext: 'jpg', width: 1000, height: 872, encodes: 1 });
