@@ -62,7 +62,7 @@ const Q_SCALED = 75;
  * First qualities by class, measured (npm run bench -- seed, SSIM of luma at viewing size):
  * a camera photo scaled down to the display ceiling keeps SSIM 0.936 at q80 (its grain, which
  * no 500 KB JPEG keeps, costs 24% more bytes at q85 for +0.007); flat graphics (screenshots,
- * diagrams: a luma histogram under GRAPHICS_MAX_ENTROPY bits) keep 0.997 at q78, 13% smaller
+ * diagrams: most sampled pixels exactly one of a few colours, see flatShare) keep 0.997 at q78, 13% smaller
  * than q85; renders and other stills need q85 for 0.987.
  */
 const Q_PHOTO_SCALED = 80;
@@ -76,7 +76,7 @@ const SEARCH_ENCODES = 5;
 const PRIOR_SLOPE = -Math.log(0.35) / (Q_MAX - Q_MIN);
 /** Aim under the target, so that the model's error rarely costs one more encode. */
 const AIM = 0.93;
-/** Above this size the search runs on fast presets: mozjpeg's trellis settings cost 7× the time at 24 MP. */
+/** Above this size the search runs on fast presets (WebP effort 2), and the result is finished once at effort 4. */
 const FAST_SEARCH_MIN_PIXELS = 2_000_000;
 /**
  * Bytes grow as pixels^0.9: a downscaled photo keeps its detail in fewer pixels (measured 0.8 for
@@ -105,13 +105,14 @@ export function configureSharp(cores: number, threadPoolSize = Number(process.en
 
 /**
  * Orients, strips metadata, converts to 8-bit sRGB and encodes an image that `probe` accepted;
- * makes its thumbnail and placeholder. The input format is kept when its re-encoding fits
- * `imageMaxKb` (TIFF becomes JPEG, or PNG with alpha); otherwise the image is re-encoded as JPEG,
+ * makes its thumbnail and placeholder. A still over `maxDimension` is scaled down to it first. The
+ * input format is kept when its re-encoding fits `imageMaxKb` (TIFF becomes JPEG, or PNG with
+ * alpha; an opaque PNG becomes JPEG unless `keepPng`); otherwise the image is re-encoded as JPEG,
  * or as WebP where alpha or animation must survive, by the bounded search in `fit`.
  *
- * Worst case (MAX_ENCODES): 1 encode to try the kept format + 5 search encodes + 1 finishing = 7.
- * Typical: 1 (fits as it is), 2 (a big JPEG that fits: fast encode, then mozjpeg), 4 (a 24 MP
- * photo over the target: one full-size encode, two after downscaling, one finishing).
+ * Worst case (MAX_ENCODES): 1 encode to try the kept format + 5 search encodes + 1 finishing = 7
+ * (finishing: WebP only). Typical: 1 (fits as it is, a photo scaled to the ceiling included), 3
+ * (a 24 MP photo over the target without a ceiling: one full-size encode, two after downscaling).
  */
 export async function processImage(input: Buffer | string, probe: ImageProbe, o: ProcessOptions): Promise<ProcessedImage> {
   const budget = new TimeBudget(o.timeoutMs, o.budgetFrom);
