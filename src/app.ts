@@ -69,11 +69,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     : Promise.resolve();
   if (!replication) log.warn('no cloud provider is configured (an API key, or S3_BUCKET for s3): images are kept locally only (LOCAL_ONLY)');
   else {
-    const budgetOf = (name: string) => config.cloud.budgets[name.toLowerCase() as keyof Config['cloud']['budgets']];
-    const active = chain.names.map((name) => {
-      const b = budgetOf(name);
-      return b ? `${name.toLowerCase()} (${b.limit}/${b.per})` : name.toLowerCase();
-    });
+    const active = chain.order.map(({ name, budget: b }) => (b ? `${name.toLowerCase()} (${b.limit}/${b.per})` : name.toLowerCase()));
     log.info({ providers: chain.names }, `cloud providers, in order: ${active.join(', ')}`);
   }
   if (chain.names.includes('POSTIMAGES')) {

@@ -17,7 +17,11 @@ export const QUEUE_DEPTH_TTL_MS = 30_000;
 
 export function createMetrics(deps: { queueDepth: () => Promise<number>; providers: () => Promise<ProviderHealth[]>; queueDepthTtlMs?: number; clock?: () => Date }) {
   const registry = new Registry();
-  const queueDepth = cachedFor(deps.queueDepthTtlMs ?? QUEUE_DEPTH_TTL_MS, deps.queueDepth, deps.clock ?? (() => new Date()));
+  const clock = deps.clock ?? (() => new Date());
+  const queueDepth = cachedFor(deps.queueDepthTtlMs ?? QUEUE_DEPTH_TTL_MS, deps.queueDepth, clock);
+  // Five gauges read the providers in one scrape (prom-client calls their collects together): one
+  // read of the budget counts serves them all, and the next scrape reads afresh.
+  const providers = sharedWhilePending(deps.providers);
   collectDefaultMetrics({ register: registry });
   const uploads = new Counter({
     name: 'his_cloud_uploads_total',
@@ -46,7 +50,7 @@ export function createMetrics(deps: { queueDepth: () => Promise<number>; provide
     labelNames: ['provider'] as const,
     registers: [registry],
     async collect() {
-      for (const p of await deps.providers()) if (p.enabled) this.set({ provider: p.name.toLowerCase() }, CIRCUIT_VALUE[p.circuit]);
+      for (const p of await providers()) if (p.enabled) this.set({ provider: p.name.toLowerCase() }, CIRCUIT_VALUE[p.circuit]);
     },
   });
   new Gauge({
@@ -55,10 +59,9 @@ export function createMetrics(deps: { queueDepth: () => Promise<number>; provide
     labelNames: ['provider'] as const,
     registers: [registry],
     async collect() {
-      for (const p of await deps.providers()) if (p.enabled) this.set({ provider: p.name.toLowerCase() }, p.misconfigured ? 1 : 0);
+      for (const p of await providers()) if (p.enabled) this.set({ provider: p.name.toLowerCase() }, p.misconfigured ? 1 : 0);
     },
   });
-  // Each scrape reads the budgets' counts from the store (one key lookup per provider and gauge).
   const budgetGauge = (name: string, help: string, value: (b: NonNullable<ProviderHealth['budget']>) => number) =>
     new Gauge({
       name,
@@ -67,7 +70,7 @@ export function createMetrics(deps: { queueDepth: () => Promise<number>; provide
       registers: [registry],
       async collect() {
         this.reset();
-        for (const p of await deps.providers()) if (p.enabled && p.budget) this.set({ provider: p.name.toLowerCase(), per: p.budget.per }, value(p.budget));
+        for (const p of await providers()) if (p.enabled && p.budget) this.set({ provider: p.name.toLowerCase(), per: p.budget.per }, value(p.budget));
       },
     });
   budgetGauge('his_provider_budget_limit', 'Uploads a provider may be sent per budget window (POSTIMAGES_BUDGET, IMGBB_BUDGET, S3_BUDGET).', (b) => b.limit);
@@ -95,6 +98,15 @@ export function createMetrics(deps: { queueDepth: () => Promise<number>; provide
     },
   };
   return { registry, events, onBudgetSkip: (provider: string) => budgetSkips.inc({ provider: provider.toLowerCase() }) };
+}
+
+/** Callers while `load` runs share its promise; once it settles the next call loads again. */
+function sharedWhilePending<T>(load: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | null = null;
+  return () =>
+    (pending ??= load().finally(() => {
+      pending = null;
+    }));
 }
 
 /** `load` at most once per `ttlMs`; callers while it runs share the same promise. A failure is not kept. */

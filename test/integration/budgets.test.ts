@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateConversationDocument, ProvidersDocument, UploadImageDocument } from '../generated/graphql.js';
 import { startChainEmulators, type Emulator } from '../support/emulators.js';
 import { as, startTestServer, type TestServer } from '../support/server.js';
+import { countingStore } from '../../src/store/counting-store.js';
 
 const coffee = await readFile('test/fixtures/coffee.png');
 let n = 0;
@@ -155,6 +156,7 @@ describe('a budget and an open circuit', () => {
   let chainEnv: Record<string, string>;
   let stopEmulators: () => Promise<void>;
   let server: TestServer;
+  let counted: ReturnType<typeof countingStore>;
 
   beforeAll(async () => {
     ({ postimages, env: chainEnv, stop: stopEmulators } = await startChainEmulators());
@@ -166,6 +168,7 @@ describe('a budget and an open circuit', () => {
         CIRCUIT_BREAK_AFTER: '1',
         CIRCUIT_HALF_OPEN_SECONDS: '3600',
       },
+      wrapStore: (store) => (counted = countingStore(store)).store,
     });
   });
   afterAll(async () => {
@@ -181,5 +184,15 @@ describe('a budget and an open circuit', () => {
     expect(postimages.requests).toBe(1);
     const providers = (await server.gql(ProvidersDocument, {}, as('alice'))).data!.providers;
     expect(providers.find((p) => p.name === 'POSTIMAGES')).toMatchObject({ circuit: 'OPEN', budget: { used: 1, limit: 10 } });
+  });
+
+  it('a /metrics scrape reads each budget count once, and the next scrape reads it afresh', async () => {
+    // Two budgeted providers here: POSTIMAGES_BUDGET and the default IMGBB_BUDGET.
+    counted.reset();
+    const first = await (await fetch(`${server.url}/metrics`)).text();
+    expect(first).toMatch(/his_provider_budget_used\{provider="postimages",per="month"\} 1/);
+    expect(counted.counts.get('budgetUsed')).toBe(2);
+    await (await fetch(`${server.url}/metrics`)).text();
+    expect(counted.counts.get('budgetUsed')).toBe(4);
   });
 });

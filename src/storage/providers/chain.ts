@@ -13,7 +13,7 @@ import {
   type CircuitBreakerPolicy,
   type IPolicy,
 } from 'cockatiel';
-import type { BudgetStatus, ProviderBudget } from './budget.js';
+import type { BudgetSpec, BudgetStatus, ProviderBudget } from './budget.js';
 import { ProviderError, type CloudCopy, type CloudProvider, type ProviderName, type UploadFile } from './provider.js';
 
 export interface ChainOptions {
@@ -126,6 +126,11 @@ export class ProviderChain {
 
   get names(): ProviderName[] {
     return this.links.map((l) => l.provider.name);
+  }
+
+  /** The enabled providers in order, with their budget settings (for the start-up log). */
+  get order(): { name: ProviderName; budget: BudgetSpec | null }[] {
+    return this.links.map((l) => ({ name: l.provider.name, budget: l.budget?.spec ?? null }));
   }
 
   providerNamed(name: ProviderName): CloudProvider | undefined {

@@ -95,16 +95,16 @@ export class SqliteMetadataStore implements MetadataStore {
       return true;
     });
     this.beginDeletionTx = (job) => begin.immediate(job);
-    // One statement counts or refuses atomically (RETURNING: no row when the window is spent);
-    // earlier windows of the provider are dropped in the same transaction.
+    // One statement counts or refuses atomically (RETURNING: no row when the window is spent).
+    // The first upload of a window drops the provider's earlier ones, in the same transaction.
     const take = this.db.transaction((provider: string, windowStart: number, limit: number) => {
-      this.stmt('DELETE FROM provider_budgets WHERE provider = ? AND window_start < ?').run(provider, windowStart);
       const used = this.stmt<number>(`
         INSERT INTO provider_budgets (provider, window_start, used) VALUES (@provider, @windowStart, 1)
         ON CONFLICT (provider, window_start) DO UPDATE SET used = used + 1 WHERE used < @limit
         RETURNING used`)
         .pluck()
         .get({ provider, windowStart, limit });
+      if (used === 1) this.stmt('DELETE FROM provider_budgets WHERE provider = ? AND window_start < ?').run(provider, windowStart);
       return used ?? null;
     });
     this.takeBudgetTx = (provider, windowStart, limit) => take.immediate(provider, windowStart, limit);
