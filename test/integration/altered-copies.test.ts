@@ -13,9 +13,10 @@ import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CleanupLocalImagesDocument, CreateConversationDocument, ImageDocument, RestoreImagesDocument, UploadImageDocument } from '../generated/graphql.js';
-import { startChainEmulators, type Emulator } from '../support/emulators.js';
+import type { Emulator } from '../support/emulators.js';
+import { startChainServer } from '../support/chain-server.js';
 import { eventually } from '../support/eventually.js';
-import { as, startTestServer, type TestServer } from '../support/server.js';
+import { as, type TestServer } from '../support/server.js';
 
 const coffee = await readFile('test/fixtures/coffee.png');
 let n = 0;
@@ -24,23 +25,17 @@ const admin = as('root', ['admin']);
 
 describe('cloud copies changed at the host', () => {
   let postimages: Emulator;
-  let chainEnv: Record<string, string>;
-  let stopEmulators: () => Promise<void>;
+  let stop: () => Promise<void>;
   let server: TestServer;
 
   beforeAll(async () => {
-    ({ postimages, env: chainEnv, stop: stopEmulators } = await startChainEmulators());
-    server = await startTestServer({
-      env: {
-        ...chainEnv,
+    ({ postimages, server, stop } = await startChainServer(
+      {
         REPLICATION_POLL_MS: '100',
       },
-    });
+    ));
   });
-  afterAll(async () => {
-    await server.stop();
-    await stopEmulators();
-  });
+  afterAll(() => stop());
   afterEach(() => {
     postimages.setMode('ok');
   });

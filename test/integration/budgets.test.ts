@@ -11,6 +11,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateConversationDocument, ProvidersDocument, UploadImageDocument } from '../generated/graphql.js';
 import { startChainEmulators, type Emulator } from '../support/emulators.js';
+import { startChainServer } from '../support/chain-server.js';
 import { as, startTestServer, type TestServer } from '../support/server.js';
 import { countingStore } from '../../src/store/counting-store.js';
 
@@ -34,7 +35,6 @@ const nextMonth = () => {
 describe('provider budgets', () => {
   let postimages: Emulator;
   let imgbb: Emulator;
-  let chainEnv: Record<string, string>;
   let stopEmulators: () => Promise<void>;
   let dir: string;
   let a: TestServer;
@@ -42,6 +42,7 @@ describe('provider budgets', () => {
   let env: Record<string, string>;
 
   beforeAll(async () => {
+    let chainEnv: Record<string, string>;
     ({ postimages, imgbb, env: chainEnv, stop: stopEmulators } = await startChainEmulators());
     dir = await mkdtemp(join(tmpdir(), 'his-budgets-'));
     env = {
@@ -115,25 +116,19 @@ describe('provider budgets', () => {
 describe('every budget spent', () => {
   let postimages: Emulator;
   let imgbb: Emulator;
-  let chainEnv: Record<string, string>;
-  let stopEmulators: () => Promise<void>;
+  let stop: () => Promise<void>;
   let server: TestServer;
 
   beforeAll(async () => {
-    ({ postimages, imgbb, env: chainEnv, stop: stopEmulators } = await startChainEmulators());
-    server = await startTestServer({
-      env: {
-        ...chainEnv,
+    ({ postimages, imgbb, server, stop } = await startChainServer(
+      {
         POSTIMAGES_BUDGET: '1/month',
         IMGBB_BUDGET: '1/month',
         REPLICATION_MAX_ATTEMPTS: '2',
       },
-    });
+    ));
   });
-  afterAll(async () => {
-    await server.stop();
-    await stopEmulators();
-  });
+  afterAll(() => stop());
 
   it('keeps the image local and waits for the first reset, using up no attempt and sending nothing', async () => {
     expect((await upload(server)).service).toBe('POSTIMAGES');
@@ -153,28 +148,24 @@ describe('every budget spent', () => {
 
 describe('a budget and an open circuit', () => {
   let postimages: Emulator;
-  let chainEnv: Record<string, string>;
-  let stopEmulators: () => Promise<void>;
+  let stop: () => Promise<void>;
   let server: TestServer;
   let counted: ReturnType<typeof countingStore>;
 
   beforeAll(async () => {
-    ({ postimages, env: chainEnv, stop: stopEmulators } = await startChainEmulators());
-    server = await startTestServer({
-      env: {
-        ...chainEnv,
+    ({ postimages, server, stop } = await startChainServer(
+      {
         POSTIMAGES_BUDGET: '10/month',
         CLOUD_ATTEMPTS: '1',
         CIRCUIT_BREAK_AFTER: '1',
         CIRCUIT_HALF_OPEN_SECONDS: '3600',
       },
-      wrapStore: (store) => (counted = countingStore(store)).store,
-    });
+      {
+        wrapStore: (store) => (counted = countingStore(store)).store,
+      },
+    ));
   });
-  afterAll(async () => {
-    await server.stop();
-    await stopEmulators();
-  });
+  afterAll(() => stop());
 
   it('takes nothing from the budget while the circuit is open, since nothing is sent', async () => {
     postimages.setMode('error500');
