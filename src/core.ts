@@ -92,7 +92,7 @@ export async function createCore(config: Config, deps: CoreDeps) {
   const processor = new ImageProcessor({ concurrency: deps.imageConcurrency ?? slots });
   const { enabled: cloudProviders, disabled: disabledProviders } = providersFromConfig(config);
   const metrics = createMetrics({
-    queueDepth: async () => (await store.storageStats(null)).pendingReplication,
+    queueDepth: () => store.countPendingReplication(),
     providers: () => chain.health(),
     clock,
   });

@@ -9,7 +9,7 @@ const CIRCUIT_VALUE = { CLOSED: 0, HALF_OPEN: 1, OPEN: 2 } as const;
  * the queue depth and each provider's circuit, plus the process defaults (memory, event loop).
  * A registry per app, so tests and several apps in one process never share counters.
  *
- * The queue depth counts the whole store (on MongoDB an aggregation over every image), so it is
+ * The queue depth (an indexed count of queued images, MetadataStore.countPendingReplication) is
  * computed at most once per `queueDepthTtlMs` (default 30 s, the usual scrape interval) and
  * shared by concurrent scrapes: the gauge may be that much behind.
  */

@@ -137,6 +137,12 @@ export interface MetadataStore {
   countOwnerlessImages(): Promise<number>;
   /** Jobs not finished yet (for stats and tests). */
   countPendingDeletions(): Promise<number>;
+  /**
+   * Images waiting for a cloud copy (PENDING or RETRYING) in the whole store: the replication
+   * queue's depth for `/metrics`. One index range on either store, where storageStats reads
+   * every image.
+   */
+  countPendingReplication(): Promise<number>;
   /** Provider upload budgets (src/storage/providers/budget.ts): one count per provider and window, shared by every process. */
   takeBudget: BudgetCounter['takeBudget'];
   budgetUsed: BudgetCounter['budgetUsed'];

@@ -62,6 +62,27 @@ export function replicationCases(ref: StoreRef): void {
     expect(untouched.sort((a, b) => a.id.localeCompare(b.id))).toEqual([...notDue].sort((a, b) => a.id.localeCompare(b.id)));
   });
 
+  it('counts the queue (PENDING and RETRYING) over every owner, and follows it as images leave it', async () => {
+    expect(await ref.store.countPendingReplication()).toBe(0);
+    const [pending, retrying] = await seedQueue(ref.store, [
+      { replication: { status: 'PENDING' } },
+      { replication: { status: 'RETRYING', attempts: 1, nextAttemptAt: at(90_000) } },
+      { replication: { status: 'REPLICATED' }, cloudUrl: 'https://i.postimg.cc/x.png', service: 'POSTIMAGES' },
+      { replication: { status: 'LOCAL_ONLY' } },
+    ]);
+    const conversation = makeConversation({ userId: 'bob' });
+    await ref.store.createConversation(conversation);
+    const message = makeMessage(conversation);
+    await ref.store.addMessage({ ...message, images: [makeImage(message, { replication: { status: 'PENDING' } })] });
+    expect(await ref.store.countPendingReplication()).toBe(3);
+    // A lease does not take an image out of the queue: only its outcome does.
+    expect(await claim({ limit: 1 })).toHaveLength(1);
+    expect(await ref.store.countPendingReplication()).toBe(3);
+    await ref.store.updateImage(pending!.id, { replication: { status: 'REPLICATED' }, cloudUrl: 'https://i.postimg.cc/y.png', service: 'POSTIMAGES' });
+    expect(await ref.store.removeImage(retrying!.id)).toBe(true);
+    expect(await ref.store.countPendingReplication()).toBe(1);
+  });
+
   it('does not hand out a leased image again before the lease expires', async () => {
     const images = await seedQueue(ref.store, [{}, {}, {}]);
     expect(await claim({ leaseOwner: 'w1' })).toHaveLength(3);

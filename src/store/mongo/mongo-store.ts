@@ -25,6 +25,7 @@ import {
 import { MongoBudgets } from './budgets.js';
 import { MongoDeletions } from './deletions.js';
 import { CONVERSATION_INDEXES, ensureIndexes, MESSAGE_INDEXES } from './indexes.js';
+import { InvalidatedCache } from './stats-cache.js';
 import { adoptLegacyOps, elementsOf, missingFieldsSet, type ImageElement } from './legacy.js';
 import {
   claimCandidatesPipeline,
@@ -42,6 +43,7 @@ import {
   listImagesPipeline,
   messageCountsPipeline,
   messagesPagePipeline,
+  pendingReplicationPipeline,
   conversationOwnerMatch,
   patchSet,
   type MessageScope,
@@ -54,6 +56,11 @@ type UnwoundRow = Omit<MessageDoc, 'images'> & { images: ImageDoc | null; image_
 
 /** Rounds of claiming when a concurrent claimer took candidates first. */
 const CLAIM_ROUNDS = 5;
+
+/** How long another process's writes may take to show in storageStats (this process's show at once). */
+export const STATS_TTL_MS = 30_000;
+/** The cache key of the admin's (whole-store) statistics; owner ids are never empty. */
+const ALL_OWNERS = '';
 
 /**
  * MetadataStore over MongoDB, in the document shape the existing chatbot writes (see
@@ -73,8 +80,11 @@ export class MongoMetadataStore implements MetadataStore {
 
   /** LEGACY_DEFAULT_OWNER: owner of the seed's documents that name none. */
   private readonly defaultOwner: string | null;
+  /** storageStats per owner scope; every image write of this process drops them (see stats-cache.ts). */
+  private readonly stats: InvalidatedCache<string, StorageStats>;
 
-  constructor(options: { uri: string; dbName: string; client?: MongoClient; legacyDefaultOwner?: string | null }) {
+  constructor(options: { uri: string; dbName: string; client?: MongoClient; legacyDefaultOwner?: string | null; statsTtlMs?: number }) {
+    this.stats = new InvalidatedCache(options.statsTtlMs ?? STATS_TTL_MS);
     this.ownsClient = !options.client;
     this.defaultOwner = options.legacyDefaultOwner ?? null;
     this.client = options.client ?? new MongoClient(options.uri, { serverSelectionTimeoutMS: 10_000 });
@@ -135,6 +145,7 @@ export class MongoMetadataStore implements MetadataStore {
     ]);
     if (!conversation) throw new NotFoundError('Conversation', message.conversationId);
     await this.messages.insertOne(messageToDoc(message, (sibling?.conversation_id ?? conversation._id) as Id));
+    if (message.images.length > 0) this.stats.invalidate();
   }
 
   async getMessagesByIds(ids: readonly string[]): Promise<Message[]> {
@@ -176,6 +187,7 @@ export class MongoMetadataStore implements MetadataStore {
       (await push()).matchedCount > 0 ||
       (await this.messages.updateOne({ _id, images: { $not: { $type: 'array' } } }, { $set: { images: [doc] } })).matchedCount > 0 ||
       (await push()).matchedCount > 0;
+    this.stats.invalidate();
     if (!found) throw new NotFoundError('Message', messageId);
   }
 
@@ -193,8 +205,12 @@ export class MongoMetadataStore implements MetadataStore {
     const set = patchSet(patch, 'images.$');
     if (Object.keys(set).length === 0) return (await this.messages.countDocuments({ images: { $elemMatch: { _id, ...held } } }, { limit: 1 })) > 0;
     // A legacy element has no `replication` object: it is completed first (below), never patched half-shaped.
-    const apply = async () =>
-      (await this.messages.updateOne({ images: { $elemMatch: { _id, replication: { $type: 'object' }, ...held } } }, { $set: set })).matchedCount > 0;
+    // Statistics are dropped after the write, so a read racing it cannot keep what it read before.
+    const apply = async () => {
+      const matched = (await this.messages.updateOne({ images: { $elemMatch: { _id, replication: { $type: 'object' }, ...held } } }, { $set: set })).matchedCount > 0;
+      this.stats.invalidate();
+      return matched;
+    };
     if (await apply()) return true;
     // A lease lives in `replication`, so a guarded update cannot concern a legacy element.
     if (guard) return false;
@@ -218,7 +234,9 @@ export class MongoMetadataStore implements MetadataStore {
 
   async removeImage(id: string): Promise<boolean> {
     const _id = idMatch([id]);
-    return (await this.messages.updateOne({ 'images._id': _id }, { $pull: { images: { _id } } })).modifiedCount > 0;
+    const removed = (await this.messages.updateOne({ 'images._id': _id }, { $pull: { images: { _id } } })).modifiedCount > 0;
+    this.stats.invalidate();
+    return removed;
   }
 
   async listImages(owner: OwnerScope, filter: ImageFilter, page: PageArgs): Promise<Page<ImageRecord>> {
@@ -295,7 +313,13 @@ export class MongoMetadataStore implements MetadataStore {
     return counts;
   }
 
+  /** Cached: see STATS_TTL_MS. Each answer is a fresh copy, so a caller may change it. */
   async storageStats(owner: OwnerScope): Promise<StorageStats> {
+    const stats = await this.stats.get(owner ?? ALL_OWNERS, () => this.computeStorageStats(owner));
+    return { ...stats, byService: stats.byService.map((s) => ({ ...s })) };
+  }
+
+  private async computeStorageStats(owner: OwnerScope): Promise<StorageStats> {
     const rows = await this.messages
       .aggregate<{ _id: string; count: number; bytes: number; localBytes: number; pending: number }>(storageStatsPipeline(await this.scope(owner)), { allowDiskUse: true })
       .toArray();
@@ -387,6 +411,11 @@ export class MongoMetadataStore implements MetadataStore {
 
   countPendingDeletions(): Promise<number> {
     return this.deletions.count();
+  }
+
+  async countPendingReplication(): Promise<number> {
+    const [row] = await this.messages.aggregate<{ n: number }>(pendingReplicationPipeline()).toArray();
+    return row?.n ?? 0;
   }
 
   takeBudget(provider: string, windowStart: Date, limit: number): Promise<number | null> {

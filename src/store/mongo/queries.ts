@@ -255,6 +255,26 @@ export function replicatedTwinPipeline(userId: string, sha256: string): Document
   ];
 }
 
+const QUEUED = ['PENDING', 'RETRYING'];
+
+/**
+ * The images PENDING or RETRYING in the whole collection, as `[{ n }]` (none when there are
+ * none). The status index narrows the messages to those holding a queued image, so the cost
+ * follows the queue, not the collection. Statuses are compared as written, as the worker's
+ * claim does (claimCandidatesPipeline): an image the worker would not claim is not counted.
+ */
+export function pendingReplicationPipeline(): Document[] {
+  return [
+    { $match: { 'images.replication.status': { $in: QUEUED } } },
+    {
+      $group: {
+        _id: null,
+        n: { $sum: { $size: { $filter: { input: '$images', as: 'i', cond: { $in: [{ $ifNull: ['$$i.replication.status', null] }, QUEUED] } } } } },
+      },
+    },
+  ];
+}
+
 /** An image (fields under `prefix`) that the replication worker may lease at `now`. */
 export function dueForReplication(now: Date, prefix = ''): Document {
   return {

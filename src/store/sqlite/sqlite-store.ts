@@ -452,6 +452,13 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
+  async countPendingReplication(): Promise<number> {
+    return this.busy(() => {
+      // images_replication_due (repl_status, repl_next_attempt_at) serves this.
+      return this.stmt<number>("SELECT COUNT(*) FROM images WHERE repl_status IN ('PENDING', 'RETRYING')").pluck().get() ?? 0;
+    });
+  }
+
   async countPendingDeletions(): Promise<number> {
     return this.busy(() => {
       return this.stmt<number>('SELECT COUNT(*) FROM image_deletions').pluck().get() ?? 0;
