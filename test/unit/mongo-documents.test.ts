@@ -26,13 +26,13 @@ import {
   imageViewMatch,
   keysetAfter,
   leaseUpdate,
-  listImagesPipeline,
   messagesPagePipeline,
   conversationOwnerMatch,
   messageOwnerMatch,
   storageStatsPipeline,
   patchSet,
 } from '../../src/store/mongo/queries.js';
+import { FIRST_WINDOW_MS, listingWindows, MAX_DATE, MIN_DATE, windowMatch, windowPipeline, windowRanges } from '../../src/store/mongo/image-listing.js';
 import { at, makeConversation, makeImage, makeMessage } from '../support/factories.js';
 
 const MSG = '65a1b2c3d4e5f60718293a4b';
@@ -349,18 +349,44 @@ describe('MongoDB query builders', () => {
     expect(imageMessagesMatch(null, {})).toEqual({ 'images.0': { $exists: true } });
   });
 
-  it('pages images with a facet holding the page and the total', () => {
+  it('lists images by windows of time, each branch of the match an index range (scope, then uploaded_at of one BSON type)', () => {
     const scope = { owner: 'alice', conversations: [CONV] };
-    const pipeline = listImagesPipeline(scope, { generated: true }, { first: 5, after: { t: 9, id: MSG } });
-    expect(pipeline[0]).toEqual({ $match: imageMessagesMatch(scope, { generated: true }) });
+    const w = { from: new Date(1_000), to: new Date(5_000), toInclusive: false };
+    const match = windowMatch(scope, { generated: true }, w);
+    expect(match.$or).toHaveLength(6);
+    const ranges = windowRanges(w);
+    expect(ranges[0]).toEqual({ images: { $elemMatch: { uploaded_at: { $gte: w.from, $lt: w.to } } } });
+    expect(ranges[2]).toEqual({ images: { $elemMatch: { uploaded_at: { $gte: 1_000, $lt: 5_000 } } } });
+    // Strings two days wider each side: zone offsets move a string against its instant.
+    expect(ranges[1]).toEqual({ images: { $elemMatch: { uploaded_at: { $gte: '1969-12-30T00:00:01.000Z', $lte: '1970-01-03T00:00:05.000Z' } } } });
+    expect(match.$or[0]).toEqual({ user_id: { $in: ['alice'] }, ...ranges[0] });
+    expect(match.$or[3]).toEqual({ user_id: null, conversation_id: { $in: scope.conversations }, ...ranges[0] });
+    // A conversation filter goes into every branch; an admin has one branch per type.
+    expect(windowMatch(null, { conversationId: CONV }, w).$or).toEqual(ranges.map((r) => ({ conversation_id: { $in: [new ObjectId(CONV), CONV] }, ...r })));
+    const pipeline = windowPipeline(scope, { generated: true }, { ...w, toInclusive: true }, { t: 9, id: MSG }, 6);
     expect(pipeline[1]).toEqual({ $unwind: { path: '$images', includeArrayIndex: 'image_index' } });
-    expect(pipeline[3]).toEqual({ $match: { 'v.generated': true } });
-    expect(pipeline[4]).toEqual({
-      $facet: {
-        items: [{ $match: keysetAfter('v.at', 'images._id', { t: 9, id: MSG }, -1) }, { $sort: { 'v.at': -1, 'images._id': -1 } }, { $limit: 6 }],
-        total: [{ $count: 'n' }],
-      },
-    });
+    expect(pipeline[3]).toEqual({ $match: { $and: [{ 'v.generated': true }, { 'v.at': { $gte: w.from, $lte: w.to } }, keysetAfter('v.at', 'images._id', { t: 9, id: MSG }, -1)] } });
+    expect(pipeline.slice(4)).toEqual([{ $sort: { 'v.at': -1, 'images._id': -1 } }, { $limit: 6 }]);
+  });
+
+  it('reads windows newest first, each four times the last, from the cursor (or now) down to the floor', () => {
+    const hour = FIRST_WINDOW_MS;
+    const now = new Date(100 * hour);
+    const windows = [...listingWindows(MAX_DATE, new Date(0), now)];
+    expect(windows[0]).toEqual({ from: new Date(99 * hour), to: MAX_DATE, toInclusive: true });
+    expect(windows[1]).toEqual({ from: new Date(95 * hour), to: new Date(99 * hour), toInclusive: false });
+    expect(windows[2]).toEqual({ from: new Date(79 * hour), to: new Date(95 * hour), toInclusive: false });
+    expect(windows.at(-1)!.from).toEqual(new Date(0));
+    expect(windows).toHaveLength(5);
+    // Windows touch and never overlap.
+    for (let i = 1; i < windows.length; i++) expect(windows[i]!.to).toEqual(windows[i - 1]!.from);
+    // From a cursor in the past, the first window ends at the cursor, inclusive (ties break by id).
+    expect([...listingWindows(new Date(10 * hour), new Date(0), now)][0]).toEqual({ from: new Date(9 * hour), to: new Date(10 * hour), toInclusive: true });
+    // Down to the oldest date there is, a sparse history costs a bounded number of windows.
+    const all = [...listingWindows(MAX_DATE, MIN_DATE, new Date('2026-12-07T00:00:00Z'))];
+    expect(all.length).toBeLessThanOrEqual(12);
+    expect(all.at(-1)!.from).toEqual(MIN_DATE);
+    expect(all.at(-2)!.from.getTime()).toBeGreaterThanOrEqual(0);
   });
 
   it('scans messages by _id, strings first then ObjectIds, from an opaque cursor that survives a round trip', () => {

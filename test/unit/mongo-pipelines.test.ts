@@ -11,8 +11,12 @@ import type { Document } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { STORAGE_SERVICES, type ImageRecord, type StorageStats } from '../../src/domain/types.js';
 import { readExportFile } from '../../src/store/mongo/export-file.js';
-import { docToMessage, messageOwners, messageToDoc, type ConversationDoc, type MessageDoc } from '../../src/store/mongo/documents.js';
-import { pendingReplicationPipeline, storageStatsPipeline } from '../../src/store/mongo/queries.js';
+import { anyIdForm, docToImage, docToMessage, idString, messageOwners, messageToDoc, parentOf, type ConversationDoc, type ImageDoc, type MessageDoc } from '../../src/store/mongo/documents.js';
+import { countImagesPipeline, FIRST_WINDOW_MS, listImageRows } from '../../src/store/mongo/image-listing.js';
+import { pendingReplicationPipeline, storageStatsPipeline, type MessageScope } from '../../src/store/mongo/queries.js';
+import type { ImageFilter } from '../../src/domain/types.js';
+import { ObjectId } from 'mongodb';
+import { prng } from '../support/prng.js';
 import { SERVICE_TO_DOC } from '../../src/store/metadata-store.js';
 import { at, makeConversation, makeImage, makeMessage } from '../support/factories.js';
 import { SEED_APP } from '../support/seed-app.js';
@@ -102,5 +106,138 @@ describe('MongoDB pipelines, evaluated in memory', () => {
     expect(stats).toEqual(expectedStats(images));
     expect(stats.byService.map((s) => s.service).sort()).toEqual(['IMGBB', 'LOCAL', 'POSTIMAGES', 'S3']);
     expect(stats.pendingReplication).toBe(4);
+  });
+});
+
+/**
+ * Alice's history as both apps wrote it: the seed fixture (ISO strings without a zone, a message
+ * without user_id) and this server's messages with BSON dates, bunched (many images within
+ * minutes, ties to the millisecond) and sparse (years apart), plus strings with a zone and
+ * millisecond numbers. Bob's images are interleaved in time and must never show.
+ */
+function history(): MessageDoc[] {
+  const rng = prng(20261207);
+  const out: MessageDoc[] = [...seedMessages];
+  const base = Date.UTC(2025, 5, 1);
+  const times: number[] = [];
+  for (let i = 0; i < 40; i++) times.push(base + Math.floor(rng() * 40 * 60_000)); // forty within 40 minutes
+  for (let i = 0; i < 6; i++) times.push(base - (i + 1) * 400 * 86_400_000); // years apart
+  times.push(times[0]!, times[0]!, times[1]!); // ties
+  times.push(Date.now() + 60_000); // a clock a little ahead
+  const forms = (t: number, i: number): ImageDoc['uploaded_at'] =>
+    i % 7 === 3 ? new Date(t).toISOString().replace('Z', '') : i % 7 === 5 ? new Date(t + 5 * 3_600_000).toISOString().replace('Z', '+05:00') : i % 11 === 4 ? t : new Date(t);
+  times.forEach((t, i) => {
+    const owner = i % 5 === 2 ? 'bob' : 'alice';
+    const conversation = owner === 'bob' ? SEED_BOB_CONVERSATION : SEED_ALICE_CONVERSATION;
+    const message: MessageDoc = {
+      _id: new ObjectId(),
+      conversation_id: new ObjectId(conversation),
+      user_id: owner,
+      role: 'user',
+      content: `image ${i}`,
+      created_at: new Date(t),
+      images: [{ _id: new ObjectId(), url: `uploads/${i}.jpg`, size: 100 + i, generated: i % 3 === 0, uploaded_at: forms(t, i), replication: { status: 'PENDING', attempts: 0 } }],
+    };
+    // Some messages hold two images at different times: each is listed at its own.
+    if (i % 9 === 1) message.images!.push({ _id: new ObjectId(), url: `uploads/${i}b.jpg`, size: 7, uploaded_at: new Date(t - 90 * 86_400_000) });
+    out.push(message);
+  });
+  return out;
+}
+
+const SEED_ALICE_CONVERSATION = '6725f3a0c2b1a4e5f6a7b801';
+const SEED_BOB_CONVERSATION = '6725f3a0c2b1a4e5f6a7b802';
+
+function scopeOf(owner: string | null): MessageScope | null {
+  if (owner === null) return null;
+  return { owner, conversations: anyIdForm(conversations.filter((c) => idString(c.user_id!) === owner).map((c) => idString(c._id))) };
+}
+
+/** Every page of a listing, walked with the cursor of each page's last image, as the resolver hands it out. */
+async function walk(docsIn: MessageDoc[], owner: string | null, filter: ImageFilter, first: number, now = new Date()): Promise<{ ids: string[]; pages: number; windows: number }> {
+  const ownerOf = messageOwners(conversations, null);
+  const ids: string[] = [];
+  let after: { t: number; id: string } | null = null;
+  let pages = 0;
+  let windows = 0;
+  for (;;) {
+    pages++;
+    type Row = MessageDoc & { images: ImageDoc; image_index: number };
+    const rows: Row[] = await listImageRows<Row>(scopeOf(owner), filter, { first, after }, now, async (pipeline) => {
+      windows++;
+      return run<Row>(pipeline, docsIn);
+    });
+    const images: ImageRecord[] = rows.map((r) => docToImage(r.images, parentOf(r, ownerOf(r)), r.image_index));
+    ids.push(...images.slice(0, first).map((i) => i.id));
+    if (images.length <= first) return { ids, pages, windows };
+    const last: ImageRecord = images[first - 1]!;
+    after = { t: last.uploadedAt.getTime(), id: last.id };
+  }
+}
+
+function expectedOrder(docsIn: MessageDoc[], owner: string | null, filter: (i: ImageRecord) => boolean = () => true): string[] {
+  return records(docsIn)
+    .filter((i) => (owner === null || i.userId === owner) && filter(i))
+    .sort((a, b) => b.uploadedAt.getTime() - a.uploadedAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+    .map((i) => i.id);
+}
+
+describe('MongoDB image listing by windows of time, evaluated in memory', () => {
+  const docsIn = history();
+
+  it("pages an owner's images newest first exactly as one sort of all of them would, seed and ours, across every page size", async () => {
+    const expected = expectedOrder(docsIn, 'alice');
+    expect(expected.length).toBeGreaterThan(40);
+    for (const first of [1, 3, 20, 100]) {
+      const { ids } = await walk(docsIn, 'alice', {}, first);
+      expect(ids).toEqual(expected);
+    }
+  });
+
+  it("never shows another owner's images, and gives an admin everyone's", async () => {
+    const bob = await walk(docsIn, 'bob', {}, 5);
+    expect(bob.ids).toEqual(expectedOrder(docsIn, 'bob'));
+    expect(bob.ids.length).toBeGreaterThan(5);
+    const alice = new Set((await walk(docsIn, 'alice', {}, 50)).ids);
+    for (const id of bob.ids) expect(alice.has(id)).toBe(false);
+    expect((await walk(docsIn, null, {}, 25)).ids).toEqual(expectedOrder(docsIn, null));
+  });
+
+  it('applies the filter (dates, generated, conversation) before the page, and counts what it lists', async () => {
+    const after = new Date(Date.UTC(2025, 5, 1, 0, 10));
+    const before = new Date(Date.UTC(2025, 5, 1, 0, 30));
+    const filter: ImageFilter = { uploadedAfter: after, uploadedBefore: before, generated: true };
+    const want = expectedOrder(docsIn, 'alice', (i) => i.generated && i.uploadedAt >= after && i.uploadedAt < before);
+    expect(want.length).toBeGreaterThan(2);
+    expect((await walk(docsIn, 'alice', filter, 2)).ids).toEqual(want);
+    expect(run<{ n: number }>(countImagesPipeline(scopeOf('alice'), filter), docsIn)).toEqual([{ n: want.length }]);
+    const inConversation = expectedOrder(docsIn, 'alice', (i) => i.conversationId === SEED_ALICE_CONVERSATION);
+    expect((await walk(docsIn, 'alice', { conversationId: SEED_ALICE_CONVERSATION }, 10)).ids).toEqual(inConversation);
+  });
+
+  it('lists an image lying exactly on the edge between two windows once', async () => {
+    const now = new Date(Date.UTC(2025, 5, 1, 5));
+    const edge = new Date(now.getTime() - FIRST_WINDOW_MS);
+    const onEdge: MessageDoc = {
+      _id: new ObjectId(),
+      conversation_id: new ObjectId(SEED_ALICE_CONVERSATION),
+      user_id: 'alice',
+      images: [{ _id: new ObjectId(), url: 'uploads/edge.jpg', uploaded_at: edge, replication: { status: 'PENDING' } }],
+    };
+    const withEdge = [...docsIn, onEdge];
+    const { ids } = await walk(withEdge, 'alice', {}, 7, now);
+    expect(ids.filter((id) => id === idString(onEdge.images![0]!._id!))).toHaveLength(1);
+    expect(ids).toEqual(expectedOrder(withEdge, 'alice'));
+  });
+
+  it('reads few windows for a page of a bunched history, and a bounded number for a sparse one', async () => {
+    // The newest forty images lie within an hour of each other: the first page needs few windows.
+    const dense = await listImageRows(scopeOf('alice'), {}, { first: 10, after: null }, new Date(Date.UTC(2025, 5, 1, 0, 40)), async (p) => run(p, docsIn));
+    expect(dense).toHaveLength(11);
+    let windows = 0;
+    await listImageRows(scopeOf('carol'), {}, { first: 10, after: null }, new Date(), async (p) => (windows++, run(p, docsIn)));
+    expect(windows).toBeLessThanOrEqual(12);
+    const { pages } = await walk(docsIn, 'alice', {}, 100);
+    expect(pages).toBe(1);
   });
 });

@@ -12,6 +12,11 @@ export const MESSAGE_INDEXES: readonly IndexSpecification[] = [
   { 'images.cloud_url': 1 },
   // cloudUrlInUse: a thumbnail object shared by twins is kept while one still shows it.
   { 'images.thumbnail_cloud_url': 1 },
+  // The `images` listing reads time windows (image-listing.ts): an owner's, the seed's messages
+  // without user_id by their conversation, and an admin's over everyone.
+  { user_id: 1, 'images.uploaded_at': -1 },
+  { conversation_id: 1, 'images.uploaded_at': -1 },
+  { 'images.uploaded_at': -1 },
 ];
 
 export const CONVERSATION_INDEXES: readonly IndexSpecification[] = [

@@ -26,6 +26,7 @@ import { MongoBudgets } from './budgets.js';
 import { MongoDeletions } from './deletions.js';
 import { CONVERSATION_INDEXES, ensureIndexes, MESSAGE_INDEXES } from './indexes.js';
 import { InvalidatedCache } from './stats-cache.js';
+import { countImagesPipeline, listImageRows } from './image-listing.js';
 import { adoptLegacyOps, elementsOf, missingFieldsSet, type ImageElement } from './legacy.js';
 import {
   claimCandidatesPipeline,
@@ -40,7 +41,6 @@ import {
   scanIdMatch,
   keysetAfter,
   leaseUpdate,
-  listImagesPipeline,
   messageCountsPipeline,
   messagesPagePipeline,
   pendingReplicationPipeline,
@@ -82,9 +82,12 @@ export class MongoMetadataStore implements MetadataStore {
   private readonly defaultOwner: string | null;
   /** storageStats per owner scope; every image write of this process drops them (see stats-cache.ts). */
   private readonly stats: InvalidatedCache<string, StorageStats>;
+  /** The totals of `images` listings per owner and filter, kept and dropped as `stats`. */
+  private readonly counts: InvalidatedCache<string, number>;
 
   constructor(options: { uri: string; dbName: string; client?: MongoClient; legacyDefaultOwner?: string | null; statsTtlMs?: number }) {
     this.stats = new InvalidatedCache(options.statsTtlMs ?? STATS_TTL_MS);
+    this.counts = new InvalidatedCache(options.statsTtlMs ?? STATS_TTL_MS);
     this.ownsClient = !options.client;
     this.defaultOwner = options.legacyDefaultOwner ?? null;
     this.client = options.client ?? new MongoClient(options.uri, { serverSelectionTimeoutMS: 10_000 });
@@ -145,7 +148,7 @@ export class MongoMetadataStore implements MetadataStore {
     ]);
     if (!conversation) throw new NotFoundError('Conversation', message.conversationId);
     await this.messages.insertOne(messageToDoc(message, (sibling?.conversation_id ?? conversation._id) as Id));
-    if (message.images.length > 0) this.stats.invalidate();
+    if (message.images.length > 0) this.invalidateCounts();
   }
 
   async getMessagesByIds(ids: readonly string[]): Promise<Message[]> {
@@ -187,7 +190,7 @@ export class MongoMetadataStore implements MetadataStore {
       (await push()).matchedCount > 0 ||
       (await this.messages.updateOne({ _id, images: { $not: { $type: 'array' } } }, { $set: { images: [doc] } })).matchedCount > 0 ||
       (await push()).matchedCount > 0;
-    this.stats.invalidate();
+    this.invalidateCounts();
     if (!found) throw new NotFoundError('Message', messageId);
   }
 
@@ -208,7 +211,7 @@ export class MongoMetadataStore implements MetadataStore {
     // Statistics are dropped after the write, so a read racing it cannot keep what it read before.
     const apply = async () => {
       const matched = (await this.messages.updateOne({ images: { $elemMatch: { _id, replication: { $type: 'object' }, ...held } } }, { $set: set })).matchedCount > 0;
-      this.stats.invalidate();
+      this.invalidateCounts();
       return matched;
     };
     if (await apply()) return true;
@@ -235,21 +238,29 @@ export class MongoMetadataStore implements MetadataStore {
   async removeImage(id: string): Promise<boolean> {
     const _id = idMatch([id]);
     const removed = (await this.messages.updateOne({ 'images._id': _id }, { $pull: { images: { _id } } })).modifiedCount > 0;
-    this.stats.invalidate();
+    this.invalidateCounts();
     return removed;
   }
 
+  /**
+   * A page by time windows over the uploaded_at indexes (image-listing.ts); the total is kept
+   * like storageStats (see STATS_TTL_MS), since counting reads every image of the scope.
+   */
   async listImages(owner: OwnerScope, filter: ImageFilter, page: PageArgs): Promise<Page<ImageRecord>> {
-    const [out] = await this.messages
-      .aggregate<{ items: UnwoundRow[]; total: { n: number }[] }>(listImagesPipeline(await this.scope(owner), filter, page), { allowDiskUse: true })
-      .toArray();
-    const rows = out?.items ?? [];
+    const scope = await this.scope(owner);
+    const [rows, totalCount] = await Promise.all([
+      listImageRows(scope, filter, page, new Date(), (pipeline) => this.messages.aggregate<UnwoundRow>(pipeline, { allowDiskUse: true }).toArray()),
+      this.counts.get(`${owner ?? ALL_OWNERS}\n${JSON.stringify(filter)}`, async () => {
+        const [row] = await this.messages.aggregate<{ n: number }>(countImagesPipeline(scope, filter), { allowDiskUse: true }).toArray();
+        return row?.n ?? 0;
+      }),
+    ]);
     await this.adopt(rows.flatMap((r) => (r.images ? [{ messageId: r._id, index: r.image_index, image: r.images }] : [])));
     const ownerOf = await this.ownersOf(rows);
     return toPage(
       rows.map((r) => docToImage(r.images ?? {}, parentOf(r, ownerOf(r)), r.image_index)),
       page.first,
-      out?.total[0]?.n ?? 0,
+      totalCount,
     );
   }
 
@@ -424,6 +435,12 @@ export class MongoMetadataStore implements MetadataStore {
 
   budgetUsed(provider: string, windowStart: Date): Promise<number> {
     return this.budgets.used(provider, windowStart);
+  }
+
+  /** This process wrote an image: cached statistics and totals are stale. */
+  private invalidateCounts(): void {
+    this.stats.invalidate();
+    this.counts.invalidate();
   }
 
   /**

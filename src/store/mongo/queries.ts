@@ -203,22 +203,6 @@ export function scanIdMatch(c: ScanCursor): Document {
 /** One unwound image per row, with its position in `images` and the message's fields. */
 const UNWIND_IMAGES = { $unwind: { path: '$images', includeArrayIndex: 'image_index' } };
 
-/** A page of images newest first, and the count of all matching ones, in one result `{ items, total: [{ n }] }`. */
-export function listImagesPipeline(scope: MessageScope | null, filter: ImageFilter, page: PageArgs): Document[] {
-  return [
-    { $match: imageMessagesMatch(scope, filter) },
-    UNWIND_IMAGES,
-    { $project: { conversation_id: 1, user_id: 1, created_at: 1, images: 1, image_index: 1, v: imageView() } },
-    { $match: imageViewMatch(filter) },
-    {
-      $facet: {
-        items: [{ $match: keysetAfter('v.at', 'images._id', page.after, -1) }, { $sort: { 'v.at': -1, 'images._id': -1 } }, { $limit: page.first + 1 }],
-        total: [{ $count: 'n' }],
-      },
-    },
-  ];
-}
-
 /** One row per service (`_id` as documents spell it) with count, bytes, local bytes and pending images. */
 export function storageStatsPipeline(scope: MessageScope | null): Document[] {
   return [
