@@ -6,14 +6,15 @@
  * $toString an ObjectId), so this proves what a pipeline computes, not what it costs; the
  * contract suite runs the real store where a mongod is reachable.
  */
-import { Aggregator } from 'mingo';
+import { Aggregator, updateOne } from 'mingo';
 import type { Document } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { STORAGE_SERVICES, type ImageRecord, type StorageStats } from '../../src/domain/types.js';
 import { readExportFile } from '../../src/store/mongo/export-file.js';
 import { anyIdForm, docToImage, docToMessage, idString, messageOwners, messageToDoc, parentOf, type ConversationDoc, type ImageDoc, type MessageDoc } from '../../src/store/mongo/documents.js';
 import { countImagesPipeline, FIRST_WINDOW_MS, listImageRows } from '../../src/store/mongo/image-listing.js';
-import { pendingReplicationPipeline, storageStatsPipeline, type MessageScope } from '../../src/store/mongo/queries.js';
+import { imageCountsPipelines, pendingReplicationPipeline, pullImageUpdate, pushImageUpdate, storageStatsPipeline, type MessageScope } from '../../src/store/mongo/queries.js';
+import { idMatch, imageToDoc } from '../../src/store/mongo/documents.js';
 import type { ImageFilter } from '../../src/domain/types.js';
 import { ObjectId } from 'mongodb';
 import { prng } from '../support/prng.js';
@@ -140,6 +141,8 @@ function history(): MessageDoc[] {
     };
     // Some messages hold two images at different times: each is listed at its own.
     if (i % 9 === 1) message.images!.push({ _id: new ObjectId(), url: `uploads/${i}b.jpg`, size: 7, uploaded_at: new Date(t - 90 * 86_400_000) });
+    // As this server writes it; a few as an older version did, without the count.
+    if (i % 13 !== 6) message.image_count = message.images!.length;
     out.push(message);
   });
   return out;
@@ -201,6 +204,18 @@ describe('MongoDB image listing by windows of time, evaluated in memory', () => 
     const alice = new Set((await walk(docsIn, 'alice', {}, 50)).ids);
     for (const id of bob.ids) expect(alice.has(id)).toBe(false);
     expect((await walk(docsIn, null, {}, 25)).ids).toEqual(expectedOrder(docsIn, null));
+    // A seed message without user_id is its conversation owner's: naming bob's conversation in
+    // the filter does not make it alice's.
+    const bobsSeed: MessageDoc = {
+      _id: new ObjectId(),
+      conversation_id: new ObjectId(SEED_BOB_CONVERSATION),
+      role: 'user',
+      images: [{ url: '/static/Storage/uploads/bob.jpg', uploaded_at: '2025-06-01T00:00:00' }],
+    };
+    const withBobs = [...docsIn, bobsSeed];
+    expect((await walk(withBobs, 'alice', { conversationId: SEED_BOB_CONVERSATION }, 10)).ids).toEqual([]);
+    expect((await walk(withBobs, 'bob', { conversationId: SEED_BOB_CONVERSATION }, 10)).ids).toEqual(expectedOrder(withBobs, 'bob'));
+    expect(expectedOrder(withBobs, 'bob')).toHaveLength(bob.ids.length + 1);
   });
 
   it('applies the filter (dates, generated, conversation) before the page, and counts what it lists', async () => {
@@ -239,5 +254,61 @@ describe('MongoDB image listing by windows of time, evaluated in memory', () => 
     expect(windows).toBeLessThanOrEqual(12);
     const { pages } = await walk(docsIn, 'alice', {}, 100);
     expect(pages).toBe(1);
+  });
+});
+
+describe('MongoDB image counts kept in the message, evaluated in memory', () => {
+  function counts(docsIn: MessageDoc[], ids: string[]): Map<string, number> {
+    const { counted, measured } = imageCountsPipelines(ids);
+    const out = new Map(ids.map((id) => [id, 0]));
+    for (const r of [...run<{ _id: ObjectId | string; n: number }>(counted, docsIn), ...run<{ _id: ObjectId | string; n: number }>(measured, docsIn)]) {
+      const id = idString(r._id);
+      if (out.has(id)) out.set(id, out.get(id)! + r.n);
+    }
+    return out;
+  }
+  function expectedCounts(docsIn: MessageDoc[], ids: string[]): Map<string, number> {
+    const images = records(docsIn);
+    return new Map(ids.map((id) => [id, images.filter((i) => i.conversationId === id).length]));
+  }
+
+  it('counts seed messages (no image_count) from their images and ours from image_count, both id forms together', () => {
+    const docsIn = history();
+    const ids = [SEED_ALICE_CONVERSATION, SEED_BOB_CONVERSATION, new ObjectId().toHexString()];
+    expect(counts(docsIn, ids)).toEqual(expectedCounts(docsIn, ids));
+    expect(counts(docsIn, ids).get(SEED_ALICE_CONVERSATION)).toBeGreaterThan(30);
+    // Only messages without image_count are measured: the others are summed from the index.
+    const measured = run<{ n: number }>(imageCountsPipelines([SEED_ALICE_CONVERSATION]).measured, docsIn);
+    const uncounted = docsIn.filter((d) => d.image_count == null);
+    expect(uncounted.length).toBeGreaterThan(seedMessages.length);
+    expect(measured.reduce((n, r) => n + r.n, 0)).toBe(records(uncounted).filter((i) => i.conversationId === SEED_ALICE_CONVERSATION).length);
+  });
+
+  it('keeps image_count equal to the images through pushes and pulls, on seed messages with images missing, null or present', () => {
+    const conversation = makeConversation({ userId: 'alice' });
+    const message = makeMessage(conversation);
+    const textOnly: MessageDoc = { _id: new ObjectId(), conversation_id: conversation.id, user_id: 'alice', role: 'user', content: 'hi' };
+    const nullImages: MessageDoc = { ...textOnly, _id: new ObjectId(), images: null };
+    const seed = structuredClone(seedMessages[0]!);
+    const ours = messageToDoc({ ...message, images: [makeImage(message)] });
+    expect(ours.image_count).toBe(1);
+    const docsIn = [textOnly, nullImages, seed, ours];
+    const image = makeImage(message, { caption: '$5 pizza, {"$gt": 1}' });
+    // mingo may replace a document rather than change it: each is looked up again by position.
+    for (const d of [...docsIn]) expect(updateOne(docsIn, { _id: d._id }, pushImageUpdate(imageToDoc(image)) as never).matchedCount).toBe(1);
+    for (const d of docsIn) {
+      expect(d.image_count).toBe(d.images!.length);
+      expect(d.images!.at(-1)).toMatchObject({ caption: '$5 pizza, {"$gt": 1}' });
+    }
+    expect(docsIn[0]!.images).toHaveLength(1);
+    expect(docsIn[1]!.images).toHaveLength(1);
+    expect(docsIn[2]!.images).toHaveLength(seedMessages[0]!.images!.length + 1);
+    const pulled = updateOne(docsIn, { _id: seed._id }, pullImageUpdate(idMatch([image.id]).$in) as never);
+    expect(pulled.modifiedCount).toBe(1);
+    // Only the pulled image went: the seed's elements (no _id) were never taken for it.
+    expect(docsIn[2]!.images).toEqual(seedMessages[0]!.images);
+    expect(docsIn[2]!.image_count).toBe(seedMessages[0]!.images!.length);
+    expect(counts(docsIn, [conversation.id])).toEqual(new Map([[conversation.id, 4]]));
+    expect(counts(docsIn, [conversation.id])).toEqual(expectedCounts(docsIn, [conversation.id]));
   });
 });

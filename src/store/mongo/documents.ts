@@ -81,6 +81,12 @@ export type MessageDoc = {
   content?: unknown;
   created_at?: DateLike | null;
   images?: (ImageDoc | null)[] | null;
+  /**
+   * This server's own field: the length of `images`, kept by every write of this server in the
+   * same atomic update, so a conversation's images are counted from an index without reading
+   * its messages. Messages the seed chatbot (or an older version) wrote have none.
+   */
+  image_count?: number | null;
 };
 
 /** The message fields an image record inherits. */
@@ -198,6 +204,7 @@ export function messageToDoc(m: Message, conversationForm?: Id): MessageDoc {
     content: m.content,
     created_at: m.createdAt,
     images: m.images.map(imageToDoc),
+    image_count: m.images.length,
   };
 }
 

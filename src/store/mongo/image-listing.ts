@@ -1,7 +1,7 @@
 import type { Document } from 'mongodb';
 import type { PageArgs } from '../../domain/cursor.js';
 import type { ImageFilter } from '../../domain/types.js';
-import { idMatch } from './documents.js';
+import { idMatch, idString } from './documents.js';
 import { imageMessagesMatch, imageView, imageViewMatch, keysetAfter, type MessageScope } from './queries.js';
 
 /**
@@ -98,9 +98,10 @@ export function scopeBranches(scope: MessageScope | null, filter: ImageFilter): 
   if (scope === null) return [conversation];
   const own = { user_id: idMatch([scope.owner]), ...conversation };
   if (scope.conversations.length === 0) return [own];
-  // A conversation filter narrows the seed branch to that conversation, when it is the owner's.
-  const conversations = filter.conversationId != null ? conversation.conversation_id! : { $in: scope.conversations };
-  return [own, { user_id: null, conversation_id: conversations }];
+  // A conversation filter narrows the seed branch to that conversation, only when it is the owner's:
+  // messages without user_id are the owner's through their conversation, never through the filter.
+  const conversations = filter.conversationId != null ? scope.conversations.filter((c) => idString(c) === filter.conversationId) : scope.conversations;
+  return conversations.length === 0 ? [own] : [own, { user_id: null, conversation_id: { $in: conversations } }];
 }
 
 /** Every (scope branch × type range) pair, so the planner gives each its index bounds. */

@@ -17,6 +17,8 @@ export const MESSAGE_INDEXES: readonly IndexSpecification[] = [
   { user_id: 1, 'images.uploaded_at': -1 },
   { conversation_id: 1, 'images.uploaded_at': -1 },
   { 'images.uploaded_at': -1 },
+  // A conversation's image count, summed from the index (image_count is this server's field).
+  { conversation_id: 1, image_count: 1 },
 ];
 
 export const CONVERSATION_INDEXES: readonly IndexSpecification[] = [

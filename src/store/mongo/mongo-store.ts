@@ -36,7 +36,9 @@ import {
   fileKeyMatch,
   decodeScanCursor,
   encodeScanCursor,
-  imageCountsPipeline,
+  imageCountsPipelines,
+  pullImageUpdate,
+  pushImageUpdate,
   imageMessagesMatch,
   scanIdMatch,
   keysetAfter,
@@ -181,15 +183,7 @@ export class MongoMetadataStore implements MetadataStore {
   }
 
   async addImage(messageId: string, image: ImageRecord): Promise<void> {
-    const _id = idMatch([messageId]);
-    const doc = imageToDoc(image);
-    const push = () => this.messages.updateOne({ _id, images: { $type: 'array' } }, { $push: { images: doc } });
-    // $push fails on a null `images`, which the older app may write for a message without images.
-    // The last push covers a concurrent addImage that created the array between the first two.
-    const found =
-      (await push()).matchedCount > 0 ||
-      (await this.messages.updateOne({ _id, images: { $not: { $type: 'array' } } }, { $set: { images: [doc] } })).matchedCount > 0 ||
-      (await push()).matchedCount > 0;
+    const found = (await this.messages.updateOne({ _id: idMatch([messageId]) }, pushImageUpdate(imageToDoc(image)))).matchedCount > 0;
     this.invalidateCounts();
     if (!found) throw new NotFoundError('Message', messageId);
   }
@@ -237,7 +231,7 @@ export class MongoMetadataStore implements MetadataStore {
 
   async removeImage(id: string): Promise<boolean> {
     const _id = idMatch([id]);
-    const removed = (await this.messages.updateOne({ 'images._id': _id }, { $pull: { images: { _id } } })).modifiedCount > 0;
+    const removed = (await this.messages.updateOne({ 'images._id': _id }, pullImageUpdate(_id.$in))).modifiedCount > 0;
     this.invalidateCounts();
     return removed;
   }
@@ -319,8 +313,13 @@ export class MongoMetadataStore implements MetadataStore {
   async countImagesByConversation(conversationIds: readonly string[]): Promise<Map<string, number>> {
     const counts = new Map<string, number>(conversationIds.map((id) => [id, 0]));
     if (conversationIds.length === 0) return counts;
-    const rows = await this.messages.aggregate<{ _id: string; n: number }>(imageCountsPipeline(conversationIds)).toArray();
-    for (const r of rows) if (counts.has(r._id)) counts.set(r._id, r.n);
+    const { counted, measured } = imageCountsPipelines(conversationIds);
+    const rows = (await Promise.all([counted, measured].map((p) => this.messages.aggregate<{ _id: Id; n: number }>(p).toArray()))).flat();
+    // A conversation whose messages hold its id in both forms has a row per form.
+    for (const r of rows) {
+      const id = idString(r._id);
+      if (counts.has(id)) counts.set(id, counts.get(id)! + r.n);
+    }
     return counts;
   }
 

@@ -98,11 +98,40 @@ export function messageCountsPipeline(conversationIds: readonly string[]): Docum
   return [{ $match: { conversation_id: idMatch(conversationIds) } }, { $group: { _id: { $toString: '$conversation_id' }, n: { $sum: 1 } } }];
 }
 
-/** Images per conversation, `_id` being the conversation id as a string. */
-export function imageCountsPipeline(conversationIds: readonly string[]): Document[] {
+/**
+ * Images per conversation, as two pipelines whose rows (`_id` the stored conversation id, in
+ * either form) add up: messages that carry `image_count` are summed from the (conversation_id,
+ * image_count) index without reading a document; the others (the seed's, and this server's
+ * before it kept the count) are read and their `images` measured.
+ */
+export function imageCountsPipelines(conversationIds: readonly string[]): { counted: Document[]; measured: Document[] } {
+  const conversation = { conversation_id: idMatch(conversationIds) };
+  return {
+    counted: [{ $match: { ...conversation, image_count: { $type: 'number' } } }, { $group: { _id: '$conversation_id', n: { $sum: '$image_count' } } }],
+    measured: [
+      { $match: { ...conversation, image_count: { $not: { $type: 'number' } } } },
+      { $group: { _id: '$conversation_id', n: { $sum: { $cond: [{ $isArray: '$images' }, { $size: '$images' }, 0] } } } },
+    ],
+  };
+}
+
+/**
+ * Appends an image and sets `image_count` to the new length, in one atomic update (a pipeline,
+ * MongoDB 4.2+). `images` missing or null, as the older app writes for a message without
+ * images, becomes `[doc]`. The element is a `$literal`, so a caption such as "$5" stays text.
+ */
+export function pushImageUpdate(doc: Document): Document[] {
   return [
-    { $match: { conversation_id: idMatch(conversationIds) } },
-    { $group: { _id: { $toString: '$conversation_id' }, n: { $sum: { $cond: [{ $isArray: '$images' }, { $size: '$images' }, 0] } } } },
+    { $set: { images: { $concatArrays: [{ $cond: [{ $isArray: '$images' }, '$images', []] }, [{ $literal: doc }]] } } },
+    { $set: { image_count: { $size: '$images' } } },
+  ];
+}
+
+/** Removes the image with one of these stored ids and sets `image_count` to the new length, atomically. */
+export function pullImageUpdate(ids: readonly unknown[]): Document[] {
+  return [
+    { $set: { images: { $filter: { input: '$images', as: 'i', cond: { $not: [{ $in: [{ $ifNull: ['$$i._id', null] }, ids] }] } } } } },
+    { $set: { image_count: { $size: '$images' } } },
   ];
 }
 
