@@ -11,6 +11,13 @@
 # upload throughput. With both settings of this script: 321-376 MB over 20 runs. Other C
 # libraries (musl, macOS) ignore both variables, and values already set in the environment win.
 #
+# The threshold was later raised to 4 MB: at 1 MB every buffer of a typical image (a 2.5 MB PNG
+# render, its 3 MB of decoded pixels) was mapped, faulted in page by page and unmapped again on
+# each upload. The 1024x1024 render over HTTP (the seed bench's first row), five runs of 25
+# uploads each, alternating: p50 99-104 ms at 1 MB, 78-89 ms at 4 MB, 99 ms at 16 MB. Peak RSS
+# under ten 20 MB uploads stayed 310-323 MB (3 runs), 339 MB after 5,000 uploads; buffers of
+# 20 MB uploads are still mapped and returned.
+#
 # --initial-old-space-size=96 (V8_INITIAL_OLD_SPACE_MB): V8 counts the Buffers sharp returns
 # (decoded pixels, encodes, thumbnails: about 3 MB per photo) against its old-generation limit.
 # With the server's 28 MB live heap the default limit leaves about 20 MB of room, so every fifth
@@ -27,7 +34,7 @@
 # `exec` replaces this shell, so the server keeps this process id and receives signals directly.
 # NODE picks the node binary (the benchmark passes its own); otherwise the one on PATH.
 : "${MALLOC_ARENA_MAX:=2}"
-: "${MALLOC_MMAP_THRESHOLD_:=1048576}"
+: "${MALLOC_MMAP_THRESHOLD_:=4194304}"
 export MALLOC_ARENA_MAX MALLOC_MMAP_THRESHOLD_
 : "${V8_INITIAL_OLD_SPACE_MB:=96}"
 case "$V8_INITIAL_OLD_SPACE_MB" in

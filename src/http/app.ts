@@ -13,6 +13,10 @@ import { isDomainError } from '../domain/errors.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import type { Authenticate } from './identity.js';
 import { assertMultipartParserPatched } from './multipart-patch.js';
+import { readUploadsEarly } from './early-upload-read.js';
+
+/** How much of each uploaded file is received ahead of the resolver (see early-upload-read.ts). */
+const UPLOAD_READ_AHEAD_BYTES = 2 * 1024 * 1024;
 
 export interface HttpDeps {
   log: Logger;
@@ -114,6 +118,8 @@ export function createHttpApp(deps: HttpDeps): Express {
     // stream's `limit` event as PAYLOAD_TOO_LARGE. Here it is one byte over, so a file of
     // exactly the limit still passes.
     graphqlUploadExpress({ maxFileSize: deps.upload.maxFileBytes + 1, maxFiles: deps.upload.maxFiles, maxFieldSize: deps.maxJsonBodyBytes }),
+    // Files arrive while Apollo works on the operation, instead of after (early-upload-read.ts).
+    readUploadsEarly(UPLOAD_READ_AHEAD_BYTES),
     largeJsonBodiesWithinBudget(deps.maxJsonBodyBytes),
     express.json({ limit: deps.maxJsonBodyBytes }),
     expressMiddleware(deps.apollo, {

@@ -39,7 +39,7 @@ describe('scripts/start.sh (npm start)', () => {
     const out = await start({}, ['--flag']);
     expect(out['args']).toMatch(/^--initial-old-space-size=96 .+\/dist\/src\/main\.js --flag$/);
     expect(out['arenas']).toBe('2');
-    expect(out['mmap']).toBe('1048576');
+    expect(out['mmap']).toBe('4194304');
   });
 
   it('lets values already in the environment win', async () => {
