@@ -1,9 +1,20 @@
 import { cp, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { readExportFile } from '../../src/store/mongo/export-file.js';
 import type { Emulator } from './emulators.js';
 
 /** The fixture written as the seed chatbot's Python writes it (see test/fixtures/seed-app/generate.ts). */
 export const SEED_APP = 'test/fixtures/seed-app';
+
+/** The documents of one of the fixture's mongoexport files (`messages.json`, `conversations.json`), exactly as stored. */
+export async function readSeedDocs<T>(file: string): Promise<T[]> {
+  const out: T[] = [];
+  for await (const e of readExportFile(join(SEED_APP, file))) {
+    if (!e.ok) throw new Error(e.reason);
+    out.push(e.doc as T);
+  }
+  return out;
+}
 
 /** Ids and paths of the fixture, as its generator wrote them. */
 export const SEED = {

@@ -10,29 +10,18 @@ import { Aggregator, updateOne } from 'mingo';
 import type { Document } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { STORAGE_SERVICES, type ImageRecord, type StorageStats } from '../../src/domain/types.js';
-import { readExportFile } from '../../src/store/mongo/export-file.js';
 import { anyIdForm, docToImage, docToMessage, idString, messageOwners, messageToDoc, parentOf, type ConversationDoc, type ImageDoc, type MessageDoc } from '../../src/store/mongo/documents.js';
 import { countImagesPipeline, FIRST_WINDOW_MS, listImageRows } from '../../src/store/mongo/image-listing.js';
-import { imageCountsPipelines, pendingReplicationPipeline, pullImageUpdate, pushImageUpdate, storageStatsPipeline, type MessageScope } from '../../src/store/mongo/queries.js';
+import { imageCountsPipelines, pendingReplicationPipeline, pullImageUpdate, pushImageUpdate, statsFromRows, storageStatsPipeline, type MessageScope, type StorageStatsRow } from '../../src/store/mongo/queries.js';
 import { idMatch, imageToDoc } from '../../src/store/mongo/documents.js';
 import type { ImageFilter } from '../../src/domain/types.js';
 import { ObjectId } from 'mongodb';
 import { prng } from '../support/prng.js';
-import { SERVICE_TO_DOC } from '../../src/store/metadata-store.js';
 import { at, makeConversation, makeImage, makeMessage } from '../support/factories.js';
-import { SEED_APP } from '../support/seed-app.js';
+import { readSeedDocs } from '../support/seed-app.js';
 
-async function docs<T>(path: string): Promise<T[]> {
-  const out: T[] = [];
-  for await (const e of readExportFile(path)) {
-    if (!e.ok) throw new Error(e.reason);
-    out.push(e.doc as T);
-  }
-  return out;
-}
-
-const seedMessages = await docs<MessageDoc>(`${SEED_APP}/messages.json`);
-const conversations = await docs<ConversationDoc>(`${SEED_APP}/conversations.json`);
+const seedMessages = await readSeedDocs<MessageDoc>('messages.json');
+const conversations = await readSeedDocs<ConversationDoc>('conversations.json');
 
 /** A message of ours beside the seed's: one image in every replication state, two services. */
 function ourMessage(): MessageDoc {
@@ -70,21 +59,6 @@ function expectedStats(images: readonly ImageRecord[]): StorageStats {
   };
 }
 
-/** What MongoMetadataStore.storageStats makes of the pipeline's rows. */
-function statsFromRows(rows: { _id: string; count: number; bytes: number; localBytes: number; pending: number }[]): StorageStats {
-  const stats: StorageStats = { imageCount: 0, totalBytes: 0, localBytes: 0, byService: [], pendingReplication: 0 };
-  for (const service of STORAGE_SERVICES) {
-    const row = rows.find((r) => r._id === SERVICE_TO_DOC[service]);
-    if (!row) continue;
-    stats.byService.push({ service, count: row.count, bytes: row.bytes });
-    stats.imageCount += row.count;
-    stats.totalBytes += row.bytes;
-    stats.localBytes += row.localBytes;
-    stats.pendingReplication += row.pending;
-  }
-  return stats;
-}
-
 const run = <T>(pipeline: Document[], input: readonly Document[]) => new Aggregator(pipeline).run([...input]) as T[];
 
 describe('MongoDB pipelines, evaluated in memory', () => {
@@ -103,7 +77,7 @@ describe('MongoDB pipelines, evaluated in memory', () => {
 
   it('computes storage statistics that agree with the records, over seed documents and ours', () => {
     const images = records(all);
-    const stats = statsFromRows(run(storageStatsPipeline(null), all));
+    const stats = statsFromRows(run<StorageStatsRow>(storageStatsPipeline(null), all));
     expect(stats).toEqual(expectedStats(images));
     expect(stats.byService.map((s) => s.service).sort()).toEqual(['IMGBB', 'LOCAL', 'POSTIMAGES', 'S3']);
     expect(stats.pendingReplication).toBe(4);

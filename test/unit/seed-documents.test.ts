@@ -9,20 +9,10 @@ import type { ImageRecord } from '../../src/domain/types.js';
 import { NO_OWNER } from '../../src/domain/viewer.js';
 import { docToConversation, docToMessage, messageOwners, type ConversationDoc, type MessageDoc } from '../../src/store/mongo/documents.js';
 import { missingFieldsSet } from '../../src/store/mongo/legacy.js';
-import { readExportFile } from '../../src/store/mongo/export-file.js';
-import { SEED, SEED_APP } from '../support/seed-app.js';
+import { readSeedDocs, SEED } from '../support/seed-app.js';
 
-async function docs<T>(path: string): Promise<T[]> {
-  const out: T[] = [];
-  for await (const e of readExportFile(path)) {
-    if (!e.ok) throw new Error(e.reason);
-    out.push(e.doc as T);
-  }
-  return out;
-}
-
-const messages = await docs<MessageDoc>(`${SEED_APP}/messages.json`);
-const conversations = await docs<ConversationDoc>(`${SEED_APP}/conversations.json`);
+const messages = await readSeedDocs<MessageDoc>('messages.json');
+const conversations = await readSeedDocs<ConversationDoc>('conversations.json');
 
 function read(defaultOwner: string | null = null): ImageRecord[] {
   const ownerOf = messageOwners(conversations, defaultOwner);

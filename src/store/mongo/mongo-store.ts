@@ -1,9 +1,9 @@
 import { MongoClient, type Collection, type Db, type Document } from 'mongodb';
 import type { Page, PageArgs } from '../../domain/cursor.js';
 import { NotFoundError } from '../../domain/errors.js';
-import { STORAGE_SERVICES, type Conversation, type DeletionJob, type ImageFilter, type ImageRecord, type Message, type OwnerScope, type StorageStats } from '../../domain/types.js';
+import type { Conversation, DeletionJob, ImageFilter, ImageRecord, Message, OwnerScope, StorageStats } from '../../domain/types.js';
 import { matchesImageFilter } from '../../domain/image-filter.js';
-import { SERVICE_TO_DOC, type ClaimArgs, type ImagePatch, type ImageSlice, type MetadataStore } from '../metadata-store.js';
+import type { ClaimArgs, ImagePatch, ImageSlice, MetadataStore } from '../metadata-store.js';
 import {
   anyIdForm,
   conversationToDoc,
@@ -50,7 +50,9 @@ import {
   patchSet,
   type MessageScope,
   replicatedTwinPipeline,
+  statsFromRows,
   storageStatsPipeline,
+  type StorageStatsRow,
 } from './queries.js';
 
 /** An image row of an aggregation that unwound `images`. */
@@ -330,20 +332,8 @@ export class MongoMetadataStore implements MetadataStore {
   }
 
   private async computeStorageStats(owner: OwnerScope): Promise<StorageStats> {
-    const rows = await this.messages
-      .aggregate<{ _id: string; count: number; bytes: number; localBytes: number; pending: number }>(storageStatsPipeline(await this.scope(owner)), { allowDiskUse: true })
-      .toArray();
-    const stats: StorageStats = { imageCount: 0, totalBytes: 0, localBytes: 0, byService: [], pendingReplication: 0 };
-    for (const service of STORAGE_SERVICES) {
-      const row = rows.find((r) => r._id === SERVICE_TO_DOC[service]);
-      if (!row) continue;
-      stats.byService.push({ service, count: row.count, bytes: row.bytes });
-      stats.imageCount += row.count;
-      stats.totalBytes += row.bytes;
-      stats.localBytes += row.localBytes;
-      stats.pendingReplication += row.pending;
-    }
-    return stats;
+    const rows = await this.messages.aggregate<StorageStatsRow>(storageStatsPipeline(await this.scope(owner)), { allowDiskUse: true }).toArray();
+    return statsFromRows(rows);
   }
 
   async findImageByFileKey(key: string): Promise<ImageRecord | null> {

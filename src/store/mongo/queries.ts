@@ -1,7 +1,7 @@
 import { ObjectId, type Document } from 'mongodb';
 import { isValidId } from '../../domain/ids.js';
 import type { Cursor, PageArgs } from '../../domain/cursor.js';
-import type { ImageFilter, OwnerScope } from '../../domain/types.js';
+import { STORAGE_SERVICES, type ImageFilter, type OwnerScope, type StorageStats } from '../../domain/types.js';
 import { SERVICE_TO_DOC, type ImagePatch } from '../metadata-store.js';
 import { anyIdForm, IMGBB_URL, idMatch, POSTIMAGES_URL, toObjectId, type Id } from './documents.js';
 
@@ -248,6 +248,24 @@ export function storageStatsPipeline(scope: MessageScope | null): Document[] {
       },
     },
   ];
+}
+
+/** A row of storageStatsPipeline. */
+export type StorageStatsRow = { _id: string; count: number; bytes: number; localBytes: number; pending: number };
+
+/** StorageStats from the pipeline's rows, services in the domain's order. */
+export function statsFromRows(rows: readonly StorageStatsRow[]): StorageStats {
+  const stats: StorageStats = { imageCount: 0, totalBytes: 0, localBytes: 0, byService: [], pendingReplication: 0 };
+  for (const service of STORAGE_SERVICES) {
+    const row = rows.find((r) => r._id === SERVICE_TO_DOC[service]);
+    if (!row) continue;
+    stats.byService.push({ service, count: row.count, bytes: row.bytes });
+    stats.imageCount += row.count;
+    stats.totalBytes += row.bytes;
+    stats.localBytes += row.localBytes;
+    stats.pendingReplication += row.pending;
+  }
+  return stats;
 }
 
 /** Messages with an image other than those `exceptIds` name that shows `url` as its original's or its thumbnail's cloud copy. */
