@@ -1,6 +1,7 @@
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { NextFunction, Request, Response } from 'express';
 import { Upload, type FileUpload } from 'graphql-upload-minimal';
+import { relayFileStream } from '../graphql/uploads.js';
 
 /**
  * Starts receiving each uploaded file while Apollo parses, validates and runs the operation.
@@ -10,9 +11,11 @@ import { Upload, type FileUpload } from 'graphql-upload-minimal';
  * GraphQL, and GraphQL then waits for the body. Here each file is piped, as soon as its part
  * begins, into a buffer of at most `aheadBytes` (held once, then the socket waits as before), and
  * `createReadStream()` hands out that buffer's stream, which replays what came early and then
- * the rest. Nothing else changes: the upload path still reads with its own limits and idle
- * timeout, a refused request still drains the body, and busboy's `limit` event, its errors and
- * `truncated` reach the reader as before.
+ * the rest. It is the same relay the upload path would otherwise put on the stream when it
+ * opens it (relayFileStream), so each chunk passes through one PassThrough, not two. Nothing
+ * else changes: the upload path still reads with its own limits and idle timeout, a refused
+ * request still drains the body, and busboy's `limit` event, its errors (a malformed body as a
+ * 400) and `truncated` reach the reader as before.
  *
  * Memory: at most `aheadBytes` per file in flight ahead of the reader (the upload path keeps up
  * to 4 MB per upload in memory anyway, so a 2 MB read-ahead adds no new peak).
@@ -43,35 +46,25 @@ function readAhead(file: FileUpload, aheadBytes: number): void {
     // A file already failed (too large, body cut short): the reader meets that error itself.
     return;
   }
-  // Half of the budget on each side of the PassThrough: its writable buffer and its readable one.
-  const ahead = new PassThrough({ highWaterMark: Math.max(1, Math.floor(aheadBytes / 2)) });
-  // Events that come before the reader listens are kept and given to it when it takes the stream.
+  // Half of the budget on each side of the relay's PassThrough: its writable buffer and its readable one.
+  const ahead = relayFileStream(raw, Math.max(1, Math.floor(aheadBytes / 2)));
+  // What happens before the reader takes the stream is kept for it: a failure is thrown from
+  // createReadStream (as the parser's own does), a limit already hit is emitted again.
   let handedOut = false;
   let limited = false;
   let failed: Error | null = null;
-  raw.on('limit', () => {
-    limited = true;
-    if (handedOut) ahead.emit('limit');
-  });
-  raw.on('error', (e: Error) => {
-    failed = e;
-    if (handedOut) ahead.destroy(e);
-  });
-  ahead.on('close', () => {
-    // The reader stopped early (or drained): the parser still needs the rest of the body.
-    if (!raw.readableEnded && !raw.destroyed) {
-      raw.unpipe(ahead);
-      raw.resume();
-    }
-  });
-  raw.pipe(ahead);
-  Object.defineProperty(ahead, 'truncated', { get: () => raw.truncated });
+  raw.on('limit', () => (limited = true));
+  raw.on('error', (e: Error) => (failed = e));
+  // The relay is destroyed with the parser's error (a body cut short) whether or not anyone reads
+  // it yet; a reader gets that error from createReadStream or from its own listener, and a
+  // request drained unread (drainUnread) has none, so this one keeps the error from going
+  // unhandled, which would end the process.
+  ahead.on('error', () => undefined);
   file.createReadStream = () => {
-    // As the parser's own createReadStream: a file that already failed throws its error.
     if (failed) throw failed;
     if (handedOut) throw new Error('graphql-upload-minimal does not allow calling createReadStream() multiple times.');
     handedOut = true;
-    // The reader attaches its listeners synchronously after this call: a limit already hit reaches them next.
+    // The reader attaches its listeners synchronously after this call.
     if (limited) process.nextTick(() => ahead.emit('limit'));
     return ahead as unknown as ReturnType<FileUpload['createReadStream']>;
   };

@@ -4,18 +4,20 @@ import type { NextFunction, Request, Response } from 'express';
 import { Upload, type FileUpload } from 'graphql-upload-minimal';
 import { describe, expect, it } from 'vitest';
 import { readUploadsEarly } from '../../src/http/early-upload-read.js';
+import { drainUnread, fileSource } from '../../src/graphql/uploads.js';
 
 /** A file part as the multipart parser hands it over: its stream, readable once. */
 /** The parser's side of an Upload, which its type definitions leave out. */
 type ParserUpload = Upload & { resolve(file: FileUpload): void; reject(error: Error): void };
 
-function filePart(chunks: string[]): { upload: Upload; raw: Readable & { truncated?: boolean }; pulled: () => number } {
+function filePart(chunks: string[], o: { endless?: boolean } = {}): { upload: Upload; raw: Readable & { truncated?: boolean }; pulled: () => number } {
   let pulled = 0;
   let i = 0;
   const raw = new Readable({
     highWaterMark: 4,
     read() {
-      if (i === chunks.length) return void this.push(null);
+      // An endless part is a body still arriving: more may come until it is cut short.
+      if (i === chunks.length) return void (o.endless ? undefined : this.push(null));
       pulled += chunks[i]!.length;
       this.push(chunks[i++]);
     },
@@ -89,6 +91,39 @@ describe('uploaded files are received ahead of the resolver', () => {
     broken.raw.destroy(new Error('Unexpected end of form'));
     await settle();
     await expect(broken.upload.promise.then((f) => f.createReadStream())).rejects.toThrow('Unexpected end of form');
+  });
+
+  it('is the one relay the upload path reads: not wrapped again, and a body cut short mid-read is the client\'s 400', async () => {
+    const part = filePart(Array.from({ length: 100 }, () => 'abcdef'));
+    run({ variables: { file: part.upload } }, 64);
+    await settle();
+    const stream = await fileSource(part.upload.promise).open();
+    // The stream handed out by the read-ahead itself, with no second PassThrough in front of it.
+    expect(stream.listenerCount('limit')).toBe(0);
+    const chunks: Buffer[] = [];
+    const failure = new Promise<Error>((resolve) => stream.on('error', resolve));
+    stream.on('data', (c: Buffer) => {
+      chunks.push(c);
+      if (chunks.length === 2) part.raw.destroy(new Error('Unexpected end of form'));
+    });
+    const e = (await failure) as Error & { status?: number; expose?: boolean };
+    expect(e).toMatchObject({ status: 400, expose: true });
+    expect(e.message).toMatch(/malformed: Unexpected end of form/);
+  });
+
+  it('survives a body cut short while a refused request drains it, or before anyone read it', async () => {
+    const drained = filePart(Array.from({ length: 100 }, () => 'abcdef'), { endless: true });
+    run({ variables: { file: drained.upload } }, 64);
+    await settle();
+    drainUnread([drained.upload.promise]);
+    await settle();
+    drained.raw.destroy(new Error('Unexpected end of form'));
+    const unread = filePart(Array.from({ length: 100 }, () => 'abcdef'), { endless: true });
+    run({ variables: { file: unread.upload } }, 64);
+    await settle();
+    unread.raw.destroy(new Error('Unexpected end of form'));
+    // An error nobody listened to would fail this file (vitest reports unhandled errors).
+    await settle();
   });
 
   it('leaves requests without uploads, and uploads that failed before the file came, alone', async () => {
