@@ -2,7 +2,7 @@ import type { Document } from 'mongodb';
 import type { PageArgs } from '../../domain/cursor.js';
 import type { ImageFilter } from '../../domain/types.js';
 import { idMatch, idString } from './documents.js';
-import { imageMessagesMatch, imageView, imageViewMatch, keysetAfter, type MessageScope } from './queries.js';
+import { imageMessagesMatch, imageView, imageViewMatch, keysetAfter, UNWIND_IMAGES, type MessageScope } from './queries.js';
 
 /**
  * The `images` listing on MongoDB, newest first, read through an index instead of sorting all
@@ -115,7 +115,7 @@ export function windowPipeline(scope: MessageScope | null, filter: ImageFilter, 
   const exact = { 'v.at': { $gte: w.from, [w.toInclusive ? '$lte' : '$lt']: w.to } };
   return [
     { $match: windowMatch(scope, filter, w) },
-    { $unwind: { path: '$images', includeArrayIndex: 'image_index' } },
+    UNWIND_IMAGES,
     { $project: { conversation_id: 1, user_id: 1, created_at: 1, images: 1, image_index: 1, v: imageView() } },
     { $match: { $and: [imageViewMatch(filter), exact, keysetAfter('v.at', 'images._id', after, -1)] } },
     { $sort: { 'v.at': -1, 'images._id': -1 } },

@@ -157,6 +157,9 @@ export function serviceExpression(): Document {
   };
 }
 
+/** The replication statuses of an image waiting for its cloud copy (the replication queue). */
+const QUEUED = ['PENDING', 'RETRYING'];
+
 /**
  * The fields of an unwound image as the domain reads them (defaults of legacy images applied),
  * so filters, sorting and statistics agree with the records returned.
@@ -168,7 +171,7 @@ export function imageView(): Document {
     size: { $ifNull: ['$images.size', 0] },
     generated: { $ifNull: ['$images.generated', false] },
     local: { $not: [{ $in: [{ $ifNull: ['$images.url', null] }, [null, '']] }] },
-    pending: { $in: [{ $toUpper: { $ifNull: ['$images.replication.status', ''] } }, ['PENDING', 'RETRYING']] },
+    pending: { $in: [{ $toUpper: { $ifNull: ['$images.replication.status', ''] } }, QUEUED] },
   };
 }
 
@@ -230,7 +233,7 @@ export function scanIdMatch(c: ScanCursor): Document {
 }
 
 /** One unwound image per row, with its position in `images` and the message's fields. */
-const UNWIND_IMAGES = { $unwind: { path: '$images', includeArrayIndex: 'image_index' } };
+export const UNWIND_IMAGES = { $unwind: { path: '$images', includeArrayIndex: 'image_index' } };
 
 /** One row per service (`_id` as documents spell it) with count, bytes, local bytes and pending images. */
 export function storageStatsPipeline(scope: MessageScope | null): Document[] {
@@ -286,8 +289,6 @@ export function replicatedTwinPipeline(userId: string, sha256: string): Document
   ];
 }
 
-const QUEUED = ['PENDING', 'RETRYING'];
-
 /**
  * The images PENDING or RETRYING in the whole collection, as `[{ n }]` (none when there are
  * none). The status index narrows the messages to those holding a queued image, so the cost
@@ -309,7 +310,7 @@ export function pendingReplicationPipeline(): Document[] {
 /** An image (fields under `prefix`) that the replication worker may lease at `now`. */
 export function dueForReplication(now: Date, prefix = ''): Document {
   return {
-    [`${prefix}replication.status`]: { $in: ['PENDING', 'RETRYING'] },
+    [`${prefix}replication.status`]: { $in: QUEUED },
     $and: [
       { $or: [{ [`${prefix}replication.next_attempt_at`]: null }, { [`${prefix}replication.next_attempt_at`]: { $lte: now } }] },
       { $or: [{ [`${prefix}replication.lease_until`]: null }, { [`${prefix}replication.lease_until`]: { $lte: now } }] },
@@ -320,7 +321,7 @@ export function dueForReplication(now: Date, prefix = ''): Document {
 /** Due images, oldest due first, as `{ _id: message id, image_id }`; the status index narrows the messages. */
 export function claimCandidatesPipeline(now: Date, limit: number): Document[] {
   return [
-    { $match: { 'images.replication.status': { $in: ['PENDING', 'RETRYING'] } } },
+    { $match: { 'images.replication.status': { $in: QUEUED } } },
     { $unwind: '$images' },
     { $match: { 'images._id': { $ne: null }, ...dueForReplication(now, 'images.') } },
     { $sort: { 'images.replication.next_attempt_at': 1, 'images.uploaded_at': 1, 'images._id': 1 } },
