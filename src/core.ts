@@ -171,7 +171,7 @@ export async function createCore(config: Config, deps: CoreDeps) {
       const probe = await probeImage(input, { maxInputPixels: config.limits.maxInputPixels });
       // The time budget runs from here, so an image behind others is still answered in time.
       const budgetFrom = Date.now();
-      return processor.run(() => processImage(input, probe, { ...imageOptions, budgetFrom }), { owner, heavy: probe.width * probe.height * probe.pages > HEAVY_JOB_PIXELS });
+      return processor.run(() => processImage(input, probe, { ...imageOptions, budgetFrom, spareCore: () => processor.active < processor.concurrency }), { owner, heavy: probe.width * probe.height * probe.pages > HEAVY_JOB_PIXELS });
     },
     clock,
     newId,

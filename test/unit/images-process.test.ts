@@ -106,6 +106,19 @@ describe('processImage keeps the format when it fits', () => {
     expect(tiny.height).toBeLessThanOrEqual(16);
   });
 
+  it('makes the same thumbnail alongside the encode when a core is free as after it, and asks only for a still decoded once', async () => {
+    let asked = 0;
+    const spareCore = () => (asked++, true);
+    const [after, alongside] = [await ingest(coffee), await ingest(coffee, { spareCore })];
+    expect(asked).toBe(1);
+    expect(alongside.thumbnail.equals(after.thumbnail)).toBe(true);
+    expect(alongside.placeholder).toBe(after.placeholder);
+    expect(alongside.data.equals(after.data)).toBe(true);
+    // Too big to keep decoded: a second decode at once would double the memory, so it is never asked.
+    await ingest(coffee, { spareCore, decodeOnceMaxBytes: 1 });
+    expect(asked).toBe(1);
+  });
+
   it('keeps a small opaque PNG as PNG with IMAGE_KEEP_PNG, exactly its pixels', async () => {
     const small = await sharp(coffee).resize(120, 80).png().toBuffer();
     const out = await ingest(small, { keepPng: true });
