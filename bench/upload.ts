@@ -152,9 +152,17 @@ export async function benchUpload(o: { rounds?: number; soak?: number } = {}) {
   // The floor: the same work called directly, with the server's sharp settings.
   configureSharp(2);
   let next = 0;
+  // As the server's queue does: a core counts as idle while fewer images than cores are in flight.
+  let inFlight = 0;
+  const options = { ...PROCESS, spareCore: () => inFlight < 2 };
   const direct = async () => {
     const input = inputs[next++ % inputs.length] as Buffer;
-    await processImage(input, await probeImage(input, PROCESS), PROCESS);
+    inFlight++;
+    try {
+      await processImage(input, await probeImage(input, PROCESS), options);
+    } finally {
+      inFlight--;
+    }
   };
 
   const dir = await mkdtemp(join(tmpdir(), 'his-bench-upload-'));

@@ -119,6 +119,29 @@ describe('processImage keeps the format when it fits', () => {
     expect(asked).toBe(1);
   });
 
+  it('with a core idle, streams a PNG too dense to be flat graphics through the encoder, to the same bytes as through memory', async () => {
+    // Noise: 3 bytes per pixel even compressed, well over the 1.9 under which a PNG could be 40% flat.
+    const dense = await sharp(noise(600 * 400 * 3), { raw: { width: 600, height: 400, channels: 3 } }).png().toBuffer();
+    const [memory, streamed] = [await ingest(dense), await ingest(dense, { spareCore: () => true })];
+    expect(streamed.data.equals(memory.data)).toBe(true);
+    expect(streamed.thumbnail.equals(memory.thumbnail)).toBe(true);
+    expect(streamed.encodes).toBe(memory.encodes);
+  });
+
+  it('still tells flat graphics by their pixels with a core idle: a screenshot-like PNG keeps the graphics quality', async () => {
+    const composed = await sharp({ create: { width: 800, height: 600, channels: 3, background: '#f7f7f8' } })
+      .composite([{ input: await sharp(coffee).resize(300, 200).toBuffer(), left: 40, top: 40 }])
+      .png()
+      .toBuffer();
+    // Opaque, as screenshots are (the composite adds an alpha channel).
+    const flat = await sharp(composed).removeAlpha().png().toBuffer();
+    const [memory, idle] = [await ingest(flat), await ingest(flat, { spareCore: () => true })];
+    expect(idle.data.equals(memory.data)).toBe(true);
+    // q78 (graphics), not q85: the same pixels at q85 are larger.
+    const q85 = await sharp(flat).jpeg({ quality: 85, optimiseCoding: true }).toBuffer();
+    expect(idle.size).toBeLessThan(q85.length);
+  });
+
   it('keeps a small opaque PNG as PNG with IMAGE_KEEP_PNG, exactly its pixels', async () => {
     const small = await sharp(coffee).resize(120, 80).png().toBuffer();
     const out = await ingest(small, { keepPng: true });
