@@ -12,12 +12,13 @@ import { createCore, type Core, type CoreDeps } from './core.js';
 import { complexityPlugin } from './graphql/complexity.js';
 import type { GraphQLContext } from './graphql/context.js';
 import { mutationLimitsPlugin } from './graphql/mutation-limits.js';
-import { createErrorFormatter, errorLoggingPlugin, introspectionOffRule, subscriptionsUnsupportedRule } from './graphql/errors.js';
+import { createErrorFormatter, errorLoggingPlugin, introspectionOffRule, notFoundHintPlugin, subscriptionsUnsupportedRule } from './graphql/errors.js';
 import { createLoaders } from './graphql/loaders.js';
 import { buildAppSchema } from './graphql/schema.js';
 import { createHttpApp } from './http/app.js';
 import { createFilesRouter } from './http/files-route.js';
 import { createAuthenticator } from './http/identity.js';
+import { DEV_USER } from './domain/viewer.js';
 import { createLegacyStaticRouter } from './http/legacy-static-route.js';
 import { createDemoRouter } from './http/demo.js';
 import { createPlaygroundRouter } from './http/playground.js';
@@ -114,6 +115,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       complexityPlugin(schema, config.limits.maxQueryComplexity),
       mutationLimitsPlugin(schema, config.limits.maxFiles),
       errorLoggingPlugin,
+      notFoundHintPlugin(config.auth.mode),
     ],
   });
   await apollo.start();
@@ -162,7 +164,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       : {}),
     // GraphiQL needs introspection to show the schema: it is served exactly when introspection is on.
     ...(config.introspection
-      ? { playground: createPlaygroundRouter({ headers: config.auth.mode === 'dev' ? { 'x-user-id': 'dev' } : { authorization: 'Bearer <your JWT>' } }) }
+      ? { playground: createPlaygroundRouter({ headers: config.auth.mode === 'dev' ? { 'x-user-id': DEV_USER } : { authorization: 'Bearer <your JWT>' } }) }
       : {}),
     demo: createDemoRouter(),
     ready: () => store.ping(),

@@ -22,7 +22,10 @@ const gallery = $<HTMLElement>('gallery');
 const statusLine = $<HTMLElement>('status');
 const errorLine = $<HTMLElement>('error');
 
-userInput.value = localStorage.getItem('demo.user') ?? 'demo';
+/** The server's default dev-mode user (DEV_USER in src/http/identity.ts): the same one curl and GraphiQL get. */
+const DEV_USER = 'dev';
+
+userInput.value = localStorage.getItem('demo.user') ?? DEV_USER;
 tokenInput.value = localStorage.getItem('demo.token') ?? '';
 
 interface GraphQLAnswer<T> {
@@ -34,7 +37,7 @@ class ApiError extends Error {}
 
 function identity(): Record<string, string> {
   const token = tokenInput.value.trim();
-  return token ? { authorization: `Bearer ${token}` } : { 'x-user-id': userInput.value.trim() || 'demo' };
+  return token ? { authorization: `Bearer ${token}` } : { 'x-user-id': userInput.value.trim() || DEV_USER };
 }
 
 async function answer<T>(res: Response): Promise<T> {

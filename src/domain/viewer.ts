@@ -35,3 +35,6 @@ export function visibleOrNotFound<T extends { userId: string }>(viewer: Viewer, 
   if (!record || !canSee(viewer, record.userId)) throw new NotFoundError(kind, id);
   return record;
 }
+
+/** The user of a dev-mode request without X-User-Id: the one default everywhere (README, GraphiQL, the demo). */
+export const DEV_USER = 'dev';

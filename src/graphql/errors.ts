@@ -4,6 +4,7 @@ import { GraphQLError, Kind, type ASTVisitor, type FieldNode, type GraphQLFormat
 import { redactPaths } from '../domain/redact.js';
 import { isDomainError } from '../domain/errors.js';
 import type { GraphQLContext } from './context.js';
+import { DEV_USER } from '../domain/viewer.js';
 
 /** Codes that Apollo and the validation rules give bad requests: the client's fault, shown as they are. */
 const CLIENT_CODES = new Set<string>([
@@ -153,3 +154,30 @@ export const errorLoggingPlugin: ApolloServerPlugin<GraphQLContext> = {
     };
   },
 };
+
+/**
+ * A NOT_FOUND says whose request it was: the usual cause, a newcomer's data seeming to vanish,
+ * is asking as another user (another X-User-Id, or none, which is "dev" in dev mode). Said the
+ * same for an id that does not exist and one owned by someone else, so it tells nothing about
+ * other users' data. The user id is also in `extensions.userId`.
+ */
+export function notFoundHintPlugin(mode: 'dev' | 'jwt'): ApolloServerPlugin<GraphQLContext> {
+  const source = mode === 'dev' ? `from X-User-Id, "${DEV_USER}" when it is absent` : "the token's sub";
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ contextValue, response }) {
+          const viewer = contextValue.viewer;
+          if (!viewer || response.body.kind !== 'single') return;
+          const errors = response.body.singleResult.errors;
+          if (!errors?.some((e) => e.extensions?.['code'] === 'NOT_FOUND')) return;
+          response.body.singleResult.errors = errors.map((e) =>
+            e.extensions?.['code'] === 'NOT_FOUND'
+              ? { ...e, message: `${e.message} Only its owner can see it, and this request is user "${viewer.userId}" (${source}).`, extensions: { ...e.extensions, userId: viewer.userId } }
+              : e,
+          );
+        },
+      };
+    },
+  };
+}

@@ -2,11 +2,12 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { Config } from '../config.js';
 import { UnauthenticatedError } from '../domain/errors.js';
-import type { Viewer } from '../domain/viewer.js';
+import { DEV_USER, type Viewer } from '../domain/viewer.js';
 
 export type Authenticate = (headers: IncomingHttpHeaders) => Promise<Viewer | null>;
 
 const USER_ID = /^[A-Za-z0-9._:@|-]{1,128}$/;
+
 
 /**
  * Builds the function that turns request headers into a Viewer.
@@ -14,12 +15,20 @@ const USER_ID = /^[A-Za-z0-9._:@|-]{1,128}$/;
  * user id and `roles` containing "admin" grants admin. No header: anonymous (null), and
  * operations that need a user answer UNAUTHENTICATED. A bad or expired token, or one without
  * `exp` (or, with AUTH_JWT_MAX_AGE_SECONDS, issued too long ago): UNAUTHENTICATED.
- * Dev mode: trusts `X-User-Id` (default "dev") and `X-User-Roles`.
+ * Dev mode: trusts `X-User-Id` (default DEV_USER, "dev") and `X-User-Roles`; any
+ * `Authorization` header is UNAUTHENTICATED, as a token that cannot be checked.
  */
 export function createAuthenticator(auth: Config['auth']): Authenticate {
   if (auth.mode === 'dev') {
     return async (headers) => {
-      const userId = header(headers, 'x-user-id') ?? 'dev';
+      // No key to check a token against: one sent is refused, not ignored, or a frontend
+      // wired for tokens would silently act as the default user.
+      if (header(headers, 'authorization') !== undefined) {
+        throw new UnauthenticatedError(
+          `This server runs in dev identity mode (neither AUTH_JWT_SECRET nor AUTH_JWKS_URL is set), so it cannot verify a token and refuses the Authorization header: send X-User-Id instead (default "${DEV_USER}"), or configure JWT.`,
+        );
+      }
+      const userId = header(headers, 'x-user-id') ?? DEV_USER;
       if (!USER_ID.test(userId)) {
         throw new UnauthenticatedError('X-User-Id must be 1 to 128 letters, digits or ._:@|- characters.');
       }

@@ -61,6 +61,51 @@ describe('JWT identity (HS256)', () => {
     const res = await server.gql(ConversationsDocument, {}, {});
     expect(res.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
+
+  it("names the token's sub in a NOT_FOUND", async () => {
+    const res = await server.gql(ConversationDocument, { id: '0123456789abcdef01234567' }, bearer(await token({ sub: 'alice' })));
+    expect(res.errors?.[0]?.message).toContain(`this request is user "alice" (the token's sub)`);
+  });
+});
+
+describe('dev identity (no AUTH_JWT_SECRET, no AUTH_JWKS_URL)', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it('is user "dev" without X-User-Id, the same user as X-User-Id: dev', async () => {
+    const created = await server.gql(CreateConversationDocument, { input: { title: 'no header' } }, {});
+    const id = created.data!.createConversation.id;
+    expect((await server.gql(ConversationDocument, { id }, { 'x-user-id': 'dev' })).data!.conversation!.id).toBe(id);
+    expect((await server.gql(ConversationDocument, { id }, { 'x-user-id': 'alice' })).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+  });
+
+  it.each([
+    ['garbage', { authorization: 'Bearer garbage' }],
+    ['a well-formed token it has no key to check', { authorization: `Bearer ${'x'.repeat(10)}.${'y'.repeat(10)}.${'z'.repeat(10)}` }],
+    ['a token beside X-User-Id', { authorization: 'Bearer abc', 'x-user-id': 'alice' }],
+  ])('refuses %s with 401 UNAUTHENTICATED, saying to send X-User-Id or configure JWT', async (_name, headers) => {
+    const res = await server.gql(ConversationsDocument, {}, headers);
+    expect(res.status).toBe(401);
+    expect(res.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(res.errors?.[0]?.message).toMatch(/dev identity mode.*X-User-Id.*AUTH_JWT_SECRET|dev identity mode.*AUTH_JWT_SECRET.*X-User-Id/);
+  });
+
+  it('says in a NOT_FOUND whose request it was, the same for a foreign id as for one that does not exist', async () => {
+    const created = await server.gql(CreateConversationDocument, { input: { title: 'mine' } }, { 'x-user-id': 'owner' });
+    const foreign = await server.gql(ConversationDocument, { id: created.data!.createConversation.id }, {});
+    const missing = await server.gql(ConversationDocument, { id: '0123456789abcdef01234567' }, {});
+    for (const [res, id] of [[foreign, created.data!.createConversation.id], [missing, '0123456789abcdef01234567']] as const) {
+      expect(res.errors?.[0]).toMatchObject({
+        message: `Conversation "${id}" was not found. Only its owner can see it, and this request is user "dev" (from X-User-Id, "dev" when it is absent).`,
+        extensions: { code: 'NOT_FOUND', userId: 'dev' },
+      });
+    }
+  });
 });
 
 describe('JWT identity (JWKS)', () => {
