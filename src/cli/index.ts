@@ -5,13 +5,16 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from '../config.js';
 import { createCore, type Core } from '../core.js';
+import { isDomainError } from '../domain/errors.js';
 import type { Viewer } from '../domain/viewer.js';
+import { packageVersion } from '../project-root.js';
 import { printResult, progressReporter } from './output.js';
 
 /**
- * hybrid-image-store restore|cleanup|reconcile|import-seed|requeue-local-only|stats|providers: the server's own services, run once
- * against the configured store and STORAGE_DIR (the same environment variables as the server).
- * Exit codes: 0 done, 1 something failed or is lost, 2 bad usage, 78 bad configuration.
+ * hybrid-image-store restore|cleanup|reconcile|import-seed|requeue-local-only|stats|providers|serve: the server's own
+ * services, run once against the configured store and STORAGE_DIR (the same environment
+ * variables as the server). Exit codes: 0 done, 1 something failed or is lost, 2 bad usage (an
+ * unknown command or option, a bad value, an id that names nothing), 78 bad configuration.
  */
 const OPERATOR: Viewer = { userId: 'cli', isAdmin: true };
 
@@ -69,6 +72,7 @@ async function countLines(path: string): Promise<number> {
 export function buildProgram(): Command {
   const program = new Command('hybrid-image-store')
     .description('Maintenance of a hybrid-image-store: the same services as the server, run once. Configured by the server\'s environment variables.')
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
     .showHelpAfterError()
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
@@ -134,7 +138,8 @@ export function buildProgram(): Command {
           progress.stop();
         }
       });
-      printResult({ files: result.files, ...result.records }, !!o.json);
+      // JSON keeps its shape (the records' counts at the top); text labels both blocks.
+      printResult(o.json ? { files: result.files, ...result.records } : { files: result.files, records: result.records }, !!o.json);
       if (result.records.failed > 0 || result.records.noCloudCopy > 0 || result.files.failed > 0) process.exitCode = 1;
     });
 
@@ -229,7 +234,7 @@ export function buildProgram(): Command {
       const rows = providers.map((p) => ({ name: p.name, enabled: p.enabled, budget: p.budget }));
       if (o.json) return printResult({ providers: rows }, true);
       const line = (p: (typeof rows)[number]) =>
-        ({ name: p.name, state: p.enabled ? 'enabled' : 'disabled', budget: p.budget ? `budget ${p.budget.used}/${p.budget.limit} per ${p.budget.per}, resets at ${p.budget.resetsAt.toISOString()}` : 'no budget' });
+        `${p.name}  ${p.enabled ? 'enabled' : 'disabled'}  ${p.budget ? `budget ${p.budget.used}/${p.budget.limit} per ${p.budget.per}, resets at ${p.budget.resetsAt.toISOString()}` : 'no budget'}`;
       printResult({ providers: rows.map(line) }, false);
     });
 
@@ -253,5 +258,6 @@ buildProgram()
   .parseAsync(process.argv)
   .catch((err: unknown) => {
     process.stderr.write(`hybrid-image-store: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+    // An id that names nothing, or an argument the service refused: the caller's usage, 2.
+    process.exit(isDomainError(err) && (err.code === 'NOT_FOUND' || err.code === 'BAD_USER_INPUT') ? 2 : 1);
   });

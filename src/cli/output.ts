@@ -43,7 +43,7 @@ export function printResult(result: Record<string, unknown>, json: boolean, writ
   for (const [name, value] of Object.entries(result)) {
     if (Array.isArray(value)) {
       write(`${name}: ${value.length}\n`);
-      for (const item of value) write(`  - ${typeof item === 'object' ? Object.values(item as object).join('  ') : String(item)}\n`);
+      for (const item of value) write(`  - ${item !== null && typeof item === 'object' ? labelled(item as Record<string, unknown>) : String(item)}\n`);
     } else if (value !== null && typeof value === 'object') {
       write(`${name}:\n`);
       for (const [k, v] of Object.entries(value)) write(`  ${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}\n`);
@@ -51,4 +51,11 @@ export function printResult(result: Record<string, unknown>, json: boolean, writ
       write(`${name}: ${String(value)}\n`);
     }
   }
+}
+
+/** One object on one line, every value with its name: `service: LOCAL, count: 3, bytes: 1024`. */
+function labelled(item: Record<string, unknown>): string {
+  return Object.entries(item)
+    .map(([k, v]) => `${k}: ${v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .join(', ');
 }

@@ -14,6 +14,7 @@ import type { GraphQLContext } from '../graphql/context.js';
 import type { Authenticate } from './identity.js';
 import { assertMultipartParserPatched } from './multipart-patch.js';
 import { readUploadsEarly } from './early-upload-read.js';
+import { createFaviconRouter } from './favicon.js';
 
 /** How much of each uploaded file is received ahead of the resolver (see early-upload-read.ts). */
 const UPLOAD_READ_AHEAD_BYTES = 2 * 1024 * 1024;
@@ -104,6 +105,7 @@ export function createHttpApp(deps: HttpDeps): Express {
 
   if (deps.filesRouter) app.use(deps.filesRouter);
   if (deps.legacyStaticRouter) app.use(deps.legacyStaticRouter);
+  app.use(createFaviconRouter());
   if (deps.playground) app.use(deps.playground);
   if (deps.demo) app.use(deps.demo);
 

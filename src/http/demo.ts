@@ -1,18 +1,7 @@
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import express, { Router } from 'express';
-
-/** The folder holding package.json, from src/http (tsx) or dist/src/http (built) alike. */
-function projectRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('package.json not found above the server code');
-    dir = parent;
-  }
-  return dir;
-}
+import { projectRoot } from '../project-root.js';
 
 export const DEMO_ROOT = join(projectRoot(), 'dist', 'web');
 

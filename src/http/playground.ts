@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Router, type Request, type Response } from 'express';
+import { FAVICON_LINK } from './favicon.js';
 
 const require = createRequire(import.meta.url);
 /** A file of an installed package; the browser builds are not in the packages' `exports`, so resolve from the root. */
@@ -65,6 +66,7 @@ function page(headers: Record<string, string>): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>hybrid-image-store · GraphiQL</title>
+${FAVICON_LINK}
 <link rel="stylesheet" href="${PLAYGROUND_ASSET_PATH}/graphiql.css">
 <style>html, body, #graphiql { height: 100%; margin: 0; }</style>
 </head>

@@ -147,12 +147,40 @@ describe('the hybrid-image-store CLI', () => {
     expect(JSON.parse(again.stdout)).toMatchObject({ deleted: 0, failed: 0 });
     const stats = await runCli(['stats', '--json'], env);
     expect(JSON.parse(stats.stdout)).toMatchObject({ store: 'sqlite', imageCount: 3, pendingDeletions: 0, ownerlessImages: 0 });
+    // For people, every value of a row says what it is.
+    const text = await runCli(['stats'], env);
+    expect(text.stdout).toContain('imageCount: 3\n');
+    expect(text.stdout).toMatch(/^ {2}- service: [A-Z_]+, count: \d+, bytes: \d+$/m);
+  });
+
+  it('labels both blocks of the reconcile summary, and keeps the JSON as it was', async () => {
+    // (It exits 1 here: an earlier case left an image with neither copy.)
+    const text = await runCli(['reconcile', '--dry-run'], env);
+    expect(text.stdout).toMatch(/^files:\n {2}scanned: \d+$/m);
+    expect(text.stdout).toMatch(/^records:\n {2}scanned: \d+$/m);
+    const json = JSON.parse((await runCli(['reconcile', '--dry-run', '--json'], env)).stdout) as Record<string, unknown>;
+    expect(json).toHaveProperty('files.scanned');
+    expect(json).toHaveProperty('restored');
+  });
+
+  it('prints its version, the one package.json gives', async () => {
+    const version = (JSON.parse(await readFile('package.json', 'utf8')) as { version: string }).version;
+    for (const flag of ['--version', '-V']) {
+      const run = await runCli([flag], env);
+      expect(run).toMatchObject({ code: 0, stdout: `${version}\n` });
+    }
   });
 
   it('refuses bad usage with exit code 2 and a bad configuration with 78, touching nothing', async () => {
     const bad = await runCli(['cleanup', '--older-than-days', '-1'], env);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/expected a whole number from 0 to 36500/);
+    // An id that names nothing is the caller's mistake too.
+    const unknown = await runCli(['restore', '--conversation', '0123456789abcdef01234567'], env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/Conversation "0123456789abcdef01234567" was not found/);
+    const malformed = await runCli(['restore', '--conversation', 'nope'], env);
+    expect(malformed.code).toBe(2);
     const config = await runCli(['stats'], { ...env, RESTORE_CONCURRENCY: 'lots' });
     expect(config.code).toBe(78);
     expect(config.stderr).toMatch(/RESTORE_CONCURRENCY/);

@@ -1,3 +1,4 @@
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -18,8 +19,8 @@ describe('GraphiQL at GET /graphql, served by this server alone', () => {
     expect(res.headers.get('content-type')).toMatch(/^text\/html/);
     const html = await res.text();
     const refs = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
-    expect(refs).toEqual(['/_playground/graphiql.css', '/_playground/react.js', '/_playground/react-dom.js', '/_playground/graphiql.js', '/_playground/init.js']);
-    for (const ref of refs) {
+    expect(refs).toEqual(['/favicon.svg', '/_playground/graphiql.css', '/_playground/react.js', '/_playground/react-dom.js', '/_playground/graphiql.js', '/_playground/init.js']);
+    for (const ref of refs.filter((r) => r.startsWith('/_playground/'))) {
       const asset = await fetch(`${server.url}${ref}`);
       expect(asset.status, ref).toBe(200);
       expect(asset.headers.get('content-type'), ref).toMatch(ref.endsWith('.css') ? /^text\/css/ : /^text\/javascript/);
@@ -31,6 +32,22 @@ describe('GraphiQL at GET /graphql, served by this server alone', () => {
     expect(await fetch(`${server.url}/_playground/graphiql.js`).then((r) => r.text())).toContain('createFetcher');
     // Dev identity mode: the header editor starts with the dev user.
     expect(html).toContain('x-user-id');
+  });
+
+  it('gives both pages an icon: /favicon.svg as linked, and a 32 px PNG at /favicon.ico for clients that ask for it', async () => {
+    for (const path of ['/graphql', '/']) {
+      const html = await fetch(`${server.url}${path}`, { headers: { accept: BROWSER_ACCEPT } }).then((r) => r.text());
+      expect(html, path).toContain('<link rel="icon" href="/favicon.svg" type="image/svg+xml">');
+    }
+    const svg = await fetch(`${server.url}/favicon.svg`);
+    expect(svg.headers.get('content-type')).toMatch(/^image\/svg\+xml/);
+    expect(await svg.text()).toMatch(/^<svg [^>]*viewBox="0 0 32 32"/);
+    for (let i = 0; i < 2; i++) {
+      const ico = await fetch(`${server.url}/favicon.ico`);
+      expect(ico.status).toBe(200);
+      expect(ico.headers.get('content-type')).toBe('image/png');
+      expect(await sharp(Buffer.from(await ico.arrayBuffer())).metadata()).toMatchObject({ format: 'png', width: 32, height: 32 });
+    }
   });
 
   it('leaves every other request to the GraphQL endpoint', async () => {
