@@ -12,7 +12,7 @@ import { createCore, type Core, type CoreDeps } from './core.js';
 import { complexityPlugin } from './graphql/complexity.js';
 import type { GraphQLContext } from './graphql/context.js';
 import { mutationLimitsPlugin } from './graphql/mutation-limits.js';
-import { createErrorFormatter, errorLoggingPlugin, introspectionOffRule, notFoundHintPlugin, subscriptionsUnsupportedRule } from './graphql/errors.js';
+import { createErrorFormatter, errorLoggingPlugin, introspectionOffRule, notFoundHintPlugin, subscriptionsOverHttpRule } from './graphql/errors.js';
 import { createLoaders } from './graphql/loaders.js';
 import { buildAppSchema } from './graphql/schema.js';
 import { createHttpApp } from './http/app.js';
@@ -22,6 +22,8 @@ import { DEV_USER } from './domain/viewer.js';
 import { createLegacyStaticRouter } from './http/legacy-static-route.js';
 import { createDemoRouter } from './http/demo.js';
 import { createPlaygroundRouter } from './http/playground.js';
+import { createSubscriptionServer } from './http/subscriptions.js';
+import { ChangeFeed } from './events/feed.js';
 import { THUMBNAIL_MIME_TYPES, thumbnailFormatOf } from './images/thumbnail.js';
 import { ORPHAN_MIN_AGE_MS, sweepOrphanFiles } from './services/orphan-sweep.js';
 import { sameFileKey } from './storage/local-file-store.js';
@@ -42,6 +44,8 @@ export interface App {
   replication: ReplicationService | undefined;
   /** Every service, for tests and tools that drive them directly. */
   core: Core;
+  /** The WebSocket endpoint's counts (src/http/subscriptions.ts). */
+  subscriptions: { connections(): number; subscriptions(): number };
   /** Listen on the configured host and port (port 0: any free port); resolves with the URL. */
   listen(): Promise<string>;
   /** Stop accepting, let in-flight requests finish (bounded by SHUTDOWN_TIMEOUT_MS), close the store. */
@@ -83,6 +87,19 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
 
   const schema = await buildAppSchema();
   const httpServer = createServer();
+  const formatError = createErrorFormatter({ isProduction: config.isProduction, introspection: config.introspection });
+  // The rules both transports validate with, beyond graphql-js's own.
+  const validationRules = [
+    ...(config.introspection ? [] : [introspectionOffRule]),
+    maxDepthRule({
+      n: config.limits.maxQueryDepth,
+      ignoreIntrospection: true,
+      exposeLimits: true,
+      // Reported as a validation error (400) instead of thrown, which Apollo would turn into a 500.
+      propagateOnRejection: false,
+      onReject: [(context, error) => context?.reportError(error)],
+    }),
+  ];
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     // Apollo's switch only adds a validation rule refusing every `__schema` and `__type`. With
@@ -91,19 +108,8 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     introspection: true,
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
-    formatError: createErrorFormatter({ isProduction: config.isProduction, introspection: config.introspection }),
-    validationRules: [
-      ...(config.introspection ? [] : [introspectionOffRule]),
-      subscriptionsUnsupportedRule,
-      maxDepthRule({
-        n: config.limits.maxQueryDepth,
-        ignoreIntrospection: true,
-        exposeLimits: true,
-        // Reported as a validation error (400) instead of thrown, which Apollo would turn into a 500.
-        propagateOnRejection: false,
-        onReject: [(context, error) => context?.reportError(error)],
-      }),
-    ],
+    formatError,
+    validationRules: [subscriptionsOverHttpRule, ...validationRules],
     stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownTimeoutMs }),
@@ -121,11 +127,37 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   await apollo.start();
 
   const authenticate = createAuthenticator(config.auth);
+  // One reader of the change log for this process's subscriptions (src/events/feed.ts).
+  const feed = new ChangeFeed(core.changes, { pollMs: config.subscriptions.pollMs, wake: core.wake, log, maxQueue: 1000 });
+  const contextBase = () => ({
+    chat,
+    images,
+    urls,
+    cloudLink: core.cloudLink,
+    replication,
+    deletion,
+    restore,
+    cleanup,
+    feed,
+    providers: () => chain.health(),
+    loaders: createLoaders(chat, { batch: deps.batchLoads ?? true }),
+  });
+  const subscriptions = createSubscriptionServer({
+    httpServer,
+    schema,
+    authenticate,
+    contextBase,
+    log,
+    limits: config.subscriptions,
+    validationRules,
+    formatError,
+    registry: metrics.registry,
+  });
   const app = createHttpApp({
     log,
     apollo,
     authenticate,
-    contextBase: () => ({ chat, images, urls, cloudLink: core.cloudLink, replication, deletion, restore, cleanup, providers: () => chain.health(), loaders: createLoaders(chat, { batch: deps.batchLoads ?? true }) }),
+    contextBase,
     ...(config.metrics.mode === 'off' ? {} : { metrics: { registry: metrics.registry, token: config.metrics.mode === 'token' ? config.metrics.token : null } }),
     upload: { maxFileBytes: config.limits.maxUploadBytes, maxFiles: config.limits.maxFiles },
     filesRouter: createFilesRouter({
@@ -187,6 +219,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     store,
     replication,
     core,
+    subscriptions,
     listen: () =>
       new Promise((resolve, reject) => {
         httpServer.once('error', reject);
@@ -196,12 +229,15 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
           const port = typeof address === 'object' && address ? address.port : config.port;
           const host = config.host.includes(':') ? `[${config.host}]` : config.host;
           core.startWorkers();
+          feed.start();
           resolve(`http://${host}:${port}`);
         });
       }),
     stop: () => {
       stopping ??= (async () => {
         await core.stopWorkers();
+        await subscriptions.dispose();
+        await feed.stop();
         await apollo.stop();
         await sweeping;
         await ownerless;

@@ -145,6 +145,14 @@ const schema = z.object({
   UPLOAD_IDLE_TIMEOUT_MS: int(100, 600_000).default(30_000),
   GRAPHQL_INTROSPECTION: bool.optional(),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
+  /** added: live updates (subscriptions over WebSocket at /graphql). */
+  SUBSCRIPTIONS_PER_CONNECTION: int(1, 1000).default(20),
+  SUBSCRIPTIONS_PER_USER: int(1, 100_000).default(100),
+  WS_MAX_CONNECTIONS: int(1, 1_000_000).default(10_000),
+  /** added: a connection with no subscription for this long is closed. */
+  WS_IDLE_TIMEOUT_SECONDS: int(1, 86_400).default(300),
+  /** added: how often each server looks for changes other servers wrote (SQLite; MongoDB waits on a tailable cursor). */
+  CHANGES_POLL_MS: int(10, 60_000).default(50),
   /** added: lifetime of signed local URLs. */
   FILE_URL_TTL_SECONDS: int(60, 7 * 86_400).default(3600),
   /** added: behind nginx, /files answers with X-Accel-Redirect to this internal location. */
@@ -244,6 +252,7 @@ export interface Config {
   metrics: { mode: 'open' } | { mode: 'token'; token: string } | { mode: 'off' };
   shutdownTimeoutMs: number;
   corsOrigins: string[];
+  subscriptions: { perConnection: number; perUser: number; maxConnections: number; idleTimeoutMs: number; pollMs: number };
 }
 
 export class ConfigError extends Error {
@@ -364,5 +373,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     metrics: e.METRICS_TOKEN ? { mode: 'token', token: e.METRICS_TOKEN } : isProduction ? { mode: 'off' } : { mode: 'open' },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     corsOrigins: e.CORS_ORIGINS ?? [],
+    subscriptions: {
+      perConnection: e.SUBSCRIPTIONS_PER_CONNECTION,
+      perUser: e.SUBSCRIPTIONS_PER_USER,
+      maxConnections: e.WS_MAX_CONNECTIONS,
+      idleTimeoutMs: e.WS_IDLE_TIMEOUT_SECONDS * 1000,
+      pollMs: e.CHANGES_POLL_MS,
+    },
   };
 }

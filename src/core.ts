@@ -29,6 +29,8 @@ import { ProviderError } from './storage/providers/provider.js';
 import { S3Provider } from './storage/providers/s3.js';
 import { UrlSigner } from './storage/url-signer.js';
 import type { MetadataStore } from './store/metadata-store.js';
+import { WakeSignal, type ChangeLog } from './store/change-log.js';
+import { recordingStore } from './events/recording-store.js';
 import type { ImageRecord } from './domain/types.js';
 import { SqliteMetadataStore } from './store/sqlite/sqlite-store.js';
 
@@ -78,8 +80,11 @@ export async function createCore(config: Config, deps: CoreDeps) {
   const log = deps.log;
   const instanceId = deps.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
 
-  const store = deps.store ?? (await createStore(config));
-  await store.init();
+  const stored = deps.store ?? (await createStore(config));
+  await stored.init();
+  // Every write a live client cares about also goes to the change log (src/events/).
+  const wake = new WakeSignal();
+  const store = recordingStore(stored, { changes: stored, wake, log });
   const secret = config.fileUrlSecret ?? (await loadOrCreateFileUrlSecret(join(dirname(config.sqlitePath), 'file-url-secret')));
   const urls = new UrlSigner(secret, config.publicBaseUrl, config.fileUrlTtlSeconds, clock);
   const chat = new ChatService(store, clock, newId);
@@ -261,6 +266,9 @@ export async function createCore(config: Config, deps: CoreDeps) {
     log,
     clock,
     store,
+    /** The change log under the store, and what wakes this process's reader of it (src/events/feed.ts). */
+    changes: stored as ChangeLog,
+    wake,
     files,
     /** Images processed at once (uploads, restored thumbnails): cores, within libuv's thread pool. */
     imageConcurrency: processor.concurrency,

@@ -4,6 +4,8 @@ import { NotFoundError, UnauthenticatedError } from './errors.js';
 export interface Viewer {
   userId: string;
   isAdmin: boolean;
+  /** When the credentials stop being valid (a JWT's `exp`); a WebSocket connection is closed then. */
+  expiresAt?: Date;
 }
 
 /**

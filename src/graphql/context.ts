@@ -8,6 +8,7 @@ import type { RestoreService } from '../services/restore.js';
 import type { ReplicationService } from '../services/replication.js';
 import type { ProviderHealth } from '../storage/providers/chain.js';
 import type { UrlSigner } from '../storage/url-signer.js';
+import type { ChangeFeed } from '../events/feed.js';
 import type { Loaders } from './loaders.js';
 
 /** What every resolver receives. Built once per request in src/http/app.ts (the `/graphql` route). */
@@ -27,4 +28,6 @@ export interface GraphQLContext {
   deletion: DeletionService;
   restore: RestoreService;
   cleanup: CleanupService;
+  /** Live changes of conversations, for subscriptions (src/events/feed.ts). */
+  feed: ChangeFeed;
 }

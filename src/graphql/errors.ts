@@ -88,15 +88,17 @@ function withoutSuggestions(message: string): string {
 }
 
 /**
- * Without a Subscription type graphql-js validates a `subscription` operation and only fails
- * when executing it ("Schema is not configured to execute subscription operation"), which
- * Apollo reports as an internal error. This refuses it during validation, with the client's code.
+ * Subscriptions run over WebSocket (src/http/subscriptions.ts). Sent to the HTTP endpoint, a
+ * `subscription` operation would reach Apollo, which cannot run one and would answer an
+ * internal error; this refuses it during validation, with the client's code and where to go.
  */
-export function subscriptionsUnsupportedRule(context: ValidationContext): ASTVisitor {
+export function subscriptionsOverHttpRule(context: ValidationContext): ASTVisitor {
   return {
     OperationDefinition(node) {
-      if (node.operation === 'subscription' && !context.getSchema().getSubscriptionType()) {
-        context.reportError(new GraphQLError('This server has no subscriptions: send a query or a mutation.', { nodes: [node] }));
+      if (node.operation === 'subscription') {
+        context.reportError(
+          new GraphQLError('Subscriptions run over WebSocket: connect to ws://<host>/graphql with the graphql-transport-ws protocol (the graphql-ws library); over HTTP send a query or a mutation.', { nodes: [node] }),
+        );
       }
     },
   };

@@ -58,7 +58,7 @@ export function createAuthenticator(auth: Config['auth']): Authenticate {
         throw new UnauthenticatedError('The token has no usable "sub" claim.');
       }
       const roles = Array.isArray(payload['roles']) ? (payload['roles'] as unknown[]) : [];
-      return { userId: payload.sub, isAdmin: roles.includes('admin') };
+      return { userId: payload.sub, isAdmin: roles.includes('admin'), ...(typeof payload.exp === 'number' ? { expiresAt: new Date(payload.exp * 1000) } : {}) };
     } catch (e) {
       if (e instanceof UnauthenticatedError) throw e;
       // jose reports a token older than maxTokenAge as expired, naming the `iat` claim.

@@ -1,4 +1,5 @@
 import type { Page, PageArgs } from '../domain/cursor.js';
+import type { ChangeLog } from './change-log.js';
 import type { BudgetCounter } from '../storage/providers/budget.js';
 import type {
   Conversation,
@@ -33,7 +34,7 @@ export interface ClaimArgs {
 }
 
 /**
- * The metadata port. Two adapters implement it (src/store/sqlite, src/store/mongo) and one
+ * The metadata port, the change log (change-log.ts) included. Two adapters implement it (src/store/sqlite, src/store/mongo) and one
  * contract suite (test/contract) runs against both. Every method is one round trip as far
  * as callers are concerned: batch methods take many ids so DataLoaders can avoid N+1.
  *
@@ -44,7 +45,7 @@ export interface ClaimArgs {
  * Cursors carry the sort timestamp and id of the last row, so pages are stable when
  * timestamps are equal.
  */
-export interface MetadataStore {
+export interface MetadataStore extends ChangeLog {
   readonly kind: 'sqlite' | 'mongo';
 
   /** Apply migrations (SQLite) or create indexes (MongoDB). Idempotent. */

@@ -166,6 +166,26 @@ export type ImageEdge = {
   node: Image;
 };
 
+/** One change to an image of a conversation, delivered by the imageEvents subscription. */
+export type ImageEvent = {
+  __typename?: 'ImageEvent';
+  /** The image as it is after the event, read when the event is delivered; null for DELETED, or when it was deleted since. */
+  image?: Maybe<Image>;
+  /** The image the event is about (also for DELETED). */
+  imageId: Scalars['ID']['output'];
+  /** What happened. */
+  kind: ImageEventKind;
+};
+
+/** What happened to an image of a conversation. */
+export type ImageEventKind =
+  /** It was uploaded or generated, to a new message or an existing one. */
+  | 'ADDED'
+  /** It was deleted: `image` is null, and its URLs stop working. */
+  | 'DELETED'
+  /** Its record changed after it was added: its replication status (a cloud copy landed: REPLICATED; a retry; LOCAL_ONLY), its cloud URL, or its local copy. */
+  | 'REPLICATION_CHANGED';
+
 /** Narrows `images`; every field is optional and they combine with AND. */
 export type ImageFilter = {
   conversationId?: InputMaybe<Scalars['ID']['input']>;
@@ -479,6 +499,24 @@ export type StorageStats = {
   pendingReplication: Scalars['Int']['output'];
   /** Bytes of every stored image. */
   totalBytes: Scalars['Float']['output'];
+};
+
+export type Subscription = {
+  __typename?: 'Subscription';
+  /** Images of one of your conversations: added, replication status changed, deleted. */
+  imageEvents: ImageEvent;
+  /** Messages added to one of your conversations. */
+  messageAdded: Message;
+};
+
+
+export type SubscriptionImageEventsArgs = {
+  conversationId: Scalars['ID']['input'];
+};
+
+
+export type SubscriptionMessageAddedArgs = {
+  conversationId: Scalars['ID']['input'];
 };
 
 /** An image to store: send exactly one of `file` (multipart) or `base64`. */

@@ -103,11 +103,13 @@ describe('production defaults', () => {
     expect(JSON.stringify(enumValue.json)).not.toMatch(/Did you mean|ASSISTANT/);
   });
 
-  it('answers a subscription operation with a client code, not INTERNAL_SERVER_ERROR', async () => {
-    const res = await post(server, { query: 'subscription S { __typename }' }, alice);
-    expect(res.status).toBe(400);
-    expect(res.json.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
-    expect(res.json.errors?.[0]?.message).toMatch(/no subscriptions/);
+  it('answers a subscription operation over HTTP with a client code and where to send it, not INTERNAL_SERVER_ERROR', async () => {
+    for (const query of ['subscription S { __typename }', 'subscription S { messageAdded(conversationId: "0123456789abcdef01234567") { id } }']) {
+      const res = await post(server, { query }, alice);
+      expect(res.status).toBe(400);
+      expect(res.json.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(res.json.errors?.some((e) => /Subscriptions run over WebSocket/.test(e.message))).toBe(true);
+    }
   });
 
   it('answers an unknown operationName with a client code, over JSON, GET and multipart', async () => {

@@ -33,6 +33,15 @@ export type CreateConversationInput = {
   title?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** What happened to an image of a conversation. */
+export type ImageEventKind =
+  /** It was uploaded or generated, to a new message or an existing one. */
+  | 'ADDED'
+  /** It was deleted: `image` is null, and its URLs stop working. */
+  | 'DELETED'
+  /** Its record changed after it was added: its replication status (a cloud copy landed: REPLICATED; a retry; LOCAL_ONLY), its cloud URL, or its local copy. */
+  | 'REPLICATION_CHANGED';
+
 /** Narrows `images`; every field is optional and they combine with AND. */
 export type ImageFilter = {
   conversationId?: InputMaybe<Scalars['ID']['input']>;

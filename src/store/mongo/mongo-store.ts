@@ -1,3 +1,5 @@
+import type { Change, NewChange, WakeSignal } from '../change-log.js';
+import { MongoChanges } from './changes.js';
 import { MongoClient, type Collection, type Db, type Document } from 'mongodb';
 import type { Page, PageArgs } from '../../domain/cursor.js';
 import { NotFoundError } from '../../domain/errors.js';
@@ -81,6 +83,7 @@ export class MongoMetadataStore implements MetadataStore {
   private readonly messages: Collection<MessageDoc>;
   private readonly deletions: MongoDeletions;
   private readonly budgets: MongoBudgets;
+  private readonly changes: MongoChanges;
 
   /** LEGACY_DEFAULT_OWNER: owner of the seed's documents that name none. */
   private readonly defaultOwner: string | null;
@@ -100,6 +103,7 @@ export class MongoMetadataStore implements MetadataStore {
     this.messages = this.db.collection<MessageDoc>('messages');
     this.deletions = new MongoDeletions(this.db);
     this.budgets = new MongoBudgets(this.db);
+    this.changes = new MongoChanges(this.db);
   }
 
   async init(): Promise<void> {
@@ -107,6 +111,15 @@ export class MongoMetadataStore implements MetadataStore {
     await ensureIndexes(this.messages, MESSAGE_INDEXES);
     await ensureIndexes(this.conversations, CONVERSATION_INDEXES);
     await this.deletions.init();
+    await this.changes.init();
+  }
+
+  appendChanges(changes: readonly NewChange[]): Promise<void> {
+    return this.changes.append(changes);
+  }
+
+  tailChanges(o: { signal: AbortSignal; pollMs: number; wake: WakeSignal; after?: string | null }): AsyncIterable<Change> {
+    return this.changes.tail(o);
   }
 
   async ping(): Promise<void> {

@@ -173,6 +173,19 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE images ADD COLUMN cloud_altered_at INTEGER;
   `,
+  // 10: the change log for live updates (src/store/change-log.ts); pruned by age.
+  `
+  CREATE TABLE changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('MESSAGE_ADDED', 'IMAGE_ADDED', 'IMAGE_CHANGED', 'IMAGE_DELETED')),
+    conversation_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    image_id TEXT
+  ) STRICT;
+  CREATE INDEX changes_at ON changes (at);
+  `,
 ];
 
 /**

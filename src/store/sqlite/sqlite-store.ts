@@ -5,6 +5,7 @@ import type { Page, PageArgs } from '../../domain/cursor.js';
 import { NotFoundError, StoreBusyError } from '../../domain/errors.js';
 import { STORAGE_SERVICES } from '../../domain/types.js';
 import type { Conversation, DeletionJob, ImageFilter, ImageRecord, Message, OwnerScope, StorageService, StorageStats } from '../../domain/types.js';
+import type { Change, ChangeKind, NewChange, WakeSignal } from '../change-log.js';
 import type { ClaimArgs, ImagePatch, ImageSlice, MetadataStore } from '../metadata-store.js';
 import { DUE_DELETIONS, UPSERT_DELETION, deletionParams, toDeletion, type DeletionRow } from './deletions.js';
 import { migrate } from './migrations.js';
@@ -55,6 +56,21 @@ const INSERT_IMAGE = `
  * fails with StoreBusyError (SERVICE_UNAVAILABLE, retryable).
  */
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+/** How long a change stays in the log, and how many appends go between prunes. */
+const CHANGE_RETENTION_MS = 60 * 60 * 1000;
+const CHANGE_PRUNE_EVERY = 500;
+/** Changes read per query by a tail. */
+const CHANGE_PAGE = 500;
+
+interface ChangeRow {
+  seq: number;
+  at: number;
+  kind: ChangeKind;
+  conversation_id: string;
+  user_id: string;
+  message_id: string;
+  image_id: string | null;
+}
 
 function isBusy(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
@@ -71,6 +87,8 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly takeBudgetTx: (provider: string, windowStart: number, limit: number) => number | null;
 
   private readonly busyTimeoutMs: number;
+  private readonly appendTx: (rows: { at: number; kind: string; conversationId: string; userId: string; messageId: string; imageId: string | null }[]) => void;
+  private appendsSincePrune = 0;
 
   constructor(options: { path: string; busyTimeoutMs?: number }) {
     this.busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
@@ -108,6 +126,10 @@ export class SqliteMetadataStore implements MetadataStore {
       return used ?? null;
     });
     this.takeBudgetTx = (provider, windowStart, limit) => take.immediate(provider, windowStart, limit);
+    this.appendTx = this.db.transaction((rows: { at: number; kind: string; conversationId: string; userId: string; messageId: string; imageId: string | null }[]) => {
+      const insert = this.stmt('INSERT INTO changes (at, kind, conversation_id, user_id, message_id, image_id) VALUES (@at, @kind, @conversationId, @userId, @messageId, @imageId)');
+      for (const row of rows) insert.run(row);
+    });
   }
 
   /** Prepared once per SQL text and reused; dynamic queries have a small finite set of shapes. */
@@ -457,6 +479,39 @@ export class SqliteMetadataStore implements MetadataStore {
       // images_replication_due (repl_status, repl_next_attempt_at) serves this.
       return this.stmt<number>("SELECT COUNT(*) FROM images WHERE repl_status IN ('PENDING', 'RETRYING')").pluck().get() ?? 0;
     });
+  }
+
+  async appendChanges(changes: readonly NewChange[]): Promise<void> {
+    if (changes.length === 0) return;
+    const at = Date.now();
+    await this.busy(() =>
+      this.appendTx(changes.map((c) => ({ at, kind: c.kind, conversationId: c.conversationId, userId: c.userId, messageId: c.messageId, imageId: c.imageId }))),
+    );
+    // Now and then, changes older than CHANGE_RETENTION_MS go: a reader is never that far behind.
+    if (++this.appendsSincePrune >= CHANGE_PRUNE_EVERY) {
+      this.appendsSincePrune = 0;
+      await this.busy(() => this.stmt('DELETE FROM changes WHERE at < ?').run(at - CHANGE_RETENTION_MS));
+    }
+  }
+
+  async *tailChanges(o: { signal: AbortSignal; pollMs: number; wake: WakeSignal; after?: string | null }): AsyncIterable<Change> {
+    let after = o.after ? Number(o.after) : await this.busy(() => this.stmt<number>('SELECT COALESCE(MAX(seq), 0) FROM changes').pluck().get() ?? 0);
+    while (!o.signal.aborted) {
+      const rows = await this.busy(() => this.stmt<ChangeRow>('SELECT * FROM changes WHERE seq > ? ORDER BY seq LIMIT ?').all(after, CHANGE_PAGE));
+      for (const r of rows) {
+        after = r.seq;
+        yield {
+          cursor: String(r.seq),
+          at: new Date(r.at),
+          kind: r.kind,
+          conversationId: r.conversation_id,
+          userId: r.user_id,
+          messageId: r.message_id,
+          imageId: r.image_id,
+        };
+      }
+      if (rows.length < CHANGE_PAGE) await o.wake.wait(o.pollMs, o.signal);
+    }
   }
 
   async countPendingDeletions(): Promise<number> {

@@ -1,0 +1,164 @@
+/**
+ * The live-update pieces over a real SQLite file: the recording decorator appends one change
+ * per write a client cares about (and none for a lease renewal), the change log is read in
+ * order from where a reader started, and the feed fans changes out by conversation, ends a
+ * subscriber that stops reading, and lets an unsubscribe go at once.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ChangeFeed, SubscriberTooSlowError } from '../../src/events/feed.js';
+import { recordingStore } from '../../src/events/recording-store.js';
+import { WakeSignal, type Change } from '../../src/store/change-log.js';
+import { changeToDoc, docToChange } from '../../src/store/mongo/changes.js';
+import type { MetadataStore } from '../../src/store/metadata-store.js';
+import { SqliteMetadataStore } from '../../src/store/sqlite/sqlite-store.js';
+import { at, makeConversation, makeImage, makeMessage } from '../support/factories.js';
+
+const log = pino({ level: 'silent' });
+let dir: string;
+let inner: SqliteMetadataStore;
+let store: MetadataStore;
+let wake: WakeSignal;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'his-changes-'));
+  inner = new SqliteMetadataStore({ path: join(dir, 'm.sqlite') });
+  await inner.init();
+  wake = new WakeSignal();
+  store = recordingStore(inner, { changes: inner, wake, log });
+});
+afterEach(async () => {
+  await inner.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Reads what the log holds after `from` (a fresh tail started before the writes). */
+async function readAll(tail: AsyncIterator<Change>, n: number): Promise<Change[]> {
+  const out: Change[] = [];
+  while (out.length < n) {
+    const r = await tail.next();
+    if (r.done) break;
+    out.push(r.value);
+  }
+  return out;
+}
+
+describe('the recording store and the SQLite change log', () => {
+  it('appends MESSAGE_ADDED and IMAGE_ADDED, IMAGE_CHANGED for a status change but not for a lease renewal, IMAGE_DELETED', async () => {
+    const abort = new AbortController();
+    const tail = inner.tailChanges({ signal: abort.signal, pollMs: 10, wake })[Symbol.asyncIterator]();
+    const first = tail.next(); // the tail's start is fixed by its first read
+    const c = makeConversation();
+    await store.createConversation(c);
+    const m = makeMessage(c);
+    const image = makeImage(m);
+    await store.addMessage({ ...m, images: [image] });
+    const second = makeImage(m);
+    await store.addImage(m.id, second);
+    expect(await store.updateImage(image.id, { replication: { leaseOwner: 'w', leaseUntil: at(99_000) } })).toBe(true);
+    expect(await store.updateImage(image.id, { replication: { status: 'REPLICATED', leaseOwner: null, leaseUntil: null }, cloudUrl: 'https://i.example/x.jpg', service: 'IMGBB' })).toBe(true);
+    expect(await store.beginDeletion({ imageId: second.id, userId: c.userId, localKeys: [], cloud: null, cloudDeleted: false, requestedAt: at(0), attempts: 0, nextAttemptAt: null, lastError: null, leaseOwner: null, leaseUntil: null })).toBe(true);
+    // A second deletion of the same image removes nothing and records nothing.
+    expect(await store.removeImage(second.id)).toBe(false);
+
+    const changes = [(await first).value as Change, ...(await readAll(tail, 4))];
+    abort.abort();
+    expect(changes.map((ch) => [ch.kind, ch.imageId])).toEqual([
+      ['MESSAGE_ADDED', null],
+      ['IMAGE_ADDED', image.id],
+      ['IMAGE_ADDED', second.id],
+      ['IMAGE_CHANGED', image.id],
+      ['IMAGE_DELETED', second.id],
+    ]);
+    expect(changes.every((ch) => ch.conversationId === c.id && ch.messageId === m.id && ch.userId === c.userId)).toBe(true);
+    const cursors = changes.map((ch) => Number(ch.cursor));
+    expect([...cursors].sort((a, b) => a - b)).toEqual(cursors);
+  });
+
+  it('goes on from a cursor it gave, and skips what was written before a tail without one started', async () => {
+    const c = makeConversation();
+    await store.createConversation(c);
+    await store.addMessage(makeMessage(c));
+    const abort = new AbortController();
+    const fresh = inner.tailChanges({ signal: abort.signal, pollMs: 10, wake })[Symbol.asyncIterator]();
+    const next = fresh.next();
+    const later = makeMessage(c);
+    await store.addMessage(later);
+    const got = (await next).value as Change;
+    expect(got.messageId).toBe(later.id);
+    await store.addMessage(makeMessage(c, { id: 'bbbbbbbbbbbbbbbbbbbbbbbb' }));
+    const resumed = inner.tailChanges({ signal: abort.signal, pollMs: 10, wake, after: got.cursor })[Symbol.asyncIterator]();
+    expect(((await resumed.next()).value as Change).messageId).toBe('bbbbbbbbbbbbbbbbbbbbbbbb');
+    abort.abort();
+  });
+
+  it('keeps the write when the append fails, and says so in the log', async () => {
+    const lines: string[] = [];
+    const captured = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
+    const failing = recordingStore(inner, { changes: { appendChanges: () => Promise.reject(new Error('disk full')), tailChanges: inner.tailChanges.bind(inner) }, wake, log: captured });
+    const c = makeConversation();
+    await failing.createConversation(c);
+    const m = makeMessage(c);
+    await failing.addMessage(m);
+    expect((await inner.getMessagesByIds([m.id]))[0]?.id).toBe(m.id);
+    expect(lines.some((l) => l.includes('disk full') && l.includes('could not append to the change log'))).toBe(true);
+  });
+});
+
+describe('the change feed', () => {
+  it('delivers each change to the subscribers of its conversation only, and lets an unsubscribe end a pending read at once', async () => {
+    const feed = new ChangeFeed(inner, { pollMs: 10, wake, log, maxQueue: 10 });
+    feed.start();
+    const [c1, c2] = [makeConversation(), makeConversation()];
+    await store.createConversation(c1);
+    await store.createConversation(c2);
+    // Until the feed's reader has fixed where it starts: an append before that would not be seen.
+    await new Promise((r) => setTimeout(r, 50));
+    const one = feed.subscribe(c1.id);
+    const two = feed.subscribe(c2.id);
+    expect(feed.size).toBe(2);
+    const m = makeMessage(c1);
+    await store.addMessage(m);
+    expect(((await one.next()).value as Change).messageId).toBe(m.id);
+    const pending = two.next();
+    await two.return!();
+    expect(await pending).toEqual({ value: undefined, done: true });
+    expect(feed.size).toBe(1);
+    await feed.stop();
+    expect(await one.next()).toEqual({ value: undefined, done: true });
+    expect(feed.size).toBe(0);
+  });
+
+  it('ends a subscriber that falls more than maxQueue changes behind, and no one else', async () => {
+    const feed = new ChangeFeed(inner, { pollMs: 10, wake, log, maxQueue: 3 });
+    feed.start();
+    const c = makeConversation();
+    await store.createConversation(c);
+    await new Promise((r) => setTimeout(r, 50));
+    const slow = feed.subscribe(c.id);
+    const reader = feed.subscribe(c.id);
+    const seen: string[] = [];
+    const reading = (async () => {
+      for await (const ch of reader) if (seen.push(ch.messageId) === 5) break;
+    })();
+    for (let i = 0; i < 5; i++) await store.addMessage(makeMessage(c));
+    await reading;
+    expect(seen).toHaveLength(5);
+    await expect(slow.next()).rejects.toBeInstanceOf(SubscriberTooSlowError);
+    await feed.stop();
+  });
+});
+
+describe('the MongoDB change documents', () => {
+  it('map both ways, with a cursor that orders by time', () => {
+    const change = { kind: 'IMAGE_CHANGED' as const, conversationId: 'c'.repeat(24), userId: 'alice', messageId: 'm'.repeat(24), imageId: 'i'.repeat(24) };
+    const doc = changeToDoc(change, at(5000));
+    expect(doc).toMatchObject({ kind: 'IMAGE_CHANGED', conversation_id: change.conversationId, user_id: 'alice', message_id: change.messageId, image_id: change.imageId, at: at(5000) });
+    const back = docToChange(doc);
+    expect(back).toMatchObject({ ...change, at: at(5000) });
+    expect(back.cursor).toBe(`${at(5000).getTime()}:${doc._id.toHexString()}`);
+  });
+});
