@@ -7,6 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { benchHostile } from './hostile.js';
 import { benchImportSeed } from './import-seed.js';
+import { benchLive } from './live.js';
 import { benchRead } from './read.js';
 import { benchReplicate, benchReplicateS3 } from './replicate.js';
 import { benchRestore } from './restore.js';
@@ -22,6 +23,7 @@ const all: Record<string, () => Promise<unknown>> = {
   seed: () => benchSeed({ rounds: Number(process.env['BENCH_ROUNDS'] ?? 9) }),
   hostile: () => benchHostile(),
   'import-seed': () => benchImportSeed({ images: Number(process.env['BENCH_IMAGES'] ?? 10_000) }),
+  live: () => benchLive({ subscribers: Number(process.env['BENCH_SUBSCRIBERS'] ?? 100), rounds: Number(process.env['BENCH_ROUNDS'] ?? 30) }),
   upload: () => benchUpload({ soak: Number(process.env['BENCH_SOAK'] ?? 5000), rounds: Number(process.env['BENCH_ROUNDS'] ?? 40) }),
 };
 

@@ -5,6 +5,7 @@ import { CreateConversationDocument, DeleteImageDocument, PostMessageDocument, U
 import { startPostImagesEmulator, type Emulator } from '../support/emulators.js';
 import { eventually } from '../support/eventually.js';
 import { as, startTestServer, type TestServer } from '../support/server.js';
+import WebSocket from 'ws';
 import { collect, wsClient } from '../support/ws-client.js';
 
 const coffee = await readFile('test/fixtures/coffee.png');
@@ -151,5 +152,46 @@ describe('subscriptions with JWT identity', () => {
     expect(expiring.afterMs).toBeGreaterThan(800);
     const idle = await closing({ authorization: `Bearer ${await token('alice', '5m')}` });
     expect(idle).toMatchObject({ code: 1000, reason: expect.stringMatching(/WS_IDLE_TIMEOUT_SECONDS/) });
+  });
+});
+
+describe('hostile WebSocket traffic', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ env: { WS_MAX_CONNECTIONS: '2' } });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+  const wsUrl = () => `${server.url.replace(/^http/, 'ws')}/graphql`;
+  const raw = (send: (socket: WebSocket) => void) =>
+    new Promise<{ code: number; reason: string }>((resolve, reject) => {
+      const socket = new WebSocket(wsUrl(), 'graphql-transport-ws');
+      socket.on('open', () => send(socket));
+      socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+      socket.on('error', (e) => (e.message.includes('Unexpected server response') ? resolve({ code: -1, reason: e.message }) : reject(e)));
+    });
+
+  it('closes a socket that sends more than 64 KB in a message (1009) or what is not a protocol message (4400), and keeps serving', async () => {
+    expect((await raw((s) => s.send('x'.repeat(100_000)))).code).toBe(1009);
+    expect(await raw((s) => s.send('{not json'))).toMatchObject({ code: 4400 });
+    expect(await raw(() => undefined)).toMatchObject({ code: 4408 }); // no connection_init within 3 s
+    expect((await server.gql('{ conversations { totalCount } }', {}, as('alice'))).data).toEqual({ conversations: { totalCount: 0 } });
+  }, 10_000);
+
+  it('refuses the upgrade past WS_MAX_CONNECTIONS with 503, and takes a new one once a connection closes', async () => {
+    const open = () =>
+      new Promise<WebSocket>((resolve, reject) => {
+        const socket = new WebSocket(wsUrl(), 'graphql-transport-ws');
+        socket.on('open', () => resolve(socket));
+        socket.on('error', reject);
+      });
+    const [one, two] = [await open(), await open()];
+    await expect(open()).rejects.toThrow(/Unexpected server response: 503/);
+    one.close();
+    await eventually(() => server.app.subscriptions.connections(), (n) => n < 2, 5000, 5);
+    const three = await open();
+    two.close();
+    three.close();
   });
 });
