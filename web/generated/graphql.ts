@@ -143,22 +143,62 @@ export type DemoCreateConversationMutationVariables = Exact<{
 
 export type DemoCreateConversationMutation = { __typename?: 'Mutation', createConversation: { __typename?: 'Conversation', id: string, title?: string | null, imageCount: number, updatedAt: string } };
 
-export type DemoConversationImagesQueryVariables = Exact<{
+export type DemoConversationMessagesQueryVariables = Exact<{
   id: Scalars['ID']['input'];
 }>;
 
 
-export type DemoConversationImagesQuery = { __typename?: 'Query', conversation?: { __typename?: 'Conversation', id: string, title?: string | null, messages: { __typename?: 'MessageConnection', edges: Array<{ __typename?: 'MessageEdge', node: { __typename?: 'Message', id: string, images: Array<{ __typename?: 'Image', id: string, width: number, height: number, mimeType: string, service: StorageService, replicationStatus: ReplicationStatus, displayUrl: string, fallbackUrl?: string | null, thumbnailUrl?: string | null, placeholder?: string | null }> } }> } } | null };
+export type DemoConversationMessagesQuery = { __typename?: 'Query', conversation?: { __typename?: 'Conversation', id: string, title?: string | null, messages: { __typename?: 'MessageConnection', edges: Array<{ __typename?: 'MessageEdge', node: { __typename?: 'Message', id: string, role: MessageRole, content: string, createdAt: string, images: Array<{ __typename?: 'Image', id: string, messageId: string, caption?: string | null, width: number, height: number, mimeType: string, service: StorageService, replicationStatus: ReplicationStatus, displayUrl: string, fallbackUrl?: string | null, thumbnailUrl?: string | null, placeholder?: string | null }> } }> } } | null };
+
+export type DemoMessageQueryVariables = Exact<{
+  id: Scalars['ID']['input'];
+}>;
+
+
+export type DemoMessageQuery = { __typename?: 'Query', message?: { __typename?: 'Message', id: string, role: MessageRole, content: string, createdAt: string, images: Array<{ __typename?: 'Image', id: string, messageId: string, caption?: string | null, width: number, height: number, mimeType: string, service: StorageService, replicationStatus: ReplicationStatus, displayUrl: string, fallbackUrl?: string | null, thumbnailUrl?: string | null, placeholder?: string | null }> } | null };
+
+export type DemoPostMessageMutationVariables = Exact<{
+  conversationId: Scalars['ID']['input'];
+  content: Scalars['String']['input'];
+}>;
+
+
+export type DemoPostMessageMutation = { __typename?: 'Mutation', postMessage: { __typename?: 'Message', id: string, role: MessageRole, content: string, createdAt: string, images: Array<{ __typename?: 'Image', id: string, messageId: string, caption?: string | null, width: number, height: number, mimeType: string, service: StorageService, replicationStatus: ReplicationStatus, displayUrl: string, fallbackUrl?: string | null, thumbnailUrl?: string | null, placeholder?: string | null }> } };
 
 export type DemoUploadMutationVariables = Exact<{
   file: Scalars['Upload']['input'];
   conversationId: Scalars['ID']['input'];
+  content?: InputMaybe<Scalars['String']['input']>;
+  caption?: InputMaybe<Scalars['String']['input']>;
 }>;
 
 
-export type DemoUploadMutation = { __typename?: 'Mutation', uploadImage: { __typename?: 'UploadImagePayload', image: { __typename?: 'Image', id: string, width: number, height: number, mimeType: string, service: StorageService, replicationStatus: ReplicationStatus, displayUrl: string, fallbackUrl?: string | null, thumbnailUrl?: string | null, placeholder?: string | null } } };
+export type DemoUploadMutation = { __typename?: 'Mutation', uploadImage: { __typename?: 'UploadImagePayload', image: { __typename?: 'Image', id: string, messageId: string, caption?: string | null, width: number, height: number, mimeType: string, service: StorageService, replicationStatus: ReplicationStatus, displayUrl: string, fallbackUrl?: string | null, thumbnailUrl?: string | null, placeholder?: string | null }, message: { __typename?: 'Message', id: string, role: MessageRole, content: string, createdAt: string, images: Array<{ __typename?: 'Image', id: string, messageId: string, caption?: string | null, width: number, height: number, mimeType: string, service: StorageService, replicationStatus: ReplicationStatus, displayUrl: string, fallbackUrl?: string | null, thumbnailUrl?: string | null, placeholder?: string | null }> } } };
 
-export type DemoImageFragment = { __typename?: 'Image', id: string, width: number, height: number, mimeType: string, service: StorageService, replicationStatus: ReplicationStatus, displayUrl: string, fallbackUrl?: string | null, thumbnailUrl?: string | null, placeholder?: string | null };
+export type DemoDeleteImageMutationVariables = Exact<{
+  id: Scalars['ID']['input'];
+}>;
+
+
+export type DemoDeleteImageMutation = { __typename?: 'Mutation', deleteImage: { __typename?: 'DeleteImagePayload', deletedImageId: string } };
+
+export type DemoImageEventsSubscriptionVariables = Exact<{
+  conversationId: Scalars['ID']['input'];
+}>;
+
+
+export type DemoImageEventsSubscription = { __typename?: 'Subscription', imageEvents: { __typename?: 'ImageEvent', kind: ImageEventKind, imageId: string, image?: { __typename?: 'Image', id: string, messageId: string, caption?: string | null, width: number, height: number, mimeType: string, service: StorageService, replicationStatus: ReplicationStatus, displayUrl: string, fallbackUrl?: string | null, thumbnailUrl?: string | null, placeholder?: string | null } | null } };
+
+export type DemoMessageAddedSubscriptionVariables = Exact<{
+  conversationId: Scalars['ID']['input'];
+}>;
+
+
+export type DemoMessageAddedSubscription = { __typename?: 'Subscription', messageAdded: { __typename?: 'Message', id: string, role: MessageRole, content: string, createdAt: string, images: Array<{ __typename?: 'Image', id: string, messageId: string, caption?: string | null, width: number, height: number, mimeType: string, service: StorageService, replicationStatus: ReplicationStatus, displayUrl: string, fallbackUrl?: string | null, thumbnailUrl?: string | null, placeholder?: string | null }> } };
+
+export type DemoMessageFragment = { __typename?: 'Message', id: string, role: MessageRole, content: string, createdAt: string, images: Array<{ __typename?: 'Image', id: string, messageId: string, caption?: string | null, width: number, height: number, mimeType: string, service: StorageService, replicationStatus: ReplicationStatus, displayUrl: string, fallbackUrl?: string | null, thumbnailUrl?: string | null, placeholder?: string | null }> };
+
+export type DemoImageFragment = { __typename?: 'Image', id: string, messageId: string, caption?: string | null, width: number, height: number, mimeType: string, service: StorageService, replicationStatus: ReplicationStatus, displayUrl: string, fallbackUrl?: string | null, thumbnailUrl?: string | null, placeholder?: string | null };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -181,6 +221,8 @@ export class TypedDocumentString<TResult, TVariables>
 export const DemoImageFragmentDoc = new TypedDocumentString(`
     fragment DemoImage on Image {
   id
+  messageId
+  caption
   width
   height
   mimeType
@@ -192,9 +234,33 @@ export const DemoImageFragmentDoc = new TypedDocumentString(`
   placeholder
 }
     `, {"fragmentName":"DemoImage"}) as unknown as TypedDocumentString<DemoImageFragment, unknown>;
+export const DemoMessageFragmentDoc = new TypedDocumentString(`
+    fragment DemoMessage on Message {
+  id
+  role
+  content
+  createdAt
+  images {
+    ...DemoImage
+  }
+}
+    fragment DemoImage on Image {
+  id
+  messageId
+  caption
+  width
+  height
+  mimeType
+  service
+  replicationStatus
+  displayUrl
+  fallbackUrl
+  thumbnailUrl
+  placeholder
+}`, {"fragmentName":"DemoMessage"}) as unknown as TypedDocumentString<DemoMessageFragment, unknown>;
 export const DemoConversationsDocument = new TypedDocumentString(`
     query DemoConversations {
-  conversations(first: 20) {
+  conversations(first: 50) {
     edges {
       node {
         id
@@ -216,25 +282,33 @@ export const DemoCreateConversationDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<DemoCreateConversationMutation, DemoCreateConversationMutationVariables>;
-export const DemoConversationImagesDocument = new TypedDocumentString(`
-    query DemoConversationImages($id: ID!) {
+export const DemoConversationMessagesDocument = new TypedDocumentString(`
+    query DemoConversationMessages($id: ID!) {
   conversation(id: $id) {
     id
     title
     messages(first: 100) {
       edges {
         node {
-          id
-          images {
-            ...DemoImage
-          }
+          ...DemoMessage
         }
       }
     }
   }
 }
-    fragment DemoImage on Image {
+    fragment DemoMessage on Message {
   id
+  role
+  content
+  createdAt
+  images {
+    ...DemoImage
+  }
+}
+fragment DemoImage on Image {
+  id
+  messageId
+  caption
   width
   height
   mimeType
@@ -244,19 +318,93 @@ export const DemoConversationImagesDocument = new TypedDocumentString(`
   fallbackUrl
   thumbnailUrl
   placeholder
-}`) as unknown as TypedDocumentString<DemoConversationImagesQuery, DemoConversationImagesQueryVariables>;
+}`) as unknown as TypedDocumentString<DemoConversationMessagesQuery, DemoConversationMessagesQueryVariables>;
+export const DemoMessageDocument = new TypedDocumentString(`
+    query DemoMessage($id: ID!) {
+  message(id: $id) {
+    ...DemoMessage
+  }
+}
+    fragment DemoMessage on Message {
+  id
+  role
+  content
+  createdAt
+  images {
+    ...DemoImage
+  }
+}
+fragment DemoImage on Image {
+  id
+  messageId
+  caption
+  width
+  height
+  mimeType
+  service
+  replicationStatus
+  displayUrl
+  fallbackUrl
+  thumbnailUrl
+  placeholder
+}`) as unknown as TypedDocumentString<DemoMessageQuery, DemoMessageQueryVariables>;
+export const DemoPostMessageDocument = new TypedDocumentString(`
+    mutation DemoPostMessage($conversationId: ID!, $content: String!) {
+  postMessage(
+    input: {conversationId: $conversationId, role: USER, content: $content}
+  ) {
+    ...DemoMessage
+  }
+}
+    fragment DemoMessage on Message {
+  id
+  role
+  content
+  createdAt
+  images {
+    ...DemoImage
+  }
+}
+fragment DemoImage on Image {
+  id
+  messageId
+  caption
+  width
+  height
+  mimeType
+  service
+  replicationStatus
+  displayUrl
+  fallbackUrl
+  thumbnailUrl
+  placeholder
+}`) as unknown as TypedDocumentString<DemoPostMessageMutation, DemoPostMessageMutationVariables>;
 export const DemoUploadDocument = new TypedDocumentString(`
-    mutation DemoUpload($file: Upload!, $conversationId: ID!) {
+    mutation DemoUpload($file: Upload!, $conversationId: ID!, $content: String, $caption: String) {
   uploadImage(
-    input: {file: $file, conversationId: $conversationId, role: USER, waitForCloud: false}
+    input: {file: $file, conversationId: $conversationId, role: USER, content: $content, caption: $caption, waitForCloud: false}
   ) {
     image {
       ...DemoImage
     }
+    message {
+      ...DemoMessage
+    }
   }
 }
-    fragment DemoImage on Image {
+    fragment DemoMessage on Message {
   id
+  role
+  content
+  createdAt
+  images {
+    ...DemoImage
+  }
+}
+fragment DemoImage on Image {
+  id
+  messageId
+  caption
   width
   height
   mimeType
@@ -267,3 +415,63 @@ export const DemoUploadDocument = new TypedDocumentString(`
   thumbnailUrl
   placeholder
 }`) as unknown as TypedDocumentString<DemoUploadMutation, DemoUploadMutationVariables>;
+export const DemoDeleteImageDocument = new TypedDocumentString(`
+    mutation DemoDeleteImage($id: ID!) {
+  deleteImage(id: $id) {
+    deletedImageId
+  }
+}
+    `) as unknown as TypedDocumentString<DemoDeleteImageMutation, DemoDeleteImageMutationVariables>;
+export const DemoImageEventsDocument = new TypedDocumentString(`
+    subscription DemoImageEvents($conversationId: ID!) {
+  imageEvents(conversationId: $conversationId) {
+    kind
+    imageId
+    image {
+      ...DemoImage
+    }
+  }
+}
+    fragment DemoImage on Image {
+  id
+  messageId
+  caption
+  width
+  height
+  mimeType
+  service
+  replicationStatus
+  displayUrl
+  fallbackUrl
+  thumbnailUrl
+  placeholder
+}`) as unknown as TypedDocumentString<DemoImageEventsSubscription, DemoImageEventsSubscriptionVariables>;
+export const DemoMessageAddedDocument = new TypedDocumentString(`
+    subscription DemoMessageAdded($conversationId: ID!) {
+  messageAdded(conversationId: $conversationId) {
+    ...DemoMessage
+  }
+}
+    fragment DemoMessage on Message {
+  id
+  role
+  content
+  createdAt
+  images {
+    ...DemoImage
+  }
+}
+fragment DemoImage on Image {
+  id
+  messageId
+  caption
+  width
+  height
+  mimeType
+  service
+  replicationStatus
+  displayUrl
+  fallbackUrl
+  thumbnailUrl
+  placeholder
+}`) as unknown as TypedDocumentString<DemoMessageAddedSubscription, DemoMessageAddedSubscriptionVariables>;
