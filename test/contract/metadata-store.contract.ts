@@ -3,6 +3,7 @@ import type { MetadataStore } from '../../src/store/metadata-store.js';
 import { makeConversation, makeImage, makeMessage } from '../support/factories.js';
 import { conversationCases } from './conversations.contract.js';
 import { budgetCases } from './budgets.contract.js';
+import { changeCases } from './changes.contract.js';
 import { deletionCases } from './deletions.contract.js';
 import { imageCases } from './images.contract.js';
 import { replicationCases } from './replication.contract.js';
@@ -66,5 +67,6 @@ export function metadataStoreContract(name: string, makeStore: StoreFactory): vo
     describe('replication queue', () => replicationCases(ref));
     describe('deletions', () => deletionCases(ref));
     describe('provider budgets', () => budgetCases(ref));
+    describe('change log', () => changeCases(ref));
   });
 }

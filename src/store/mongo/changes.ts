@@ -61,11 +61,24 @@ export class MongoChanges {
   }
 
   async *tail(o: { signal: AbortSignal; pollMs: number; wake: WakeSignal; after?: string | null }): AsyncIterable<Change> {
-    let from = o.after ? Number(o.after.split(':')[0]) : Date.now();
-    // Ids delivered at or after `from - CLOCK_SLACK_MS`: what a reopened cursor would give again.
+    // Everything in natural order up to the change `after` names, or without it up to the newest
+    // change in the log now, is older than this tail: skipped, and remembered as seen.
+    let from = Date.now();
+    let skipThrough: string | null = null;
+    if (o.after) {
+      const [at, id] = o.after.split(':');
+      from = Number(at);
+      skipThrough = id ?? null;
+    } else {
+      const newest = await this.collection.find({}, { sort: { $natural: -1 }, limit: 1, projection: { _id: 1, at: 1 } }).next();
+      if (newest) {
+        skipThrough = newest._id.toHexString();
+        from = newest.at.getTime();
+      }
+    }
+    const skipUntil = from + CLOCK_SLACK_MS;
+    // Ids met at or after `from - 2 × CLOCK_SLACK_MS`: what a reopened cursor would give again.
     const seen = new Map<string, number>();
-    if (o.after) seen.set(o.after.split(':')[1]!, from);
-    const startedAt = Date.now();
     while (!o.signal.aborted) {
       const cursor = this.collection.find({ at: { $gte: new Date(from - CLOCK_SLACK_MS) } }, { tailable: true, awaitData: true, maxAwaitTimeMS: Math.max(100, o.pollMs * 10) });
       const close = () => void cursor.close().catch(() => undefined);
@@ -74,13 +87,22 @@ export class MongoChanges {
         for await (const doc of cursor) {
           const id = doc._id.toHexString();
           const at = doc.at.getTime();
-          // Before this tail began (the slack reaches back), or given already.
-          if ((!o.after && at < startedAt - CLOCK_SLACK_MS) || seen.has(id)) continue;
+          if (seen.has(id)) continue;
           seen.set(id, at);
+          // (A change past the slack means the one to skip through is gone from the log: wrapped.)
+          if (skipThrough && at <= skipUntil) {
+            if (id === skipThrough) skipThrough = null;
+            continue;
+          }
+          skipThrough = null;
           from = Math.max(from, at);
           for (const [k, t] of seen) if (t < from - 2 * CLOCK_SLACK_MS) seen.delete(k);
           yield docToChange(doc);
         }
+      } catch (e) {
+        // Closed by the abort while it waited: the end of the tail, not a failure.
+        if (o.signal.aborted) return;
+        throw e;
       } finally {
         o.signal.removeEventListener('abort', close);
         close();
