@@ -195,3 +195,33 @@ describe('hostile WebSocket traffic', () => {
     three.close();
   });
 });
+
+describe('the per-user subscription limit', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ env: { SUBSCRIPTIONS_PER_USER: '2' } });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it('counts one user over all connections, and not another user', async () => {
+    const mine = (await server.gql(CreateConversationDocument, { input: {} }, as('alice'))).data!.createConversation.id;
+    const theirs = (await server.gql(CreateConversationDocument, { input: {} }, as('bob'))).data!.createConversation.id;
+    const clients = [wsClient(server.url, { 'x-user-id': 'alice' }), wsClient(server.url, { 'x-user-id': 'alice' }), wsClient(server.url, { 'x-user-id': 'bob' })];
+    try {
+      collect(clients[0]!, IMAGE_EVENTS, { c: mine });
+      collect(clients[1]!, IMAGE_EVENTS, { c: mine });
+      await registered(server, 2);
+      const third = collect(clients[1]!, IMAGE_EVENTS, { c: mine });
+      await eventually(() => third.error !== null, Boolean, 5000, 5);
+      expect(JSON.stringify(third.error)).toMatch(/At most 2 subscriptions per user across connections \(SUBSCRIPTIONS_PER_USER\)/);
+      collect(clients[2]!, IMAGE_EVENTS, { c: theirs });
+      await registered(server, 3);
+    } finally {
+      await Promise.all(clients.map((c) => c.dispose()));
+    }
+    // Closed connections give their subscriptions back.
+    await eventually(() => server.app.subscriptions.subscriptions(), (n) => n === 0, 5000, 5);
+  });
+});
