@@ -1,7 +1,7 @@
 /**
  * import-seed's service over a real SQLite file, a real STORAGE_DIR and real sharp, fed the
  * fixture written as the seed chatbot's Python writes it (test/fixtures/seed-app). The CLI
- * around it, and a server over what it imported, are tested in test/e2e/import-seed.test.ts.
+ * around it, and a server over what it imported, are tested in test/e2e/seed-adoption.test.ts.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
