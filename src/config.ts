@@ -149,6 +149,8 @@ const schema = z.object({
   SUBSCRIPTIONS_PER_CONNECTION: int(1, 1000).default(20),
   SUBSCRIPTIONS_PER_USER: int(1, 100_000).default(100),
   WS_MAX_CONNECTIONS: int(1, 1_000_000).default(10_000),
+  /** added: so that one user's connections cannot use up WS_MAX_CONNECTIONS for everyone. */
+  WS_CONNECTIONS_PER_USER: int(1, 100_000).default(20),
   /** added: a connection with no subscription for this long is closed. */
   WS_IDLE_TIMEOUT_SECONDS: int(1, 86_400).default(300),
   /** added: how often each server looks for changes other servers wrote (SQLite; MongoDB waits on a tailable cursor). */
@@ -252,7 +254,7 @@ export interface Config {
   metrics: { mode: 'open' } | { mode: 'token'; token: string } | { mode: 'off' };
   shutdownTimeoutMs: number;
   corsOrigins: string[];
-  subscriptions: { perConnection: number; perUser: number; maxConnections: number; idleTimeoutMs: number; pollMs: number };
+  subscriptions: { perConnection: number; perUser: number; maxConnections: number; connectionsPerUser: number; idleTimeoutMs: number; pollMs: number };
 }
 
 export class ConfigError extends Error {
@@ -377,6 +379,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       perConnection: e.SUBSCRIPTIONS_PER_CONNECTION,
       perUser: e.SUBSCRIPTIONS_PER_USER,
       maxConnections: e.WS_MAX_CONNECTIONS,
+      connectionsPerUser: e.WS_CONNECTIONS_PER_USER,
       idleTimeoutMs: e.WS_IDLE_TIMEOUT_SECONDS * 1000,
       pollMs: e.CHANGES_POLL_MS,
     },

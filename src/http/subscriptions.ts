@@ -14,6 +14,7 @@ import type { Authenticate } from './identity.js';
 /** Close codes, as graphql-ws and its clients read them. */
 const UNAUTHORIZED = 4401;
 const NORMAL = 1000;
+const POLICY_VIOLATION = 1008;
 /** A subscribe message is a query of a few hundred bytes; nothing a client sends needs more. */
 const MAX_MESSAGE_BYTES = 64 * 1024;
 /** setTimeout's longest delay; a token valid for longer is checked again then. */
@@ -51,7 +52,8 @@ interface Connection {
  *   expires is closed with 4401 at its `exp`: reconnect with a new token.
  * - Limits: SUBSCRIPTIONS_PER_CONNECTION and SUBSCRIPTIONS_PER_USER (over them a subscribe
  *   is answered with an error, BAD_USER_INPUT), WS_MAX_CONNECTIONS (over it the upgrade is
- *   refused, 503), WS_IDLE_TIMEOUT_SECONDS without any subscription (closed, 1000), 64 KB
+ *   refused, 503), WS_CONNECTIONS_PER_USER (over it connection_init is closed with 1008, so
+ *   one user cannot use up the server's connections), WS_IDLE_TIMEOUT_SECONDS without any subscription (closed, 1000), 64 KB
  *   per message, and graphql-ws's 3 s for `connection_init` (4408).
  * - Operations are validated with the HTTP endpoint's rules, and errors are formatted by the
  *   same formatter, so codes and masking are the same on both transports.
@@ -65,6 +67,7 @@ export function createSubscriptionServer(d: SubscriptionServerDeps): { dispose()
   });
   const bySocket = new WeakMap<WebSocket, Connection>();
   const perUser = new Map<string, number>();
+  const connectionsOf = new Map<string, number>();
   let subscriptionCount = 0;
   const rules = [...specifiedRules, ...d.validationRules];
 
@@ -102,6 +105,12 @@ export function createSubscriptionServer(d: SubscriptionServerDeps): { dispose()
             socket.close(UNAUTHORIZED, 'Credentials are required: send {"authorization": "Bearer <JWT>"} in connection_init');
             return false;
           }
+          const held = connectionsOf.get(viewer.userId) ?? 0;
+          if (held >= d.limits.connectionsPerUser) {
+            socket.close(POLICY_VIOLATION, `At most ${d.limits.connectionsPerUser} connections per user (WS_CONNECTIONS_PER_USER)`);
+            return false;
+          }
+          connectionsOf.set(viewer.userId, held + 1);
           const c: Connection = { viewer, subscriptions: new Set(), idle: null, expiry: null };
           bySocket.set(socket, c);
           closeIdleLater(socket, c);
@@ -155,6 +164,9 @@ export function createSubscriptionServer(d: SubscriptionServerDeps): { dispose()
         const c = bySocket.get(socket);
         if (!c) return;
         for (const id of [...c.subscriptions]) release(socket, id);
+        const held = (connectionsOf.get(c.viewer.userId) ?? 1) - 1;
+        if (held === 0) connectionsOf.delete(c.viewer.userId);
+        else connectionsOf.set(c.viewer.userId, held);
         if (c.idle) clearTimeout(c.idle);
         if (c.expiry) clearTimeout(c.expiry);
         bySocket.delete(socket);

@@ -196,10 +196,10 @@ describe('hostile WebSocket traffic', () => {
   });
 });
 
-describe('the per-user subscription limit', () => {
+describe('the per-user limits', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ env: { SUBSCRIPTIONS_PER_USER: '2' } });
+    server = await startTestServer({ env: { SUBSCRIPTIONS_PER_USER: '2', WS_CONNECTIONS_PER_USER: '2' } });
   });
   afterAll(async () => {
     await server.stop();
@@ -223,5 +223,28 @@ describe('the per-user subscription limit', () => {
     }
     // Closed connections give their subscriptions back.
     await eventually(() => server.app.subscriptions.subscriptions(), (n) => n === 0, 5000, 5);
+  });
+
+  it('refuses a user a connection past WS_CONNECTIONS_PER_USER with 1008, not another user, and gives it back when one closes', async () => {
+    const open = (user: string) =>
+      new Promise<{ client: ReturnType<typeof wsClient>; closed: Promise<{ code: number; reason: string }> }>((resolve) => {
+        let onClose: (v: { code: number; reason: string }) => void = () => undefined;
+        const closed = new Promise<{ code: number; reason: string }>((r) => (onClose = r));
+        const client = wsClient(server.url, { 'x-user-id': user }, { onClose: (code, reason) => onClose({ code, reason }) });
+        client.on('connected', () => resolve({ client, closed }));
+        client.on('closed', () => resolve({ client, closed }));
+      });
+    const [a1, a2] = [await open('alice'), await open('alice')];
+    await eventually(() => server.app.subscriptions.connections(), (n) => n === 2, 5000, 5);
+    const a3 = await open('alice');
+    expect(await a3.closed).toMatchObject({ code: 1008, reason: expect.stringMatching(/WS_CONNECTIONS_PER_USER/) });
+    const b1 = await open('bob');
+    expect(server.app.subscriptions.connections()).toBe(3);
+    await a1.client.dispose();
+    await eventually(() => server.app.subscriptions.connections(), (n) => n === 2, 5000, 5);
+    const a4 = await open('alice');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(server.app.subscriptions.connections()).toBe(3);
+    await Promise.all([a2, a3, a4, b1].map((c) => c.client.dispose()));
   });
 });
