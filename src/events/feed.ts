@@ -1,8 +1,14 @@
 import type { Logger } from 'pino';
+import { DomainError } from '../domain/errors.js';
 import type { Change, ChangeLog, WakeSignal } from '../store/change-log.js';
 
-/** Raised in a subscriber that fell too far behind: it is ended rather than let memory grow. */
-export class SubscriberTooSlowError extends Error {}
+/**
+ * Raised in a subscriber that fell too far behind: it is ended rather than let memory grow.
+ * SERVICE_UNAVAILABLE, as the same subscription may be sent again.
+ */
+export class SubscriberTooSlowError extends DomainError {
+  readonly code = 'SERVICE_UNAVAILABLE' as const;
+}
 
 interface Subscriber {
   conversationId: string;

@@ -91,7 +91,7 @@ export function createSubscriptionServer(d: SubscriptionServerDeps): { dispose()
     c.expiry = setTimeout(() => (ms > MAX_TIMER_MS ? scheduleExpiry(socket, c) : socket.close(UNAUTHORIZED, 'The token has expired: connect again with a new one')), Math.min(Math.max(ms, 0), MAX_TIMER_MS));
     c.expiry.unref();
   };
-  const formatted = (errors: readonly GraphQLError[]) => errors.map((e) => d.formatError(e.toJSON(), e));
+  const formatted = (errors: readonly GraphQLError[]) => formatSubscriptionErrors(errors, d.formatError);
   const refuse = (message: string) => [new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } })];
 
   const server = useServer(
@@ -189,6 +189,19 @@ export function createSubscriptionServer(d: SubscriptionServerDeps): { dispose()
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
+}
+
+/**
+ * The errors of a subscription, through the HTTP endpoint's formatter. An error the source
+ * stream throws (a subscriber ended for falling behind) reaches here wrapped by graphql-ws in a
+ * GraphQLError without a path, which the formatter would not unwrap: its domain error is passed
+ * instead, so it keeps its code rather than being masked as an internal error.
+ */
+export function formatSubscriptionErrors(
+  errors: readonly GraphQLError[],
+  formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError,
+): GraphQLFormattedError[] {
+  return errors.map((e) => formatError(e.toJSON(), e.path === undefined && isDomainError(e.originalError) ? e.originalError : e));
 }
 
 /** connection_init's payload as the lower-cased string headers identity.ts reads. */

@@ -162,3 +162,16 @@ describe('the MongoDB change documents', () => {
     expect(back.cursor).toBe(`${at(5000).getTime()}:${doc._id.toHexString()}`);
   });
 });
+
+describe('errors of a subscription', () => {
+  it("keep a domain error's code when graphql-ws wraps what the stream threw, and mask anything else", async () => {
+    const { GraphQLError } = await import('graphql');
+    const { formatSubscriptionErrors } = await import('../../src/http/subscriptions.js');
+    const { createErrorFormatter } = await import('../../src/graphql/errors.js');
+    const format = createErrorFormatter({ isProduction: true, introspection: false });
+    const slow = new SubscriberTooSlowError('This subscription fell more than 1000 updates behind and was ended.');
+    const [kept, masked] = formatSubscriptionErrors([new GraphQLError(slow.message, { originalError: slow }), new GraphQLError('boom', { originalError: new Error('boom') })], format);
+    expect(kept).toMatchObject({ message: slow.message, extensions: { code: 'SERVICE_UNAVAILABLE' } });
+    expect(masked).toMatchObject({ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+  });
+});
