@@ -22,6 +22,7 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { startPostImagesEmulator } from '../test/support/emulators.js';
 import { TEST_FILE_URL_SECRET } from '../test/support/factories.js';
+import { liveSubscriptions } from '../test/support/process.js';
 import { round } from './lib.js';
 import { startServer } from './upload.js';
 
@@ -39,11 +40,6 @@ async function gql<T>(url: string, query: string, variables: Record<string, unkn
   const body = (await res.json()) as { data?: T; errors?: unknown };
   if (!body.data) throw new Error(JSON.stringify(body.errors));
   return body.data;
-}
-
-async function liveSubscriptions(url: string): Promise<number> {
-  const text = await fetch(`${url}/metrics`).then((r) => r.text());
-  return Number(/^his_subscriptions (\d+)/m.exec(text)?.[1] ?? 0);
 }
 
 async function waitFor(check: () => Promise<boolean>, ms: number): Promise<void> {

@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
 import { WakeSignal, type Change, type NewChange } from '../../src/store/change-log.js';
+import { take } from '../support/changes.js';
 import type { StoreRef } from './metadata-store.contract.js';
 
 const change = (i: number, conversationId = 'c'.repeat(24)): NewChange => ({
@@ -9,17 +10,6 @@ const change = (i: number, conversationId = 'c'.repeat(24)): NewChange => ({
   messageId: i.toString(16).padStart(24, '0'),
   imageId: i % 2 ? i.toString(16).padStart(24, 'f') : null,
 });
-
-/** Up to `n` changes from a tail, or fewer if none comes for `ms`. */
-async function take(tail: AsyncIterator<Change>, n: number, ms = 5000): Promise<Change[]> {
-  const out: Change[] = [];
-  while (out.length < n) {
-    const next = await Promise.race([tail.next(), new Promise<null>((r) => setTimeout(() => r(null), ms))]);
-    if (!next || next.done) break;
-    out.push(next.value);
-  }
-  return out;
-}
 
 export function changeCases(ref: StoreRef): void {
   it('a tail gives the changes appended after it started, in order, each once, and goes on from a cursor it gave', async () => {

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostImagesEmulator, type Emulator } from '../support/emulators.js';
 import { eventually } from '../support/eventually.js';
 import { TEST_FILE_URL_SECRET } from '../support/factories.js';
+import { liveSubscriptions, startProcess } from '../support/process.js';
 import { freePort } from '../support/server.js';
 import { collect, wsClient } from '../support/ws-client.js';
 
@@ -23,17 +24,11 @@ interface Proc {
   output: () => string;
 }
 
-async function startProcess(env: Record<string, string>): Promise<Proc> {
+async function startServer(env: Record<string, string>): Promise<Proc> {
   const port = await freePort();
-  let output = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  await eventually(() => output, (o) => o.includes('listening'), 30_000, 50);
-  return { url: `http://127.0.0.1:${port}`, child, output: () => output };
+  const { child, output } = startProcess({ PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env });
+  await eventually(output, (o) => o.includes('listening'), 30_000, 50);
+  return { url: `http://127.0.0.1:${port}`, child, output };
 }
 
 async function gql<T>(p: Proc, query: string, variables: Record<string, unknown> = {}): Promise<T> {
@@ -41,12 +36,6 @@ async function gql<T>(p: Proc, query: string, variables: Record<string, unknown>
   const body = (await res.json()) as { data?: T; errors?: unknown };
   if (!body.data) throw new Error(JSON.stringify(body.errors));
   return body.data;
-}
-
-/** The subscriptions a process holds, from its /metrics. */
-async function liveSubscriptions(p: Proc): Promise<number> {
-  const text = await fetch(`${p.url}/metrics`).then((r) => r.text());
-  return Number(/^his_subscriptions (\d+)/m.exec(text)?.[1] ?? 0);
 }
 
 describe('live updates across two server processes on one store', () => {
@@ -59,8 +48,8 @@ describe('live updates across two server processes on one store', () => {
     cloud = await startPostImagesEmulator();
     const shared = { SQLITE_PATH: join(dir, 'metadata.sqlite'), STORAGE_DIR: join(dir, 'storage'), FILE_URL_SECRET: TEST_FILE_URL_SECRET, IMAGE_PROCESS_TIMEOUT_SECONDS: '120' };
     // Only A has a cloud provider, so its worker records every REPLICATED; B only watches.
-    a = await startProcess({ ...shared, POSTIMAGES_API_KEY: cloud.apiKey, POSTIMAGES_API_URL: cloud.apiUrl, CLOUD_PROVIDERS: 'postimages', REPLICATION_POLL_MS: '100' });
-    b = await startProcess(shared);
+    a = await startServer({ ...shared, POSTIMAGES_API_KEY: cloud.apiKey, POSTIMAGES_API_URL: cloud.apiUrl, CLOUD_PROVIDERS: 'postimages', REPLICATION_POLL_MS: '100' });
+    b = await startServer(shared);
   }, 60_000);
   afterAll(async () => {
     for (const p of [a, b]) {
@@ -77,7 +66,7 @@ describe('live updates across two server processes on one store', () => {
     const client = wsClient(b.url, { 'x-user-id': 'alice' });
     try {
       const events = collect<{ imageEvents: { kind: string; imageId: string; image: { replicationStatus: string } | null } }>(client, IMAGE_EVENTS, { c: createConversation.id });
-      await eventually(() => liveSubscriptions(b), (n) => n >= 1, 10_000, 20);
+      await eventually(() => liveSubscriptions(b.url), (n) => n >= 1, 10_000, 20);
       const { uploadImage } = await gql<{ uploadImage: { image: { id: string } } }>(
         a,
         'mutation($c: ID!, $d: String!) { uploadImage(input: { conversationId: $c, base64: $d, waitForCloud: false }) { image { id } } }',

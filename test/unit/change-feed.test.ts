@@ -15,6 +15,7 @@ import { WakeSignal, type Change } from '../../src/store/change-log.js';
 import { changeToDoc, docToChange } from '../../src/store/mongo/changes.js';
 import type { MetadataStore } from '../../src/store/metadata-store.js';
 import { SqliteMetadataStore } from '../../src/store/sqlite/sqlite-store.js';
+import { take } from '../support/changes.js';
 import { at, makeConversation, makeImage, makeMessage } from '../support/factories.js';
 
 const log = pino({ level: 'silent' });
@@ -35,17 +36,6 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Reads what the log holds after `from` (a fresh tail started before the writes). */
-async function readAll(tail: AsyncIterator<Change>, n: number): Promise<Change[]> {
-  const out: Change[] = [];
-  while (out.length < n) {
-    const r = await tail.next();
-    if (r.done) break;
-    out.push(r.value);
-  }
-  return out;
-}
-
 describe('the recording store and the SQLite change log', () => {
   it('appends MESSAGE_ADDED and IMAGE_ADDED, IMAGE_CHANGED for a status change but not for a lease renewal, IMAGE_DELETED', async () => {
     const abort = new AbortController();
@@ -64,7 +54,7 @@ describe('the recording store and the SQLite change log', () => {
     // A second deletion of the same image removes nothing and records nothing.
     expect(await store.removeImage(second.id)).toBe(false);
 
-    const changes = [(await first).value as Change, ...(await readAll(tail, 4))];
+    const changes = [(await first).value as Change, ...(await take(tail, 4))];
     abort.abort();
     expect(changes.map((ch) => [ch.kind, ch.imageId])).toEqual([
       ['MESSAGE_ADDED', null],

@@ -10,6 +10,7 @@ import { ObjectId, type Db } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { WakeSignal, type Change, type NewChange } from '../../src/store/change-log.js';
 import { changeToDoc, MongoChanges, type ChangeDoc } from '../../src/store/mongo/changes.js';
+import { take } from '../support/changes.js';
 
 class FakeCapped {
   docs: ChangeDoc[] = [];
@@ -74,16 +75,6 @@ const doc = (at: number): ChangeDoc => {
   const c: NewChange = { kind: 'IMAGE_CHANGED', conversationId: 'c'.repeat(24), userId: 'alice', messageId: 'm'.repeat(24), imageId: (++n).toString(16).padStart(24, '0') };
   return changeToDoc(c, new Date(at), new ObjectId());
 };
-
-async function take(tail: AsyncIterator<Change>, count: number, ms = 1000): Promise<Change[]> {
-  const out: Change[] = [];
-  while (out.length < count) {
-    const next = await Promise.race([tail.next(), new Promise<null>((r) => setTimeout(() => r(null), ms))]);
-    if (!next || next.done) break;
-    out.push(next.value);
-  }
-  return out;
-}
 
 describe('the MongoDB change log tail', () => {
   it('skips what the log held when it started, even in the same millisecond, and gives each new change once, in order', async () => {
