@@ -11,6 +11,8 @@
  *   subscribed before the conversation is read, so nothing that happens in between is missed.
  */
 import { createClient, type Client } from 'graphql-ws';
+// The server's default dev-mode user: the same one curl and GraphiQL get.
+import { DEV_USER } from '../src/domain/viewer.js';
 import {
   DemoConversationMessagesDocument,
   DemoConversationsDocument,
@@ -39,8 +41,6 @@ const statusLine = $<HTMLElement>('status');
 const errorLine = $<HTMLElement>('error');
 const liveBadge = $<HTMLElement>('live');
 
-/** The server's default dev-mode user (DEV_USER in src/domain/viewer.ts): the same one curl and GraphiQL get. */
-const DEV_USER = 'dev';
 
 userInput.value = localStorage.getItem('demo.user') ?? DEV_USER;
 tokenInput.value = localStorage.getItem('demo.token') ?? '';
