@@ -200,16 +200,22 @@ export class ImageService {
     const name = imageFileName(now, this.deps.randomBytes(4), processed.ext);
     const key = imageKey(o.generated, name);
     const thumbKey = thumbnailKey(thumbnailFileName(name));
-    // Noted first, so a process killed before the record is stored leaves files the sweep may remove.
-    const journal = await this.deps.files.journal([key, thumbKey]);
-    // Both files at once: each write waits on two fsyncs, which dominate a small upload.
-    const writes = await Promise.allSettled([this.deps.files.put(key, processed.data), this.deps.files.put(thumbKey, processed.thumbnail)]);
-    const failed = writes.find((w): w is PromiseRejectedResult => w.status === 'rejected');
-    if (failed) {
+    // The note of the keys (so a process killed before the record is stored leaves files the
+    // sweep may remove) and both files, all at once: each file write waits on two fsyncs, which
+    // dominate a small upload, and the note need not land first. A process killed after a file
+    // but before its note leaves a file the sweep only reports, never removes (LocalFileStore.journal).
+    const [noted, ...writes] = await Promise.allSettled([
+      this.deps.files.journal([key, thumbKey]),
+      this.deps.files.put(key, processed.data),
+      this.deps.files.put(thumbKey, processed.thumbnail),
+    ]);
+    const failed = [noted, ...writes].find((w): w is PromiseRejectedResult => w.status === 'rejected');
+    if (failed || noted.status === 'rejected') {
       await this.removeFiles([key, thumbKey].filter((_, i) => writes[i]?.status === 'fulfilled'));
-      await journal.done();
-      throw failed.reason;
+      if (noted.status === 'fulfilled') await noted.value.done();
+      throw (failed as PromiseRejectedResult).reason;
     }
+    const journal = noted.value;
     const written = [key, thumbKey];
     const record: ImageRecord = {
       id: this.deps.newId(),

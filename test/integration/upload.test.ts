@@ -363,4 +363,31 @@ describe('a failure after a file is written leaves no orphan file and no record'
       await failing.stop();
     }
   });
+  it('when the write journal cannot note the keys, the files written alongside are removed and nothing is recorded', async () => {
+    const { open } = await import('node:fs/promises');
+    const failing = await startTestServer({
+      fileFs: {
+        open: async (path, flags, mode) => {
+          if (String(path).includes('.journal')) throw Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
+          return open(path, flags, mode);
+        },
+      },
+    });
+    try {
+      const c = await failing.gql(CreateConversationDocument, { input: {} }, as('alice'));
+      const id = c.data!.createConversation.id;
+      const res = await multipart(`${failing.url}/graphql`, {
+        query: UPLOAD,
+        variables: { input: { conversationId: id, file: null } },
+        files: { 0: { path: 'variables.input.file', data: coffee } },
+        headers: as('alice'),
+      });
+      expect(res.body.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+      expect(await listFiles(failing.storageDir)).toEqual({});
+      const conv = await failing.gql(ConversationDocument, { id }, as('alice'));
+      expect(conv.data!.conversation).toMatchObject({ imageCount: 0, messages: { totalCount: 0 } });
+    } finally {
+      await failing.stop();
+    }
+  });
 });
