@@ -30,8 +30,6 @@ import { sameFileKey } from './storage/local-file-store.js';
 import type { ReplicationService } from './services/replication.js';
 import type { MetadataStore } from './store/metadata-store.js';
 
-export { createStore } from './core.js';
-
 export interface AppDeps extends CoreDeps {
   /** Off only in bench/read.ts, to measure what DataLoader batching saves. */
   batchLoads?: boolean;

@@ -1,5 +1,5 @@
 import type { Page, PageArgs } from '../domain/cursor.js';
-import { BadUserInputError, NotFoundError } from '../domain/errors.js';
+import { BadUserInputError } from '../domain/errors.js';
 import type { IdGenerator } from '../domain/ids.js';
 import type { Conversation, ImageFilter, ImageRecord, Message, MessageRole, StorageStats } from '../domain/types.js';
 import { ownerScope, visibleOrNotFound, type Viewer } from '../domain/viewer.js';
@@ -108,9 +108,4 @@ export class ChatService {
   imageCounts(conversationIds: readonly string[]): Promise<Map<string, number>> {
     return this.store.countImagesByConversation(conversationIds);
   }
-}
-
-export function assertFound<T>(value: T | undefined, kind: string, id: string): T {
-  if (value === undefined) throw new NotFoundError(kind, id);
-  return value;
 }
