@@ -316,6 +316,26 @@ describe('upload limits and malformed multipart', () => {
   });
 });
 
+/** An upload on `failing` fails as an internal error, and leaves no file and no record behind. */
+async function expectUploadLeavesNothing(failing: TestServer): Promise<void> {
+    try {
+      const c = await failing.gql(CreateConversationDocument, { input: {} }, as('alice'));
+      const id = c.data!.createConversation.id;
+      const res = await multipart(`${failing.url}/graphql`, {
+        query: UPLOAD,
+        variables: { input: { conversationId: id, file: null } },
+        files: { 0: { path: 'variables.input.file', data: coffee } },
+        headers: as('alice'),
+      });
+      expect(res.body.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+      expect(await listFiles(failing.storageDir)).toEqual({});
+      const conv = await failing.gql(ConversationDocument, { id }, as('alice'));
+      expect(conv.data!.conversation).toMatchObject({ imageCount: 0, messages: { totalCount: 0 } });
+    } finally {
+      await failing.stop();
+    }
+}
+
 describe('a failure after a file is written leaves no orphan file and no record', () => {
   it('when the store fails to record the image, the written files are removed', async () => {
     const failing = await startTestServer({
@@ -346,23 +366,9 @@ describe('a failure after a file is written leaves no orphan file and no record'
         },
       },
     });
-    try {
-      const c = await failing.gql(CreateConversationDocument, { input: {} }, as('alice'));
-      const id = c.data!.createConversation.id;
-      const res = await multipart(`${failing.url}/graphql`, {
-        query: UPLOAD,
-        variables: { input: { conversationId: id, file: null } },
-        files: { 0: { path: 'variables.input.file', data: coffee } },
-        headers: as('alice'),
-      });
-      expect(res.body.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
-      expect(await listFiles(failing.storageDir)).toEqual({});
-      const conv = await failing.gql(ConversationDocument, { id }, as('alice'));
-      expect(conv.data!.conversation).toMatchObject({ imageCount: 0, messages: { totalCount: 0 } });
-    } finally {
-      await failing.stop();
-    }
+    await expectUploadLeavesNothing(failing);
   });
+
   it('when the write journal cannot note the keys, the files written alongside are removed and nothing is recorded', async () => {
     const { open } = await import('node:fs/promises');
     const failing = await startTestServer({
@@ -373,21 +379,6 @@ describe('a failure after a file is written leaves no orphan file and no record'
         },
       },
     });
-    try {
-      const c = await failing.gql(CreateConversationDocument, { input: {} }, as('alice'));
-      const id = c.data!.createConversation.id;
-      const res = await multipart(`${failing.url}/graphql`, {
-        query: UPLOAD,
-        variables: { input: { conversationId: id, file: null } },
-        files: { 0: { path: 'variables.input.file', data: coffee } },
-        headers: as('alice'),
-      });
-      expect(res.body.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
-      expect(await listFiles(failing.storageDir)).toEqual({});
-      const conv = await failing.gql(ConversationDocument, { id }, as('alice'));
-      expect(conv.data!.conversation).toMatchObject({ imageCount: 0, messages: { totalCount: 0 } });
-    } finally {
-      await failing.stop();
-    }
+    await expectUploadLeavesNothing(failing);
   });
 });
