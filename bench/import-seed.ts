@@ -18,11 +18,13 @@ import { countingStore } from '../src/store/counting-store.js';
 import { SqliteMetadataStore } from '../src/store/sqlite/sqlite-store.js';
 import { round, runMeasured } from './lib.js';
 
-
 const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
 
 /** A seed deployment of `total` images: export files and a Storage folder, as the seed's Python leaves them. */
-async function generate(dir: string, total: number): Promise<{ messages: string; conversations: string; storage: string }> {
+async function generate(
+  dir: string,
+  total: number,
+): Promise<{ messages: string; conversations: string; storage: string }> {
   const storage = join(dir, 'Storage');
   for (const folder of ['Image_Gen', 'uploads', 'thumbnails']) await mkdir(join(storage, folder), { recursive: true });
   const photo = await sharp('test/fixtures/coffee.png').resize(96, 64).jpeg({ quality: 80 }).toBuffer();
@@ -33,7 +35,14 @@ async function generate(dir: string, total: number): Promise<{ messages: string;
   const base = Date.UTC(2024, 0, 1);
   for (let c = 0; c < total / perConversation; c++) {
     const conversationId = `6725f3a0${hex(c, 16)}`;
-    conversations.push(JSON.stringify({ _id: { $oid: conversationId }, user_id: `user${c % 50}`, title: `Chat ${c}`, created_at: { $date: new Date(base + c * 60_000).toISOString() } }));
+    conversations.push(
+      JSON.stringify({
+        _id: { $oid: conversationId },
+        user_id: `user${c % 50}`,
+        title: `Chat ${c}`,
+        created_at: { $date: new Date(base + c * 60_000).toISOString() },
+      }),
+    );
     for (let m = 0; m < perConversation; m++) {
       const i = c * perConversation + m;
       const name = `img_20240101_${hex(i % 86400, 6)}_${hex(i, 8)}.jpg`;
@@ -78,10 +87,28 @@ async function generate(dir: string, total: number): Promise<{ messages: string;
   return { messages, conversations: conversationsFile, storage };
 }
 
-async function runImport(env: Record<string, string>, files: { messages: string; conversations: string; storage: string }) {
-  const args = ['dist/src/cli/index.js', 'import-seed', '--messages', files.messages, '--conversations', files.conversations, '--storage', files.storage, '--json'];
+async function runImport(
+  env: Record<string, string>,
+  files: { messages: string; conversations: string; storage: string },
+) {
+  const args = [
+    'dist/src/cli/index.js',
+    'import-seed',
+    '--messages',
+    files.messages,
+    '--conversations',
+    files.conversations,
+    '--storage',
+    files.storage,
+    '--json',
+  ];
   const run = await runMeasured(process.execPath, args, { PATH: process.env['PATH'] ?? '', ...env });
-  return { code: run.code, seconds: round(run.seconds), peakRssMb: run.peakRssMb, result: JSON.parse(run.stdout) as Record<string, number> };
+  return {
+    code: run.code,
+    seconds: round(run.seconds),
+    peakRssMb: run.peakRssMb,
+    result: JSON.parse(run.stdout) as Record<string, number>,
+  };
 }
 
 /** The whole-store walk both ways: store calls and seconds. */
@@ -93,7 +120,11 @@ async function walks(sqlitePath: string, total: number) {
     let t = performance.now();
     let seen = 0;
     for await (const page of walkImages(store, null, {}, () => undefined)) seen += page.length;
-    const scan = { images: seen, seconds: round((performance.now() - t) / 1000, 3), storeCalls: Object.fromEntries(counts) };
+    const scan = {
+      images: seen,
+      seconds: round((performance.now() - t) / 1000, 3),
+      storeCalls: Object.fromEntries(counts),
+    };
     reset();
     t = performance.now();
     seen = 0;
@@ -105,8 +136,13 @@ async function walks(sqlitePath: string, total: number) {
       if (!page.hasNextPage || !last) break;
       after = { t: last.uploadedAt.getTime(), id: last.id };
     }
-    const paged = { images: seen, seconds: round((performance.now() - t) / 1000, 3), storeCalls: Object.fromEntries(counts) };
-    if (scan.images !== total || paged.images !== total) throw new Error(`walks saw ${scan.images} and ${paged.images} of ${total}`);
+    const paged = {
+      images: seen,
+      seconds: round((performance.now() - t) / 1000, 3),
+      storeCalls: Object.fromEntries(counts),
+    };
+    if (scan.images !== total || paged.images !== total)
+      throw new Error(`walks saw ${scan.images} and ${paged.images} of ${total}`);
     return { scanImages: scan, listImagesPaging: paged };
   } finally {
     await inner.close();
@@ -115,13 +151,20 @@ async function walks(sqlitePath: string, total: number) {
 
 export async function benchImportSeed(o: { images?: number } = {}) {
   const total = o.images ?? 10_000;
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+    stdio: 'inherit',
+  });
   const dir = await mkdtemp(join(tmpdir(), 'his-bench-seed-'));
   try {
     const genStarted = performance.now();
     const files = await generate(dir, total);
     const generateSeconds = round((performance.now() - genStarted) / 1000);
-    const env = { SQLITE_PATH: join(dir, 'metadata.sqlite'), STORAGE_DIR: join(dir, 'storage'), FILE_URL_SECRET: 'bench-secret-bench-secret-bench-secret!', LOG_LEVEL: 'error' };
+    const env = {
+      SQLITE_PATH: join(dir, 'metadata.sqlite'),
+      STORAGE_DIR: join(dir, 'storage'),
+      FILE_URL_SECRET: 'bench-secret-bench-secret-bench-secret!',
+      LOG_LEVEL: 'error',
+    };
     const first = await runImport(env, files);
     const second = await runImport(env, files);
     return {

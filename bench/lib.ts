@@ -20,7 +20,10 @@ function percentile(sorted: number[], p: number): number {
  * Runs `task` `total` times with `concurrency` in flight, after `warmup` untimed runs.
  * Bounded in count, so it always stops by itself.
  */
-export async function measure(task: () => Promise<void>, o: { total: number; concurrency: number; warmup: number }): Promise<LatencyStats> {
+export async function measure(
+  task: () => Promise<void>,
+  o: { total: number; concurrency: number; warmup: number },
+): Promise<LatencyStats> {
   for (let i = 0; i < o.warmup; i++) await task();
   const latencies: number[] = [];
   let next = 0;
@@ -85,10 +88,22 @@ function machineBusyMs(): number | null {
  */
 export async function measureInterleaved<K extends string>(
   tasks: Record<K, () => Promise<void>>,
-  o: { total: number; concurrency: number; warmup: number; block: number; ownCpuMs: () => number; serverCpuMs?: () => number },
+  o: {
+    total: number;
+    concurrency: number;
+    warmup: number;
+    block: number;
+    ownCpuMs: () => number;
+    serverCpuMs?: () => number;
+  },
 ): Promise<Record<K, InterleavedStats>> {
   const names = Object.keys(tasks) as K[];
-  const state = new Map(names.map((n) => [n, { latencies: [] as number[], elapsedMs: 0, foreignMs: 0, ownMs: 0, serverMs: 0, foreignKnown: true, done: 0 }]));
+  const state = new Map(
+    names.map((n) => [
+      n,
+      { latencies: [] as number[], elapsedMs: 0, foreignMs: 0, ownMs: 0, serverMs: 0, foreignKnown: true, done: 0 },
+    ]),
+  );
   for (const n of names) for (let i = 0; i < o.warmup; i++) await tasks[n]();
   for (let round = 0; names.some((n) => state.get(n)!.done < o.total); round++) {
     for (const n of round % 2 === 0 ? names : [...names].reverse()) {
@@ -150,7 +165,11 @@ export async function peakRssOf(pid: number): Promise<number> {
 }
 
 /** Runs `command args` to its end, sampling its peak RSS every 20 ms: exit code, stdout, seconds, peak MB. */
-export async function runMeasured(command: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; seconds: number; peakRssMb: number }> {
+export async function runMeasured(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; seconds: number; peakRssMb: number }> {
   const started = performance.now();
   const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
   let stdout = '';

@@ -26,7 +26,8 @@ import { liveSubscriptions } from '../test/support/process.js';
 import { round } from './lib.js';
 import { startServer } from './upload.js';
 
-const IMAGE_EVENTS = 'subscription($c: ID!) { imageEvents(conversationId: $c) { kind imageId image { replicationStatus } } }';
+const IMAGE_EVENTS =
+  'subscription($c: ID!) { imageEvents(conversationId: $c) { kind imageId image { replicationStatus } } }';
 const now = () => performance.timeOrigin + performance.now();
 
 function quantiles(xs: number[]) {
@@ -36,7 +37,11 @@ function quantiles(xs: number[]) {
 }
 
 async function gql<T>(url: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-user-id': 'bench' }, body: JSON.stringify({ query, variables }) });
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-user-id': 'bench' },
+    body: JSON.stringify({ query, variables }),
+  });
   const body = (await res.json()) as { data?: T; errors?: unknown };
   if (!body.data) throw new Error(JSON.stringify(body.errors));
   return body.data;
@@ -59,12 +64,24 @@ async function subscribers(url: string, n: number, conversationId: string) {
   for (let i = 0; i < n; i++) {
     const mine: Arrival[] = [];
     arrivals.push(mine);
-    const client = createClient({ url: `${url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { 'x-user-id': 'bench' }, retryAttempts: 0 });
+    const client = createClient({
+      url: `${url.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { 'x-user-id': 'bench' },
+      retryAttempts: 0,
+    });
     clients.push(client);
     client.subscribe<{ imageEvents: { kind: string; imageId: string; image: { replicationStatus: string } | null } }>(
       { query: IMAGE_EVENTS, variables: { c: conversationId } },
       {
-        next: ({ data }) => data && mine.push({ kind: data.imageEvents.kind, imageId: data.imageEvents.imageId, status: data.imageEvents.image?.replicationStatus ?? null, at: now() }),
+        next: ({ data }) =>
+          data &&
+          mine.push({
+            kind: data.imageEvents.kind,
+            imageId: data.imageEvents.imageId,
+            status: data.imageEvents.image?.replicationStatus ?? null,
+            at: now(),
+          }),
         error: (e) => console.error('subscriber error', e),
         complete: () => undefined,
       },
@@ -77,20 +94,39 @@ export async function benchLive(o: { subscribers?: number; rounds?: number; idle
   const n = o.subscribers ?? 100;
   const rounds = o.rounds ?? 30;
   const idle = o.idleConnections ?? 1000;
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+    stdio: 'inherit',
+  });
   const image = (await readFile('test/fixtures/chelsea.png')).toString('base64');
   const dir = await mkdtemp(join(tmpdir(), 'his-bench-live-'));
   const cloud = await startPostImagesEmulator();
-  const shared = { FILE_URL_SECRET: TEST_FILE_URL_SECRET, SUBSCRIPTIONS_PER_USER: '100000', WS_MAX_CONNECTIONS: '100000' };
-  const a = await startServer(dir, { ...shared, POSTIMAGES_API_KEY: cloud.apiKey, POSTIMAGES_API_URL: cloud.apiUrl, CLOUD_PROVIDERS: 'postimages', REPLICATION_POLL_MS: '100' });
+  const shared = {
+    FILE_URL_SECRET: TEST_FILE_URL_SECRET,
+    SUBSCRIPTIONS_PER_USER: '100000',
+    WS_MAX_CONNECTIONS: '100000',
+  };
+  const a = await startServer(dir, {
+    ...shared,
+    POSTIMAGES_API_KEY: cloud.apiKey,
+    POSTIMAGES_API_URL: cloud.apiUrl,
+    CLOUD_PROVIDERS: 'postimages',
+    REPLICATION_POLL_MS: '100',
+  });
   // B: the same SQLite file and STORAGE_DIR, no provider: it only watches.
   const b = await startServer(dir, shared);
   const db = new Database(join(dir, 'metadata.sqlite'), { readonly: true });
   try {
-    const { createConversation } = await gql<{ createConversation: { id: string } }>(a.url, 'mutation { createConversation(input: { title: "live bench" }) { id } }');
+    const { createConversation } = await gql<{ createConversation: { id: string } }>(
+      a.url,
+      'mutation { createConversation(input: { title: "live bench" }) { id } }',
+    );
     const c = createConversation.id;
     const upload = async (url: string) => {
-      const data = await gql<{ uploadImage: { image: { id: string } } }>(url, 'mutation($c: ID!, $d: String!) { uploadImage(input: { conversationId: $c, base64: $d, waitForCloud: false }) { image { id } } }', { c, d: image });
+      const data = await gql<{ uploadImage: { image: { id: string } } }>(
+        url,
+        'mutation($c: ID!, $d: String!) { uploadImage(input: { conversationId: $c, base64: $d, waitForCloud: false }) { image { id } } }',
+        { c, d: image },
+      );
       return { id: data.uploadImage.image.id, answeredAt: now() };
     };
     const run = async (watch: string, label: string) => {
@@ -100,8 +136,14 @@ export async function benchLive(o: { subscribers?: number; rounds?: number; idle
       const replicated: number[] = [];
       for (let r = 0; r < rounds; r++) {
         const { id, answeredAt } = await upload(a.url);
-        await waitFor(async () => subs.arrivals.every((mine) => mine.some((e) => e.imageId === id && e.status === 'REPLICATED')), 30_000);
-        const recorded = db.prepare("SELECT at FROM changes WHERE image_id = ? AND kind = 'IMAGE_CHANGED' ORDER BY seq DESC LIMIT 1").pluck().get(id) as number;
+        await waitFor(
+          async () => subs.arrivals.every((mine) => mine.some((e) => e.imageId === id && e.status === 'REPLICATED')),
+          30_000,
+        );
+        const recorded = db
+          .prepare("SELECT at FROM changes WHERE image_id = ? AND kind = 'IMAGE_CHANGED' ORDER BY seq DESC LIMIT 1")
+          .pluck()
+          .get(id) as number;
         for (const mine of subs.arrivals) {
           added.push(mine.find((e) => e.imageId === id && e.kind === 'ADDED')!.at - answeredAt);
           replicated.push(mine.find((e) => e.imageId === id && e.status === 'REPLICATED')!.at - recorded);
@@ -126,7 +168,12 @@ export async function benchLive(o: { subscribers?: number; rounds?: number; idle
       name: `live: ${n} subscribers on one conversation (one WebSocket each), ${rounds} uploads; idle cost over ${idle} connections`,
       ...sameServer,
       ...otherServer,
-      idle: { connections: idle, rssBeforeMb: before, rssAfterMb: after, kbPerIdleConnection: round(((after - before) * 1024) / idle, 1) },
+      idle: {
+        connections: idle,
+        rssBeforeMb: before,
+        rssAfterMb: after,
+        kbPerIdleConnection: round(((after - before) * 1024) / idle, 1),
+      },
       targets: { addedAfterAnswerMs: '<= 100', replicatedAfterRecordMs: '<= 100' },
     };
   } finally {

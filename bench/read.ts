@@ -18,7 +18,10 @@ import { ConversationsWithMessagesDocument } from '../test/generated/graphql.js'
 import { seedChat } from '../test/support/seed-chat.js';
 import { measure } from './lib.js';
 
-const QUERY = JSON.stringify({ query: print(ConversationsWithMessagesDocument), variables: { first: 20, messagesFirst: 20 } });
+const QUERY = JSON.stringify({
+  query: print(ConversationsWithMessagesDocument),
+  variables: { first: 20, messagesFirst: 20 },
+});
 
 export async function benchRead(o: { total?: number } = {}) {
   const total = o.total ?? 400;
@@ -33,13 +36,24 @@ export async function benchRead(o: { total?: number } = {}) {
     const results: Record<string, unknown> = {};
     for (const batchLoads of [true, false]) {
       const counter = countingStore(new SqliteMetadataStore({ path: sqlitePath }));
-      const config = loadConfig({ PORT: '0', SQLITE_PATH: sqlitePath, STORAGE_DIR: join(dir, 'storage'), FILE_URL_SECRET: 'b'.repeat(32), LOG_LEVEL: 'silent' });
+      const config = loadConfig({
+        PORT: '0',
+        SQLITE_PATH: sqlitePath,
+        STORAGE_DIR: join(dir, 'storage'),
+        FILE_URL_SECRET: 'b'.repeat(32),
+        LOG_LEVEL: 'silent',
+      });
       const app = await createApp(config, { log: pino({ level: 'silent' }), store: counter.store, batchLoads });
       const url = `${await app.listen()}/graphql`;
       const request = async () => {
-        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-user-id': 'bench' }, body: QUERY });
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-user-id': 'bench' },
+          body: QUERY,
+        });
         const body = (await res.json()) as { errors?: unknown; data?: { conversations: { edges: unknown[] } } };
-        if (body.errors || body.data?.conversations.edges.length !== 20) throw new Error(`unexpected answer: ${JSON.stringify(body).slice(0, 300)}`);
+        if (body.errors || body.data?.conversations.edges.length !== 20)
+          throw new Error(`unexpected answer: ${JSON.stringify(body).slice(0, 300)}`);
       };
       counter.reset();
       await request();

@@ -44,13 +44,32 @@ export async function benchReplicate(o: { total?: number } = {}) {
   try {
     const c = await server.gql(CreateConversationDocument, { input: {} }, as('bench'));
     const conversationId = c.data!.createConversation.id;
-    const base = await sharp(await readFile('test/fixtures/chelsea.png')).resize(200).png().toBuffer();
+    const base = await sharp(await readFile('test/fixtures/chelsea.png'))
+      .resize(200)
+      .png()
+      .toBuffer();
     let n = 0;
     // Every upload has bytes of its own, so none reuses an earlier cloud copy.
-    const fresh = async () => sharp(base).composite([{ input: { create: { width: 1, height: 1, channels: 3, background: { r: n % 256, g: (n >> 8) % 256, b: 7 } } }, left: n % 200, top: 0 }]).png().toBuffer();
+    const fresh = async () =>
+      sharp(base)
+        .composite([
+          {
+            input: {
+              create: { width: 1, height: 1, channels: 3, background: { r: n % 256, g: (n >> 8) % 256, b: 7 } },
+            },
+            left: n % 200,
+            top: 0,
+          },
+        ])
+        .png()
+        .toBuffer();
     const uploadWith = (waitForCloud: boolean) => async () => {
       n++;
-      const res = await server.gql(UploadImageDocument, { input: { conversationId, base64: (await fresh()).toString('base64'), waitForCloud } }, as('bench'));
+      const res = await server.gql(
+        UploadImageDocument,
+        { input: { conversationId, base64: (await fresh()).toString('base64'), waitForCloud } },
+        as('bench'),
+      );
       if (res.errors) throw new Error(JSON.stringify(res.errors));
     };
     const waitTrue = await measure(uploadWith(true), { total, concurrency: 1, warmup: 2 });
@@ -85,22 +104,43 @@ export async function benchReplicateS3(o: { total?: number } = {}) {
   const total = o.total ?? 40;
   const s3 = await startS3();
   const rows: Record<string, unknown> = {};
-  const base = await sharp(await readFile('test/fixtures/chelsea.png')).resize(200).png().toBuffer();
+  const base = await sharp(await readFile('test/fixtures/chelsea.png'))
+    .resize(200)
+    .png()
+    .toBuffer();
   let n = 0;
-  const fresh = async () => sharp(base).composite([{ input: { create: { width: 1, height: 1, channels: 3, background: { r: n % 256, g: (n >> 8) % 256, b: 9 } } }, left: n % 200, top: 1 }]).png().toBuffer();
+  const fresh = async () =>
+    sharp(base)
+      .composite([
+        {
+          input: { create: { width: 1, height: 1, channels: 3, background: { r: n % 256, g: (n >> 8) % 256, b: 9 } } },
+          left: n % 200,
+          top: 1,
+        },
+      ])
+      .png()
+      .toBuffer();
   try {
     // Two rounds, alternating: the first round warms the SDK, s3rver and the JIT for both
     // settings, so the second (the one reported) compares them warm.
     for (const budget of ['off', '1000000/month', 'off', '1000000/month']) {
       const dir = await mkdtemp(join(tmpdir(), 'his-bench-s3-'));
-      const server = await startTestServer({ dir, env: s3.env({ CLOUD_PROVIDERS: 's3', CLOUD_TIMEOUT_MS: '5000', LOG_LEVEL: 'silent', S3_BUDGET: budget }) });
+      const server = await startTestServer({
+        dir,
+        env: s3.env({ CLOUD_PROVIDERS: 's3', CLOUD_TIMEOUT_MS: '5000', LOG_LEVEL: 'silent', S3_BUDGET: budget }),
+      });
       try {
         const c = await server.gql(CreateConversationDocument, { input: {} }, as('bench'));
         const conversationId = c.data!.createConversation.id;
         const upload = async () => {
           n++;
-          const res = await server.gql(UploadImageDocument, { input: { conversationId, base64: (await fresh()).toString('base64'), waitForCloud: true } }, as('bench'));
-          if (res.errors || res.data!.uploadImage.image.service !== 'S3') throw new Error(JSON.stringify(res.errors ?? res.data));
+          const res = await server.gql(
+            UploadImageDocument,
+            { input: { conversationId, base64: (await fresh()).toString('base64'), waitForCloud: true } },
+            as('bench'),
+          );
+          if (res.errors || res.data!.uploadImage.image.service !== 'S3')
+            throw new Error(JSON.stringify(res.errors ?? res.data));
         };
         const one = await measure(upload, { total, concurrency: 1, warmup: 2 });
         const four = await measure(upload, { total, concurrency: 4, warmup: 2 });
@@ -118,7 +158,10 @@ export async function benchReplicateS3(o: { total?: number } = {}) {
 
     const big = randomBytes(8 * 1024 * 1024 + 1);
     const started = performance.now();
-    await provider.upload({ data: big, fileName: 'big.png', mimeType: 'image/png', sha256: '', ownerId: 'bench' }, AbortSignal.timeout(60_000));
+    await provider.upload(
+      { data: big, fileName: 'big.png', mimeType: 'image/png', sha256: '', ownerId: 'bench' },
+      AbortSignal.timeout(60_000),
+    );
     const multipartMs = round(performance.now() - started);
     return {
       name: 's3: uploads of a 200 px PNG (and its thumbnail) replicated to s3rver on loopback (waitForCloud true), without and with a budget, and one 8 MB object',

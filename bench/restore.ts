@@ -15,7 +15,6 @@ import { startPostImagesEmulator } from '../test/support/emulators.js';
 import { emulatedEnv, seedReplicatedImages } from '../test/support/seed-replicated.js';
 import { round, runMeasured } from './lib.js';
 
-
 /** Runs the CLI restore; samples its peak RSS while it runs. */
 async function runRestore(env: Record<string, string>, concurrency: number | 'default') {
   const started = performance.now();
@@ -24,11 +23,15 @@ async function runRestore(env: Record<string, string>, concurrency: number | 'de
   // BENCH_NODE_ARGS (e.g. "--cpu-prof") are given to the measured process only.
   const nodeArgs = (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
   const wrap = process.env['BENCH_WRAP'] ? [process.env['BENCH_WRAP']] : [];
-  const run = await runMeasured(wrap[0] ?? process.execPath, [...(wrap.length ? [process.execPath] : []), ...nodeArgs, 'dist/src/cli/index.js', 'restore', '--json', ...args], {
-    PATH: process.env['PATH'] ?? '',
-    ...env,
-    ...(process.env['UV_THREADPOOL_SIZE'] ? { UV_THREADPOOL_SIZE: process.env['UV_THREADPOOL_SIZE'] } : {}),
-  });
+  const run = await runMeasured(
+    wrap[0] ?? process.execPath,
+    [...(wrap.length ? [process.execPath] : []), ...nodeArgs, 'dist/src/cli/index.js', 'restore', '--json', ...args],
+    {
+      PATH: process.env['PATH'] ?? '',
+      ...env,
+      ...(process.env['UV_THREADPOOL_SIZE'] ? { UV_THREADPOOL_SIZE: process.env['UV_THREADPOOL_SIZE'] } : {}),
+    },
+  );
   const { code, stdout } = run;
   const peak = run.peakRssMb;
   const seconds = (performance.now() - started) / 1000;
@@ -53,7 +56,9 @@ async function runRestore(env: Record<string, string>, concurrency: number | 'de
 export async function benchRestore(o: { images?: number; latencyMs?: number } = {}) {
   const total = o.images ?? 500;
   const latencyMs = o.latencyMs ?? 50;
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+    stdio: 'inherit',
+  });
   const cloud = await startPostImagesEmulator();
   const dir = await mkdtemp(join(tmpdir(), 'his-bench-restore-'));
   const env = emulatedEnv(dir, cloud);
@@ -63,7 +68,13 @@ export async function benchRestore(o: { images?: number; latencyMs?: number } = 
     const store = new SqliteMetadataStore({ path: env.SQLITE_PATH });
     await store.init();
     const photo = await readFile('test/fixtures/chelsea.png');
-    const { bytes: bytesTotal } = await seedReplicatedImages(store, cloud, { photo, count: total, width: 800, height: 600, userId: 'bench' });
+    const { bytes: bytesTotal } = await seedReplicatedImages(store, cloud, {
+      photo,
+      count: total,
+      width: 800,
+      height: 600,
+      userId: 'bench',
+    });
     await store.close();
 
     cloud.latencyMs = latencyMs;

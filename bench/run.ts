@@ -23,8 +23,13 @@ const all: Record<string, () => Promise<unknown>> = {
   seed: () => benchSeed({ rounds: Number(process.env['BENCH_ROUNDS'] ?? 9) }),
   hostile: () => benchHostile(),
   'import-seed': () => benchImportSeed({ images: Number(process.env['BENCH_IMAGES'] ?? 10_000) }),
-  live: () => benchLive({ subscribers: Number(process.env['BENCH_SUBSCRIBERS'] ?? 100), rounds: Number(process.env['BENCH_ROUNDS'] ?? 30) }),
-  upload: () => benchUpload({ soak: Number(process.env['BENCH_SOAK'] ?? 5000), rounds: Number(process.env['BENCH_ROUNDS'] ?? 40) }),
+  live: () =>
+    benchLive({
+      subscribers: Number(process.env['BENCH_SUBSCRIBERS'] ?? 100),
+      rounds: Number(process.env['BENCH_ROUNDS'] ?? 30),
+    }),
+  upload: () =>
+    benchUpload({ soak: Number(process.env['BENCH_SOAK'] ?? 5000), rounds: Number(process.env['BENCH_ROUNDS'] ?? 40) }),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

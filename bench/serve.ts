@@ -25,7 +25,13 @@ export async function benchServe(o: { total?: number } = {}) {
   const storageDir = join(dir, 'storage');
   const sqlitePath = join(dir, 'metadata.sqlite');
   try {
-    const config = loadConfig({ PORT: '0', SQLITE_PATH: sqlitePath, STORAGE_DIR: storageDir, FILE_URL_SECRET: SECRET, LOG_LEVEL: 'silent' });
+    const config = loadConfig({
+      PORT: '0',
+      SQLITE_PATH: sqlitePath,
+      STORAGE_DIR: storageDir,
+      FILE_URL_SECRET: SECRET,
+      LOG_LEVEL: 'silent',
+    });
     const app = await createApp(config, { log: pino({ level: 'silent' }) });
     const base = await app.listen();
 
@@ -34,7 +40,13 @@ export async function benchServe(o: { total?: number } = {}) {
     await store.init();
     const fixtures = ['astronaut.png', 'chelsea.png', 'coffee.png', 'hubble_deep_field.jpg'];
     const conversationId = randomBytes(12).toString('hex');
-    await store.createConversation({ id: conversationId, userId: 'bench', title: null, createdAt: new Date(), updatedAt: new Date() });
+    await store.createConversation({
+      id: conversationId,
+      userId: 'bench',
+      title: null,
+      createdAt: new Date(),
+      updatedAt: new Date(),
+    });
     const messageId = randomBytes(12).toString('hex');
     const keys: string[] = [];
     const images: ImageRecord[] = [];
@@ -43,13 +55,47 @@ export async function benchServe(o: { total?: number } = {}) {
       await copyFile(join('test/fixtures', name), join(storageDir, key));
       keys.push(key);
       images.push({
-        id: randomBytes(12).toString('hex'), messageId, conversationId, userId: 'bench', localKey: key, evictedKey: null, thumbnailKey: null, cloudUrl: null, thumbnailCloudUrl: null, cloudVerifiedAt: null, cloudAlteredAt: null, deleteUrl: null,
-        caption: null, size: 0, mimeType: name.endsWith('.jpg') ? 'image/jpeg' : 'image/png', width: 1, height: 1, generated: false, service: 'LOCAL',
-        sha256: randomBytes(32).toString('hex'), placeholder: null, uploadedAt: new Date(),
-        replication: { status: 'PENDING', attempts: 0, nextAttemptAt: null, lastError: null, leaseOwner: null, leaseUntil: null },
+        id: randomBytes(12).toString('hex'),
+        messageId,
+        conversationId,
+        userId: 'bench',
+        localKey: key,
+        evictedKey: null,
+        thumbnailKey: null,
+        cloudUrl: null,
+        thumbnailCloudUrl: null,
+        cloudVerifiedAt: null,
+        cloudAlteredAt: null,
+        deleteUrl: null,
+        caption: null,
+        size: 0,
+        mimeType: name.endsWith('.jpg') ? 'image/jpeg' : 'image/png',
+        width: 1,
+        height: 1,
+        generated: false,
+        service: 'LOCAL',
+        sha256: randomBytes(32).toString('hex'),
+        placeholder: null,
+        uploadedAt: new Date(),
+        replication: {
+          status: 'PENDING',
+          attempts: 0,
+          nextAttemptAt: null,
+          lastError: null,
+          leaseOwner: null,
+          leaseUntil: null,
+        },
       });
     }
-    await store.addMessage({ id: messageId, conversationId, userId: 'bench', role: 'USER', content: '', createdAt: new Date(), images });
+    await store.addMessage({
+      id: messageId,
+      conversationId,
+      userId: 'bench',
+      role: 'USER',
+      content: '',
+      createdAt: new Date(),
+      images,
+    });
     await store.close();
 
     const signer = new UrlSigner(SECRET, base, 3600, () => new Date());
@@ -77,10 +123,17 @@ export async function benchServe(o: { total?: number } = {}) {
       results[`expressStatic_round${round}`] = await measure(run(plain), { total, concurrency: 8, warmup: 50 });
     }
     const rps = (k: string) => (results[k] as { requestsPerSecond: number }).requestsPerSecond;
-    const ratio = (rps('signedFiles_round1') + rps('signedFiles_round2')) / (rps('expressStatic_round1') + rps('expressStatic_round2'));
+    const ratio =
+      (rps('signedFiles_round1') + rps('signedFiles_round2')) /
+      (rps('expressStatic_round1') + rps('expressStatic_round2'));
     await new Promise((r) => staticServer.close(r));
     await app.stop();
-    return { name: 'serve: signed /files vs express.static, 4 fixture photos (240-790 KB), concurrency 8', ...results, signedToStaticRatio: Math.round(ratio * 100) / 100, target: '>= 0.8' };
+    return {
+      name: 'serve: signed /files vs express.static, 4 fixture photos (240-790 KB), concurrency 8',
+      ...results,
+      signedToStaticRatio: Math.round(ratio * 100) / 100,
+      target: '>= 0.8',
+    };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -28,7 +28,8 @@ import { probeImage } from '../src/images/validate.js';
 import { freePort } from '../test/support/server.js';
 import { measureInterleaved, round } from './lib.js';
 
-const QUERY = 'mutation($f: Upload!, $c: ID!) { uploadImage(input: { file: $f, conversationId: $c, waitForCloud: false }) { image { id size } } }';
+const QUERY =
+  'mutation($f: Upload!, $c: ID!) { uploadImage(input: { file: $f, conversationId: $c, waitForCloud: false }) { image { id size } } }';
 const PROCESS = { maxInputPixels: 100_000_000, imageMaxKb: 500, thumbnailSize: 256 };
 
 interface Server {
@@ -40,7 +41,6 @@ interface Server {
   resetPeakRss(): Promise<void>;
   stop(): Promise<void>;
 }
-
 
 async function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -60,12 +60,24 @@ function processCpuMs(pid: number): number {
  * allocator and V8 heap settings of the script, for comparison. A bench that fails part way
  * leaves no server behind: every one started is killed when this process exits.
  */
-export async function startServer(dir: string, env: Record<string, string> = {}, o: { plain?: boolean } = {}): Promise<Server> {
+export async function startServer(
+  dir: string,
+  env: Record<string, string> = {},
+  o: { plain?: boolean } = {},
+): Promise<Server> {
   const port = await freePort();
   const [command, args] = o.plain ? [process.execPath, ['dist/src/main.js']] : ['sh', ['scripts/start.sh']];
   // BENCH_SERVER_NODE: a node binary or wrapper for the server only (e.g. one adding --cpu-prof).
   const child = spawn(command, args, {
-    env: { ...process.env, NODE: process.env['BENCH_SERVER_NODE'] ?? process.execPath, PORT: String(port), SQLITE_PATH: join(dir, 'metadata.sqlite'), STORAGE_DIR: join(dir, 'storage'), LOG_LEVEL: 'warn', ...env },
+    env: {
+      ...process.env,
+      NODE: process.env['BENCH_SERVER_NODE'] ?? process.execPath,
+      PORT: String(port),
+      SQLITE_PATH: join(dir, 'metadata.sqlite'),
+      STORAGE_DIR: join(dir, 'storage'),
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const killOnExit = () => child.kill();
@@ -73,7 +85,13 @@ export async function startServer(dir: string, env: Record<string, string> = {},
   child.once('exit', () => process.off('exit', killOnExit));
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
-    if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${url}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
@@ -100,7 +118,8 @@ async function conversation(url: string): Promise<string> {
 
 /** The multipart request a browser's FormData would send: operations, map, then the file. */
 export function multipartBody(boundary: string, conversationId: string, file: Buffer, query = QUERY): Buffer {
-  const field = (name: string, value: string) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+  const field = (name: string, value: string) =>
+    `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
   return Buffer.concat([
     Buffer.from(
       field('operations', JSON.stringify({ query, variables: { f: null, c: conversationId } })) +
@@ -117,25 +136,34 @@ function uploader(url: string, conversationId: string, inputs: Buffer[]) {
   const boundary = `----his-bench-${randomBytes(12).toString('hex')}`;
   const bodies = inputs.map((input) => multipartBody(boundary, conversationId, input));
   const agent = new Agent({ keepAlive: true });
-  const headers = { 'apollo-require-preflight': 'true', 'x-user-id': 'bench', 'content-type': `multipart/form-data; boundary=${boundary}` };
+  const headers = {
+    'apollo-require-preflight': 'true',
+    'x-user-id': 'bench',
+    'content-type': `multipart/form-data; boundary=${boundary}`,
+  };
   let i = 0;
   return () =>
     new Promise<void>((resolve, reject) => {
       const body = bodies[i++ % bodies.length] as Buffer;
-      const req = request(`${url}/graphql`, { method: 'POST', agent, headers: { ...headers, 'content-length': body.length } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          try {
-            const answer = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { errors?: unknown };
-            if (res.statusCode !== 200 || answer.errors) throw new Error(`${res.statusCode}: ${JSON.stringify(answer.errors).slice(0, 300)}`);
-            resolve();
-          } catch (e) {
-            reject(e instanceof Error ? e : new Error(String(e)));
-          }
-        });
-      });
+      const req = request(
+        `${url}/graphql`,
+        { method: 'POST', agent, headers: { ...headers, 'content-length': body.length } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () => {
+            try {
+              const answer = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { errors?: unknown };
+              if (res.statusCode !== 200 || answer.errors)
+                throw new Error(`${res.statusCode}: ${JSON.stringify(answer.errors).slice(0, 300)}`);
+              resolve();
+            } catch (e) {
+              reject(e instanceof Error ? e : new Error(String(e)));
+            }
+          });
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -144,8 +172,14 @@ function uploader(url: string, conversationId: string, inputs: Buffer[]) {
 export async function benchUpload(o: { rounds?: number; soak?: number } = {}) {
   const rounds = o.rounds ?? 40;
   const soak = o.soak ?? 5000;
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
-  const fixtures = await Promise.all(['astronaut.png', 'chelsea.png', 'coffee.png', 'hubble_deep_field.jpg'].map((n) => readFile(join('test/fixtures', n))));
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+    stdio: 'inherit',
+  });
+  const fixtures = await Promise.all(
+    ['astronaut.png', 'chelsea.png', 'coffee.png', 'hubble_deep_field.jpg'].map((n) =>
+      readFile(join('test/fixtures', n)),
+    ),
+  );
   const aiImage = await sharp(fixtures[0]).resize(1024, 1024).png().toBuffer();
   const inputs = [...fixtures, aiImage];
 
@@ -178,16 +212,34 @@ export async function benchUpload(o: { rounds?: number; soak?: number } = {}) {
       return (u.user + u.system) / 1000 + serverCpuMs();
     };
     const block = Math.max(10, Math.round(rounds / 5));
-    const at1 = await measureInterleaved({ floor: direct, http: up }, { total: rounds, concurrency: 1, warmup: 5, block, ownCpuMs, serverCpuMs });
-    const at2 = await measureInterleaved({ floor: direct, http: up }, { total: rounds, concurrency: 2, warmup: 0, block, ownCpuMs, serverCpuMs });
-    const at4 = await measureInterleaved({ floor: direct, http: up }, { total: rounds, concurrency: 4, warmup: 0, block, ownCpuMs, serverCpuMs });
-    const [floor1, http1, floor2, http2, floor4, http4] = [at1.floor, at1.http, at2.floor, at2.http, at4.floor, at4.http];
+    const at1 = await measureInterleaved(
+      { floor: direct, http: up },
+      { total: rounds, concurrency: 1, warmup: 5, block, ownCpuMs, serverCpuMs },
+    );
+    const at2 = await measureInterleaved(
+      { floor: direct, http: up },
+      { total: rounds, concurrency: 2, warmup: 0, block, ownCpuMs, serverCpuMs },
+    );
+    const at4 = await measureInterleaved(
+      { floor: direct, http: up },
+      { total: rounds, concurrency: 4, warmup: 0, block, ownCpuMs, serverCpuMs },
+    );
+    const [floor1, http1, floor2, http2, floor4, http4] = [
+      at1.floor,
+      at1.http,
+      at2.floor,
+      at2.http,
+      at4.floor,
+      at4.http,
+    ];
     await server.stop();
 
     // Ten clients sending 20 MB files at once, each time against a fresh process: as `npm start`
     // runs it (scripts/start.sh), as bare `node` with glibc's defaults, and with jemalloc when it
     // is installed. Several runs each: the peak varies from run to run.
-    const big = await sharp(randomBytes(2600 * 2600 * 3), { raw: { width: 2600, height: 2600, channels: 3 } }).png({ compressionLevel: 0 }).toBuffer();
+    const big = await sharp(randomBytes(2600 * 2600 * 3), { raw: { width: 2600, height: 2600, channels: 3 } })
+      .png({ compressionLevel: 0 })
+      .toBuffer();
     /** Ten clients, one 20 MB upload each, at once: how long it took. */
     const burst = async (s: Server, conv: string) => {
       const send = uploader(s.url, conv, [big]);
@@ -215,8 +267,15 @@ export async function benchUpload(o: { rounds?: number; soak?: number } = {}) {
     for (let run = 0; run < rssRuns; run++) {
       // The last run of the start script's server stays up for the soak.
       if (run > 0) started.push(await tenBig(`start-${run}`).then(async (t) => (await t.server.stop(), t.result)));
-      plain.push(await tenBig(`plain-${run}`, {}, { plain: true }).then(async (t) => (await t.server.stop(), t.result)));
-      if (existsSync(jemallocPath)) jemalloc.push(await tenBig(`jemalloc-${run}`, { LD_PRELOAD: jemallocPath }).then(async (t) => (await t.server.stop(), t.result)));
+      plain.push(
+        await tenBig(`plain-${run}`, {}, { plain: true }).then(async (t) => (await t.server.stop(), t.result)),
+      );
+      if (existsSync(jemallocPath))
+        jemalloc.push(
+          await tenBig(`jemalloc-${run}`, { LD_PRELOAD: jemallocPath }).then(
+            async (t) => (await t.server.stop(), t.result),
+          ),
+        );
     }
     const { server: memServer, conv: mc, result: lastRun } = await tenBig('mem');
     started.push(lastRun);
@@ -239,14 +298,21 @@ export async function benchUpload(o: { rounds?: number; soak?: number } = {}) {
     // The same ten 20 MB uploads once more, on the server that has just taken the soak: a server
     // up for hours that gets a burst, with whatever its heap and allocator hold by then.
     await memServer.resetPeakRss();
-    const afterSoak = { seconds: await burst(memServer, mc), rssBeforeMb: rssAtEnd, peakRssMb: await memServer.peakRssMb() };
+    const afterSoak = {
+      seconds: await burst(memServer, mc),
+      rssBeforeMb: rssAtEnd,
+      peakRssMb: await memServer.peakRssMb(),
+    };
     // What the start script really gave node (V8_INITIAL_OLD_SPACE_MB may have changed it).
-    const serverNodeFlags = readFileSync(`/proc/${memServer.child.pid as number}/cmdline`, 'utf8').split('\0').filter((a) => a.startsWith('--'));
+    const serverNodeFlags = readFileSync(`/proc/${memServer.child.pid as number}/cmdline`, 'utf8')
+      .split('\0')
+      .filter((a) => a.startsWith('--'));
     await memServer.stop();
 
     return {
       name: 'upload: 4 fixture photos + a 1024x1024 PNG, multipart over HTTP, waitForCloud false',
-      client: 'multipart bodies built once, sent over keep-alive node:http; the floor and the HTTP runs take turns in blocks',
+      client:
+        'multipart bodies built once, sent over keep-alive node:http; the floor and the HTTP runs take turns in blocks',
       server: 'sh scripts/start.sh (as npm start)',
       // The floor runs in this process: `npm run bench` gives it the V8 flags scripts/start.sh gives the server.
       floorNodeFlags: process.execArgv.filter((a) => a.startsWith('--') && a !== '--import'),
@@ -257,7 +323,12 @@ export async function benchUpload(o: { rounds?: number; soak?: number } = {}) {
       throughputRatioAt2InFlight: round(http2.requestsPerSecond / floor2.requestsPerSecond),
       // Not a target: the floor runs all four at once on libuv's pool; the server queues two (one per core).
       throughputRatioAt4InFlight: round(http4.requestsPerSecond / floor4.requestsPerSecond),
-      targets: { p50RatioToFloor: '<= 1.3', throughputRatioAt2InFlight: '>= 0.8', peakRssMb: '< 400', rssGrowth: 'within 10%' },
+      targets: {
+        p50RatioToFloor: '<= 1.3',
+        throughputRatioAt2InFlight: '>= 0.8',
+        peakRssMb: '< 400',
+        rssGrowth: 'within 10%',
+      },
       tenClients20MB: {
         fileMb: round(big.length / 2 ** 20, 1),
         peakRssMb: startScript.peakRssMbMax,
@@ -265,7 +336,13 @@ export async function benchUpload(o: { rounds?: number; soak?: number } = {}) {
         plainNodeGlibcDefaults: summary(plain),
         jemalloc: jemalloc.length ? summary(jemalloc) : 'not installed (apt-get install libjemalloc2)',
       },
-      soak: { uploads: soak, rssAt1000Mb: rssAt1000, rssAtEndMb: rssAtEnd, growth: round(rssAtEnd / rssAt1000 - 1, 3), tenClients20MBAfterSoak: afterSoak },
+      soak: {
+        uploads: soak,
+        rssAt1000Mb: rssAt1000,
+        rssAtEndMb: rssAtEnd,
+        growth: round(rssAtEnd / rssAt1000 - 1, 3),
+        tenClients20MBAfterSoak: afterSoak,
+      },
     };
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -4,7 +4,10 @@ import { createServer, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import type { Config } from './config.js';
 import { thumbnailEvicted } from './domain/types.js';
@@ -12,7 +15,13 @@ import { createCore, type Core, type CoreDeps } from './core.js';
 import { complexityPlugin } from './graphql/complexity.js';
 import type { GraphQLContext } from './graphql/context.js';
 import { mutationLimitsPlugin } from './graphql/mutation-limits.js';
-import { createErrorFormatter, errorLoggingPlugin, introspectionOffRule, notFoundHintPlugin, subscriptionsOverHttpRule } from './graphql/errors.js';
+import {
+  createErrorFormatter,
+  errorLoggingPlugin,
+  introspectionOffRule,
+  notFoundHintPlugin,
+  subscriptionsOverHttpRule,
+} from './graphql/errors.js';
 import { createLoaders } from './graphql/loaders.js';
 import { buildAppSchema } from './graphql/schema.js';
 import { createHttpApp } from './http/app.js';
@@ -53,34 +62,53 @@ export interface App {
 /** The HTTP server over the core (core.ts): GraphQL, /files, health and metrics. */
 export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const core = await createCore(config, deps);
-  const { store, files, urls, chat, images, chain, metrics, replication, deletion, restore, cleanup, log, clock } = core;
+  const { store, files, urls, chat, images, chain, metrics, replication, deletion, restore, cleanup, log, clock } =
+    core;
   // Temp files and unrecorded files older than an hour belong to uploads that died with an
   // earlier process. The sweep runs in the background: it must not delay the start.
   await files.cleanupTemp(ORPHAN_MIN_AGE_MS);
   const sweeping = sweepOrphanFiles({ files, store, now: clock(), olderThanMs: ORPHAN_MIN_AGE_MS, log }).then(
-    (r) => log.info({ scanned: r.scanned, removed: r.removed.length, unrecorded: r.unrecorded.length, failed: r.failed }, 'orphan file sweep finished'),
+    (r) =>
+      log.info(
+        { scanned: r.scanned, removed: r.removed.length, unrecorded: r.unrecorded.length, failed: r.failed },
+        'orphan file sweep finished',
+      ),
     (err: unknown) => log.error({ err }, 'orphan file sweep failed'),
   );
   // The seed chatbot's documents may name no owner at all: said once at start, never guessed.
-  const ownerless = store.kind === 'mongo'
-    ? store.countOwnerlessImages().then(
-        (n) => {
-          if (n > 0) log.warn({ ownerlessImages: n }, 'images of messages that name no owner (no user_id on the message nor its conversation): only admins see them; set LEGACY_DEFAULT_OWNER to give them one');
-        },
-        (err: unknown) => log.warn({ err }, 'counting ownerless images failed'),
-      )
-    : Promise.resolve();
-  if (!replication) log.warn('no cloud provider is configured (an API key, or S3_BUCKET for s3): images are kept locally only (LOCAL_ONLY)');
+  const ownerless =
+    store.kind === 'mongo'
+      ? store.countOwnerlessImages().then(
+          (n) => {
+            if (n > 0)
+              log.warn(
+                { ownerlessImages: n },
+                'images of messages that name no owner (no user_id on the message nor its conversation): only admins see them; set LEGACY_DEFAULT_OWNER to give them one',
+              );
+          },
+          (err: unknown) => log.warn({ err }, 'counting ownerless images failed'),
+        )
+      : Promise.resolve();
+  if (!replication)
+    log.warn(
+      'no cloud provider is configured (an API key, or S3_BUCKET for s3): images are kept locally only (LOCAL_ONLY)',
+    );
   else {
-    const active = chain.order.map(({ name, budget: b }) => (b ? `${name.toLowerCase()} (${b.limit}/${b.per})` : name.toLowerCase()));
+    const active = chain.order.map(({ name, budget: b }) =>
+      b ? `${name.toLowerCase()} (${b.limit}/${b.per})` : name.toLowerCase(),
+    );
     log.info({ providers: chain.names }, `cloud providers, in order: ${active.join(', ')}`);
   }
   if (chain.names.includes('POSTIMAGES')) {
-    log.warn("PostImages' terms of use forbid automatic/programmatic uploads (https://postimages.org/terms): use an S3 bucket in production (README: Cloud copies)");
+    log.warn(
+      "PostImages' terms of use forbid automatic/programmatic uploads (https://postimages.org/terms): use an S3 bucket in production (README: Cloud copies)",
+    );
   }
 
   if (config.auth.mode === 'dev') {
-    log.warn('dev identity mode: X-User-Id is trusted without proof. Set AUTH_JWT_SECRET or AUTH_JWKS_URL before exposing this server.');
+    log.warn(
+      'dev identity mode: X-User-Id is trusted without proof. Set AUTH_JWT_SECRET or AUTH_JWKS_URL before exposing this server.',
+    );
   }
 
   const schema = await buildAppSchema();
@@ -126,7 +154,12 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
 
   const authenticate = createAuthenticator(config.auth);
   // One reader of the change log for this process's subscriptions (src/events/feed.ts).
-  const feed = new ChangeFeed(core.changes, { pollMs: config.subscriptions.pollMs, wake: core.wake, log, maxQueue: 1000 });
+  const feed = new ChangeFeed(core.changes, {
+    pollMs: config.subscriptions.pollMs,
+    wake: core.wake,
+    log,
+    maxQueue: 1000,
+  });
   const contextBase = () => ({
     chat,
     images,
@@ -156,7 +189,11 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     apollo,
     authenticate,
     contextBase,
-    ...(config.metrics.mode === 'off' ? {} : { metrics: { registry: metrics.registry, token: config.metrics.mode === 'token' ? config.metrics.token : null } }),
+    ...(config.metrics.mode === 'off'
+      ? {}
+      : {
+          metrics: { registry: metrics.registry, token: config.metrics.mode === 'token' ? config.metrics.token : null },
+        }),
     upload: { maxFileBytes: config.limits.maxUploadBytes, maxFiles: config.limits.maxFiles },
     filesRouter: createFilesRouter({
       files,
@@ -175,7 +212,12 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
         if (same(image.localKey)) return { mimeType: image.mimeType, sha256: digest, cloudUrl: image.cloudUrl };
         if (same(image.thumbnailKey)) {
           // Its cloud copy (s3) answers once cleanup evicted it, or when the disk lost it.
-          return { mimeType: THUMBNAIL_MIME_TYPES[thumbnailFormatOf(key)], sha256: `${digest}-thumb`, cloudUrl: image.thumbnailCloudUrl, evicted: thumbnailEvicted(image) };
+          return {
+            mimeType: THUMBNAIL_MIME_TYPES[thumbnailFormatOf(key)],
+            sha256: `${digest}-thumb`,
+            cloudUrl: image.thumbnailCloudUrl,
+            evicted: thumbnailEvicted(image),
+          };
         }
         return { mimeType: image.mimeType, sha256: digest, cloudUrl: image.cloudUrl, evicted: true };
       },
@@ -194,7 +236,11 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       : {}),
     // GraphiQL needs introspection to show the schema: it is served exactly when introspection is on.
     ...(config.introspection
-      ? { playground: createPlaygroundRouter({ headers: config.auth.mode === 'dev' ? { 'x-user-id': DEV_USER } : { authorization: 'Bearer <your JWT>' } }) }
+      ? {
+          playground: createPlaygroundRouter({
+            headers: config.auth.mode === 'dev' ? { 'x-user-id': DEV_USER } : { authorization: 'Bearer <your JWT>' },
+          }),
+        }
       : {}),
     demo: createDemoRouter(),
     ready: () => store.ping(),

@@ -13,7 +13,13 @@ const int = (min: number, max: number) =>
     .trim()
     .regex(/^-?\d+$/, `expected a whole number from ${min} to ${max}`)
     .transform(Number)
-    .pipe(z.number().int().min(min, `expected a whole number from ${min} to ${max}`).max(max, `expected a whole number from ${min} to ${max}`));
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(min, `expected a whole number from ${min} to ${max}`)
+        .max(max, `expected a whole number from ${min} to ${max}`),
+    );
 
 const bool = z
   .string()
@@ -42,21 +48,31 @@ export type ProviderName = (typeof PROVIDERS)[number];
 
 const providerList = z
   .string()
-  .transform((s) => s.split(',').map((p) => p.trim().toLowerCase()).filter(Boolean))
+  .transform((s) =>
+    s
+      .split(',')
+      .map((p) => p.trim().toLowerCase())
+      .filter(Boolean),
+  )
   .pipe(
     z
       .array(z.enum(PROVIDERS, { error: `expected a comma-separated list of ${PROVIDERS.join(', ')}` }))
       .refine((a) => new Set(a).size === a.length, 'a provider is named twice'),
   );
 
-const hostList = z
-  .string()
-  .transform((s) => s.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean));
+const hostList = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter(Boolean),
+);
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const schema = z.object({
-  NODE_ENV: z.enum(['development', 'production', 'test'], { error: 'expected development, production or test' }).default('development'),
+  NODE_ENV: z
+    .enum(['development', 'production', 'test'], { error: 'expected development, production or test' })
+    .default('development'),
   PORT: int(0, 65535).default(4000),
   HOST: nonEmpty.default('127.0.0.1'),
   PUBLIC_BASE_URL: httpUrl.optional(),
@@ -95,7 +111,10 @@ const schema = z.object({
   S3_BUCKET: z
     .string()
     .trim()
-    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name: 3 to 63 lower-case letters, digits, dots or hyphens')
+    .regex(
+      /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+      'expected an S3 bucket name: 3 to 63 lower-case letters, digits, dots or hyphens',
+    )
     .optional(),
   S3_REGION: nonEmpty.default('us-east-1'),
   S3_ENDPOINT: httpUrl.optional(),
@@ -161,7 +180,10 @@ const schema = z.object({
   FILES_ACCEL_REDIRECT_PREFIX: z
     .string()
     .trim()
-    .regex(/^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9._~-]+)+\/?$/, 'expected an absolute path such as /_protected (nginx internal location)')
+    .regex(
+      /^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9._~-]+)+\/?$/,
+      'expected an absolute path such as /_protected (nginx internal location)',
+    )
     .optional(),
   /** added: the seed chatbot's /static/Storage/<folder>/<name> links (302 to the cloud copy, or the owner's file). */
   LEGACY_STATIC_LINKS: bool.optional(),
@@ -199,7 +221,14 @@ export interface Config {
   /** GET /static/Storage/... answers the seed chatbot's old links (src/http/legacy-static-route.ts). */
   legacyStaticLinks: boolean;
   auth:
-    | { mode: 'jwt'; secret: string | null; jwksUrl: string | null; issuer: string | null; audience: string | null; maxTokenAgeSeconds: number | null }
+    | {
+        mode: 'jwt';
+        secret: string | null;
+        jwksUrl: string | null;
+        issuer: string | null;
+        audience: string | null;
+        maxTokenAgeSeconds: number | null;
+      }
     | { mode: 'dev' };
   cloud: {
     providers: ProviderName[];
@@ -224,7 +253,13 @@ export interface Config {
     breakAfter: number;
     halfOpenAfterMs: number;
   };
-  replication: { maxAttempts: number; backoffBaseMs: number; backoffCapMs: number; pollMs: number; leaseMs: number | null };
+  replication: {
+    maxAttempts: number;
+    backoffBaseMs: number;
+    backoffCapMs: number;
+    pollMs: number;
+    leaseMs: number | null;
+  };
   limits: {
     maxUploadBytes: number;
     maxInputPixels: number;
@@ -254,7 +289,14 @@ export interface Config {
   metrics: { mode: 'open' } | { mode: 'token'; token: string } | { mode: 'off' };
   shutdownTimeoutMs: number;
   corsOrigins: string[];
-  subscriptions: { perConnection: number; perUser: number; maxConnections: number; connectionsPerUser: number; idleTimeoutMs: number; pollMs: number };
+  subscriptions: {
+    perConnection: number;
+    perUser: number;
+    maxConnections: number;
+    connectionsPerUser: number;
+    idleTimeoutMs: number;
+    pollMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -289,7 +331,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   if ((e.S3_ACCESS_KEY_ID === undefined) !== (e.S3_SECRET_ACCESS_KEY === undefined)) {
-    throw new ConfigError('Invalid configuration: S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together: set both, or neither to use the AWS SDK\'s default credential chain');
+    throw new ConfigError(
+      "Invalid configuration: S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together: set both, or neither to use the AWS SDK's default credential chain",
+    );
   }
   if (isProduction && e.FILE_URL_SECRET === undefined) {
     throw new ConfigError(
@@ -323,7 +367,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     cloud: {
       providers: e.CLOUD_PROVIDERS,
       postimages: { apiKey: e.POSTIMAGES_API_KEY ?? null, apiUrl: e.POSTIMAGES_API_URL },
-      imgbb: { apiKey: e.IMGBB_API_KEY ?? null, apiUrl: e.IMGBB_API_URL, expirationSeconds: e.IMGBB_EXPIRATION ?? null },
+      imgbb: {
+        apiKey: e.IMGBB_API_KEY ?? null,
+        apiUrl: e.IMGBB_API_URL,
+        expirationSeconds: e.IMGBB_EXPIRATION ?? null,
+      },
       budgets: { postimages: e.POSTIMAGES_BUDGET, imgbb: e.IMGBB_BUDGET, s3: e.S3_BUDGET },
       s3:
         e.S3_BUCKET === undefined
@@ -333,7 +381,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
               region: e.S3_REGION,
               endpoint: e.S3_ENDPOINT ?? null,
               forcePathStyle: e.S3_FORCE_PATH_STYLE ?? false,
-              credentials: e.S3_ACCESS_KEY_ID && e.S3_SECRET_ACCESS_KEY ? { accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY } : null,
+              credentials:
+                e.S3_ACCESS_KEY_ID && e.S3_SECRET_ACCESS_KEY
+                  ? { accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY }
+                  : null,
               keyPrefix: e.S3_KEY_PREFIX,
               publicBaseUrl: e.S3_PUBLIC_BASE_URL ? e.S3_PUBLIC_BASE_URL.replace(/\/+$/, '') : null,
               presignTtlSeconds: e.S3_PRESIGN_TTL_SECONDS,
@@ -372,7 +423,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     reconcileIntervalMinutes: e.RECONCILE_INTERVAL_MINUTES ?? null,
     logLevel: e.LOG_LEVEL,
     introspection: e.GRAPHQL_INTROSPECTION ?? !isProduction,
-    metrics: e.METRICS_TOKEN ? { mode: 'token', token: e.METRICS_TOKEN } : isProduction ? { mode: 'off' } : { mode: 'open' },
+    metrics: e.METRICS_TOKEN
+      ? { mode: 'token', token: e.METRICS_TOKEN }
+      : isProduction
+        ? { mode: 'off' }
+        : { mode: 'open' },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     corsOrigins: e.CORS_ORIGINS ?? [],
     subscriptions: {

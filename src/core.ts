@@ -62,10 +62,15 @@ export interface CoreDeps {
 export const HEAVY_JOB_PIXELS = 40_000_000;
 
 export async function createStore(config: Config): Promise<MetadataStore> {
-  if (!config.mongo) return new SqliteMetadataStore({ path: config.sqlitePath, busyTimeoutMs: config.sqliteBusyTimeoutMs });
+  if (!config.mongo)
+    return new SqliteMetadataStore({ path: config.sqlitePath, busyTimeoutMs: config.sqliteBusyTimeoutMs });
   // Loaded only when configured, so SQLite deployments never load the MongoDB driver.
   const { MongoMetadataStore } = await import('./store/mongo/mongo-store.js');
-  return new MongoMetadataStore({ uri: config.mongo.uri, dbName: config.mongo.dbName, legacyDefaultOwner: config.legacyDefaultOwner });
+  return new MongoMetadataStore({
+    uri: config.mongo.uri,
+    dbName: config.mongo.dbName,
+    legacyDefaultOwner: config.legacyDefaultOwner,
+  });
 }
 
 export type Core = Awaited<ReturnType<typeof createCore>>;
@@ -85,7 +90,8 @@ export async function createCore(config: Config, deps: CoreDeps) {
   // Every write a live client cares about also goes to the change log (src/events/).
   const wake = new WakeSignal();
   const store = recordingStore(stored, { changes: stored, wake, log });
-  const secret = config.fileUrlSecret ?? (await loadOrCreateFileUrlSecret(join(dirname(config.sqlitePath), 'file-url-secret')));
+  const secret =
+    config.fileUrlSecret ?? (await loadOrCreateFileUrlSecret(join(dirname(config.sqlitePath), 'file-url-secret')));
   const urls = new UrlSigner(secret, config.publicBaseUrl, config.fileUrlTtlSeconds, clock);
   const chat = new ChatService(store, clock, newId);
   const files = deps.files ?? new LocalFileStore({ root: config.storageDir, clock });
@@ -113,26 +119,42 @@ export async function createCore(config: Config, deps: CoreDeps) {
     backoffMs: 250,
     breakAfter: config.cloud.breakAfter,
     halfOpenAfterMs: config.cloud.halfOpenAfterMs,
-    onMisconfigured: (provider, reason) => log.error({ provider, reason }, 'a cloud provider is misconfigured: not retried, the chain moves on; fix its settings'),
+    onMisconfigured: (provider, reason) =>
+      log.error(
+        { provider, reason },
+        'a cloud provider is misconfigured: not retried, the chain moves on; fix its settings',
+      ),
     budgets,
     onBudgetSkip: (provider, reason, resetsAt) => {
       metrics.onBudgetSkip(provider);
       // Once per provider and window, not once per upload.
       if (budgetLogged.get(provider) === resetsAt.getTime()) return;
       budgetLogged.set(provider, resetsAt.getTime());
-      log.warn({ provider, reason, resetsAt }, 'a cloud provider is skipped: its upload budget for this window is spent');
+      log.warn(
+        { provider, reason, resetsAt },
+        'a cloud provider is skipped: its upload budget for this window is spent',
+      );
     },
   });
   // A whole chain run (every provider, every attempt, the backoffs) fits well inside the lease.
-  const leaseMs = config.replication.leaseMs ?? Math.max(60_000, 3 * config.cloud.timeoutMs * config.cloud.attempts * Math.max(1, cloudProviders.length));
-  const backoff = { backoffBaseMs: config.replication.backoffBaseMs, backoffCapMs: config.replication.backoffCapMs, pollMs: config.replication.pollMs };
+  const leaseMs =
+    config.replication.leaseMs ??
+    Math.max(60_000, 3 * config.cloud.timeoutMs * config.cloud.attempts * Math.max(1, cloudProviders.length));
+  const backoff = {
+    backoffBaseMs: config.replication.backoffBaseMs,
+    backoffCapMs: config.replication.backoffCapMs,
+    pollMs: config.replication.pollMs,
+  };
 
   const cloudDeleter: CloudDeleter = {
     canDelete: (service) => service !== 'LOCAL' && typeof chain.providerNamed(service)?.delete === 'function',
     delete: async (service, copy) => {
       const provider = service === 'LOCAL' ? undefined : chain.providerNamed(service);
       if (!provider?.delete) throw new ProviderError(`${service} offers no deletion here`, false);
-      await provider.delete({ url: copy.url, deleteUrl: copy.deleteUrl, providerId: null }, AbortSignal.timeout(config.cloud.timeoutMs));
+      await provider.delete(
+        { url: copy.url, deleteUrl: copy.deleteUrl, providerId: null },
+        AbortSignal.timeout(config.cloud.timeoutMs),
+      );
     },
   };
   const deletion = new DeletionService({
@@ -143,7 +165,11 @@ export async function createCore(config: Config, deps: CoreDeps) {
     random: Math.random,
     log,
     instanceId,
-    options: { leaseMs: config.replication.leaseMs ?? Math.max(60_000, 3 * config.cloud.timeoutMs), batchSize: 8, ...backoff },
+    options: {
+      leaseMs: config.replication.leaseMs ?? Math.max(60_000, 3 * config.cloud.timeoutMs),
+      batchSize: 8,
+      ...backoff,
+    },
   });
   const replication =
     cloudProviders.length === 0
@@ -176,12 +202,24 @@ export async function createCore(config: Config, deps: CoreDeps) {
       const probe = await probeImage(input, { maxInputPixels: config.limits.maxInputPixels });
       // The time budget runs from here, so an image behind others is still answered in time.
       const budgetFrom = Date.now();
-      return processor.run(() => processImage(input, probe, { ...imageOptions, budgetFrom, spareCore: () => processor.active < processor.concurrency }), { owner, heavy: probe.width * probe.height * probe.pages > HEAVY_JOB_PIXELS });
+      return processor.run(
+        () =>
+          processImage(input, probe, {
+            ...imageOptions,
+            budgetFrom,
+            spareCore: () => processor.active < processor.concurrency,
+          }),
+        { owner, heavy: probe.width * probe.height * probe.pages > HEAVY_JOB_PIXELS },
+      );
     },
     clock,
     newId,
     randomBytes,
-    limits: { maxUploadBytes: config.limits.maxUploadBytes, maxFiles: config.limits.maxFiles, uploadIdleTimeoutMs: config.limits.uploadIdleTimeoutMs },
+    limits: {
+      maxUploadBytes: config.limits.maxUploadBytes,
+      maxFiles: config.limits.maxFiles,
+      uploadIdleTimeoutMs: config.limits.uploadIdleTimeoutMs,
+    },
     log,
     ...(replication ? { replication } : {}),
   });
@@ -195,17 +233,18 @@ export async function createCore(config: Config, deps: CoreDeps) {
     s3?.holds(url)
       ? s3.download(url, path, { maxBytes: config.limits.maxUploadBytes, timeoutMs: config.restoreTimeoutMs })
       : downloadToFile(url, path, {
-      allowedHosts,
-      requireHttps: config.isProduction,
-      maxBytes: config.limits.maxUploadBytes,
-      timeoutMs: config.restoreTimeoutMs,
-      maxRedirects: 3,
-    });
+          allowedHosts,
+          requireHttps: config.isProduction,
+          maxBytes: config.limits.maxUploadBytes,
+          timeoutMs: config.restoreTimeoutMs,
+          maxRedirects: 3,
+        });
   // A copy changed at its host: replication flags it (and makes a new one from a good local
   // original); without any provider enabled the flag alone is stored.
   const markAltered = async (image: ImageRecord, o: { requeue: boolean }): Promise<void> => {
     if (replication) return replication.markAltered(image, o);
-    if (await store.updateImage(image.id, { cloudAlteredAt: clock(), cloudVerifiedAt: null })) metrics.events.onAltered?.(image.service);
+    if (await store.updateImage(image.id, { cloudAlteredAt: clock(), cloudVerifiedAt: null }))
+      metrics.events.onAltered?.(image.service);
   };
   const restore = new RestoreService({
     store,
@@ -213,9 +252,17 @@ export async function createCore(config: Config, deps: CoreDeps) {
     download,
     sha256File,
     thumbnail: (input, key) =>
-      processor.run(() => thumbnailOf(input, { maxInputPixels: config.limits.maxInputPixels, size: config.limits.thumbnailSize, format: thumbnailFormatOf(key) }), {
-        owner: 'restore',
-      }),
+      processor.run(
+        () =>
+          thumbnailOf(input, {
+            maxInputPixels: config.limits.maxInputPixels,
+            size: config.limits.thumbnailSize,
+            format: thumbnailFormatOf(key),
+          }),
+        {
+          owner: 'restore',
+        },
+      ),
     concurrency: config.restoreConcurrency,
     log,
     // The local original is missing or bad (that is why it is downloaded): nothing to replicate from.
@@ -235,13 +282,17 @@ export async function createCore(config: Config, deps: CoreDeps) {
     onAltered: (image) => markAltered(image, { requeue: true }),
   });
   const reconcile = new ReconcileService({ store, files, restore, clock, log });
-  const cloudUrlAllowed = (url: string) => s3?.holds(url) === true || originRefusal(url, allowedHosts, config.isProduction) === null;
+  const cloudUrlAllowed = (url: string) =>
+    s3?.holds(url) === true || originRefusal(url, allowedHosts, config.isProduction) === null;
 
   /** The pixel work maintenance commands need (import-seed), under the same limits and queue as uploads. */
   const imaging = {
     probe: (path: string) => probeImage(path, { maxInputPixels: config.limits.maxInputPixels }),
     thumbnail: (path: string) =>
-      processor.run(() => thumbnailOf(path, { maxInputPixels: config.limits.maxInputPixels, size: config.limits.thumbnailSize }), { owner: 'import' }),
+      processor.run(
+        () => thumbnailOf(path, { maxInputPixels: config.limits.maxInputPixels, size: config.limits.thumbnailSize }),
+        { owner: 'import' },
+      ),
     sha256File,
   };
 
@@ -251,14 +302,23 @@ export async function createCore(config: Config, deps: CoreDeps) {
   if (retentionDays !== null) {
     timers.push(
       new Poller(
-        async () => (await cleanup.cleanup({ userId: 'retention', isAdmin: true }, { olderThanDays: retentionDays }), false),
+        async () => (
+          await cleanup.cleanup({ userId: 'retention', isAdmin: true }, { olderThanDays: retentionDays }),
+          false
+        ),
         DAY_MS,
         (err) => log.error({ err }, 'daily local cleanup failed'),
       ),
     );
   }
   if (config.reconcileIntervalMinutes !== null) {
-    timers.push(new Poller(async () => (await reconcile.run(), false), config.reconcileIntervalMinutes * 60_000, (err) => log.error({ err }, 'reconcile pass failed')));
+    timers.push(
+      new Poller(
+        async () => (await reconcile.run(), false),
+        config.reconcileIntervalMinutes * 60_000,
+        (err) => log.error({ err }, 'reconcile pass failed'),
+      ),
+    );
   }
 
   return {
@@ -290,7 +350,8 @@ export async function createCore(config: Config, deps: CoreDeps) {
     /** Whether a stored cloud URL is public: anything but an object of a private s3 bucket. */
     cloudUrlPublic: (url: string): boolean => !(s3?.isPrivate(url) ?? false),
     /** Where the server may redirect a client for a stored cloud URL (checked against the allowed origins); null when refused. */
-    cloudRedirect: async (url: string): Promise<string | null> => (s3?.holds(url) ? s3.linkFor(url) : cloudUrlAllowed(url) ? url : null),
+    cloudRedirect: async (url: string): Promise<string | null> =>
+      s3?.holds(url) ? s3.linkFor(url) : cloudUrlAllowed(url) ? url : null,
     /** Starts the background work: replication, deletions, and the optional timers. */
     startWorkers(): void {
       replication?.start();

@@ -6,6 +6,9 @@ export function createLogger(level: Config['logLevel']): Logger {
   return pino({
     level,
     base: { service: 'hybrid-image-store' },
-    redact: { paths: ['*.deleteUrl', '*.delete_url', 'deleteUrl', 'delete_url', '*.apiKey', '*.key'], censor: '[redacted]' },
+    redact: {
+      paths: ['*.deleteUrl', '*.delete_url', 'deleteUrl', 'delete_url', '*.apiKey', '*.key'],
+      censor: '[redacted]',
+    },
   });
 }

@@ -26,7 +26,10 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     signalled = true;
-    log.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down: no new connections, finishing in-flight requests');
+    log.info(
+      { signal, timeoutMs: config.shutdownTimeoutMs },
+      'shutting down: no new connections, finishing in-flight requests',
+    );
     // The drain is bounded by SHUTDOWN_TIMEOUT_MS; this timer is the last resort if closing hangs.
     const hardStop = setTimeout(() => {
       log.error('shutdown did not finish in time: exiting');
@@ -49,6 +52,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`hybrid-image-store failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(
+    `hybrid-image-store failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   process.exit(1);
 });

@@ -41,7 +41,6 @@ const statusLine = $<HTMLElement>('status');
 const errorLine = $<HTMLElement>('error');
 const liveBadge = $<HTMLElement>('live');
 
-
 userInput.value = localStorage.getItem('demo.user') ?? DEV_USER;
 tokenInput.value = localStorage.getItem('demo.token') ?? '';
 
@@ -70,7 +69,11 @@ function answer<T>(status: number, text: string): T {
 }
 
 async function request<T, V>(doc: TypedDocumentString<T, V>, variables: V): Promise<T> {
-  const res = await fetch('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', ...identity() }, body: JSON.stringify({ query: doc.toString(), variables }) });
+  const res = await fetch('/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...identity() },
+    body: JSON.stringify({ query: doc.toString(), variables }),
+  });
   return answer<T>(res.status, await res.text());
 }
 
@@ -78,19 +81,32 @@ async function request<T, V>(doc: TypedDocumentString<T, V>, variables: V): Prom
  * The GraphQL multipart request spec: operations, map, then the file; the preflight header
  * satisfies CSRF prevention. XMLHttpRequest rather than fetch, for its upload progress events.
  */
-function upload(file: File, variables: { conversationId: string; content: string | null; caption: string | null }, progress: (fraction: number) => void) {
+function upload(
+  file: File,
+  variables: { conversationId: string; content: string | null; caption: string | null },
+  progress: (fraction: number) => void,
+) {
   const form = new FormData();
-  form.append('operations', JSON.stringify({ query: DemoUploadDocument.toString(), variables: { file: null, ...variables } }));
+  form.append(
+    'operations',
+    JSON.stringify({ query: DemoUploadDocument.toString(), variables: { file: null, ...variables } }),
+  );
   form.append('map', JSON.stringify({ 0: ['variables.file'] }));
   form.append('0', file, file.name);
   return new Promise<{ image: DemoImageFragment; message: DemoMessageFragment }>((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open('POST', '/graphql');
-    for (const [k, v] of Object.entries({ 'apollo-require-preflight': 'true', ...identity() })) xhr.setRequestHeader(k, v);
+    for (const [k, v] of Object.entries({ 'apollo-require-preflight': 'true', ...identity() }))
+      xhr.setRequestHeader(k, v);
     xhr.upload.addEventListener('progress', (e) => e.lengthComputable && progress(e.loaded / e.total));
     xhr.addEventListener('load', () => {
       try {
-        resolve(answer<{ uploadImage: { image: DemoImageFragment; message: DemoMessageFragment } }>(xhr.status, xhr.responseText).uploadImage);
+        resolve(
+          answer<{ uploadImage: { image: DemoImageFragment; message: DemoMessageFragment } }>(
+            xhr.status,
+            xhr.responseText,
+          ).uploadImage,
+        );
       } catch (e) {
         reject(e instanceof Error ? e : new Error(String(e)));
       }
@@ -107,7 +123,10 @@ function showError(e: unknown): void {
 // ---- Rendering: one element per message and per image, kept and updated in place.
 
 const messages = new Map<string, { element: HTMLElement; images: HTMLElement; message: DemoMessageFragment }>();
-const figures = new Map<string, { figure: HTMLElement; img: HTMLImageElement; badge: HTMLElement; image: DemoImageFragment }>();
+const figures = new Map<
+  string,
+  { figure: HTMLElement; img: HTMLImageElement; badge: HTMLElement; image: DemoImageFragment }
+>();
 const withoutQuery = (url: string) => url.split('?')[0];
 
 function renderMessage(message: DemoMessageFragment): void {
@@ -138,7 +157,11 @@ function renderImage(image: DemoImageFragment): void {
   const existing = figures.get(image.id);
   if (existing) {
     // Once replicated, displayUrl moves to the cloud copy: switch, unless this page already fell back.
-    if (withoutQuery(existing.image.displayUrl) !== withoutQuery(image.displayUrl) && existing.img.dataset['fallback'] !== 'used') existing.img.src = image.displayUrl;
+    if (
+      withoutQuery(existing.image.displayUrl) !== withoutQuery(image.displayUrl) &&
+      existing.img.dataset['fallback'] !== 'used'
+    )
+      existing.img.src = image.displayUrl;
     existing.image = image;
     updateBadge(image);
     return;
@@ -184,7 +207,10 @@ function renderImage(image: DemoImageFragment): void {
   remove.type = 'button';
   remove.textContent = 'Delete';
   remove.dataset['testid'] = 'delete';
-  remove.addEventListener('click', () => void request(DemoDeleteImageDocument, { id: image.id }).then(() => removeImage(image.id), showError));
+  remove.addEventListener(
+    'click',
+    () => void request(DemoDeleteImageDocument, { id: image.id }).then(() => removeImage(image.id), showError),
+  );
   if (image.caption) {
     const text = document.createElement('span');
     text.className = 'caption';
@@ -217,13 +243,16 @@ function updateBadge(image: DemoImageFragment): void {
   if (!entry) return;
   entry.badge.className = `badge ${image.replicationStatus}`;
   entry.badge.dataset['testid'] = 'replication';
-  entry.badge.textContent = image.service === 'LOCAL' ? image.replicationStatus : `${image.replicationStatus} · ${image.service}`;
+  entry.badge.textContent =
+    image.service === 'LOCAL' ? image.replicationStatus : `${image.replicationStatus} · ${image.service}`;
 }
 
 function updateEmptyState(): void {
   const none = conversationSelect.options.length === 0;
   emptyState.hidden = !none && messages.size > 0;
-  emptyState.textContent = none ? 'No conversations yet: create one on the left, or drop an image here to start one.' : 'No messages yet: write one below, or drop images here.';
+  emptyState.textContent = none
+    ? 'No conversations yet: create one on the left, or drop an image here to start one.'
+    : 'No messages yet: write one below, or drop images here.';
 }
 
 function clearTranscript(): void {
@@ -272,7 +301,10 @@ function subscribe(conversationId: string): void {
           if (event.kind === 'DELETED' || !event.image) return removeImage(event.imageId);
           if (messages.has(event.image.messageId)) return renderImage(event.image);
           // An image of a message this page has not shown yet: read the message with its images.
-          void request(DemoMessageDocument, { id: event.image.messageId }).then((d) => d.message && renderMessage(d.message), showError);
+          void request(DemoMessageDocument, { id: event.image.messageId }).then(
+            (d) => d.message && renderMessage(d.message),
+            showError,
+          );
         },
         error: showError,
         complete: () => undefined,
@@ -280,7 +312,11 @@ function subscribe(conversationId: string): void {
     ),
     client.subscribe<DemoMessageAddedSubscription>(
       { query: DemoMessageAddedDocument.toString(), variables: { conversationId } },
-      { next: ({ data }) => data?.messageAdded && renderMessage(data.messageAdded), error: showError, complete: () => undefined },
+      {
+        next: ({ data }) => data?.messageAdded && renderMessage(data.messageAdded),
+        error: showError,
+        complete: () => undefined,
+      },
     ),
   ];
 }
@@ -289,7 +325,9 @@ function subscribe(conversationId: string): void {
 
 async function loadConversations(select?: string): Promise<void> {
   const data = await request(DemoConversationsDocument, {});
-  conversationSelect.replaceChildren(...data.conversations.edges.map(({ node }) => new Option(node.title ?? 'Untitled', node.id)));
+  conversationSelect.replaceChildren(
+    ...data.conversations.edges.map(({ node }) => new Option(node.title ?? 'Untitled', node.id)),
+  );
   if (select) conversationSelect.value = select;
   await openConversation();
 }
@@ -337,7 +375,11 @@ async function send(files: File[]): Promise<void> {
       row.append(document.createTextNode(file.name), bar);
       uploadsList.append(row);
       try {
-        const done = await upload(file, { conversationId, content: i === 0 && content ? content : null, caption }, (f) => (bar.value = f));
+        const done = await upload(
+          file,
+          { conversationId, content: i === 0 && content ? content : null, caption },
+          (f) => (bar.value = f),
+        );
         bar.value = 1;
         renderMessage(done.message);
       } catch (e) {
@@ -359,7 +401,10 @@ $<HTMLFormElement>('composer').addEventListener('submit', (e) => {
 
 $<HTMLInputElement>('file').addEventListener('change', (event) => {
   const input = event.target as HTMLInputElement;
-  if (input.files?.length) void send(Array.from(input.files)).catch(showError).finally(() => (input.value = ''));
+  if (input.files?.length)
+    void send(Array.from(input.files))
+      .catch(showError)
+      .finally(() => (input.value = ''));
 });
 
 const drop = $<HTMLElement>('drop');

@@ -21,7 +21,8 @@ const OPERATOR: Viewer = { userId: 'cli', isAdmin: true };
 function positiveInt(max: number) {
   return (value: string) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 0 || n > max) throw new InvalidArgumentError(`expected a whole number from 0 to ${max}.`);
+    if (!Number.isInteger(n) || n < 0 || n > max)
+      throw new InvalidArgumentError(`expected a whole number from 0 to ${max}.`);
     return n;
   };
 }
@@ -38,7 +39,10 @@ async function withCore<T>(env: NodeJS.ProcessEnv, run: (core: Core) => Promise<
     throw e;
   }
   // Logs go to stderr, so stdout holds only the result (--json output stays parseable).
-  const log = pino({ level: env['LOG_LEVEL'] ?? 'warn', base: { service: 'hybrid-image-store-cli' } }, pino.destination(2));
+  const log = pino(
+    { level: env['LOG_LEVEL'] ?? 'warn', base: { service: 'hybrid-image-store-cli' } },
+    pino.destination(2),
+  );
   const core = await createCore(config, { log });
   try {
     return await run(core);
@@ -71,17 +75,23 @@ async function countLines(path: string): Promise<number> {
 
 export function buildProgram(): Command {
   const program = new Command('hybrid-image-store')
-    .description('Maintenance of a hybrid-image-store: the same services as the server, run once. Configured by the server\'s environment variables.')
+    .description(
+      "Maintenance of a hybrid-image-store: the same services as the server, run once. Configured by the server's environment variables.",
+    )
     .version(packageVersion(), '-V, --version', 'print the version and exit')
     .showHelpAfterError()
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
   program
     .command('restore')
-    .description('Download every image whose local copy is missing or damaged from its cloud copy (verified by sha256), and regenerate missing thumbnails. Safe to run again: it resumes.')
+    .description(
+      'Download every image whose local copy is missing or damaged from its cloud copy (verified by sha256), and regenerate missing thumbnails. Safe to run again: it resumes.',
+    )
     .option('--conversation <id>', 'only this conversation')
     .option('--image <ids...>', 'only these images')
-    .addOption(new Option('--concurrency <n>', 'downloads at once (default RESTORE_CONCURRENCY, 8)').argParser(positiveInt(64)))
+    .addOption(
+      new Option('--concurrency <n>', 'downloads at once (default RESTORE_CONCURRENCY, 8)').argParser(positiveInt(64)),
+    )
     .option('--dry-run', 'count what would be restored, change nothing')
     .option('--json', 'print the result as JSON')
     .action(async (o: Common & { conversation?: string; image?: string[]; concurrency?: number }) => {
@@ -91,7 +101,11 @@ export function buildProgram(): Command {
         const progress = progressReporter('restore', { json: !!o.json, tty: tty() });
         const started = performance.now();
         try {
-          return await core.restore.restore(OPERATOR, { conversationId: o.conversation ?? null, imageIds: o.image ?? null, dryRun: !!o.dryRun }, (d, t) => progress.update(d, t));
+          return await core.restore.restore(
+            OPERATOR,
+            { conversationId: o.conversation ?? null, imageIds: o.image ?? null, dryRun: !!o.dryRun },
+            (d, t) => progress.update(d, t),
+          );
         } finally {
           seconds = Math.round(performance.now() - started) / 1000;
           progress.stop();
@@ -112,7 +126,9 @@ export function buildProgram(): Command {
       const result = await withCore(process.env, async (core) => {
         const progress = progressReporter('cleanup', { json: !!o.json, tty: tty() });
         try {
-          return await core.cleanup.cleanup(OPERATOR, { olderThanDays: o.olderThanDays, dryRun: !!o.dryRun }, (d, t) => progress.update(d, t));
+          return await core.cleanup.cleanup(OPERATOR, { olderThanDays: o.olderThanDays, dryRun: !!o.dryRun }, (d, t) =>
+            progress.update(d, t),
+          );
         } finally {
           progress.stop();
         }
@@ -126,20 +142,29 @@ export function buildProgram(): Command {
     .description(
       'Compare STORAGE_DIR with the store: remove files interrupted uploads left (older than an hour), report files no record keeps that this server did not write, restore missing copies from the cloud, report images with neither copy.',
     )
-    .option('--quarantine', 'move those files (both kinds) to STORAGE_DIR/.quarantine instead of deleting or keeping them')
+    .option(
+      '--quarantine',
+      'move those files (both kinds) to STORAGE_DIR/.quarantine instead of deleting or keeping them',
+    )
     .option('--dry-run', 'report, change nothing')
     .option('--json', 'print the result as JSON')
     .action(async (o: Common & { quarantine?: boolean }) => {
       const result = await withCore(process.env, async (core) => {
         const progress = progressReporter('reconcile', { json: !!o.json, tty: tty() });
         try {
-          return await core.reconcile.run({ quarantine: !!o.quarantine, dryRun: !!o.dryRun }, (phase, d, t) => phase === 'records' && progress.update(d, t));
+          return await core.reconcile.run(
+            { quarantine: !!o.quarantine, dryRun: !!o.dryRun },
+            (phase, d, t) => phase === 'records' && progress.update(d, t),
+          );
         } finally {
           progress.stop();
         }
       });
       // JSON keeps its shape (the records' counts at the top); text labels both blocks.
-      printResult(o.json ? { files: result.files, ...result.records } : { files: result.files, records: result.records }, !!o.json);
+      printResult(
+        o.json ? { files: result.files, ...result.records } : { files: result.files, records: result.records },
+        !!o.json,
+      );
       if (result.records.failed > 0 || result.records.noCloudCopy > 0 || result.files.failed > 0) process.exitCode = 1;
     });
 
@@ -149,21 +174,41 @@ export function buildProgram(): Command {
       "Import a deployment of the seed chatbot: its mongoexport files (JSON lines or --jsonArray, Extended JSON) and its Storage folder, into this server's store and STORAGE_DIR. Nothing at the source changes; running it again imports nothing twice.",
     )
     .requiredOption('--messages <file>', 'mongoexport of the messages collection')
-    .option('--conversations <file>', 'mongoexport of the conversations collection (without it, conversations are made from the messages)')
-    .requiredOption('--storage <dir>', 'the seed\'s Storage folder (holding Image_Gen/, uploads/, thumbnails/); may be STORAGE_DIR itself')
+    .option(
+      '--conversations <file>',
+      'mongoexport of the conversations collection (without it, conversations are made from the messages)',
+    )
+    .requiredOption(
+      '--storage <dir>',
+      "the seed's Storage folder (holding Image_Gen/, uploads/, thumbnails/); may be STORAGE_DIR itself",
+    )
     .option('--owner <id>', 'owner of documents that name none (default LEGACY_DEFAULT_OWNER)')
     .option('--dry-run', 'count what would be imported, change nothing')
     .option('--json', 'print the result as JSON')
     .action(async (o: Common & { messages: string; conversations?: string; storage: string; owner?: string }) => {
-      for (const [flag, path] of [['--messages', o.messages], ['--conversations', o.conversations], ['--storage', o.storage]] as const) {
+      for (const [flag, path] of [
+        ['--messages', o.messages],
+        ['--conversations', o.conversations],
+        ['--storage', o.storage],
+      ] as const) {
         if (path !== undefined && !existsSync(path)) usage(`${flag} ${path}: no such file or directory.`);
       }
       if (!statSync(o.storage).isDirectory()) usage(`--storage ${o.storage} is not a directory.`);
-      if (o.owner !== undefined && !/^[A-Za-z0-9._:@|-]{1,128}$/.test(o.owner)) usage(`--owner ${JSON.stringify(o.owner)} is not a user id (1 to 128 letters, digits or ._:@|-).`);
+      if (o.owner !== undefined && !/^[A-Za-z0-9._:@|-]{1,128}$/.test(o.owner))
+        usage(`--owner ${JSON.stringify(o.owner)} is not a user id (1 to 128 letters, digits or ._:@|-).`);
       // Loaded here: the export format is MongoDB's, and other commands never load its driver.
-      const [{ SeedImportService }, { readExportFile }] = await Promise.all([import('../services/seed-import.js'), import('../store/mongo/export-file.js')]);
+      const [{ SeedImportService }, { readExportFile }] = await Promise.all([
+        import('../services/seed-import.js'),
+        import('../store/mongo/export-file.js'),
+      ]);
       const result = await withCore(process.env, async (core) => {
-        const seedImport = new SeedImportService({ store: core.store, files: core.files, ...core.imaging, clock: core.clock, log: core.log });
+        const seedImport = new SeedImportService({
+          store: core.store,
+          files: core.files,
+          ...core.imaging,
+          clock: core.clock,
+          log: core.log,
+        });
         const total = await countLines(o.messages);
         const progress = progressReporter('import-seed', { json: !!o.json, tty: tty() });
         try {
@@ -183,7 +228,8 @@ export function buildProgram(): Command {
       });
       printResult({ ...result }, !!o.json);
       // Everything imported or accounted for (already there, or restorable from its cloud copy): 0.
-      if (result.missingNoCloudCopy + result.unreadable + result.ownerless + result.conflicts + result.failed > 0) process.exitCode = 1;
+      if (result.missingNoCloudCopy + result.unreadable + result.ownerless + result.conflicts + result.failed > 0)
+        process.exitCode = 1;
     });
 
   program
@@ -196,7 +242,9 @@ export function buildProgram(): Command {
     .action(async (o: Common) => {
       const result = await withCore(process.env, async (core) => {
         if (!core.replication) {
-          process.stderr.write('hybrid-image-store: no cloud provider is enabled (set POSTIMAGES_API_KEY, IMGBB_API_KEY or S3_BUCKET): nothing could replicate.\n');
+          process.stderr.write(
+            'hybrid-image-store: no cloud provider is enabled (set POSTIMAGES_API_KEY, IMGBB_API_KEY or S3_BUCKET): nothing could replicate.\n',
+          );
           process.exit(78);
         }
         const progress = progressReporter('requeue-local-only', { json: !!o.json, tty: tty() });
@@ -226,7 +274,9 @@ export function buildProgram(): Command {
 
   program
     .command('providers')
-    .description('The cloud providers in chain order, then the disabled ones, with their upload budgets: used in the current window (by every server on the store) and when it resets.')
+    .description(
+      'The cloud providers in chain order, then the disabled ones, with their upload budgets: used in the current window (by every server on the store) and when it resets.',
+    )
     .option('--json', 'print the result as JSON')
     .action(async (o: Common) => {
       const providers = await withCore(process.env, async (core) => core.chain.health());
@@ -240,7 +290,9 @@ export function buildProgram(): Command {
 
   program
     .command('serve')
-    .description('Start the server in this process, without the allocator and V8 heap settings of npm start (scripts/start.sh).')
+    .description(
+      'Start the server in this process, without the allocator and V8 heap settings of npm start (scripts/start.sh).',
+    )
     .action(async () => {
       await import('../main.js');
     });

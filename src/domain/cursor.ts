@@ -19,7 +19,9 @@ export function decodeCursor(s: string): Cursor {
   try {
     parsed = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
   } catch {
-    throw new BadUserInputError(`Malformed cursor "${truncate(s)}": pass an endCursor or edge cursor returned by this API.`);
+    throw new BadUserInputError(
+      `Malformed cursor "${truncate(s)}": pass an endCursor or edge cursor returned by this API.`,
+    );
   }
   if (
     !Array.isArray(parsed) ||
@@ -30,7 +32,9 @@ export function decodeCursor(s: string): Cursor {
     parsed[1].length === 0 ||
     parsed[1].length > 64
   ) {
-    throw new BadUserInputError(`Malformed cursor "${truncate(s)}": pass an endCursor or edge cursor returned by this API.`);
+    throw new BadUserInputError(
+      `Malformed cursor "${truncate(s)}": pass an endCursor or edge cursor returned by this API.`,
+    );
   }
   return { t: parsed[0], id: parsed[1] };
 }

@@ -5,5 +5,8 @@
  * alone: their path follows a host, not a quote, space or the start of the text.
  */
 export function redactPaths(message: string): string {
-  return message.replace(/(?<![\w:/.\]@%-])(?:\/[^\s'"`/\\:,;()<>]+){2,}\/?|(?<![\w:/.])\/(?:tmp|srv|home|var|etc|root|usr|opt|proc|mnt|data|app|work)\b[^\s'"`,;()<>]*/g, '<path>');
+  return message.replace(
+    /(?<![\w:/.\]@%-])(?:\/[^\s'"`/\\:,;()<>]+){2,}\/?|(?<![\w:/.])\/(?:tmp|srv|home|var|etc|root|usr|opt|proc|mnt|data|app|work)\b[^\s'"`,;()<>]*/g,
+    '<path>',
+  );
 }

@@ -33,7 +33,12 @@ export function canSee(viewer: Viewer, ownerId: string): boolean {
  * Returns the record when the viewer may see it; otherwise NOT_FOUND, the same answer as
  * for an id that does not exist, so ids of other users' data reveal nothing.
  */
-export function visibleOrNotFound<T extends { userId: string }>(viewer: Viewer, kind: string, id: string, record: T | null | undefined): T {
+export function visibleOrNotFound<T extends { userId: string }>(
+  viewer: Viewer,
+  kind: string,
+  id: string,
+  record: T | null | undefined,
+): T {
   if (!record || !canSee(viewer, record.userId)) throw new NotFoundError(kind, id);
   return record;
 }

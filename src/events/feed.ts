@@ -115,7 +115,9 @@ export class ChangeFeed {
       } else if (s.queue.length < this.o.maxQueue) {
         s.queue.push(change);
       } else if (!s.failed) {
-        s.failed = new SubscriberTooSlowError(`This subscription fell more than ${this.o.maxQueue} updates behind and was ended: read faster, or subscribe again and query what changed.`);
+        s.failed = new SubscriberTooSlowError(
+          `This subscription fell more than ${this.o.maxQueue} updates behind and was ended: read faster, or subscribe again and query what changed.`,
+        );
         s.queue = [];
       }
     }
@@ -128,7 +130,12 @@ export class ChangeFeed {
     let after: string | null = null;
     while (!signal.aborted) {
       try {
-        for await (const change of this.changes.tailChanges({ signal, pollMs: this.o.pollMs, wake: this.o.wake, after })) {
+        for await (const change of this.changes.tailChanges({
+          signal,
+          pollMs: this.o.pollMs,
+          wake: this.o.wake,
+          after,
+        })) {
           after = change.cursor;
           this.deliver(change);
         }

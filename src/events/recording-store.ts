@@ -20,24 +20,42 @@ import type { ImagePatch, MetadataStore } from '../store/metadata-store.js';
  * is stored, a live client misses one update and sees it on its next query. A process killed
  * between the two loses the change the same way, never the data.
  */
-export function recordingStore(inner: MetadataStore, o: { changes: ChangeLog; wake: WakeSignal; log: Logger }): MetadataStore {
+export function recordingStore(
+  inner: MetadataStore,
+  o: { changes: ChangeLog; wake: WakeSignal; log: Logger },
+): MetadataStore {
   const record = async (changes: NewChange[]) => {
     if (changes.length === 0) return;
     try {
       await o.changes.appendChanges(changes);
       o.wake.wake();
     } catch (err) {
-      o.log.warn({ err, changes: changes.length }, 'could not append to the change log: live subscribers miss this update');
+      o.log.warn(
+        { err, changes: changes.length },
+        'could not append to the change log: live subscribers miss this update',
+      );
     }
   };
-  const imageAdded = (image: ImageRecord): NewChange => ({ kind: 'IMAGE_ADDED', conversationId: image.conversationId, userId: image.userId, messageId: image.messageId, imageId: image.id });
+  const imageAdded = (image: ImageRecord): NewChange => ({
+    kind: 'IMAGE_ADDED',
+    conversationId: image.conversationId,
+    userId: image.userId,
+    messageId: image.messageId,
+    imageId: image.id,
+  });
   const one = async (id: string) => (await inner.getImagesByIds([id]))[0];
 
   const overrides: Partial<MetadataStore> = {
     async addMessage(message: Message) {
       await inner.addMessage(message);
       await record([
-        { kind: 'MESSAGE_ADDED', conversationId: message.conversationId, userId: message.userId, messageId: message.id, imageId: null },
+        {
+          kind: 'MESSAGE_ADDED',
+          conversationId: message.conversationId,
+          userId: message.userId,
+          messageId: message.id,
+          imageId: null,
+        },
         ...message.images.map(imageAdded),
       ]);
     },
@@ -49,7 +67,16 @@ export function recordingStore(inner: MetadataStore, o: { changes: ChangeLog; wa
       const changed = await inner.updateImage(id, patch, guard);
       if (changed && !onlyLease(patch)) {
         const image = await one(id).catch(() => undefined);
-        if (image) await record([{ kind: 'IMAGE_CHANGED', conversationId: image.conversationId, userId: image.userId, messageId: image.messageId, imageId: image.id }]);
+        if (image)
+          await record([
+            {
+              kind: 'IMAGE_CHANGED',
+              conversationId: image.conversationId,
+              userId: image.userId,
+              messageId: image.messageId,
+              imageId: image.id,
+            },
+          ]);
       }
       return changed;
     },
@@ -76,7 +103,13 @@ export function recordingStore(inner: MetadataStore, o: { changes: ChangeLog; wa
 }
 
 function deleted(image: ImageRecord): NewChange {
-  return { kind: 'IMAGE_DELETED', conversationId: image.conversationId, userId: image.userId, messageId: image.messageId, imageId: image.id };
+  return {
+    kind: 'IMAGE_DELETED',
+    conversationId: image.conversationId,
+    userId: image.userId,
+    messageId: image.messageId,
+    imageId: image.id,
+  };
 }
 
 /** A patch that only renews or releases a lease: nothing a client shows has changed. */

@@ -17,7 +17,9 @@ export function pageArgs(requested: number | null | undefined, after: string | n
 
 export function parseId(kind: string, id: string): string {
   if (!isValidId(id)) {
-    throw new BadUserInputError(`Malformed ${kind} id "${id.length > 40 ? `${id.slice(0, 40)}…` : id}": ids are 24 hexadecimal characters.`);
+    throw new BadUserInputError(
+      `Malformed ${kind} id "${id.length > 40 ? `${id.slice(0, 40)}…` : id}": ids are 24 hexadecimal characters.`,
+    );
   }
   return id;
 }

@@ -8,7 +8,9 @@ import type { ComplexityEstimator } from 'graphql-query-complexity';
 // The ESM build of graphql-query-complexity imports graphql's .mjs files, while type-graphql
 // and Apollo run on graphql's CommonJS build; graphql refuses schema objects from the other
 // build ("from another module or realm"). Its CommonJS build shares our graphql instance.
-const { getComplexity, simpleEstimator } = createRequire(import.meta.url)('graphql-query-complexity') as typeof QueryComplexity;
+const { getComplexity, simpleEstimator } = createRequire(import.meta.url)(
+  'graphql-query-complexity',
+) as typeof QueryComplexity;
 
 /** Lists without a `first` argument (a message's images) are assumed to hold this many items. */
 const ASSUMED_LIST_SIZE = 4;
@@ -46,7 +48,9 @@ export function complexityPlugin(schema: GraphQLSchema, maxComplexity: number): 
             });
           } catch (e) {
             // getComplexity coerces the variables first; bad ones are the client's error.
-            throw new GraphQLError(e instanceof Error ? e.message : String(e), { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
+            throw new GraphQLError(e instanceof Error ? e.message : String(e), {
+              extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
+            });
           }
           if (complexity > maxComplexity) {
             throw new GraphQLError(

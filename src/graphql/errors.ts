@@ -1,6 +1,13 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerErrorCode, ApolloServerValidationErrorCode, unwrapResolverError } from '@apollo/server/errors';
-import { GraphQLError, Kind, type ASTVisitor, type FieldNode, type GraphQLFormattedError, type ValidationContext } from 'graphql';
+import {
+  GraphQLError,
+  Kind,
+  type ASTVisitor,
+  type FieldNode,
+  type GraphQLFormattedError,
+  type ValidationContext,
+} from 'graphql';
 import { redactPaths } from '../domain/redact.js';
 import { isDomainError } from '../domain/errors.js';
 import type { GraphQLContext } from './context.js';
@@ -27,7 +34,9 @@ const CLIENT_CODES = new Set<string>([
  * malformed after the operation had started (a broken file part, a body cut short) or a file
  * went over its limits. The parser's messages describe the body, so they are shown.
  */
-export function multipartError(error: unknown): { status: number; code: 'BAD_USER_INPUT' | 'PAYLOAD_TOO_LARGE'; message: string } | undefined {
+export function multipartError(
+  error: unknown,
+): { status: number; code: 'BAD_USER_INPUT' | 'PAYLOAD_TOO_LARGE'; message: string } | undefined {
   if (!(error instanceof Error)) return undefined;
   const e = error as Error & { status?: unknown; expose?: unknown };
   if (e.expose !== true || typeof e.status !== 'number' || e.status < 400 || e.status >= 500) return undefined;
@@ -36,7 +45,9 @@ export function multipartError(error: unknown): { status: number; code: 'BAD_USE
   // The parser is given MAX_UPLOAD_BYTES + 1 (src/http/app.ts), so that a file of exactly the
   // limit passes: its message would quote that number. Said as the upload path says it.
   const truncated = /^File truncated as it exceeds the (\d+) byte size limit\.$/.exec(e.message);
-  const message = truncated ? `The file is larger than the ${Number(truncated[1]) - 1} bytes accepted (MAX_UPLOAD_BYTES).` : e.message;
+  const message = truncated
+    ? `The file is larger than the ${Number(truncated[1]) - 1} bytes accepted (MAX_UPLOAD_BYTES).`
+    : e.message;
   return { status, code: status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_USER_INPUT', message };
 }
 
@@ -60,11 +71,21 @@ export function createErrorFormatter(o: { isProduction: boolean; introspection: 
   const format = (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     if (isDomainError(original)) {
-      return { message: original.message, locations: formatted.locations, path: formatted.path, extensions: { code: original.code } };
+      return {
+        message: original.message,
+        locations: formatted.locations,
+        path: formatted.path,
+        extensions: { code: original.code },
+      };
     }
     const multipart = multipartError(original);
     if (multipart) {
-      return { message: multipart.message, locations: formatted.locations, path: formatted.path, extensions: { code: multipart.code } };
+      return {
+        message: multipart.message,
+        locations: formatted.locations,
+        path: formatted.path,
+        extensions: { code: multipart.code },
+      };
     }
     if (isClientError(error)) {
       const { stacktrace: _dropped, ...extensions } = formatted.extensions ?? {};
@@ -97,7 +118,10 @@ export function subscriptionsOverHttpRule(context: ValidationContext): ASTVisito
     OperationDefinition(node) {
       if (node.operation === 'subscription') {
         context.reportError(
-          new GraphQLError('Subscriptions run over WebSocket: connect to ws://<host>/graphql with the graphql-transport-ws protocol (the graphql-ws library); over HTTP send a query or a mutation.', { nodes: [node] }),
+          new GraphQLError(
+            'Subscriptions run over WebSocket: connect to ws://<host>/graphql with the graphql-transport-ws protocol (the graphql-ws library); over HTTP send a query or a mutation.',
+            { nodes: [node] },
+          ),
         );
       }
     },
@@ -121,10 +145,13 @@ export function introspectionOffRule(context: ValidationContext): ASTVisitor {
       const name = node.name.value;
       if (name === '__schema' || (name === '__type' && !asksOnlyTheName(node))) {
         context.reportError(
-          new GraphQLError('GraphQL introspection is disabled on this server: `__schema` is refused, and `__type` may ask only for `name`.', {
-            nodes: [node],
-            extensions: { validationErrorCode: ApolloServerValidationErrorCode.INTROSPECTION_DISABLED },
-          }),
+          new GraphQLError(
+            'GraphQL introspection is disabled on this server: `__schema` is refused, and `__type` may ask only for `name`.',
+            {
+              nodes: [node],
+              extensions: { validationErrorCode: ApolloServerValidationErrorCode.INTROSPECTION_DISABLED },
+            },
+          ),
         );
       }
     },
@@ -175,7 +202,11 @@ export function notFoundHintPlugin(mode: 'dev' | 'jwt'): ApolloServerPlugin<Grap
           if (!errors?.some((e) => e.extensions?.['code'] === 'NOT_FOUND')) return;
           response.body.singleResult.errors = errors.map((e) =>
             e.extensions?.['code'] === 'NOT_FOUND'
-              ? { ...e, message: `${e.message} Only its owner can see it, and this request is user "${viewer.userId}" (${source}).`, extensions: { ...e.extensions, userId: viewer.userId } }
+              ? {
+                  ...e,
+                  message: `${e.message} Only its owner can see it, and this request is user "${viewer.userId}" (${source}).`,
+                  extensions: { ...e.extensions, userId: viewer.userId },
+                }
               : e,
           );
         },

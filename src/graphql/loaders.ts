@@ -19,18 +19,27 @@ export function createLoaders(chat: ChatService, options: { batch?: boolean } = 
   // batch: false exists only so bench/read.ts can measure what batching saves.
   const batch = options.batch ?? true;
   return {
-    conversation: new DataLoader<string, Conversation | undefined>(async (ids) => {
-      const found = new Map((await chat.conversationsByIds(ids)).map((c) => [c.id, c]));
-      return ids.map((id) => found.get(id));
-    }, { batch }),
-    message: new DataLoader<string, Message | undefined>(async (ids) => {
-      const found = new Map((await chat.messagesByIds(ids)).map((m) => [m.id, m]));
-      return ids.map((id) => found.get(id));
-    }, { batch }),
-    imageCount: new DataLoader<string, number>(async (ids) => {
-      const counts = await chat.imageCounts(ids);
-      return ids.map((id) => counts.get(id) ?? 0);
-    }, { batch }),
+    conversation: new DataLoader<string, Conversation | undefined>(
+      async (ids) => {
+        const found = new Map((await chat.conversationsByIds(ids)).map((c) => [c.id, c]));
+        return ids.map((id) => found.get(id));
+      },
+      { batch },
+    ),
+    message: new DataLoader<string, Message | undefined>(
+      async (ids) => {
+        const found = new Map((await chat.messagesByIds(ids)).map((m) => [m.id, m]));
+        return ids.map((id) => found.get(id));
+      },
+      { batch },
+    ),
+    imageCount: new DataLoader<string, number>(
+      async (ids) => {
+        const counts = await chat.imageCounts(ids);
+        return ids.map((id) => counts.get(id) ?? 0);
+      },
+      { batch },
+    ),
     // Keys that ask for the same page shape are batched into one store call.
     messagePage: new DataLoader<MessagePageKey, Page<Message>, string>(
       async (keys) => {
@@ -48,7 +57,10 @@ export function createLoaders(chat: ChatService, options: { batch?: boolean } = 
             for (const [id, page] of pages) results.set(`${id}|${shape}`, page);
           }),
         );
-        return keys.map((k) => results.get(`${k.conversationId}|${pageShape(k.page)}`) ?? { items: [], hasNextPage: false, totalCount: 0 });
+        return keys.map(
+          (k) =>
+            results.get(`${k.conversationId}|${pageShape(k.page)}`) ?? { items: [], hasNextPage: false, totalCount: 0 },
+        );
       },
       { batch, cacheKeyFn: (k) => `${k.conversationId}|${pageShape(k.page)}` },
     ),

@@ -1,5 +1,12 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { GraphQLError, Kind, type FieldNode, type FragmentDefinitionNode, type GraphQLSchema, type SelectionSetNode } from 'graphql';
+import {
+  GraphQLError,
+  Kind,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLSchema,
+  type SelectionSetNode,
+} from 'graphql';
 import { getArgumentValues } from 'graphql/execution/values.js';
 
 /**
@@ -23,7 +30,9 @@ export function mutationLimitsPlugin(schema: GraphQLSchema, maxFiles: number): A
         async didResolveOperation({ operation, document, request }) {
           if (operation?.operation !== 'mutation' || !mutationType) return;
           const fragments = new Map(
-            document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
+            document.definitions
+              .filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION)
+              .map((d) => [d.name.value, d]),
           );
           const fields = rootFields(operation.selectionSet, fragments);
           if (fields.length > MAX_MUTATION_FIELDS) {
@@ -67,7 +76,11 @@ export function mutationLimitsPlugin(schema: GraphQLSchema, maxFiles: number): A
  * The root fields an operation selects, through fragments and inline fragments; @skip and
  * @include are not evaluated, so a skipped field still counts (an upper bound, never less).
  */
-function rootFields(set: SelectionSetNode, fragments: Map<string, FragmentDefinitionNode>, seen = new Set<string>()): FieldNode[] {
+function rootFields(
+  set: SelectionSetNode,
+  fragments: Map<string, FragmentDefinitionNode>,
+  seen = new Set<string>(),
+): FieldNode[] {
   const out: FieldNode[] = [];
   for (const s of set.selections) {
     if (s.kind === Kind.FIELD) {
@@ -78,7 +91,8 @@ function rootFields(set: SelectionSetNode, fragments: Map<string, FragmentDefini
       const f = fragments.get(s.name.value);
       // A fragment spread twice is counted twice (an upper bound: fields with the same
       // response key merge when run). A cycle is refused by validation before this.
-      if (f && !seen.has(s.name.value)) out.push(...rootFields(f.selectionSet, fragments, new Set([...seen, s.name.value])));
+      if (f && !seen.has(s.name.value))
+        out.push(...rootFields(f.selectionSet, fragments, new Set([...seen, s.name.value])));
     }
   }
   return out;

@@ -23,7 +23,16 @@ const UNUSED_PUBSUB = {
 /** Builds the executable schema from the type-graphql classes. Also emitted to schema/schema.graphql. */
 export function buildAppSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [ConversationResolver, MessageResolver, ImageResolver, UploadResolver, MaintenanceResolver, ProviderResolver, ReplicationResolver, EventsResolver],
+    resolvers: [
+      ConversationResolver,
+      MessageResolver,
+      ImageResolver,
+      UploadResolver,
+      MaintenanceResolver,
+      ProviderResolver,
+      ReplicationResolver,
+      EventsResolver,
+    ],
     // Every subscription brings its own source (EventsResolver); type-graphql still asks for a
     // PubSub, which nothing uses.
     pubSub: UNUSED_PUBSUB,

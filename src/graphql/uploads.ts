@@ -51,11 +51,18 @@ const relayed = new WeakSet<Readable>();
  * so the parser can finish the body. `highWaterMark` is what the relay may hold ahead of its
  * reader (about twice it: the PassThrough's writable and readable buffers).
  */
-export function relayFileStream(raw: Readable & { truncated?: boolean }, highWaterMark?: number): Readable & { truncated?: boolean } {
+export function relayFileStream(
+  raw: Readable & { truncated?: boolean },
+  highWaterMark?: number,
+): Readable & { truncated?: boolean } {
   const out = new PassThrough(highWaterMark === undefined ? {} : { highWaterMark });
   raw.on('limit', () => out.emit('limit'));
   raw.on('error', (e: Error) => {
-    out.destroy('expose' in e ? e : Object.assign(new Error(`The multipart body is malformed: ${e.message}.`), { status: 400, expose: true }));
+    out.destroy(
+      'expose' in e
+        ? e
+        : Object.assign(new Error(`The multipart body is malformed: ${e.message}.`), { status: 400, expose: true }),
+    );
   });
   out.on('close', () => {
     if (!raw.readableEnded && !raw.destroyed) {

@@ -91,11 +91,21 @@ export function createHttpApp(deps: HttpDeps): Express {
     app.get('/metrics', async (req, res) => {
       if (expected) {
         // Compared as digests so the comparison takes the same time whatever was sent.
-        const given = createHash('sha256').update(req.headers.authorization ?? '').digest();
+        const given = createHash('sha256')
+          .update(req.headers.authorization ?? '')
+          .digest();
         if (!timingSafeEqual(given, expected)) {
-          res.status(401).set('WWW-Authenticate', 'Bearer realm="metrics"').json({
-            errors: [{ message: 'GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`.', extensions: { code: 'UNAUTHENTICATED' } }],
-          });
+          res
+            .status(401)
+            .set('WWW-Authenticate', 'Bearer realm="metrics"')
+            .json({
+              errors: [
+                {
+                  message: 'GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`.',
+                  extensions: { code: 'UNAUTHENTICATED' },
+                },
+              ],
+            });
           return;
         }
       }
@@ -119,7 +129,11 @@ export function createHttpApp(deps: HttpDeps): Express {
     // (graphql-upload-minimal issue #51): the upload path counts bytes itself and treats the
     // stream's `limit` event as PAYLOAD_TOO_LARGE. Here it is one byte over, so a file of
     // exactly the limit still passes.
-    graphqlUploadExpress({ maxFileSize: deps.upload.maxFileBytes + 1, maxFiles: deps.upload.maxFiles, maxFieldSize: deps.maxJsonBodyBytes }),
+    graphqlUploadExpress({
+      maxFileSize: deps.upload.maxFileBytes + 1,
+      maxFiles: deps.upload.maxFiles,
+      maxFieldSize: deps.maxJsonBodyBytes,
+    }),
     // Files arrive while Apollo works on the operation, instead of after (early-upload-read.ts).
     readUploadsEarly(UPLOAD_READ_AHEAD_BYTES),
     largeJsonBodiesWithinBudget(deps.maxJsonBodyBytes),
@@ -130,7 +144,10 @@ export function createHttpApp(deps: HttpDeps): Express {
         let viewer;
         try {
           // Already known when the credentials were checked before the body was read.
-          viewer = 'viewer' in res.locals ? (res.locals['viewer'] as Awaited<ReturnType<Authenticate>>) : await deps.authenticate(req.headers);
+          viewer =
+            'viewer' in res.locals
+              ? (res.locals['viewer'] as Awaited<ReturnType<Authenticate>>)
+              : await deps.authenticate(req.headers);
         } catch (e) {
           if (isDomainError(e)) {
             throw new GraphQLError(e.message, { extensions: { code: e.code, http: { status: 401 } } });
@@ -143,7 +160,9 @@ export function createHttpApp(deps: HttpDeps): Express {
   );
 
   app.use((_req, res) => {
-    res.status(404).json({ errors: [{ message: 'Not found. The API is at /graphql.', extensions: { code: 'NOT_FOUND' } }] });
+    res
+      .status(404)
+      .json({ errors: [{ message: 'Not found. The API is at /graphql.', extensions: { code: 'NOT_FOUND' } }] });
   });
 
   app.use(bodyErrorHandler);
@@ -179,7 +198,10 @@ function credentialsBeforeBody(authenticate: Authenticate): RequestHandler {
   return (req, res, next) => {
     if (req.method !== 'POST') return next();
     const refuse = (message: string) => {
-      res.status(401).set({ Connection: 'close', 'WWW-Authenticate': 'Bearer' }).json({ errors: [{ message, extensions: { code: 'UNAUTHENTICATED' } }] });
+      res
+        .status(401)
+        .set({ Connection: 'close', 'WWW-Authenticate': 'Bearer' })
+        .json({ errors: [{ message, extensions: { code: 'UNAUTHENTICATED' } }] });
     };
     authenticate(req.headers).then(
       (viewer) => {

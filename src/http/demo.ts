@@ -15,11 +15,17 @@ export function createDemoRouter(root = DEMO_ROOT): Router {
   router.get('/', (_req, res) => {
     const index = join(root, 'index.html');
     if (!existsSync(index)) {
-      res.status(404).type('text/plain').send('The demo page is not built: run `npm run build`, then reload. GraphiQL is at /graphql.');
+      res
+        .status(404)
+        .type('text/plain')
+        .send('The demo page is not built: run `npm run build`, then reload. GraphiQL is at /graphql.');
       return;
     }
     res.set({ ...security, 'Cache-Control': 'no-cache' }).sendFile(index);
   });
-  router.use('/demo', express.static(root, { index: false, fallthrough: true, maxAge: 0, setHeaders: (res) => res.set(security) }));
+  router.use(
+    '/demo',
+    express.static(root, { index: false, fallthrough: true, maxAge: 0, setHeaders: (res) => res.set(security) }),
+  );
   return router;
 }

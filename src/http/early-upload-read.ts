@@ -23,7 +23,12 @@ import { relayFileStream } from '../graphql/uploads.js';
 export function readUploadsEarly(aheadBytes: number) {
   return (req: Request, _res: Response, next: NextFunction): void => {
     const body: unknown = req.body;
-    if (body && typeof body === 'object') for (const upload of uploadsIn(body)) upload.promise.then((file) => readAhead(file, aheadBytes), () => undefined);
+    if (body && typeof body === 'object')
+      for (const upload of uploadsIn(body))
+        upload.promise.then(
+          (file) => readAhead(file, aheadBytes),
+          () => undefined,
+        );
     next();
   };
 }

@@ -55,7 +55,10 @@ const PREFIX_LENGTH = '/files/'.length;
 type ErrorCode = 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT';
 
 function fail(res: Response, status: number, code: ErrorCode, message: string): void {
-  res.status(status).set('Cache-Control', 'no-store').json({ errors: [{ message, extensions: { code } }] });
+  res
+    .status(status)
+    .set('Cache-Control', 'no-store')
+    .json({ errors: [{ message, extensions: { code } }] });
 }
 
 /**
@@ -89,7 +92,10 @@ export function createFilesRouter(deps: FilesRouterDeps): Router {
       const cloudUrl = record.cloudUrl;
       const target = cloudUrl ? ((await deps.cloudRedirect?.(cloudUrl)) ?? null) : null;
       if (target) {
-        res.status(302).set({ Location: target, 'Cache-Control': 'private, no-cache', 'Referrer-Policy': 'no-referrer' }).end();
+        res
+          .status(302)
+          .set({ Location: target, 'Cache-Control': 'private, no-cache', 'Referrer-Policy': 'no-referrer' })
+          .end();
         return;
       }
       if (cloudUrl) deps.log?.warn({ key }, 'a stored cloud URL is not on an allowed origin: not redirecting to it');
@@ -142,7 +148,12 @@ export function createFilesRouter(deps: FilesRouterDeps): Router {
       const range = rangeFor(req, etag, file.size);
       if (range === 'unsatisfiable') {
         res.set('Content-Range', `bytes */${file.size}`);
-        fail(res, 416, 'BAD_USER_INPUT', `The requested range is not satisfiable: the file has ${file.size} bytes. Send one range, "bytes=first-last", "bytes=first-" or "bytes=-suffix".`);
+        fail(
+          res,
+          416,
+          'BAD_USER_INPUT',
+          `The requested range is not satisfiable: the file has ${file.size} bytes. Send one range, "bytes=first-last", "bytes=first-" or "bytes=-suffix".`,
+        );
         return;
       }
       setCommonHeaders();
@@ -167,7 +178,14 @@ export function createFilesRouter(deps: FilesRouterDeps): Router {
  * Streams the bytes; the read stream owns the descriptor from here. pipeline destroys the
  * stream, which closes the descriptor, whether the client reads to the end or goes away.
  */
-async function send(handle: FileHandle, start: number, end: number, res: Response, req: Request, log?: Logger): Promise<void> {
+async function send(
+  handle: FileHandle,
+  start: number,
+  end: number,
+  res: Response,
+  req: Request,
+  log?: Logger,
+): Promise<void> {
   const stream = handle.createReadStream({ start, end, autoClose: true });
   try {
     await pipeline(stream, res);

@@ -8,7 +8,6 @@ export type Authenticate = (headers: IncomingHttpHeaders) => Promise<Viewer | nu
 
 const USER_ID = /^[A-Za-z0-9._:@|-]{1,128}$/;
 
-
 /**
  * Builds the function that turns request headers into a Viewer.
  * JWT mode: `Authorization: Bearer <JWT>`, HS256 with a secret or any JWKS key; `sub` is the
@@ -53,16 +52,24 @@ export function createAuthenticator(auth: Config['auth']): Authenticate {
     const match = /^Bearer\s+(\S+)$/i.exec(value);
     if (!match) throw new UnauthenticatedError('Authorization must be "Bearer <JWT>".');
     try {
-      const { payload } = typeof key === 'function' ? await jwtVerify(match[1] as string, key, options) : await jwtVerify(match[1] as string, key, options);
+      const { payload } =
+        typeof key === 'function'
+          ? await jwtVerify(match[1] as string, key, options)
+          : await jwtVerify(match[1] as string, key, options);
       if (typeof payload.sub !== 'string' || !USER_ID.test(payload.sub)) {
         throw new UnauthenticatedError('The token has no usable "sub" claim.');
       }
       const roles = Array.isArray(payload['roles']) ? (payload['roles'] as unknown[]) : [];
-      return { userId: payload.sub, isAdmin: roles.includes('admin'), ...(typeof payload.exp === 'number' ? { expiresAt: new Date(payload.exp * 1000) } : {}) };
+      return {
+        userId: payload.sub,
+        isAdmin: roles.includes('admin'),
+        ...(typeof payload.exp === 'number' ? { expiresAt: new Date(payload.exp * 1000) } : {}),
+      };
     } catch (e) {
       if (e instanceof UnauthenticatedError) throw e;
       // jose reports a token older than maxTokenAge as expired, naming the `iat` claim.
-      if (e instanceof joseErrors.JWTExpired && e.claim === 'iat') throw new UnauthenticatedError('The token is older than AUTH_JWT_MAX_AGE_SECONDS allows.');
+      if (e instanceof joseErrors.JWTExpired && e.claim === 'iat')
+        throw new UnauthenticatedError('The token is older than AUTH_JWT_MAX_AGE_SECONDS allows.');
       if (e instanceof joseErrors.JWTExpired) throw new UnauthenticatedError('The token has expired.');
       if (e instanceof joseErrors.JWTClaimValidationFailed && e.claim === 'exp') {
         throw new UnauthenticatedError('The token has no "exp" claim: tokens must expire.');

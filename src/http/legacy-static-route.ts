@@ -24,7 +24,10 @@ const LEGACY_PATH = /^\/static\/Storage\/.+$/;
 const PREFIX_LENGTH = '/static/Storage/'.length;
 
 function notFound(res: Response): void {
-  res.status(404).set('Cache-Control', 'no-store').json({ errors: [{ message: 'No file at this address.', extensions: { code: 'NOT_FOUND' } }] });
+  res
+    .status(404)
+    .set('Cache-Control', 'no-store')
+    .json({ errors: [{ message: 'No file at this address.', extensions: { code: 'NOT_FOUND' } }] });
 }
 
 /**
@@ -48,7 +51,10 @@ export function createLegacyStaticRouter(deps: LegacyStaticDeps): Router {
     // A public copy was public all along: anyone holding the old link is sent to it.
     const publicTarget = cloudUrl && deps.cloudUrlPublic(cloudUrl) ? await deps.cloudRedirect(cloudUrl) : null;
     if (publicTarget) {
-      res.status(302).set({ Location: publicTarget, 'Cache-Control': 'private, no-cache', 'Referrer-Policy': 'no-referrer' }).end();
+      res
+        .status(302)
+        .set({ Location: publicTarget, 'Cache-Control': 'private, no-cache', 'Referrer-Policy': 'no-referrer' })
+        .end();
       return;
     }
     let viewer;
@@ -56,7 +62,10 @@ export function createLegacyStaticRouter(deps: LegacyStaticDeps): Router {
       viewer = await deps.authenticate(req.headers);
     } catch (e) {
       if (!isDomainError(e)) throw e;
-      res.status(401).set({ 'Cache-Control': 'no-store', 'WWW-Authenticate': 'Bearer' }).json({ errors: [{ message: e.message, extensions: { code: e.code } }] });
+      res
+        .status(401)
+        .set({ 'Cache-Control': 'no-store', 'WWW-Authenticate': 'Bearer' })
+        .json({ errors: [{ message: e.message, extensions: { code: e.code } }] });
       return;
     }
     // Another user's file is as unknown as a missing one.
@@ -64,8 +73,16 @@ export function createLegacyStaticRouter(deps: LegacyStaticDeps): Router {
     // The owner: a private bucket's object (presigned now), else this server's file. A cloud URL
     // off the allowed origins is never a target.
     const privateTarget = cloudUrl ? await deps.cloudRedirect(cloudUrl) : null;
-    if (cloudUrl && !privateTarget) deps.log?.warn({ imageId: image.id }, 'a stored cloud URL is not on an allowed origin: not redirecting to it');
-    res.status(302).set({ Location: privateTarget ?? deps.signedUrl(key), 'Cache-Control': 'private, no-store', 'Referrer-Policy': 'no-referrer' }).end();
+    if (cloudUrl && !privateTarget)
+      deps.log?.warn({ imageId: image.id }, 'a stored cloud URL is not on an allowed origin: not redirecting to it');
+    res
+      .status(302)
+      .set({
+        Location: privateTarget ?? deps.signedUrl(key),
+        'Cache-Control': 'private, no-store',
+        'Referrer-Policy': 'no-referrer',
+      })
+      .end();
   });
   return router;
 }

@@ -15,7 +15,12 @@ const CIRCUIT_VALUE = { CLOSED: 0, HALF_OPEN: 1, OPEN: 2 } as const;
  */
 export const QUEUE_DEPTH_TTL_MS = 30_000;
 
-export function createMetrics(deps: { queueDepth: () => Promise<number>; providers: () => Promise<ProviderHealth[]>; queueDepthTtlMs?: number; clock?: () => Date }) {
+export function createMetrics(deps: {
+  queueDepth: () => Promise<number>;
+  providers: () => Promise<ProviderHealth[]>;
+  queueDepthTtlMs?: number;
+  clock?: () => Date;
+}) {
   const registry = new Registry();
   const clock = deps.clock ?? (() => new Date());
   const queueDepth = cachedFor(deps.queueDepthTtlMs ?? QUEUE_DEPTH_TTL_MS, deps.queueDepth, clock);
@@ -50,7 +55,8 @@ export function createMetrics(deps: { queueDepth: () => Promise<number>; provide
     labelNames: ['provider'] as const,
     registers: [registry],
     async collect() {
-      for (const p of await providers()) if (p.enabled) this.set({ provider: p.name.toLowerCase() }, CIRCUIT_VALUE[p.circuit]);
+      for (const p of await providers())
+        if (p.enabled) this.set({ provider: p.name.toLowerCase() }, CIRCUIT_VALUE[p.circuit]);
     },
   });
   new Gauge({
@@ -59,7 +65,8 @@ export function createMetrics(deps: { queueDepth: () => Promise<number>; provide
     labelNames: ['provider'] as const,
     registers: [registry],
     async collect() {
-      for (const p of await providers()) if (p.enabled) this.set({ provider: p.name.toLowerCase() }, p.misconfigured ? 1 : 0);
+      for (const p of await providers())
+        if (p.enabled) this.set({ provider: p.name.toLowerCase() }, p.misconfigured ? 1 : 0);
     },
   });
   const budgetGauge = (name: string, help: string, value: (b: NonNullable<ProviderHealth['budget']>) => number) =>
@@ -70,12 +77,25 @@ export function createMetrics(deps: { queueDepth: () => Promise<number>; provide
       registers: [registry],
       async collect() {
         this.reset();
-        for (const p of await providers()) if (p.enabled && p.budget) this.set({ provider: p.name.toLowerCase(), per: p.budget.per }, value(p.budget));
+        for (const p of await providers())
+          if (p.enabled && p.budget) this.set({ provider: p.name.toLowerCase(), per: p.budget.per }, value(p.budget));
       },
     });
-  budgetGauge('his_provider_budget_limit', 'Uploads a provider may be sent per budget window (POSTIMAGES_BUDGET, IMGBB_BUDGET, S3_BUDGET).', (b) => b.limit);
-  budgetGauge('his_provider_budget_used', 'Uploads sent to a provider in the current budget window, by every process on the store.', (b) => b.used);
-  budgetGauge('his_provider_budget_resets_at_seconds', 'When the current budget window ends (Unix time, seconds).', (b) => Math.floor(b.resetsAt.getTime() / 1000));
+  budgetGauge(
+    'his_provider_budget_limit',
+    'Uploads a provider may be sent per budget window (POSTIMAGES_BUDGET, IMGBB_BUDGET, S3_BUDGET).',
+    (b) => b.limit,
+  );
+  budgetGauge(
+    'his_provider_budget_used',
+    'Uploads sent to a provider in the current budget window, by every process on the store.',
+    (b) => b.used,
+  );
+  budgetGauge(
+    'his_provider_budget_resets_at_seconds',
+    'When the current budget window ends (Unix time, seconds).',
+    (b) => Math.floor(b.resetsAt.getTime() / 1000),
+  );
   const budgetSkips = new Counter({
     name: 'his_provider_budget_skips_total',
     help: 'Uploads that skipped a provider because its budget was spent (no request sent).',
@@ -97,7 +117,11 @@ export function createMetrics(deps: { queueDepth: () => Promise<number>; provide
       altered.inc({ provider: service.toLowerCase() });
     },
   };
-  return { registry, events, onBudgetSkip: (provider: string) => budgetSkips.inc({ provider: provider.toLowerCase() }) };
+  return {
+    registry,
+    events,
+    onBudgetSkip: (provider: string) => budgetSkips.inc({ provider: provider.toLowerCase() }),
+  };
 }
 
 /** Callers while `load` runs share its promise; once it settles the next call loads again. */

@@ -14,7 +14,10 @@ const fileOf = (pkg: string, file: string) => join(dirname(require.resolve(`${pk
  */
 const ASSETS: Record<string, { file: string; type: string }> = {
   'react.js': { file: fileOf('react', 'umd/react.production.min.js'), type: 'text/javascript; charset=utf-8' },
-  'react-dom.js': { file: fileOf('react-dom', 'umd/react-dom.production.min.js'), type: 'text/javascript; charset=utf-8' },
+  'react-dom.js': {
+    file: fileOf('react-dom', 'umd/react-dom.production.min.js'),
+    type: 'text/javascript; charset=utf-8',
+  },
   'graphiql.js': { file: fileOf('graphiql', 'graphiql.min.js'), type: 'text/javascript; charset=utf-8' },
   'graphiql.css': { file: fileOf('graphiql', 'graphiql.min.css'), type: 'text/css; charset=utf-8' },
 };
@@ -97,16 +100,32 @@ export function createPlaygroundRouter(o: { headers: Record<string, string> }): 
   const html = page(o.headers);
   router.get('/graphql', (req: Request, res: Response, next) => {
     if (!wantsHtml(req) || req.query['query'] !== undefined) return next();
-    res.set({ 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' }).send(html);
+    res
+      .set({
+        'Content-Type': 'text/html; charset=utf-8',
+        'Cache-Control': 'no-cache',
+        'X-Content-Type-Options': 'nosniff',
+      })
+      .send(html);
   });
   router.get(`${PLAYGROUND_ASSET_PATH}/init.js`, (_req, res) => {
-    res.set({ 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' }).send(INIT);
+    res
+      .set({
+        'Content-Type': 'text/javascript; charset=utf-8',
+        'Cache-Control': 'no-cache',
+        'X-Content-Type-Options': 'nosniff',
+      })
+      .send(INIT);
   });
   router.get(`${PLAYGROUND_ASSET_PATH}/:name`, (req: Request, res: Response, next) => {
     const asset = ASSETS[String(req.params['name'])];
     if (!asset) return next();
     // The files change only with the installed package versions.
-    res.set({ 'Content-Type': asset.type, 'Cache-Control': 'public, max-age=86400', 'X-Content-Type-Options': 'nosniff' });
+    res.set({
+      'Content-Type': asset.type,
+      'Cache-Control': 'public, max-age=86400',
+      'X-Content-Type-Options': 'nosniff',
+    });
     res.sendFile(asset.file);
   });
   return router;

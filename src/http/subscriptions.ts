@@ -1,6 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import { getOperationAST, GraphQLError, parse, specifiedRules, validate, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema, type ValidationRule } from 'graphql';
+import {
+  getOperationAST,
+  GraphQLError,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+  type ValidationRule,
+} from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
@@ -58,12 +68,19 @@ interface Connection {
  * - Operations are validated with the HTTP endpoint's rules, and errors are formatted by the
  *   same formatter, so codes and masking are the same on both transports.
  */
-export function createSubscriptionServer(d: SubscriptionServerDeps): { dispose(): Promise<void>; connections(): number; subscriptions(): number } {
+export function createSubscriptionServer(d: SubscriptionServerDeps): {
+  dispose(): Promise<void>;
+  connections(): number;
+  subscriptions(): number;
+} {
   const wss = new WebSocketServer({
     server: d.httpServer,
     path: '/graphql',
     maxPayload: MAX_MESSAGE_BYTES,
-    verifyClient: (_info, done) => (wss.clients.size < d.limits.maxConnections ? done(true) : done(false, 503, 'Too many WebSocket connections (WS_MAX_CONNECTIONS): try again later')),
+    verifyClient: (_info, done) =>
+      wss.clients.size < d.limits.maxConnections
+        ? done(true)
+        : done(false, 503, 'Too many WebSocket connections (WS_MAX_CONNECTIONS): try again later'),
   });
   const bySocket = new WeakMap<WebSocket, Connection>();
   const perUser = new Map<string, number>();
@@ -73,7 +90,10 @@ export function createSubscriptionServer(d: SubscriptionServerDeps): { dispose()
 
   const closeIdleLater = (socket: WebSocket, c: Connection) => {
     if (c.idle) clearTimeout(c.idle);
-    c.idle = setTimeout(() => socket.close(NORMAL, `No subscription for ${d.limits.idleTimeoutMs / 1000} s (WS_IDLE_TIMEOUT_SECONDS)`), d.limits.idleTimeoutMs);
+    c.idle = setTimeout(
+      () => socket.close(NORMAL, `No subscription for ${d.limits.idleTimeoutMs / 1000} s (WS_IDLE_TIMEOUT_SECONDS)`),
+      d.limits.idleTimeoutMs,
+    );
     c.idle.unref();
   };
   const release = (socket: WebSocket, id: string) => {
@@ -88,7 +108,13 @@ export function createSubscriptionServer(d: SubscriptionServerDeps): { dispose()
   const scheduleExpiry = (socket: WebSocket, c: Connection) => {
     if (!c.viewer.expiresAt) return;
     const ms = c.viewer.expiresAt.getTime() - Date.now();
-    c.expiry = setTimeout(() => (ms > MAX_TIMER_MS ? scheduleExpiry(socket, c) : socket.close(UNAUTHORIZED, 'The token has expired: connect again with a new one')), Math.min(Math.max(ms, 0), MAX_TIMER_MS));
+    c.expiry = setTimeout(
+      () =>
+        ms > MAX_TIMER_MS
+          ? scheduleExpiry(socket, c)
+          : socket.close(UNAUTHORIZED, 'The token has expired: connect again with a new one'),
+      Math.min(Math.max(ms, 0), MAX_TIMER_MS),
+    );
     c.expiry.unref();
   };
   const formatted = (errors: readonly GraphQLError[]) => formatSubscriptionErrors(errors, d.formatError);
@@ -102,12 +128,18 @@ export function createSubscriptionServer(d: SubscriptionServerDeps): { dispose()
         try {
           const viewer = await d.authenticate(headersOf(ctx.connectionParams));
           if (!viewer) {
-            socket.close(UNAUTHORIZED, 'Credentials are required: send {"authorization": "Bearer <JWT>"} in connection_init');
+            socket.close(
+              UNAUTHORIZED,
+              'Credentials are required: send {"authorization": "Bearer <JWT>"} in connection_init',
+            );
             return false;
           }
           const held = connectionsOf.get(viewer.userId) ?? 0;
           if (held >= d.limits.connectionsPerUser) {
-            socket.close(POLICY_VIOLATION, `At most ${d.limits.connectionsPerUser} connections per user (WS_CONNECTIONS_PER_USER)`);
+            socket.close(
+              POLICY_VIOLATION,
+              `At most ${d.limits.connectionsPerUser} connections per user (WS_CONNECTIONS_PER_USER)`,
+            );
             return false;
           }
           connectionsOf.set(viewer.userId, held + 1);
@@ -134,11 +166,20 @@ export function createSubscriptionServer(d: SubscriptionServerDeps): { dispose()
         }
         const operation = getOperationAST(document, payload.operationName);
         if (!operation) return refuse('The document has no operation of that name, or several and no operationName.');
-        if (operation.operation !== 'subscription') return refuse('Over WebSocket this server runs subscriptions only: send queries and mutations over HTTP (POST /graphql).');
+        if (operation.operation !== 'subscription')
+          return refuse(
+            'Over WebSocket this server runs subscriptions only: send queries and mutations over HTTP (POST /graphql).',
+          );
         const invalid = validate(d.schema, document, rules);
         if (invalid.length > 0) return invalid;
-        if (c.subscriptions.size >= d.limits.perConnection) return refuse(`At most ${d.limits.perConnection} subscriptions per connection (SUBSCRIPTIONS_PER_CONNECTION).`);
-        if ((perUser.get(c.viewer.userId) ?? 0) >= d.limits.perUser) return refuse(`At most ${d.limits.perUser} subscriptions per user across connections (SUBSCRIPTIONS_PER_USER).`);
+        if (c.subscriptions.size >= d.limits.perConnection)
+          return refuse(
+            `At most ${d.limits.perConnection} subscriptions per connection (SUBSCRIPTIONS_PER_CONNECTION).`,
+          );
+        if ((perUser.get(c.viewer.userId) ?? 0) >= d.limits.perUser)
+          return refuse(
+            `At most ${d.limits.perUser} subscriptions per user across connections (SUBSCRIPTIONS_PER_USER).`,
+          );
         c.subscriptions.add(id);
         subscriptionCount++;
         perUser.set(c.viewer.userId, (perUser.get(c.viewer.userId) ?? 0) + 1);
@@ -150,10 +191,16 @@ export function createSubscriptionServer(d: SubscriptionServerDeps): { dispose()
           document,
           operationName: payload.operationName ?? null,
           variableValues: payload.variables ?? null,
-          contextValue: { ...d.contextBase(), viewer: c.viewer, requestId, log: d.log.child({ requestId, subscription: id }) } satisfies GraphQLContext,
+          contextValue: {
+            ...d.contextBase(),
+            viewer: c.viewer,
+            requestId,
+            log: d.log.child({ requestId, subscription: id }),
+          } satisfies GraphQLContext,
         };
       },
-      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: formatted(result.errors) } : undefined),
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: formatted(result.errors) } : undefined,
       onError: (ctx, id, _payload, errors) => {
         release(ctx.extra.socket, id);
         return formatted(errors);
@@ -177,8 +224,22 @@ export function createSubscriptionServer(d: SubscriptionServerDeps): { dispose()
 
   if (d.registry) {
     const connections = () => wss.clients.size;
-    new Gauge({ name: 'his_ws_connections', help: 'Open WebSocket connections (subscriptions transport).', registers: [d.registry], collect() { this.set(connections()); } });
-    new Gauge({ name: 'his_subscriptions', help: 'Live GraphQL subscriptions on this server.', registers: [d.registry], collect() { this.set(subscriptionCount); } });
+    new Gauge({
+      name: 'his_ws_connections',
+      help: 'Open WebSocket connections (subscriptions transport).',
+      registers: [d.registry],
+      collect() {
+        this.set(connections());
+      },
+    });
+    new Gauge({
+      name: 'his_subscriptions',
+      help: 'Live GraphQL subscriptions on this server.',
+      registers: [d.registry],
+      collect() {
+        this.set(subscriptionCount);
+      },
+    });
   }
 
   return {
@@ -201,7 +262,9 @@ export function formatSubscriptionErrors(
   errors: readonly GraphQLError[],
   formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError,
 ): GraphQLFormattedError[] {
-  return errors.map((e) => formatError(e.toJSON(), e.path === undefined && isDomainError(e.originalError) ? e.originalError : e));
+  return errors.map((e) =>
+    formatError(e.toJSON(), e.path === undefined && isDomainError(e.originalError) ? e.originalError : e),
+  );
 }
 
 /** connection_init's payload as the lower-cased string headers identity.ts reads. */
@@ -214,5 +277,10 @@ function headersOf(params: Readonly<Record<string, unknown>> | undefined): Recor
 /** A WebSocket close reason holds at most 123 bytes. */
 function closeReason(message: string): string {
   const bytes = Buffer.from(message);
-  return bytes.length <= 123 ? message : `${bytes.subarray(0, 120).toString('utf8').replace(/\uFFFD*$/, '')}…`;
+  return bytes.length <= 123
+    ? message
+    : `${bytes
+        .subarray(0, 120)
+        .toString('utf8')
+        .replace(/\uFFFD*$/, '')}…`;
 }

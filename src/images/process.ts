@@ -61,7 +61,13 @@ export interface ProcessedImage {
   encodes: number;
 }
 
-const EXT: Record<OutputFormat, ProcessedImage['ext']> = { jpeg: 'jpg', png: 'png', webp: 'webp', gif: 'gif', avif: 'avif' };
+const EXT: Record<OutputFormat, ProcessedImage['ext']> = {
+  jpeg: 'jpg',
+  png: 'png',
+  webp: 'webp',
+  gif: 'gif',
+  avif: 'avif',
+};
 const Q_MAX = 85;
 const Q_MIN = 40;
 /** The quality a downscaled image aims at: past this point fewer pixels look better than more blocks. */
@@ -122,7 +128,11 @@ export function configureSharp(cores: number, threadPoolSize = Number(process.en
  * (finishing: WebP only). Typical: 1 (fits as it is, a photo scaled to the ceiling included), 3
  * (a 24 MP photo over the target without a ceiling: one full-size encode, two after downscaling).
  */
-export async function processImage(input: Buffer | string, probe: ImageProbe, o: ProcessOptions): Promise<ProcessedImage> {
+export async function processImage(
+  input: Buffer | string,
+  probe: ImageProbe,
+  o: ProcessOptions,
+): Promise<ProcessedImage> {
   const budget = new TimeBudget(o.timeoutMs, o.budgetFrom);
   try {
     return await run(input, probe, o, budget);
@@ -137,15 +147,29 @@ export async function processImage(input: Buffer | string, probe: ImageProbe, o:
       );
     }
     if (/pixel limit/i.test(message)) {
-      throw new PayloadTooLargeError(`The image has more pixels than the ${o.maxInputPixels} accepted (MAX_INPUT_PIXELS).`, { cause: e });
+      throw new PayloadTooLargeError(
+        `The image has more pixels than the ${o.maxInputPixels} accepted (MAX_INPUT_PIXELS).`,
+        { cause: e },
+      );
     }
-    throw new UnsupportedMediaTypeError(`The image could not be decoded: it is truncated or corrupt. ${ACCEPTED_FORMATS_TEXT}`, { cause: e });
+    throw new UnsupportedMediaTypeError(
+      `The image could not be decoded: it is truncated or corrupt. ${ACCEPTED_FORMATS_TEXT}`,
+      { cause: e },
+    );
   }
 }
 
 /** A pipeline of the upright sRGB pixels; `raw` when they were decoded once into memory. */
 type Source = (() => sharp.Sharp) & { raw?: { data: Buffer; channels: number } };
-type Encoded = { data: Buffer; format: OutputFormat; quality: number; scale: number; finished: boolean; width: number; height: number };
+type Encoded = {
+  data: Buffer;
+  format: OutputFormat;
+  quality: number;
+  scale: number;
+  finished: boolean;
+  width: number;
+  height: number;
+};
 type Encode = (format: OutputFormat, quality: number, scale: number, finished?: boolean) => Promise<Encoded>;
 
 /**
@@ -171,18 +195,30 @@ class TimeBudget {
   }
 }
 
-async function run(input: Buffer | string, probe: ImageProbe, o: ProcessOptions, budget: TimeBudget): Promise<ProcessedImage> {
+async function run(
+  input: Buffer | string,
+  probe: ImageProbe,
+  o: ProcessOptions,
+  budget: TimeBudget,
+): Promise<ProcessedImage> {
   const target = o.imageMaxKb * 1024;
   const full = uprightSize(probe);
   // The display ceiling is applied as the image is decoded: every encode and the thumbnail start
   // from the scaled pixels.
-  const ceiling = probe.isAnimated || !o.maxDimension ? 1 : Math.min(1, o.maxDimension / Math.max(full.width, full.height));
-  const upright = ceiling < 1 ? { width: Math.max(1, Math.round(full.width * ceiling)), height: Math.max(1, Math.round(full.height * ceiling)) } : full;
+  const ceiling =
+    probe.isAnimated || !o.maxDimension ? 1 : Math.min(1, o.maxDimension / Math.max(full.width, full.height));
+  const upright =
+    ceiling < 1
+      ? { width: Math.max(1, Math.round(full.width * ceiling)), height: Math.max(1, Math.round(full.height * ceiling)) }
+      : full;
   // With a core idle and the class known without the pixels, the image is not decoded into
   // memory: the encode decodes as it goes, and the thumbnail decodes it again alongside (render:
   // 21 ms against 32 through raw pixels, npm run bench -- seed). The CPU spent is the same.
   // Asked once, and only for an image small enough to decode twice at once.
-  const idle = !probe.isAnimated && decodedBytes(probe) <= (o.decodeOnceMaxBytes ?? DECODE_ONCE_MAX_BYTES) && o.spareCore?.() === true;
+  const idle =
+    !probe.isAnimated &&
+    decodedBytes(probe) <= (o.decodeOnceMaxBytes ?? DECODE_ONCE_MAX_BYTES) &&
+    o.spareCore?.() === true;
   const streamed = idle && ceiling === 1 && (await cannotBeFlat(input, probe));
   const source = await openSource(input, probe, o, budget, ceiling < 1 ? upright : null, !streamed);
   const fastSearch = upright.width * upright.height * probe.pages > FAST_SEARCH_MIN_PIXELS;
@@ -192,13 +228,16 @@ async function run(input: Buffer | string, probe: ImageProbe, o: ProcessOptions,
     encodes++;
     let pipeline = source();
     if (scale < 1) pipeline = pipeline.resize({ width: Math.max(1, Math.round(upright.width * scale)) });
-    const { data, info } = await budget.limit(encoder(pipeline, format, quality, finished)).toBuffer({ resolveWithObject: true });
+    const { data, info } = await budget
+      .limit(encoder(pipeline, format, quality, finished))
+      .toBuffer({ resolveWithObject: true });
     return { data, format, quality, scale, finished, width: info.width, height: info.pageHeight ?? info.height };
   };
 
   // The thumbnail needs none of the encodes: started first when a core is free, it is ready by
   // the time they are. Its failure is awaited below, after the encodes.
-  const thumbnail = () => thumbnailAndPlaceholder(probe.isAnimated ? firstFrame(input, o) : source(), o.thumbnailSize, budget);
+  const thumbnail = () =>
+    thumbnailAndPlaceholder(probe.isAnimated ? firstFrame(input, o) : source(), o.thumbnailSize, budget);
   const early = idle ? thumbnail() : null;
   early?.catch(() => undefined);
 
@@ -239,7 +278,10 @@ async function run(input: Buffer | string, probe: ImageProbe, o: ProcessOptions,
 /** The thumbnail (toThumbnail) and, from it, the 16 px blur-up placeholder as a data URI. */
 async function thumbnailAndPlaceholder(pixels: sharp.Sharp, size: number, budget: TimeBudget) {
   const thumb = await budget.limit(toThumbnail(pixels, size)).toBuffer({ resolveWithObject: true });
-  const placeholder = await sharp(thumb.data).resize(PLACEHOLDER_SIZE, PLACEHOLDER_SIZE, { fit: 'inside' }).webp({ quality: 40, alphaQuality: 50 }).toBuffer();
+  const placeholder = await sharp(thumb.data)
+    .resize(PLACEHOLDER_SIZE, PLACEHOLDER_SIZE, { fit: 'inside' })
+    .webp({ quality: 40, alphaQuality: 50 })
+    .toBuffer();
   return { thumb, placeholder: `data:image/webp;base64,${placeholder.toString('base64')}` };
 }
 
@@ -250,12 +292,26 @@ async function thumbnailAndPlaceholder(pixels: sharp.Sharp, size: number, budget
  * sharp converts through an embedded ICC profile (P3, CMYK) to sRGB and writes no metadata
  * (EXIF, GPS, XMP, ICC) unless told to keep it, which this module never does.
  */
-async function openSource(input: Buffer | string, probe: ImageProbe, o: ProcessOptions, budget: TimeBudget, scaledTo: { width: number; height: number } | null, decodeOnce = true): Promise<Source> {
+async function openSource(
+  input: Buffer | string,
+  probe: ImageProbe,
+  o: ProcessOptions,
+  budget: TimeBudget,
+  scaledTo: { width: number; height: number } | null,
+  decodeOnce = true,
+): Promise<Source> {
   const decode = () => {
-    const upright = sharp(input, { limitInputPixels: o.maxInputPixels, failOn: 'truncated', animated: probe.isAnimated }).rotate().toColourspace('srgb');
+    const upright = sharp(input, {
+      limitInputPixels: o.maxInputPixels,
+      failOn: 'truncated',
+      animated: probe.isAnimated,
+    })
+      .rotate()
+      .toColourspace('srgb');
     return scaledTo ? upright.resize(scaledTo.width, scaledTo.height, { fit: 'fill' }) : upright;
   };
-  if (!decodeOnce || probe.isAnimated || decodedBytes(probe) > (o.decodeOnceMaxBytes ?? DECODE_ONCE_MAX_BYTES)) return decode;
+  if (!decodeOnce || probe.isAnimated || decodedBytes(probe) > (o.decodeOnceMaxBytes ?? DECODE_ONCE_MAX_BYTES))
+    return decode;
   // Each search step and the thumbnail then start from memory instead of decoding the file again.
   const { data, info } = await budget.limit(decode().raw({ depth: 'uchar' })).toBuffer({ resolveWithObject: true });
   const raw = { width: info.width, height: info.height, channels: info.channels };
@@ -270,11 +326,20 @@ async function openSource(input: Buffer | string, probe: ImageProbe, o: ProcessO
  * with a wide margin. If nothing fits by then (noise-like content only), the smallest attempt
  * is kept rather than searching without bound.
  */
-async function fit(format: OutputFormat, target: number, encode: Encode, first: Encoded | null, startQuality = Q_MAX): Promise<Encoded> {
+async function fit(
+  format: OutputFormat,
+  target: number,
+  encode: Encode,
+  first: Encoded | null,
+  startQuality = Q_MAX,
+): Promise<Encoded> {
   const tried: Encoded[] = first ? [first] : [];
   while (tried.length < SEARCH_ENCODES) {
     const lastChance = tried.length === SEARCH_ENCODES - 1;
-    const next = tried.length === 0 ? { quality: startQuality, scale: 1 } : plan(tried, target * (lastChance ? 0.75 : AIM), lastChance);
+    const next =
+      tried.length === 0
+        ? { quality: startQuality, scale: 1 }
+        : plan(tried, target * (lastChance ? 0.75 : AIM), lastChance);
     const attempt = await encode(format, next.quality, next.scale);
     if (attempt.data.length <= target) return attempt;
     tried.push(attempt);
@@ -294,7 +359,11 @@ function plan(tried: Encoded[], goal: number, lastChance: boolean): { quality: n
   // below Q_MIN at once and the image is downscaled instead.
   const slope = measured === undefined ? PRIOR_SLOPE : Math.max(measured, 0.002);
   const bytesAt = (q: number) => lowest.data.length * Math.exp(slope * (q - lowest.quality));
-  const quality = Math.min(Q_MAX, lowest.quality - 1, Math.floor(lowest.quality + Math.log(goal / lowest.data.length) / slope));
+  const quality = Math.min(
+    Q_MAX,
+    lowest.quality - 1,
+    Math.floor(lowest.quality + Math.log(goal / lowest.data.length) / slope),
+  );
   if (quality >= Q_MIN) return { quality, scale };
   const aim = lastChance ? Q_MIN : Q_SCALED;
   return { quality: aim, scale: scale * (goal / bytesAt(aim)) ** (1 / (2 * PIXEL_EXPONENT)) };
@@ -389,7 +458,12 @@ function keptFormat(probe: ImageProbe): OutputFormat {
  * A lossless re-encoding (PNG, GIF) of a lossless input rarely comes out at half its size, and a
  * 24 MP PNG costs seconds to compress: skip the attempt when the input is over twice the target.
  */
-async function losslessCannotFit(input: Buffer | string, probe: ImageProbe, keep: OutputFormat, target: number): Promise<boolean> {
+async function losslessCannotFit(
+  input: Buffer | string,
+  probe: ImageProbe,
+  keep: OutputFormat,
+  target: number,
+): Promise<boolean> {
   if ((keep !== 'png' && keep !== 'gif') || probe.format !== keep) return false;
   const bytes = typeof input === 'string' ? (await stat(input)).size : input.length;
   return bytes > 2 * target;
@@ -424,4 +498,3 @@ function uprightSize(probe: ImageProbe): { width: number; height: number } {
 function firstFrame(input: Buffer | string, o: ProcessOptions): sharp.Sharp {
   return sharp(input, { limitInputPixels: o.maxInputPixels, failOn: 'truncated' }).toColourspace('srgb');
 }
-

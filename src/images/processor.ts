@@ -66,10 +66,7 @@ export class ImageProcessor {
             this.next();
           };
           // A job that throws synchronously still frees its slot.
-          Promise.resolve()
-            .then(fn)
-            .then(resolve, reject)
-            .finally(done);
+          Promise.resolve().then(fn).then(resolve, reject).finally(done);
         },
       };
       this.waiting.push(job);

@@ -83,6 +83,13 @@ function formatOf(meta: sharp.Metadata): ImageFormat {
       `HEIC images are not accepted: the prebuilt sharp this server uses cannot decode HEIC (HEVC). Convert the photo to JPEG first (on an iPhone: Settings › Camera › Formats › Most Compatible). ${ACCEPTED_FORMATS_TEXT}`,
     );
   }
-  const named = meta.format === 'svg' ? 'SVG' : meta.format === 'pdf' ? 'PDF' : meta.format ? meta.format.toUpperCase() : 'this format';
+  const named =
+    meta.format === 'svg'
+      ? 'SVG'
+      : meta.format === 'pdf'
+        ? 'PDF'
+        : meta.format
+          ? meta.format.toUpperCase()
+          : 'this format';
   throw new UnsupportedMediaTypeError(`${named} is not accepted. ${ACCEPTED_FORMATS_TEXT}`);
 }

@@ -11,7 +11,9 @@ export const MAX_CONTENT_LENGTH = 100_000;
 /** A message's text, however the message is made (postMessage, uploadImage, attachments). */
 export function checkContentLength(content: string): void {
   if (content.length > MAX_CONTENT_LENGTH) {
-    throw new BadUserInputError(`content is ${content.length} characters long; at most ${MAX_CONTENT_LENGTH} are accepted.`);
+    throw new BadUserInputError(
+      `content is ${content.length} characters long; at most ${MAX_CONTENT_LENGTH} are accepted.`,
+    );
   }
 }
 
@@ -31,10 +33,18 @@ export class ChatService {
   async createConversation(viewer: Viewer, input: { title?: string | null }): Promise<Conversation> {
     const title = input.title?.trim() || null;
     if (title !== null && title.length > MAX_TITLE_LENGTH) {
-      throw new BadUserInputError(`title is ${title.length} characters long; at most ${MAX_TITLE_LENGTH} are accepted.`);
+      throw new BadUserInputError(
+        `title is ${title.length} characters long; at most ${MAX_TITLE_LENGTH} are accepted.`,
+      );
     }
     const now = this.clock();
-    const conversation: Conversation = { id: this.newId(), userId: viewer.userId, title, createdAt: now, updatedAt: now };
+    const conversation: Conversation = {
+      id: this.newId(),
+      userId: viewer.userId,
+      title,
+      createdAt: now,
+      updatedAt: now,
+    };
     await this.store.createConversation(conversation);
     return conversation;
   }
@@ -52,7 +62,10 @@ export class ChatService {
    * Adds a text message to a conversation the viewer owns (an admin may post anywhere; the
    * message then belongs to the conversation's owner, so ownership stays consistent).
    */
-  async postMessage(viewer: Viewer, input: { conversationId: string; role: MessageRole; content: string }): Promise<Message> {
+  async postMessage(
+    viewer: Viewer,
+    input: { conversationId: string; role: MessageRole; content: string },
+  ): Promise<Message> {
     checkContentLength(input.content);
     const conversation = await this.getConversation(viewer, input.conversationId);
     const message: Message = {
@@ -84,7 +97,9 @@ export class ChatService {
       await this.getConversation(viewer, filter.conversationId);
     }
     if (filter.minSize != null && filter.maxSize != null && filter.minSize > filter.maxSize) {
-      throw new BadUserInputError(`filter.minSize (${filter.minSize}) is larger than filter.maxSize (${filter.maxSize}).`);
+      throw new BadUserInputError(
+        `filter.minSize (${filter.minSize}) is larger than filter.maxSize (${filter.maxSize}).`,
+      );
     }
     return this.store.listImages(ownerScope(viewer), filter, page);
   }

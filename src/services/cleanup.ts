@@ -63,15 +63,31 @@ export class CleanupService {
     },
   ) {}
 
-  async cleanup(viewer: Viewer, input: CleanupInput, onProgress?: (done: number, total: number) => void): Promise<CleanupResult> {
-    if (!viewer.isAdmin) throw new ForbiddenError('cleanupLocalImages is for admins only (a token whose roles include "admin").');
+  async cleanup(
+    viewer: Viewer,
+    input: CleanupInput,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<CleanupResult> {
+    if (!viewer.isAdmin)
+      throw new ForbiddenError('cleanupLocalImages is for admins only (a token whose roles include "admin").');
     const days = input.olderThanDays;
     if (!Number.isInteger(days) || days < 0 || days > MAX_RETENTION_DAYS) {
-      throw new BadUserInputError(`olderThanDays must be a whole number of days from 0 to ${MAX_RETENTION_DAYS}; got ${days}.`);
+      throw new BadUserInputError(
+        `olderThanDays must be a whole number of days from 0 to ${MAX_RETENTION_DAYS}; got ${days}.`,
+      );
     }
     const dryRun = input.dryRun ?? false;
     const cutoff = new Date(this.deps.clock().getTime() - days * 86_400_000);
-    const result: CleanupResult = { deleted: 0, thumbnailsDeleted: 0, keptNoCloudCopy: 0, verifiedCloudCopies: 0, keptUnverifiedCloudCopy: 0, alteredCloudCopies: 0, bytesFreed: 0, failed: 0 };
+    const result: CleanupResult = {
+      deleted: 0,
+      thumbnailsDeleted: 0,
+      keptNoCloudCopy: 0,
+      verifiedCloudCopies: 0,
+      keptUnverifiedCloudCopy: 0,
+      alteredCloudCopies: 0,
+      bytesFreed: 0,
+      failed: 0,
+    };
     let done = 0;
     let total = 0;
     for await (const page of walkImages(this.deps.store, null, { uploadedBefore: cutoff }, (n) => (total = n))) {
@@ -87,7 +103,10 @@ export class CleanupService {
   private async cleanOne(image: ImageRecord, dryRun: boolean, result: CleanupResult): Promise<void> {
     const key = image.localKey;
     if (key === null) return; // cleaned before
-    const safe = image.replication.status === 'REPLICATED' && image.cloudUrl !== null && !this.deps.expiringServices.includes(image.service);
+    const safe =
+      image.replication.status === 'REPLICATED' &&
+      image.cloudUrl !== null &&
+      !this.deps.expiringServices.includes(image.service);
     if (!safe) {
       result.keptNoCloudCopy++;
       return;
@@ -114,7 +133,9 @@ export class CleanupService {
     const thumbKey = image.thumbnailCloudUrl !== null && image.cloudVerifiedAt !== null ? image.thumbnailKey : null;
     const thumbSize = thumbKey ? ((await this.deps.files.stat(thumbKey))?.size ?? null) : null;
     if (!dryRun) {
-      const checked = verified ? { cloudVerifiedAt: this.deps.clock(), ...(image.sha256 ? {} : { sha256: verified.sha256 }) } : {};
+      const checked = verified
+        ? { cloudVerifiedAt: this.deps.clock(), ...(image.sha256 ? {} : { sha256: verified.sha256 }) }
+        : {};
       // A record deleted meanwhile is left to its deletion. thumbnailKey stays: it is the key the
       // thumbnail's /files links name, which now redirect to its cloud copy.
       if (!(await this.deps.store.updateImage(image.id, { localKey: null, evictedKey: key, ...checked }))) return;
@@ -122,7 +143,12 @@ export class CleanupService {
         try {
           await this.deps.files.delete(k);
         } catch (err) {
-          this.deps.log.error({ err, key: k }, k === key ? 'could not remove a cleaned-up original; reconcile will' : 'could not remove a cleaned-up thumbnail; reconcile will');
+          this.deps.log.error(
+            { err, key: k },
+            k === key
+              ? 'could not remove a cleaned-up original; reconcile will'
+              : 'could not remove a cleaned-up thumbnail; reconcile will',
+          );
           result.failed++;
           return;
         }
@@ -145,16 +171,28 @@ export class CleanupService {
   private async check(image: ImageRecord, key: string, url: string): Promise<{ sha256: string } | 'altered' | null> {
     const temp = this.deps.files.tempPath();
     try {
-      const [got, local] = await Promise.all([this.deps.download(url, temp), this.deps.sha256File(this.deps.files.absolutePath(key))]);
+      const [got, local] = await Promise.all([
+        this.deps.download(url, temp),
+        this.deps.sha256File(this.deps.files.absolutePath(key)),
+      ]);
       if (got.sha256 === local && (!image.sha256 || image.sha256 === local)) return { sha256: local };
       if (image.sha256 === local) {
-        this.deps.log.warn({ imageId: image.id, service: image.service }, 'the cloud copy holds other bytes than the local original (changed at the host): the original is kept');
+        this.deps.log.warn(
+          { imageId: image.id, service: image.service },
+          'the cloud copy holds other bytes than the local original (changed at the host): the original is kept',
+        );
         return 'altered';
       }
-      this.deps.log.warn({ imageId: image.id }, 'the recorded cloud copy holds other bytes than the local original: the original is kept');
+      this.deps.log.warn(
+        { imageId: image.id },
+        'the recorded cloud copy holds other bytes than the local original: the original is kept',
+      );
       return null;
     } catch (err) {
-      this.deps.log.warn({ imageId: image.id, reason: err instanceof Error ? err.message : String(err) }, 'the recorded cloud copy could not be checked: the original is kept');
+      this.deps.log.warn(
+        { imageId: image.id, reason: err instanceof Error ? err.message : String(err) },
+        'the recorded cloud copy could not be checked: the original is kept',
+      );
       return null;
     } finally {
       await unlink(temp).catch(() => undefined);

@@ -93,23 +93,40 @@ export class DeletionService extends PolledService {
     this.deps.log.info({ imageId: image.id, userId: image.userId, service: image.service }, 'image deleted');
     const after = await this.workHeld(job);
     const thumbnail = thumbnailJob ? await this.workHeld(thumbnailJob) : null;
-    return { deletedImageId: image.id, localDeleted: after.localKeys.length === 0, cloudDeleted: after.cloudDeleted && (thumbnail?.cloudDeleted ?? true) };
+    return {
+      deletedImageId: image.id,
+      localDeleted: after.localKeys.length === 0,
+      cloudDeleted: after.cloudDeleted && (thumbnail?.cloudDeleted ?? true),
+    };
   }
 
   /** The deletion of an image's thumbnail copy (providers that keep thumbnails delete by its URL), or null. */
   private async thumbnailJob(image: ImageRecord, job: DeletionJob): Promise<DeletionJob | null> {
     const url = image.thumbnailCloudUrl;
-    if (!url || !this.deps.cloud.canDelete(image.service) || (await this.deps.store.cloudUrlInUse(url, image.id))) return null;
-    return { ...job, imageId: `${image.id}:thumbnail`, localKeys: [], cloud: { service: image.service, url, deleteUrl: url } };
+    if (!url || !this.deps.cloud.canDelete(image.service) || (await this.deps.store.cloudUrlInUse(url, image.id)))
+      return null;
+    return {
+      ...job,
+      imageId: `${image.id}:thumbnail`,
+      localKeys: [],
+      cloud: { service: image.service, url, deleteUrl: url },
+    };
   }
 
   /**
    * A cloud copy no record keeps: made for an image deleted while it was being uploaded, or by a
    * worker that lost its lease to another that replicated the image first. One job per copy.
    */
-  async deleteOrphanedCopy(image: ImageRecord, service: StorageService, copy: { url: string; deleteUrl: string | null }): Promise<void> {
+  async deleteOrphanedCopy(
+    image: ImageRecord,
+    service: StorageService,
+    copy: { url: string; deleteUrl: string | null },
+  ): Promise<void> {
     if (!copy.deleteUrl || !this.deps.cloud.canDelete(service)) {
-      this.deps.log.error({ imageId: image.id, cloudUrl: copy.url, service }, 'a cloud copy was made for an image deleted meanwhile, and its provider offers no deletion: remove it by hand');
+      this.deps.log.error(
+        { imageId: image.id, cloudUrl: copy.url, service },
+        'a cloud copy was made for an image deleted meanwhile, and its provider offers no deletion: remove it by hand',
+      );
       return;
     }
     await this.deps.store.enqueueDeletion({
@@ -131,7 +148,12 @@ export class DeletionService extends PolledService {
   /** One pass: lease due jobs and work on them. Returns how many were taken. */
   async runOnce(): Promise<number> {
     const { instanceId, options } = this.deps;
-    const jobs = await this.deps.store.claimDueDeletions({ now: this.deps.clock(), leaseOwner: instanceId, leaseMs: options.leaseMs, limit: options.batchSize });
+    const jobs = await this.deps.store.claimDueDeletions({
+      now: this.deps.clock(),
+      leaseOwner: instanceId,
+      leaseMs: options.leaseMs,
+      limit: options.batchSize,
+    });
     for (const job of jobs) {
       try {
         // Completes a begin that a crash interrupted on MongoDB (job written, record not yet removed).
@@ -145,12 +167,14 @@ export class DeletionService extends PolledService {
         if (!(await this.deps.store.updateDeletion(renewed, { leaseOwner: instanceId })) && !removedHere) continue;
         await this.workHeld(renewed);
       } catch (err) {
-        this.deps.log.error({ err, imageId: job.imageId }, 'deletion pass failed for an image; its lease expires and it is tried again');
+        this.deps.log.error(
+          { err, imageId: job.imageId },
+          'deletion pass failed for an image; its lease expires and it is tried again',
+        );
       }
     }
     return jobs.length;
   }
-
 
   /** work(), with the job's lease renewed while it runs (a provider's deletion can be slow). */
   private workHeld(job: DeletionJob): Promise<DeletionJob> {
@@ -159,7 +183,11 @@ export class DeletionService extends PolledService {
     if (!owner) return this.work(job);
     return withLeaseHeartbeat(
       leaseMs,
-      () => this.deps.store.updateDeletion({ ...job, leaseUntil: new Date(this.deps.clock().getTime() + leaseMs) }, { leaseOwner: owner }),
+      () =>
+        this.deps.store.updateDeletion(
+          { ...job, leaseUntil: new Date(this.deps.clock().getTime() + leaseMs) },
+          { leaseOwner: owner },
+        ),
       () => this.work(job),
       (err) => this.deps.log.warn({ err, imageId: job.imageId }, 'renewing a deletion lease failed'),
     );
@@ -185,7 +213,10 @@ export class DeletionService extends PolledService {
         const retryable = (e as { retryable?: unknown }).retryable === true;
         const reason = `cloud: ${e instanceof Error ? e.message : String(e)}`;
         if (!retryable) {
-          this.deps.log.error({ imageId: job.imageId, cloudUrl: target.url, reason }, 'the provider refused to delete the cloud copy; not retried: remove it by hand');
+          this.deps.log.error(
+            { imageId: job.imageId, cloudUrl: target.url, reason },
+            'the provider refused to delete the cloud copy; not retried: remove it by hand',
+          );
           cloud = null;
         }
         errors.push(reason);
@@ -207,9 +238,14 @@ export class DeletionService extends PolledService {
     }
     const attempts = job.attempts + 1;
     const { backoffBaseMs, backoffCapMs } = this.deps.options;
-    const nextAttemptAt = new Date(this.deps.clock().getTime() + jitteredBackoff(attempts, backoffBaseMs, backoffCapMs, this.deps.random));
+    const nextAttemptAt = new Date(
+      this.deps.clock().getTime() + jitteredBackoff(attempts, backoffBaseMs, backoffCapMs, this.deps.random),
+    );
     const rescheduled = { ...left, attempts, nextAttemptAt, lastError: errors.join('; ') };
-    this.deps.log.warn({ imageId: job.imageId, attempts, nextAttemptAt, lastError: rescheduled.lastError }, 'deletion incomplete: retried later');
+    this.deps.log.warn(
+      { imageId: job.imageId, attempts, nextAttemptAt, lastError: rescheduled.lastError },
+      'deletion incomplete: retried later',
+    );
     await this.deps.store.updateDeletion(rescheduled, job.leaseOwner ? { leaseOwner: job.leaseOwner } : undefined);
     return rescheduled;
   }

@@ -30,9 +30,7 @@ export interface ImageFiles {
  */
 export type ProcessBytes = (input: Buffer | string, owner: string) => Promise<ProcessedImage>;
 
-export type ImageSource =
-  | { kind: 'stream'; open: () => Promise<Readable> }
-  | { kind: 'base64'; data: string };
+export type ImageSource = { kind: 'stream'; open: () => Promise<Readable> } | { kind: 'base64'; data: string };
 
 export interface UploadLimits {
   maxUploadBytes: number;
@@ -90,7 +88,9 @@ export class ImageService {
 
   async uploadImage(viewer: Viewer, input: UploadInput): Promise<{ image: ImageRecord; message: Message }> {
     if (input.caption !== null && input.caption.length > MAX_CAPTION_LENGTH) {
-      throw new BadUserInputError(`caption is ${input.caption.length} characters long; at most ${MAX_CAPTION_LENGTH} are accepted.`);
+      throw new BadUserInputError(
+        `caption is ${input.caption.length} characters long; at most ${MAX_CAPTION_LENGTH} are accepted.`,
+      );
     }
     checkContentLength(input.content);
     // Ownership first: nothing is read into storage for someone else's conversation.
@@ -154,7 +154,9 @@ export class ImageService {
     input: { conversationId: string; role: MessageRole; content: string; generated: boolean; sources: ImageSource[] },
   ): Promise<Message> {
     if (input.sources.length > this.deps.limits.maxFiles) {
-      throw new PayloadTooLargeError(`${input.sources.length} images were attached; at most ${this.deps.limits.maxFiles} are accepted (MAX_FILES).`);
+      throw new PayloadTooLargeError(
+        `${input.sources.length} images were attached; at most ${this.deps.limits.maxFiles} are accepted (MAX_FILES).`,
+      );
     }
     checkContentLength(input.content);
     const [conversation] = await this.deps.store.getConversationsByIds([input.conversationId]);
@@ -166,7 +168,13 @@ export class ImageService {
       // stops the rest from being read at all.
       for (const source of input.sources) {
         done.push(
-          await this.ingest(source, { messageId, conversationId: owned.id, userId: owned.userId, caption: null, generated: input.generated }),
+          await this.ingest(source, {
+            messageId,
+            conversationId: owned.id,
+            userId: owned.userId,
+            caption: null,
+            generated: input.generated,
+          }),
         );
       }
       const message: Message = {
@@ -193,7 +201,14 @@ export class ImageService {
   /** Reads, validates, processes and writes one image; returns its record (not yet stored). */
   private async ingest(
     source: ImageSource,
-    o: { messageId: string; conversationId: string; userId: string; caption: string | null; generated: boolean; lease?: { leaseOwner: string; leaseUntil: Date } | undefined },
+    o: {
+      messageId: string;
+      conversationId: string;
+      userId: string;
+      caption: string | null;
+      generated: boolean;
+      lease?: { leaseOwner: string; leaseUntil: Date } | undefined;
+    },
   ): Promise<{ record: ImageRecord; keys: string[]; journal: { done(): Promise<void> } }> {
     const processed = await this.readAndProcess(source, o.userId);
     const now = this.deps.clock();
@@ -242,8 +257,22 @@ export class ImageService {
       uploadedAt: now,
       // Without any enabled provider there is nothing to wait for: LOCAL_ONLY says so (docs/api.md).
       replication: this.deps.replication
-        ? { status: 'PENDING', attempts: 0, nextAttemptAt: null, lastError: null, leaseOwner: o.lease?.leaseOwner ?? null, leaseUntil: o.lease?.leaseUntil ?? null }
-        : { status: 'LOCAL_ONLY', attempts: 0, nextAttemptAt: null, lastError: 'cloud replication is disabled: no provider has an API key', leaseOwner: null, leaseUntil: null },
+        ? {
+            status: 'PENDING',
+            attempts: 0,
+            nextAttemptAt: null,
+            lastError: null,
+            leaseOwner: o.lease?.leaseOwner ?? null,
+            leaseUntil: o.lease?.leaseUntil ?? null,
+          }
+        : {
+            status: 'LOCAL_ONLY',
+            attempts: 0,
+            nextAttemptAt: null,
+            lastError: 'cloud replication is disabled: no provider has an API key',
+            leaseOwner: null,
+            leaseUntil: null,
+          },
     };
     return { record, keys: written, journal };
   }
@@ -259,7 +288,8 @@ export class ImageService {
       idleTimeoutMs: this.deps.limits.uploadIdleTimeoutMs,
       memoryBytes: IN_MEMORY_UPLOAD_BYTES,
     });
-    if (read.bytes === 0) throw new BadUserInputError('The file is empty: send the bytes of a JPEG, PNG, WebP, GIF, AVIF or TIFF image.');
+    if (read.bytes === 0)
+      throw new BadUserInputError('The file is empty: send the bytes of a JPEG, PNG, WebP, GIF, AVIF or TIFF image.');
     if (read.data) return this.deps.process(read.data, owner);
     try {
       return await this.deps.process(temp, owner);

@@ -100,12 +100,18 @@ export async function sweepOrphanFiles(deps: {
         deps.log?.warn({ key: file.key, bytes: file.size }, 'moved a file no image record points to into .quarantine');
       } else if (await deps.files.delete(file.key)) {
         result.removed.push(file.key);
-        deps.log?.warn({ key: file.key, bytes: file.size }, 'removed a file this server wrote for an upload that never stored its record');
+        deps.log?.warn(
+          { key: file.key, bytes: file.size },
+          'removed a file this server wrote for an upload that never stored its record',
+        );
       }
     } catch (err) {
       result.failed++;
       stuck.add(file.key);
-      deps.log?.error({ err, key: file.key }, 'could not remove a file no image record points to; the next pass tries again');
+      deps.log?.error(
+        { err, key: file.key },
+        'could not remove a file no image record points to; the next pass tries again',
+      );
     }
   }
   if (!deps.dryRun) {

@@ -92,18 +92,20 @@ export abstract class PolledService {
  * took the job), renewing stops and `work` carries on: its own guarded writes then fail, and
  * it cleans up after itself (see ReplicationService.replicate).
  */
-export async function withLeaseHeartbeat<T>(leaseMs: number, renew: () => Promise<boolean>, work: () => Promise<T>, onError: (err: unknown) => void): Promise<T> {
+export async function withLeaseHeartbeat<T>(
+  leaseMs: number,
+  renew: () => Promise<boolean>,
+  work: () => Promise<T>,
+  onError: (err: unknown) => void,
+): Promise<T> {
   let held = true;
   let renewing: Promise<void> = Promise.resolve();
   const timer = setInterval(
     () => {
       if (!held) return;
-      renewing = renew().then(
-        (ok) => {
-          if (!ok) held = false;
-        },
-        onError,
-      );
+      renewing = renew().then((ok) => {
+        if (!ok) held = false;
+      }, onError);
     },
     Math.max(10, Math.floor(leaseMs / 3)),
   );

@@ -18,7 +18,15 @@ export interface ReconcileResult {
    * `quarantine`); `unrecorded`: files no record keeps that the server did not write (kept, or
    * moved with `quarantine`).
    */
-  files: { scanned: number; orphans: string[]; unrecorded: string[]; keptRecent: number; quarantined: boolean; tempFilesRemoved: number; failed: number };
+  files: {
+    scanned: number;
+    orphans: string[];
+    unrecorded: string[];
+    keptRecent: number;
+    quarantined: boolean;
+    tempFilesRemoved: number;
+    failed: number;
+  };
   /** Records checked against the disk; missing copies restored from the cloud; `lost` lists those with neither copy. */
   records: RestoreResult;
 }
@@ -43,18 +51,51 @@ export class ReconcileService {
     },
   ) {}
 
-  async run(o: ReconcileOptions = {}, onProgress?: (phase: 'files' | 'records', done: number, total: number) => void): Promise<ReconcileResult> {
+  async run(
+    o: ReconcileOptions = {},
+    onProgress?: (phase: 'files' | 'records', done: number, total: number) => void,
+  ): Promise<ReconcileResult> {
     const { orphanMinAgeMs = ORPHAN_MIN_AGE_MS, quarantine = false, dryRun = false } = o;
-    const sweep = await sweepOrphanFiles({ files: this.deps.files, store: this.deps.store, now: this.deps.clock(), olderThanMs: orphanMinAgeMs, log: this.deps.log, quarantine, dryRun });
+    const sweep = await sweepOrphanFiles({
+      files: this.deps.files,
+      store: this.deps.store,
+      now: this.deps.clock(),
+      olderThanMs: orphanMinAgeMs,
+      log: this.deps.log,
+      quarantine,
+      dryRun,
+    });
     // Temp files of writes that never finished (a restore or upload whose process was killed).
     const tempFilesRemoved = await this.deps.files.cleanupTemp(orphanMinAgeMs, { dryRun });
     onProgress?.('files', sweep.scanned, sweep.scanned);
-    const records = await this.deps.restore.restore(OPERATOR, { dryRun }, (done, total) => onProgress?.('records', done, total));
+    const records = await this.deps.restore.restore(OPERATOR, { dryRun }, (done, total) =>
+      onProgress?.('records', done, total),
+    );
     for (const lost of records.lost) this.deps.log.error(lost, 'image lost: no local copy and no cloud copy');
     this.deps.log.info(
-      { orphans: sweep.removed.length, unrecorded: sweep.unrecorded.length, orphansFailed: sweep.failed, tempFilesRemoved, keptRecent: sweep.keptRecent, restored: records.restored, failed: records.failed, lost: records.noCloudCopy },
+      {
+        orphans: sweep.removed.length,
+        unrecorded: sweep.unrecorded.length,
+        orphansFailed: sweep.failed,
+        tempFilesRemoved,
+        keptRecent: sweep.keptRecent,
+        restored: records.restored,
+        failed: records.failed,
+        lost: records.noCloudCopy,
+      },
       'reconcile finished',
     );
-    return { files: { scanned: sweep.scanned, orphans: sweep.removed, unrecorded: sweep.unrecorded, keptRecent: sweep.keptRecent, quarantined: quarantine, tempFilesRemoved, failed: sweep.failed }, records };
+    return {
+      files: {
+        scanned: sweep.scanned,
+        orphans: sweep.removed,
+        unrecorded: sweep.unrecorded,
+        keptRecent: sweep.keptRecent,
+        quarantined: quarantine,
+        tempFilesRemoved,
+        failed: sweep.failed,
+      },
+      records,
+    };
   }
 }

@@ -23,11 +23,18 @@ export interface ReplicationOptions {
 
 export interface Uploader {
   /** `thumbnail` is read only if the provider that takes the original keeps thumbnails too. */
-  upload(file: UploadFile, o?: { thumbnail?: () => Promise<UploadFile | null>; avoid?: ProviderName }): Promise<ChainSuccess | ChainFailure>;
+  upload(
+    file: UploadFile,
+    o?: { thumbnail?: () => Promise<UploadFile | null>; avoid?: ProviderName },
+  ): Promise<ChainSuccess | ChainFailure>;
 }
 
 export interface ReplicationEvents {
-  onOutcome?(outcome: 'replicated' | 'reused' | 'retrying' | 'local_only', provider: ProviderName | null, seconds: number): void;
+  onOutcome?(
+    outcome: 'replicated' | 'reused' | 'retrying' | 'local_only',
+    provider: ProviderName | null,
+    seconds: number,
+  ): void;
   /** A check found an image's cloud copy changed at its host. */
   onAltered?(service: string): void;
 }
@@ -65,14 +72,21 @@ export class ReplicationService extends PolledService {
 
   /** The lease an upload takes before storing its record when it replicates inline. */
   inlineLease(): { leaseOwner: string; leaseUntil: Date } {
-    return { leaseOwner: this.deps.instanceId, leaseUntil: new Date(this.deps.clock().getTime() + this.deps.options.leaseMs) };
+    return {
+      leaseOwner: this.deps.instanceId,
+      leaseUntil: new Date(this.deps.clock().getTime() + this.deps.options.leaseMs),
+    };
   }
 
   /** Replicates an image whose lease `leaseOwner` holds, and records the outcome. */
   async replicate(image: ImageRecord, leaseOwner: string): Promise<ImageRecord> {
     const started = this.deps.clock().getTime();
     const attempts = image.replication.attempts + 1;
-    const done = async (patch: Parameters<MetadataStore['updateImage']>[1] | null, outcome: 'replicated' | 'reused' | 'retrying' | 'local_only', provider: ProviderName | null) => {
+    const done = async (
+      patch: Parameters<MetadataStore['updateImage']>[1] | null,
+      outcome: 'replicated' | 'reused' | 'retrying' | 'local_only',
+      provider: ProviderName | null,
+    ) => {
       if (patch) await this.deps.store.updateImage(image.id, patch, { leaseOwner });
       this.deps.events?.onOutcome?.(outcome, provider, (this.deps.clock().getTime() - started) / 1000);
       const [updated] = await this.deps.store.getImagesByIds([image.id]);
@@ -85,7 +99,10 @@ export class ReplicationService extends PolledService {
     // Never the copy found altered (a twin may show the same URL, unchecked).
     if (twin && twin.id !== image.id && twin.cloudUrl && !(image.cloudAlteredAt && twin.cloudUrl === image.cloudUrl)) {
       // The twin's thumbnail copy too, when it is of the same format (a seed thumbnail may be a JPEG).
-      const sameThumb = twin.thumbnailKey !== null && image.thumbnailKey !== null && thumbnailFormatOf(twin.thumbnailKey) === thumbnailFormatOf(image.thumbnailKey);
+      const sameThumb =
+        twin.thumbnailKey !== null &&
+        image.thumbnailKey !== null &&
+        thumbnailFormatOf(twin.thumbnailKey) === thumbnailFormatOf(image.thumbnailKey);
       const reused = await done(
         {
           cloudUrl: twin.cloudUrl,
@@ -108,19 +125,41 @@ export class ReplicationService extends PolledService {
     try {
       if (!image.localKey) throw new Error('no local copy to upload');
       const data = await this.deps.readLocal(image.localKey);
-      const file = { data, fileName: image.localKey.split('/').at(-1) as string, mimeType: image.mimeType, sha256: image.sha256, ownerId: image.userId };
+      const file = {
+        data,
+        fileName: image.localKey.split('/').at(-1) as string,
+        mimeType: image.mimeType,
+        sha256: image.sha256,
+        ownerId: image.userId,
+      };
       const thumbnail = () => this.thumbnailFile(image, file.sha256 || sha256Of(data));
       // The lease is renewed while the chain runs (timeouts and retries can outlast it).
-      result = await withLeaseHeartbeat(this.deps.options.leaseMs, () => this.renewLease(image.id, leaseOwner), () => this.deps.chain.upload(file, { thumbnail, ...(image.cloudAlteredAt && image.service !== 'LOCAL' ? { avoid: image.service } : {}) }), (err) =>
-        this.deps.log.warn({ err, imageId: image.id }, 'renewing a replication lease failed'),
+      result = await withLeaseHeartbeat(
+        this.deps.options.leaseMs,
+        () => this.renewLease(image.id, leaseOwner),
+        () =>
+          this.deps.chain.upload(file, {
+            thumbnail,
+            ...(image.cloudAlteredAt && image.service !== 'LOCAL' ? { avoid: image.service } : {}),
+          }),
+        (err) => this.deps.log.warn({ err, imageId: image.id }, 'renewing a replication lease failed'),
       );
       if (result.ok) {
         if (result.thumbnailError) {
           // The original's copy stands; the thumbnail simply stays local (cleanup keeps it).
-          this.deps.log.warn({ imageId: image.id, provider: result.provider, reason: result.thumbnailError }, 'the thumbnail could not be uploaded with the original: it is kept locally only');
+          this.deps.log.warn(
+            { imageId: image.id, provider: result.provider, reason: result.thumbnailError },
+            'the thumbnail could not be uploaded with the original: it is kept locally only',
+          );
         }
-        const stored = await this.deps.store.updateImage(image.id, successPatch(result, attempts, this.deps.clock()), { leaseOwner });
-        if (!stored) return this.lostTheLease(image, result.provider, [result.copy, ...(result.thumbnail ? [result.thumbnail] : [])]);
+        const stored = await this.deps.store.updateImage(image.id, successPatch(result, attempts, this.deps.clock()), {
+          leaseOwner,
+        });
+        if (!stored)
+          return this.lostTheLease(image, result.provider, [
+            result.copy,
+            ...(result.thumbnail ? [result.thumbnail] : []),
+          ]);
         if (image.cloudAlteredAt) await this.dropAlteredCopy(image, result.copy.url);
         return done(null, 'replicated', result.provider);
       }
@@ -129,8 +168,23 @@ export class ReplicationService extends PolledService {
         // Every provider's budget is spent and none was sent anything: no attempt is used up, and
         // the image waits for the first reset (spread over 30 s, so a backlog does not burst at once).
         const nextAttemptAt = new Date(result.budgetsResetAt.getTime() + Math.floor(this.deps.random() * 30_000));
-        this.deps.log.info({ imageId: image.id, nextAttemptAt }, 'every cloud provider\'s upload budget is spent: replication waits for the next window');
-        return done({ replication: { status: 'RETRYING', attempts: image.replication.attempts, nextAttemptAt, lastError, ...released } }, 'retrying', null);
+        this.deps.log.info(
+          { imageId: image.id, nextAttemptAt },
+          "every cloud provider's upload budget is spent: replication waits for the next window",
+        );
+        return done(
+          {
+            replication: {
+              status: 'RETRYING',
+              attempts: image.replication.attempts,
+              nextAttemptAt,
+              lastError,
+              ...released,
+            },
+          },
+          'retrying',
+          null,
+        );
       }
     } catch (e) {
       // The local copy could not be read: no provider was tried, so none is blamed.
@@ -138,12 +192,26 @@ export class ReplicationService extends PolledService {
       lastError = `local copy unreadable: ${redactPaths(e instanceof Error ? e.message : String(e))}`;
     }
     if (attempts >= this.deps.options.maxAttempts) {
-      this.deps.log.error({ imageId: image.id, attempts, lastError }, 'cloud replication gave up: the image stays LOCAL_ONLY until an admin requeues it');
-      return done({ replication: { status: 'LOCAL_ONLY', attempts, nextAttemptAt: null, lastError, ...released } }, 'local_only', null);
+      this.deps.log.error(
+        { imageId: image.id, attempts, lastError },
+        'cloud replication gave up: the image stays LOCAL_ONLY until an admin requeues it',
+      );
+      return done(
+        { replication: { status: 'LOCAL_ONLY', attempts, nextAttemptAt: null, lastError, ...released } },
+        'local_only',
+        null,
+      );
     }
     const nextAttemptAt = new Date(this.deps.clock().getTime() + this.backoff(attempts));
-    this.deps.log.warn({ imageId: image.id, attempts, nextAttemptAt, lastError }, 'every cloud provider failed: replication retries later');
-    return done({ replication: { status: 'RETRYING', attempts, nextAttemptAt, lastError, ...released } }, 'retrying', null);
+    this.deps.log.warn(
+      { imageId: image.id, attempts, nextAttemptAt, lastError },
+      'every cloud provider failed: replication retries later',
+    );
+    return done(
+      { replication: { status: 'RETRYING', attempts, nextAttemptAt, lastError, ...released } },
+      'retrying',
+      null,
+    );
   }
 
   /**
@@ -154,12 +222,28 @@ export class ReplicationService extends PolledService {
    */
   async markAltered(image: ImageRecord, o: { requeue: boolean }): Promise<void> {
     const now = this.deps.clock();
-    const fresh = { status: 'PENDING' as const, attempts: 0, nextAttemptAt: null, lastError: null, leaseOwner: null, leaseUntil: null };
-    if (!(await this.deps.store.updateImage(image.id, { cloudAlteredAt: now, cloudVerifiedAt: null, ...(o.requeue ? { replication: fresh } : {}) }))) return;
+    const fresh = {
+      status: 'PENDING' as const,
+      attempts: 0,
+      nextAttemptAt: null,
+      lastError: null,
+      leaseOwner: null,
+      leaseUntil: null,
+    };
+    if (
+      !(await this.deps.store.updateImage(image.id, {
+        cloudAlteredAt: now,
+        cloudVerifiedAt: null,
+        ...(o.requeue ? { replication: fresh } : {}),
+      }))
+    )
+      return;
     this.deps.events?.onAltered?.(image.service);
     this.deps.log.warn(
       { imageId: image.id, service: image.service, requeued: o.requeue },
-      o.requeue ? 'the cloud copy was changed at its host: the image is replicated again from its local original' : 'the cloud copy was changed at its host, and no local original matches its sha256: nothing holds the original bytes',
+      o.requeue
+        ? 'the cloud copy was changed at its host: the image is replicated again from its local original'
+        : 'the cloud copy was changed at its host, and no local original matches its sha256: nothing holds the original bytes',
     );
     if (o.requeue) this.kick();
   }
@@ -178,11 +262,21 @@ export class ReplicationService extends PolledService {
     try {
       data = await this.deps.readLocal(image.thumbnailKey);
     } catch (err) {
-      this.deps.log.warn({ err, imageId: image.id }, 'the local thumbnail could not be read: only the original is uploaded');
+      this.deps.log.warn(
+        { err, imageId: image.id },
+        'the local thumbnail could not be read: only the original is uploaded',
+      );
       return null;
     }
     const format = thumbnailFormatOf(image.thumbnailKey);
-    return { data, fileName: image.thumbnailKey.split('/').at(-1) as string, mimeType: THUMBNAIL_MIME_TYPES[format], sha256: sha256Of(data), ownerId: image.userId, thumbnailOf: originalSha256 };
+    return {
+      data,
+      fileName: image.thumbnailKey.split('/').at(-1) as string,
+      mimeType: THUMBNAIL_MIME_TYPES[format],
+      sha256: sha256Of(data),
+      ownerId: image.userId,
+      thumbnailOf: originalSha256,
+    };
   }
 
   /** Extends the lease `leaseOwner` holds on an image by a full lease; false when it no longer holds it. */
@@ -202,7 +296,12 @@ export class ReplicationService extends PolledService {
     for (const copy of copies) {
       if (current && (current.cloudUrl === copy.url || current.thumbnailCloudUrl === copy.url)) continue;
       if (await this.deps.store.cloudUrlInUse(copy.url, '')) continue;
-      this.deps.log.warn({ imageId: image.id, provider, deleted: !current }, current ? 'another worker replicated this image first: the extra cloud copy is deleted' : 'image deleted while it was uploaded: the new cloud copy is deleted');
+      this.deps.log.warn(
+        { imageId: image.id, provider, deleted: !current },
+        current
+          ? 'another worker replicated this image first: the extra cloud copy is deleted'
+          : 'image deleted while it was uploaded: the new cloud copy is deleted',
+      );
       await this.deps.onOrphanedCopy?.(image, provider, copy);
     }
     return current ?? image;
@@ -211,7 +310,14 @@ export class ReplicationService extends PolledService {
   /** Makes an image due now with fresh attempts (an admin's requeue), and wakes the worker. */
   async requeue(image: ImageRecord): Promise<ImageRecord> {
     await this.deps.store.updateImage(image.id, {
-      replication: { status: 'PENDING', attempts: 0, nextAttemptAt: null, lastError: null, leaseOwner: null, leaseUntil: null },
+      replication: {
+        status: 'PENDING',
+        attempts: 0,
+        nextAttemptAt: null,
+        lastError: null,
+        leaseOwner: null,
+        leaseUntil: null,
+      },
     });
     this.kick();
     const [updated] = await this.deps.store.getImagesByIds([image.id]);
@@ -223,11 +329,21 @@ export class ReplicationService extends PolledService {
    * (replication gave up, or the seed chatbot's `cloud_url = url` images read in place) become
    * PENDING with fresh attempts, a page at a time, and the worker is woken once at the end.
    */
-  async requeueLocalOnly(o: { dryRun: boolean }, onProgress?: (done: number, total: number) => void): Promise<{ scanned: number; queued: number }> {
+  async requeueLocalOnly(
+    o: { dryRun: boolean },
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<{ scanned: number; queued: number }> {
     let scanned = 0;
     let queued = 0;
     let total = 0;
-    const fresh = { status: 'PENDING' as const, attempts: 0, nextAttemptAt: null, lastError: null, leaseOwner: null, leaseUntil: null };
+    const fresh = {
+      status: 'PENDING' as const,
+      attempts: 0,
+      nextAttemptAt: null,
+      lastError: null,
+      leaseOwner: null,
+      leaseUntil: null,
+    };
     for await (const page of walkImages(this.deps.store, null, {}, (n) => (total = n))) {
       for (const image of page) {
         scanned++;
@@ -253,7 +369,12 @@ export class ReplicationService extends PolledService {
   /** One pass: claim due images with a lease and replicate them. Returns how many were worked on. */
   async runOnce(): Promise<number> {
     const { options, instanceId } = this.deps;
-    const claimed = await this.deps.store.claimDueImages({ now: this.deps.clock(), leaseOwner: instanceId, leaseMs: options.leaseMs, limit: options.batchSize });
+    const claimed = await this.deps.store.claimDueImages({
+      now: this.deps.clock(),
+      leaseOwner: instanceId,
+      leaseMs: options.leaseMs,
+      limit: options.batchSize,
+    });
     for (const image of claimed) {
       try {
         // The batch was leased at once: before its turn each image's lease is renewed, and one
@@ -281,6 +402,13 @@ function successPatch(result: ChainSuccess, attempts: number, now: Date): Parame
     cloudVerifiedAt: now,
     deleteUrl: copy.deleteUrl,
     service: provider,
-    replication: { status: 'REPLICATED', attempts, nextAttemptAt: null, lastError: null, leaseOwner: null, leaseUntil: null },
+    replication: {
+      status: 'REPLICATED',
+      attempts,
+      nextAttemptAt: null,
+      lastError: null,
+      leaseOwner: null,
+      leaseUntil: null,
+    },
   };
 }

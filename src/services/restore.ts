@@ -82,8 +82,22 @@ type Outcome = 'restored' | 'present' | 'noCloud' | 'cloudOnly' | 'gone' | 'alte
 export class RestoreService {
   constructor(private readonly deps: RestoreDeps) {}
 
-  async restore(viewer: Viewer, input: RestoreInput = {}, onProgress?: (done: number, total: number) => void): Promise<RestoreResult> {
-    const result: RestoreResult = { scanned: 0, restored: 0, alreadyPresent: 0, noCloudCopy: 0, failed: 0, failures: [], thumbnailsRegenerated: 0, cloudOnly: 0, lost: [] };
+  async restore(
+    viewer: Viewer,
+    input: RestoreInput = {},
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<RestoreResult> {
+    const result: RestoreResult = {
+      scanned: 0,
+      restored: 0,
+      alreadyPresent: 0,
+      noCloudCopy: 0,
+      failed: 0,
+      failures: [],
+      thumbnailsRegenerated: 0,
+      cloudOnly: 0,
+      lost: [],
+    };
     const dryRun = input.dryRun ?? false;
     const limit = pLimit(Math.max(1, this.deps.concurrency));
     let total = 0;
@@ -100,8 +114,15 @@ export class RestoreService {
             } catch (e) {
               result.failed++;
               // The reason reaches the admin's client: no server paths in it (the log keeps them).
-              if (result.failures.length < MAX_LISTED) result.failures.push({ imageId: image.id, reason: redactPaths(e instanceof Error ? e.message : String(e)) });
-              this.deps.log.warn({ imageId: image.id, reason: e instanceof Error ? e.message : String(e) }, 'restore of an image failed');
+              if (result.failures.length < MAX_LISTED)
+                result.failures.push({
+                  imageId: image.id,
+                  reason: redactPaths(e instanceof Error ? e.message : String(e)),
+                });
+              this.deps.log.warn(
+                { imageId: image.id, reason: e instanceof Error ? e.message : String(e) },
+                'restore of an image failed',
+              );
             }
             result.scanned++;
             onProgress?.(result.scanned, total);
@@ -132,10 +153,17 @@ export class RestoreService {
   }
 
   /** The images to look at, page by page; ids and conversations are checked before any work starts. */
-  private async *scope(viewer: Viewer, input: RestoreInput, onTotal: (n: number) => void): AsyncGenerator<ImageRecord[]> {
+  private async *scope(
+    viewer: Viewer,
+    input: RestoreInput,
+    onTotal: (n: number) => void,
+  ): AsyncGenerator<ImageRecord[]> {
     if (input.imageIds) {
       const ids = [...new Set(input.imageIds)];
-      if (ids.length > MAX_IMAGE_IDS) throw new BadUserInputError(`imageIds lists ${ids.length} images; at most ${MAX_IMAGE_IDS} are accepted. Restore by conversationId or without a scope instead.`);
+      if (ids.length > MAX_IMAGE_IDS)
+        throw new BadUserInputError(
+          `imageIds lists ${ids.length} images; at most ${MAX_IMAGE_IDS} are accepted. Restore by conversationId or without a scope instead.`,
+        );
       const found = new Map((await this.deps.store.getImagesByIds(ids)).map((i) => [i.id, i]));
       const images = ids.map((id) => {
         const image = visibleOrNotFound(viewer, 'Image', id, found.get(id));
@@ -159,8 +187,19 @@ export class RestoreService {
     if (image.localKey === null) {
       // Cleanup removed the original on purpose; only its thumbnail is kept locally, unless the
       // provider holds the thumbnail too (s3), when cleanup evicted both and nothing is remade.
-      if (image.thumbnailKey && image.cloudUrl && !thumbnailEvicted(image) && !dryRun && !(await this.deps.files.stat(image.thumbnailKey))) {
-        await this.withDownload(image, image.cloudUrl, () => true, async (temp) => this.writeThumbnail(image, temp, result));
+      if (
+        image.thumbnailKey &&
+        image.cloudUrl &&
+        !thumbnailEvicted(image) &&
+        !dryRun &&
+        !(await this.deps.files.stat(image.thumbnailKey))
+      ) {
+        await this.withDownload(
+          image,
+          image.cloudUrl,
+          () => true,
+          async (temp) => this.writeThumbnail(image, temp, result),
+        );
         if (await this.deletedMeanwhile(image, [image.thumbnailKey])) return 'gone';
       }
       return 'cloudOnly';
@@ -178,16 +217,21 @@ export class RestoreService {
     let moved = false;
     // A copy found altered before is downloaded again (its host may have put it back); if it still
     // differs the image is reported with the others nothing holds, not as a new failure.
-    const written = await this.withDownload(image, image.cloudUrl, () => !moved, async (temp) => {
-      const keys = [key];
-      if (image.thumbnailKey && !(await this.deps.files.stat(image.thumbnailKey))) {
-        await this.writeThumbnail(image, temp, result);
-        keys.push(image.thumbnailKey);
-      }
-      await this.deps.files.putFromFile(key, temp, { synced: true });
-      moved = true;
-      return keys;
-    });
+    const written = await this.withDownload(
+      image,
+      image.cloudUrl,
+      () => !moved,
+      async (temp) => {
+        const keys = [key];
+        if (image.thumbnailKey && !(await this.deps.files.stat(image.thumbnailKey))) {
+          await this.writeThumbnail(image, temp, result);
+          keys.push(image.thumbnailKey);
+        }
+        await this.deps.files.putFromFile(key, temp, { synced: true });
+        moved = true;
+        return keys;
+      },
+    );
     if (written === 'altered') return 'altered';
     if (image.cloudAlteredAt) await this.deps.store.updateImage(image.id, { cloudAlteredAt: null });
     return (await this.deletedMeanwhile(image, written)) ? 'gone' : 'restored';
@@ -217,7 +261,12 @@ export class RestoreService {
    * never stays (unless `use` moved it). A copy already flagged as altered that still differs
    * answers 'altered' instead of throwing.
    */
-  private async withDownload<T>(image: ImageRecord, url: string, stillThere: () => boolean, use: (temp: string) => Promise<T>): Promise<T | 'altered'> {
+  private async withDownload<T>(
+    image: ImageRecord,
+    url: string,
+    stillThere: () => boolean,
+    use: (temp: string) => Promise<T>,
+  ): Promise<T | 'altered'> {
     const temp = this.deps.files.tempPath();
     try {
       const got = await this.deps.download(url, temp);
@@ -227,7 +276,9 @@ export class RestoreService {
         await this.deps.onAltered?.(image);
         // The hash of what was fetched is not shown: a refused body's digest would be an oracle on
         // whatever the URL reached.
-        throw new Error('the cloud copy does not match the recorded sha256 (changed at the host?); nothing was written');
+        throw new Error(
+          'the cloud copy does not match the recorded sha256 (changed at the host?); nothing was written',
+        );
       }
       return await use(temp);
     } finally {

@@ -7,7 +7,14 @@ import { thumbnailFileName, thumbnailKey } from '../images/naming.js';
 import type { ImageProbe } from '../images/validate.js';
 import { canonicalKey } from '../storage/local-file-store.js';
 import type { MetadataStore } from '../store/metadata-store.js';
-import { docToConversation, docToMessage, fileNameOf, idString, type ConversationDoc, type MessageDoc } from '../store/mongo/documents.js';
+import {
+  docToConversation,
+  docToMessage,
+  fileNameOf,
+  idString,
+  type ConversationDoc,
+  type MessageDoc,
+} from '../store/mongo/documents.js';
 import type { ExportEntry } from '../store/mongo/export-file.js';
 
 /**
@@ -162,14 +169,22 @@ export class SeedImportService {
       }
       return known;
     };
-    const createConversation = async (id: string, fallback: { owner: string | null; at: Date }): Promise<string | null> => {
+    const createConversation = async (
+      id: string,
+      fallback: { owner: string | null; at: Date },
+    ): Promise<string | null> => {
       const doc = conversationDocs.get(id);
       const [stored] = await this.deps.store.getConversationsByIds([id]);
       const owner = stored?.userId ?? (doc?.user_id != null ? idString(doc.user_id) : fallback.owner);
       if (stored) {
         result.conversationsAlreadyImported++;
       } else if (owner === null) {
-        problem({ kind: 'ownerless', where: `conversation ${id}`, reason: 'neither the conversation nor its messages name a user_id; pass --owner (or set LEGACY_DEFAULT_OWNER)' });
+        problem({
+          kind: 'ownerless',
+          where: `conversation ${id}`,
+          reason:
+            'neither the conversation nor its messages name a user_id; pass --owner (or set LEGACY_DEFAULT_OWNER)',
+        });
         return null;
       } else {
         const conversation: Conversation = doc
@@ -197,7 +212,11 @@ export class SeedImportService {
       }
       const doc = entry.doc as MessageDoc;
       if (doc._id == null || doc.conversation_id == null) {
-        problem({ kind: 'unreadable', where: `messages:${entry.line}`, reason: 'the document has no _id or no conversation_id' });
+        problem({
+          kind: 'unreadable',
+          where: `messages:${entry.line}`,
+          reason: 'the document has no _id or no conversation_id',
+        });
         onProgress?.(++done);
         continue;
       }
@@ -223,7 +242,11 @@ export class SeedImportService {
     await Promise.all(inFlight);
     // Conversations without messages are the users' data too.
     for (const [id, doc] of conversationDocs) {
-      if (!ensured.has(id)) await ensureConversation(id, { owner: input.owner, at: docToConversation({ ...doc, user_id: doc.user_id ?? '' }).createdAt });
+      if (!ensured.has(id))
+        await ensureConversation(id, {
+          owner: input.owner,
+          at: docToConversation({ ...doc, user_id: doc.user_id ?? '' }).createdAt,
+        });
     }
     this.deps.log.info({ ...result, problems: result.problems.length, dryRun: input.dryRun }, 'import-seed finished');
     return result;
@@ -239,9 +262,16 @@ export class SeedImportService {
     const conversationId = idString(doc.conversation_id);
     const own = doc.user_id != null ? idString(doc.user_id) : null;
     const message = docToMessage({ ...doc, user_id: own ?? '' });
-    const conversationOwner = await ensureConversation(conversationId, { owner: own ?? input.owner, at: message.createdAt });
+    const conversationOwner = await ensureConversation(conversationId, {
+      owner: own ?? input.owner,
+      at: message.createdAt,
+    });
     if (conversationOwner === null) {
-      problem({ kind: 'ownerless', where: `message ${message.id}`, reason: `no user_id on the message nor on its conversation ${conversationId}; pass --owner (or set LEGACY_DEFAULT_OWNER)` });
+      problem({
+        kind: 'ownerless',
+        where: `message ${message.id}`,
+        reason: `no user_id on the message nor on its conversation ${conversationId}; pass --owner (or set LEGACY_DEFAULT_OWNER)`,
+      });
       return;
     }
     // The seed's messages carry no user_id: the conversation's owner is theirs.
@@ -306,42 +336,86 @@ export class SeedImportService {
   }
 
   /** The record of one image, with the files to copy or make; null (and a problem) when it cannot be imported. */
-  private async prepare(image: ImageRecord, sourceDir: string, problem: (p: SeedProblem) => void, dryRun: boolean): Promise<Prepared | null> {
+  private async prepare(
+    image: ImageRecord,
+    sourceDir: string,
+    problem: (p: SeedProblem) => void,
+    dryRun: boolean,
+  ): Promise<Prepared | null> {
     const where = `image ${image.id}${image.localKey ? ` (${image.localKey})` : ''}`;
-    const fromCloud = image.cloudUrl ? canonicalKey(`${image.generated ? 'Image_Gen' : 'uploads'}/${fileNameOf(image.cloudUrl)}`) : null;
+    const fromCloud = image.cloudUrl
+      ? canonicalKey(`${image.generated ? 'Image_Gen' : 'uploads'}/${fileNameOf(image.cloudUrl)}`)
+      : null;
     const key = (image.localKey ? canonicalKey(image.localKey) : null) ?? fromCloud;
     if (key === null) {
-      problem({ kind: 'unreadable', where, reason: image.localKey ? 'its url is not a /static/Storage/<folder>/<name> path' : 'it has neither a url nor a cloud_url' });
+      problem({
+        kind: 'unreadable',
+        where,
+        reason: image.localKey
+          ? 'its url is not a /static/Storage/<folder>/<name> path'
+          : 'it has neither a url nor a cloud_url',
+      });
       return null;
     }
     const source = join(sourceDir, key);
     const present = await isFile(source);
     if (!present && !image.cloudUrl) {
-      problem({ kind: 'missingNoCloudCopy', where, reason: 'its file is missing from the Storage folder and it has no cloud copy' });
+      problem({
+        kind: 'missingNoCloudCopy',
+        where,
+        reason: 'its file is missing from the Storage folder and it has no cloud copy',
+      });
       return null;
     }
     const copies: Prepared['copies'] = [];
     const made: Prepared['made'] = [];
     const base = { ...image, localKey: key, evictedKey: null, cloudVerifiedAt: null, placeholder: null };
-    const replication = { ...image.replication, status: image.cloudUrl ? ('REPLICATED' as const) : ('PENDING' as const), attempts: 0, nextAttemptAt: null, leaseOwner: null, leaseUntil: null };
+    const replication = {
+      ...image.replication,
+      status: image.cloudUrl ? ('REPLICATED' as const) : ('PENDING' as const),
+      attempts: 0,
+      nextAttemptAt: null,
+      leaseOwner: null,
+      leaseUntil: null,
+    };
     const seedThumb = image.thumbnailKey ? canonicalKey(image.thumbnailKey) : null;
 
     if (!present) {
       // The cloud copy is all there is: restore downloads it (and makes the thumbnail again).
-      const thumbKey = seedThumb && (await isFile(join(sourceDir, seedThumb))) ? seedThumb : await this.freeKey(this.thumbnailNames(key));
+      const thumbKey =
+        seedThumb && (await isFile(join(sourceDir, seedThumb)))
+          ? seedThumb
+          : await this.freeKey(this.thumbnailNames(key));
       if (thumbKey === null) {
-        problem({ kind: 'conflicts', where, reason: 'STORAGE_DIR already holds files at the names its thumbnail would take; nothing was overwritten' });
+        problem({
+          kind: 'conflicts',
+          where,
+          reason: 'STORAGE_DIR already holds files at the names its thumbnail would take; nothing was overwritten',
+        });
         return null;
       }
-      if (thumbKey === seedThumb && !(await this.placeCopy(thumbKey, join(sourceDir, thumbKey), copies, where, problem))) return null;
-      return { record: { ...base, thumbnailKey: thumbKey, sha256: '', replication: { ...replication, lastError: null } }, copies, made, missing: true };
+      if (
+        thumbKey === seedThumb &&
+        !(await this.placeCopy(thumbKey, join(sourceDir, thumbKey), copies, where, problem))
+      )
+        return null;
+      return {
+        record: { ...base, thumbnailKey: thumbKey, sha256: '', replication: { ...replication, lastError: null } },
+        copies,
+        made,
+        missing: true,
+      };
     }
 
     let probe: ImageProbe;
     try {
       probe = await this.deps.probe(source);
     } catch (e) {
-      problem({ kind: 'unreadable', where, reason: `not an image this server reads: ${e instanceof Error ? e.message : String(e)}` });
+      problem({
+        kind: 'unreadable',
+        where,
+        reason: `not an image this server reads: ${e instanceof Error ? e.message : String(e)}`,
+      });
       return null;
     }
     const [sha256, size] = await Promise.all([this.deps.sha256File(source), stat(source).then((s) => s.size)]);
@@ -355,7 +429,11 @@ export class SeedImportService {
       // there is someone else's (another image's, or one the server did not write).
       const free = await this.freeKey(this.thumbnailNames(key));
       if (free === null) {
-        problem({ kind: 'conflicts', where, reason: `STORAGE_DIR already holds files at the names its new thumbnail would take; nothing was overwritten` });
+        problem({
+          kind: 'conflicts',
+          where,
+          reason: `STORAGE_DIR already holds files at the names its new thumbnail would take; nothing was overwritten`,
+        });
         return null;
       }
       thumbKey = free;
@@ -384,7 +462,14 @@ export class SeedImportService {
    * Notes a copy of `from` to `key` unless STORAGE_DIR holds the same bytes there already (an
    * in-place import, or a second run). Another file under the name is a conflict: false.
    */
-  private async placeCopy(key: string, from: string, copies: Prepared['copies'], where: string, problem: (p: SeedProblem) => void, sha256?: string): Promise<boolean> {
+  private async placeCopy(
+    key: string,
+    from: string,
+    copies: Prepared['copies'],
+    where: string,
+    problem: (p: SeedProblem) => void,
+    sha256?: string,
+  ): Promise<boolean> {
     const dest = this.deps.files.absolutePath(key);
     if ((await this.deps.files.stat(key)) === null) {
       copies.push({ key, from });
@@ -393,20 +478,31 @@ export class SeedImportService {
     // The file is there already: fine if it is this very file or the same bytes, and no other image's.
     const owner = await this.deps.store.findImageByFileKey(key);
     if (owner) {
-      problem({ kind: 'conflicts', where, reason: `${key} is already the file of image ${owner.id}; nothing was overwritten` });
+      problem({
+        kind: 'conflicts',
+        where,
+        reason: `${key} is already the file of image ${owner.id}; nothing was overwritten`,
+      });
       return false;
     }
     if (dest === from) return true;
     const [there, here] = await Promise.all([this.deps.sha256File(dest), sha256 ?? this.deps.sha256File(from)]);
     if (there === here) return true;
-    problem({ kind: 'conflicts', where, reason: `STORAGE_DIR already holds another file at ${key}; nothing was overwritten` });
+    problem({
+      kind: 'conflicts',
+      where,
+      reason: `STORAGE_DIR already holds another file at ${key}; nothing was overwritten`,
+    });
     return false;
   }
 
   /** Names for a thumbnail the import makes: `thumb_<stem>.webp`, else `thumb_<stem>_<ext>.webp` (for `a.jpg` beside `a.png`). */
   private thumbnailNames(key: string): string[] {
     const name = fileNameOf(key);
-    return [thumbnailKey(thumbnailFileName(name)), thumbnailKey(thumbnailFileName(name.replace(/\.([^.]+)$/, '_$1.x')))];
+    return [
+      thumbnailKey(thumbnailFileName(name)),
+      thumbnailKey(thumbnailFileName(name.replace(/\.([^.]+)$/, '_$1.x'))),
+    ];
   }
 
   /**
@@ -459,4 +555,3 @@ async function isFile(path: string): Promise<boolean> {
     () => false,
   );
 }
-

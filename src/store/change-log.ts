@@ -36,7 +36,12 @@ export interface ChangeLog {
    * call started, in order, until `signal` aborts. `wake` is called by this process's own
    * appends, so a reader that polls can look at once.
    */
-  tailChanges(o: { signal: AbortSignal; pollMs: number; wake: WakeSignal; after?: string | null }): AsyncIterable<Change>;
+  tailChanges(o: {
+    signal: AbortSignal;
+    pollMs: number;
+    wake: WakeSignal;
+    after?: string | null;
+  }): AsyncIterable<Change>;
 }
 
 /** A way for appends in this process to wake a reader that is waiting between polls. */

@@ -4,7 +4,12 @@ import type { MetadataStore } from './metadata-store.js';
  * Wraps a store and counts calls per method. Each port method is one round trip, so this
  * measures what a request costs the store; used by the N+1 test and the read benchmark.
  */
-export function countingStore(inner: MetadataStore): { store: MetadataStore; counts: Map<string, number>; total: () => number; reset: () => void } {
+export function countingStore(inner: MetadataStore): {
+  store: MetadataStore;
+  counts: Map<string, number>;
+  total: () => number;
+  reset: () => void;
+} {
   const counts = new Map<string, number>();
   const store = new Proxy(inner, {
     get(target, prop, receiver) {

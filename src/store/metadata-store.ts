@@ -15,7 +15,21 @@ import type {
 
 /** Fields of an image record that may change after it is written. */
 export type ImagePatch = Partial<
-  Pick<ImageRecord, 'localKey' | 'evictedKey' | 'thumbnailKey' | 'cloudUrl' | 'thumbnailCloudUrl' | 'cloudVerifiedAt' | 'cloudAlteredAt' | 'deleteUrl' | 'service' | 'caption' | 'placeholder' | 'sha256'>
+  Pick<
+    ImageRecord,
+    | 'localKey'
+    | 'evictedKey'
+    | 'thumbnailKey'
+    | 'cloudUrl'
+    | 'thumbnailCloudUrl'
+    | 'cloudVerifiedAt'
+    | 'cloudAlteredAt'
+    | 'deleteUrl'
+    | 'service'
+    | 'caption'
+    | 'placeholder'
+    | 'sha256'
+  >
 > & { replication?: Partial<Replication> };
 
 /** One slice of scanImages. */

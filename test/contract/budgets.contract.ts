@@ -25,7 +25,9 @@ export function budgetCases(ref: StoreRef): void {
   it('concurrent takes never pass the limit', async () => {
     const window = at(0);
     const taken = await Promise.all(Array.from({ length: 25 }, () => ref.store.takeBudget('S3', window, 10)));
-    expect(taken.filter((n) => n !== null).sort((a, b) => a! - b!)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    expect(taken.filter((n) => n !== null).sort((a, b) => a! - b!)).toEqual(
+      Array.from({ length: 10 }, (_, i) => i + 1),
+    );
     expect(await ref.store.budgetUsed('S3', window)).toBe(10);
   });
 }

@@ -26,7 +26,12 @@ export function changeCases(ref: StoreRef): void {
     wake.wake();
     const got = [(await first).value as Change, ...(await take(tail, 4))];
     expect(got.map((c) => c.messageId)).toEqual([1, 2, 3, 4, 5].map((i) => i.toString(16).padStart(24, '0')));
-    expect(got[0]).toMatchObject({ kind: 'IMAGE_ADDED', conversationId: 'c'.repeat(24), userId: 'alice', imageId: (1).toString(16).padStart(24, 'f') });
+    expect(got[0]).toMatchObject({
+      kind: 'IMAGE_ADDED',
+      conversationId: 'c'.repeat(24),
+      userId: 'alice',
+      imageId: (1).toString(16).padStart(24, 'f'),
+    });
     expect(got[1]).toMatchObject({ kind: 'MESSAGE_ADDED', imageId: null });
     expect(new Set(got.map((c) => c.cursor)).size).toBe(5);
     // Nothing more, and nothing again.
@@ -35,14 +40,18 @@ export function changeCases(ref: StoreRef): void {
 
     const resume = new AbortController();
     await ref.store.appendChanges([change(6)]);
-    const resumed = ref.store.tailChanges({ signal: resume.signal, pollMs: 20, wake, after: got[2]!.cursor })[Symbol.asyncIterator]();
-    expect((await take(resumed, 3)).map((c) => c.messageId)).toEqual([4, 5, 6].map((i) => i.toString(16).padStart(24, '0')));
+    const resumedChanges = ref.store.tailChanges({ signal: resume.signal, pollMs: 20, wake, after: got[2]!.cursor });
+    const resumed = resumedChanges[Symbol.asyncIterator]();
+    expect((await take(resumed, 3)).map((c) => c.messageId)).toEqual(
+      [4, 5, 6].map((i) => i.toString(16).padStart(24, '0')),
+    );
     resume.abort();
   });
 
   it('a tail ends when its signal aborts, even while it waits', async () => {
     const abort = new AbortController();
-    const tail = ref.store.tailChanges({ signal: abort.signal, pollMs: 50, wake: new WakeSignal() })[Symbol.asyncIterator]();
+    const tailChanges = ref.store.tailChanges({ signal: abort.signal, pollMs: 50, wake: new WakeSignal() });
+    const tail = tailChanges[Symbol.asyncIterator]();
     const pending = tail.next();
     setTimeout(() => abort.abort(), 100);
     expect(await pending).toMatchObject({ done: true });

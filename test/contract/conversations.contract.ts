@@ -1,6 +1,16 @@
 import { expect, it } from 'vitest';
 import type { Conversation, Message } from '../../src/domain/types.js';
-import { at, byTimeAscId, byTimeDescId, makeConversation, makeImage, makeMessage, newId, scramble, walkPages } from '../support/factories.js';
+import {
+  at,
+  byTimeAscId,
+  byTimeDescId,
+  makeConversation,
+  makeImage,
+  makeMessage,
+  newId,
+  scramble,
+  walkPages,
+} from '../support/factories.js';
 import type { StoreRef } from './metadata-store.contract.js';
 
 const conversationCursor = (c: Conversation) => ({ t: c.updatedAt.getTime(), id: c.id });
@@ -14,7 +24,9 @@ export function conversationCases(ref: StoreRef): void {
     await ref.store.createConversation(untitled);
 
     const found = await ref.store.getConversationsByIds([untitled.id, newId(), titled.id]);
-    expect(found.sort(byTimeAscId((c) => c.createdAt))).toEqual([titled, untitled].sort(byTimeAscId((c) => c.createdAt)));
+    expect(found.sort(byTimeAscId((c) => c.createdAt))).toEqual(
+      [titled, untitled].sort(byTimeAscId((c) => c.createdAt)),
+    );
     expect(found.find((c) => c.id === titled.id)?.updatedAt).toBeInstanceOf(Date);
     expect(await ref.store.getConversationsByIds([newId()])).toEqual([]);
     expect(await ref.store.getConversationsByIds([])).toEqual([]);
@@ -61,7 +73,9 @@ export function conversationCases(ref: StoreRef): void {
 
   it('pages conversations newest first, stable by id when many share a timestamp', async () => {
     // 13 conversations over 3 timestamps: most pages cut through a run of equal timestamps.
-    const all = Array.from({ length: 13 }, (_, i) => makeConversation({ updatedAt: at([500, 500, 500, 500, 500, 900, 900, 900, 900, 900, 100, 100, 100][i]!) }));
+    const all = Array.from({ length: 13 }, (_, i) =>
+      makeConversation({ updatedAt: at([500, 500, 500, 500, 500, 900, 900, 900, 900, 900, 100, 100, 100][i]!) }),
+    );
     for (const c of scramble(all)) await ref.store.createConversation(c);
     const expected = [...all].sort(byTimeDescId((c) => c.updatedAt));
 
@@ -74,7 +88,10 @@ export function conversationCases(ref: StoreRef): void {
     const exact = await ref.store.listConversations('alice', { first: 13, after: null });
     expect(exact.items).toHaveLength(13);
     expect(exact.hasNextPage).toBe(false);
-    const pastTheEnd = await ref.store.listConversations('alice', { first: 5, after: conversationCursor(expected.at(-1)!) });
+    const pastTheEnd = await ref.store.listConversations('alice', {
+      first: 5,
+      after: conversationCursor(expected.at(-1)!),
+    });
     expect(pastTheEnd).toEqual({ items: [], hasNextPage: false, totalCount: 13 });
   });
 
@@ -92,14 +109,23 @@ export function conversationCases(ref: StoreRef): void {
     const admin = await ref.store.listConversations(null, { first: 10, after: null });
     expect(admin.items.map((c) => c.id)).toEqual([alices[1]!.id, bobs[0]!.id, alices[0]!.id]);
     expect(admin.totalCount).toBe(3);
-    expect(await ref.store.listConversations('carol', { first: 10, after: null })).toEqual({ items: [], hasNextPage: false, totalCount: 0 });
+    expect(await ref.store.listConversations('carol', { first: 10, after: null })).toEqual({
+      items: [],
+      hasNextPage: false,
+      totalCount: 0,
+    });
   });
 
   it('pages messages oldest first, stable by id when many share a timestamp', async () => {
     const conversation = makeConversation();
     await ref.store.createConversation(conversation);
     // 12 messages over 3 timestamps; the first page boundary falls inside the run of 7 equal ones.
-    const all = Array.from({ length: 12 }, (_, i) => makeMessage(conversation, { createdAt: at([0, 0, 0, 0, 0, 0, 0, 10, 10, 10, 20, 20][i]! + 1000), content: `m${i}` }));
+    const all = Array.from({ length: 12 }, (_, i) =>
+      makeMessage(conversation, {
+        createdAt: at([0, 0, 0, 0, 0, 0, 0, 10, 10, 10, 20, 20][i]! + 1000),
+        content: `m${i}`,
+      }),
+    );
     for (const m of scramble(all)) await ref.store.addMessage(m);
     const expected = [...all].sort(byTimeAscId((m) => m.createdAt));
 
@@ -122,18 +148,31 @@ export function conversationCases(ref: StoreRef): void {
     const busyMessages = Array.from({ length: 7 }, (_, i) => makeMessage(busy, { createdAt: at(1000 + i) }));
     const quietMessages = Array.from({ length: 3 }, (_, i) => makeMessage(quiet, { createdAt: at(1000 + i) }));
     const first = busyMessages[0]!;
-    const withImages = { ...first, images: [makeImage(first, { caption: 'one' }), makeImage(first, { caption: 'two' })] };
+    const withImages = {
+      ...first,
+      images: [makeImage(first, { caption: 'one' }), makeImage(first, { caption: 'two' })],
+    };
     for (const m of [withImages, ...busyMessages.slice(1), ...quietMessages]) await ref.store.addMessage(m);
     const unknown = newId();
 
-    const pages = await ref.store.listMessagesOfConversations([busy.id, quiet.id, empty.id, unknown], { first: 3, after: null });
+    const pages = await ref.store.listMessagesOfConversations([busy.id, quiet.id, empty.id, unknown], {
+      first: 3,
+      after: null,
+    });
     expect([...pages.keys()].sort()).toEqual([busy.id, quiet.id, empty.id, unknown].sort());
-    expect(pages.get(busy.id)).toEqual({ items: [withImages, ...busyMessages.slice(1, 3)], hasNextPage: true, totalCount: 7 });
+    expect(pages.get(busy.id)).toEqual({
+      items: [withImages, ...busyMessages.slice(1, 3)],
+      hasNextPage: true,
+      totalCount: 7,
+    });
     expect(pages.get(quiet.id)).toEqual({ items: quietMessages, hasNextPage: false, totalCount: 3 });
     expect(pages.get(empty.id)).toEqual({ items: [], hasNextPage: false, totalCount: 0 });
     expect(pages.get(unknown)).toEqual({ items: [], hasNextPage: false, totalCount: 0 });
 
-    const next = await ref.store.listMessagesOfConversations([busy.id], { first: 3, after: messageCursor(busyMessages[2]!) });
+    const next = await ref.store.listMessagesOfConversations([busy.id], {
+      first: 3,
+      after: messageCursor(busyMessages[2]!),
+    });
     expect(next.get(busy.id)).toEqual({ items: busyMessages.slice(3, 6), hasNextPage: true, totalCount: 7 });
     expect(await ref.store.listMessagesOfConversations([], { first: 3, after: null })).toEqual(new Map());
   });

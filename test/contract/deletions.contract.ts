@@ -11,7 +11,11 @@ function jobFor(image: ImageRecord, o: Partial<DeletionJob> = {}): DeletionJob {
     imageId: image.id,
     userId: image.userId,
     localKeys: [image.localKey, image.thumbnailKey].filter((k): k is string => k !== null),
-    cloud: { service: 'POSTIMAGES', url: 'https://i.postimg.cc/x/a.png', deleteUrl: 'https://postimg.cc/delete/x/secret' },
+    cloud: {
+      service: 'POSTIMAGES',
+      url: 'https://i.postimg.cc/x/a.png',
+      deleteUrl: 'https://postimg.cc/delete/x/secret',
+    },
     cloudDeleted: false,
     requestedAt: at(1000),
     attempts: 0,
@@ -44,7 +48,10 @@ export function deletionCases(ref: StoreRef): void {
 
   it('of two concurrent deletions of one image exactly one wins', async () => {
     const [image] = await seedQueue(ref.store, [{}]);
-    const results = await Promise.all([ref.store.beginDeletion(jobFor(image!)), ref.store.beginDeletion(jobFor(image!))]);
+    const results = await Promise.all([
+      ref.store.beginDeletion(jobFor(image!)),
+      ref.store.beginDeletion(jobFor(image!)),
+    ]);
     expect(results.filter(Boolean)).toHaveLength(1);
     expect(await ref.store.countPendingDeletions()).toBe(1);
   });
@@ -54,8 +61,15 @@ export function deletionCases(ref: StoreRef): void {
     // What a crash between writing the job and removing the record leaves (MongoDB's order).
     await ref.store.enqueueDeletion(jobFor(image!, { leaseOwner: 'crashed', leaseUntil: at(1000) }));
     expect(await ref.store.beginDeletion(jobFor(image!, { leaseOwner: 'me', leaseUntil: at(120_000) }))).toBe(true);
-    expect(await ref.store.claimDueDeletions({ now: NOW, leaseOwner: 'worker', leaseMs: 10_000, limit: 10 })).toEqual([]);
-    expect(await ref.store.updateDeletion(jobFor(image!, { cloudDeleted: true, leaseOwner: 'me', leaseUntil: at(120_000) }), { leaseOwner: 'me' })).toBe(true);
+    expect(await ref.store.claimDueDeletions({ now: NOW, leaseOwner: 'worker', leaseMs: 10_000, limit: 10 })).toEqual(
+      [],
+    );
+    expect(
+      await ref.store.updateDeletion(
+        jobFor(image!, { cloudDeleted: true, leaseOwner: 'me', leaseUntil: at(120_000) }),
+        { leaseOwner: 'me' },
+      ),
+    ).toBe(true);
     expect(await ref.store.countPendingDeletions()).toBe(1);
   });
 
@@ -83,7 +97,14 @@ export function deletionCases(ref: StoreRef): void {
     expect(jobB.cloud).toBeNull();
     expect(jobB.cloudDeleted).toBe(true);
 
-    const progressed = { ...jobB, localKeys: [], attempts: 1, lastError: 'disk busy', leaseOwner: null, leaseUntil: null };
+    const progressed = {
+      ...jobB,
+      localKeys: [],
+      attempts: 1,
+      lastError: 'disk busy',
+      leaseOwner: null,
+      leaseUntil: null,
+    };
     expect(await ref.store.updateDeletion(progressed, { leaseOwner: 'w1' })).toBe(false);
     expect(await ref.store.updateDeletion(progressed, { leaseOwner: 'w2' })).toBe(true);
     const again = await ref.store.claimDueDeletions({ now: at(130_000), leaseOwner: 'w3', leaseMs: 10_000, limit: 10 });
@@ -98,12 +119,20 @@ export function deletionCases(ref: StoreRef): void {
     await ref.store.enqueueDeletion(jobFor(image!, { imageId: 'orphan-copy', localKeys: [] }));
     expect(await ref.store.getImagesByIds([image!.id])).toHaveLength(1);
     const [job] = await ref.store.claimDueDeletions({ now: NOW, leaseOwner: 'w', leaseMs: 1000, limit: 5 });
-    expect(job).toMatchObject({ imageId: 'orphan-copy', localKeys: [], cloud: { deleteUrl: 'https://postimg.cc/delete/x/secret' } });
+    expect(job).toMatchObject({
+      imageId: 'orphan-copy',
+      localKeys: [],
+      cloud: { deleteUrl: 'https://postimg.cc/delete/x/secret' },
+    });
   });
 
   it('cloudUrlInUse tells whether another image shows a cloud URL', async () => {
     const url = 'https://i.postimg.cc/shared/a.png';
-    const [a, b, c] = await seedQueue(ref.store, [{ cloudUrl: url }, { cloudUrl: url }, { cloudUrl: 'https://i.postimg.cc/own/c.png' }]);
+    const [a, b, c] = await seedQueue(ref.store, [
+      { cloudUrl: url },
+      { cloudUrl: url },
+      { cloudUrl: 'https://i.postimg.cc/own/c.png' },
+    ]);
     expect(await ref.store.cloudUrlInUse(url, a!.id)).toBe(true);
     expect(await ref.store.cloudUrlInUse(c!.cloudUrl!, c!.id)).toBe(false);
     await ref.store.removeImage(b!.id);
@@ -112,7 +141,10 @@ export function deletionCases(ref: StoreRef): void {
 
   it('cloudUrlInUse sees thumbnail copies too, set by a patch', async () => {
     const thumb = 's3://bucket/alice/abc.thumb.webp';
-    const [a, b] = await seedQueue(ref.store, [{ cloudUrl: 's3://bucket/alice/abc.png' }, { cloudUrl: 's3://bucket/alice/abc.png' }]);
+    const [a, b] = await seedQueue(ref.store, [
+      { cloudUrl: 's3://bucket/alice/abc.png' },
+      { cloudUrl: 's3://bucket/alice/abc.png' },
+    ]);
     expect(await ref.store.cloudUrlInUse(thumb, 'nobody')).toBe(false);
     expect(await ref.store.updateImage(b!.id, { thumbnailCloudUrl: thumb })).toBe(true);
     expect((await ref.store.getImagesByIds([b!.id]))[0]!.thumbnailCloudUrl).toBe(thumb);

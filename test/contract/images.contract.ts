@@ -1,11 +1,26 @@
 import { expect, it } from 'vitest';
 import type { ImageFilter, ImageRecord, Message } from '../../src/domain/types.js';
 import type { MetadataStore } from '../../src/store/metadata-store.js';
-import { at, byTimeDescId, makeConversation, makeImage, makeMessage, newId, scramble, walkPages, type ImageOverrides } from '../support/factories.js';
+import {
+  at,
+  byTimeDescId,
+  makeConversation,
+  makeImage,
+  makeMessage,
+  newId,
+  scramble,
+  walkPages,
+  type ImageOverrides,
+} from '../support/factories.js';
 import type { StoreRef } from './metadata-store.contract.js';
 
 /** A conversation with one message carrying images made from `overrides`, stored. */
-async function seedMessage(store: MetadataStore, userId: string, overrides: ImageOverrides[] = [], conversationId?: string): Promise<Message> {
+async function seedMessage(
+  store: MetadataStore,
+  userId: string,
+  overrides: ImageOverrides[] = [],
+  conversationId?: string,
+): Promise<Message> {
   const conversation = makeConversation({ userId, ...(conversationId ? { id: conversationId } : {}) });
   if (!conversationId) await store.createConversation(conversation);
   const message = makeMessage(conversation);
@@ -30,7 +45,14 @@ export function imageCases(ref: StoreRef): void {
         size: 123_456,
         width: 1024,
         height: 768,
-        replication: { status: 'REPLICATED', attempts: 2, lastError: 'timeout', nextAttemptAt: at(9), leaseOwner: 'w', leaseUntil: at(10) },
+        replication: {
+          status: 'REPLICATED',
+          attempts: 2,
+          lastError: 'timeout',
+          nextAttemptAt: at(9),
+          leaseOwner: 'w',
+          leaseUntil: at(10),
+        },
       },
       { localKey: null, thumbnailKey: null, uploadedAt: at(1) },
       { caption: 'third' },
@@ -38,7 +60,10 @@ export function imageCases(ref: StoreRef): void {
 
     expect(await ref.store.getMessagesByIds([message.id])).toEqual([message]);
     const found = await ref.store.getImagesByIds([message.images[2]!.id, message.images[0]!.id, newId()]);
-    expect(found.sort((a, b) => a.size - b.size || (a.caption ?? '').localeCompare(b.caption ?? ''))).toEqual([message.images[2], message.images[0]]);
+    expect(found.sort((a, b) => a.size - b.size || (a.caption ?? '').localeCompare(b.caption ?? ''))).toEqual([
+      message.images[2],
+      message.images[0],
+    ]);
     expect(await ref.store.getImagesByIds([])).toEqual([]);
   });
 
@@ -63,11 +88,26 @@ export function imageCases(ref: StoreRef): void {
 
   it('updateImage merges replication fields one by one and leaves the rest untouched', async () => {
     const message = await seedMessage(ref.store, 'alice', [
-      { replication: { status: 'RETRYING', attempts: 1, nextAttemptAt: at(50), lastError: 'HTTP 503', leaseOwner: 'w1', leaseUntil: at(60) } },
+      {
+        replication: {
+          status: 'RETRYING',
+          attempts: 1,
+          nextAttemptAt: at(50),
+          lastError: 'HTTP 503',
+          leaseOwner: 'w1',
+          leaseUntil: at(60),
+        },
+      },
     ]);
     const before = message.images[0]!;
 
-    expect(await ref.store.updateImage(before.id, { cloudUrl: 'https://i.ibb.co/x/y.png', service: 'IMGBB', replication: { status: 'REPLICATED', attempts: 2 } })).toBe(true);
+    expect(
+      await ref.store.updateImage(before.id, {
+        cloudUrl: 'https://i.ibb.co/x/y.png',
+        service: 'IMGBB',
+        replication: { status: 'REPLICATED', attempts: 2 },
+      }),
+    ).toBe(true);
     const [afterMerge] = await ref.store.getImagesByIds([before.id]);
     expect(afterMerge).toEqual({
       ...before,
@@ -77,7 +117,12 @@ export function imageCases(ref: StoreRef): void {
     });
 
     // A key present with null clears it; absent keys still stay.
-    expect(await ref.store.updateImage(before.id, { localKey: null, replication: { lastError: null, leaseOwner: null, leaseUntil: null } })).toBe(true);
+    expect(
+      await ref.store.updateImage(before.id, {
+        localKey: null,
+        replication: { lastError: null, leaseOwner: null, leaseUntil: null },
+      }),
+    ).toBe(true);
     const [cleared] = await ref.store.getImagesByIds([before.id]);
     expect(cleared).toEqual({
       ...afterMerge,
@@ -91,12 +136,29 @@ export function imageCases(ref: StoreRef): void {
   it('updateImage with a guard applies only for the lease holder', async () => {
     const message = await seedMessage(ref.store, 'alice', [{}]);
     const id = message.images[0]!.id;
-    const [claimed] = await ref.store.claimDueImages({ now: at(10_000), leaseOwner: 'holder', leaseMs: 60_000, limit: 10 });
+    const [claimed] = await ref.store.claimDueImages({
+      now: at(10_000),
+      leaseOwner: 'holder',
+      leaseMs: 60_000,
+      limit: 10,
+    });
     expect(claimed!.id).toBe(id);
 
-    expect(await ref.store.updateImage(id, { cloudUrl: 'https://x/1.png', replication: { status: 'REPLICATED' } }, { leaseOwner: 'intruder' })).toBe(false);
+    expect(
+      await ref.store.updateImage(
+        id,
+        { cloudUrl: 'https://x/1.png', replication: { status: 'REPLICATED' } },
+        { leaseOwner: 'intruder' },
+      ),
+    ).toBe(false);
     expect(await ref.store.getImagesByIds([id])).toEqual([claimed]);
-    expect(await ref.store.updateImage(id, { cloudUrl: 'https://x/2.png', replication: { status: 'REPLICATED' } }, { leaseOwner: 'holder' })).toBe(true);
+    expect(
+      await ref.store.updateImage(
+        id,
+        { cloudUrl: 'https://x/2.png', replication: { status: 'REPLICATED' } },
+        { leaseOwner: 'holder' },
+      ),
+    ).toBe(true);
     const [updated] = await ref.store.getImagesByIds([id]);
     expect(updated!.cloudUrl).toBe('https://x/2.png');
     expect(updated!.replication.status).toBe('REPLICATED');
@@ -122,7 +184,9 @@ export function imageCases(ref: StoreRef): void {
       { generated: false, service: 'LOCAL', size: 300, uploadedAt: at(2000) },
       { generated: true, service: 'POSTIMAGES', size: 400, uploadedAt: at(3000) },
     ]);
-    const [bobs] = (await seedMessage(ref.store, 'bob', [{ generated: true, service: 'POSTIMAGES', size: 200, uploadedAt: at(1000) }])).images;
+    const [bobs] = (
+      await seedMessage(ref.store, 'bob', [{ generated: true, service: 'POSTIMAGES', size: 200, uploadedAt: at(1000) }])
+    ).images;
     const [i1, i2] = m1.images;
     const [i3, i4] = m2.images;
     const list = async (owner: string | null, filter: ImageFilter) => {
@@ -140,9 +204,27 @@ export function imageCases(ref: StoreRef): void {
     expect(await list('alice', { maxSize: 300 })).toEqual(ids([i3!, i2!, i1!]));
     expect(await list('alice', { uploadedAfter: at(1000) })).toEqual(ids([i4!, i3!, i2!]));
     expect(await list('alice', { uploadedBefore: at(3000) })).toEqual(ids([i3!, i2!, i1!]));
-    expect(await list('alice', { generated: false, minSize: 200, maxSize: 300, uploadedAfter: at(1000), uploadedBefore: at(2000) })).toEqual(ids([i2!]));
+    expect(
+      await list('alice', {
+        generated: false,
+        minSize: 200,
+        maxSize: 300,
+        uploadedAfter: at(1000),
+        uploadedBefore: at(2000),
+      }),
+    ).toEqual(ids([i2!]));
     expect(await list('alice', { conversationId: m2.conversationId, service: 'POSTIMAGES' })).toEqual(ids([i4!]));
-    expect(await list('alice', { conversationId: null, generated: null, service: null, minSize: null, maxSize: null, uploadedAfter: null, uploadedBefore: null })).toHaveLength(4);
+    expect(
+      await list('alice', {
+        conversationId: null,
+        generated: null,
+        service: null,
+        minSize: null,
+        maxSize: null,
+        uploadedAfter: null,
+        uploadedBefore: null,
+      }),
+    ).toHaveLength(4);
     expect(await list('alice', { conversationId: conversationA.id })).toEqual([]);
 
     expect(await list('bob', {})).toEqual(ids([bobs!]));
@@ -158,12 +240,21 @@ export function imageCases(ref: StoreRef): void {
       const message = await seedMessage(
         ref.store,
         'alice',
-        Array.from({ length: 3 + m }, (_, i) => ({ size: 100 * (i + 1), service: i % 2 === 0 ? ('POSTIMAGES' as const) : ('LOCAL' as const), uploadedAt: at(1000 * ((m * 7 + i * 3) % 11)) })),
+        Array.from({ length: 3 + m }, (_, i) => ({
+          size: 100 * (i + 1),
+          service: i % 2 === 0 ? ('POSTIMAGES' as const) : ('LOCAL' as const),
+          uploadedAt: at(1000 * ((m * 7 + i * 3) % 11)),
+        })),
       );
       alice.push(...message.images);
     }
     const bob = (await seedMessage(ref.store, 'bob', [{}, {}])).images;
-    const scan = async (owner: string | null, filter: ImageFilter, limit: number, during?: (image: ImageRecord) => Promise<void>) => {
+    const scan = async (
+      owner: string | null,
+      filter: ImageFilter,
+      limit: number,
+      during?: (image: ImageRecord) => Promise<void>,
+    ) => {
       const seen: string[] = [];
       let after: string | null = null;
       let slices = 0;
@@ -179,14 +270,21 @@ export function imageCases(ref: StoreRef): void {
       } while (after !== null);
       return seen;
     };
-    const listed = async (owner: string | null, filter: ImageFilter) => ids((await ref.store.listImages(owner, filter, { first: 100, after: null })).items).sort();
+    const listed = async (owner: string | null, filter: ImageFilter) =>
+      ids((await ref.store.listImages(owner, filter, { first: 100, after: null })).items).sort();
 
     for (const limit of [1, 2, 3, 100]) {
       const seen = await scan('alice', {}, limit);
       expect(new Set(seen).size).toBe(seen.length);
       expect([...seen].sort()).toEqual(ids(alice).sort());
     }
-    for (const filter of [{ service: 'POSTIMAGES' as const }, { minSize: 300 }, { uploadedBefore: at(5000) }, { uploadedAfter: at(5000), maxSize: 400 }, { conversationId: alice[0]!.conversationId }]) {
+    for (const filter of [
+      { service: 'POSTIMAGES' as const },
+      { minSize: 300 },
+      { uploadedBefore: at(5000) },
+      { uploadedAfter: at(5000), maxSize: 400 },
+      { conversationId: alice[0]!.conversationId },
+    ]) {
       expect((await scan('alice', filter, 2)).sort(), JSON.stringify(filter)).toEqual(await listed('alice', filter));
     }
     expect((await scan(null, {}, 2)).sort()).toEqual([...ids(alice), ...ids(bob)].sort());
@@ -195,7 +293,13 @@ export function imageCases(ref: StoreRef): void {
 
     // A walk that changes what it walks (cleanup evicting, a requeue) still sees each image once.
     const changed = await scan('alice', { service: 'POSTIMAGES' }, 2, async (image) => {
-      expect(await ref.store.updateImage(image.id, { localKey: null, evictedKey: image.localKey, replication: { status: 'PENDING' } })).toBe(true);
+      expect(
+        await ref.store.updateImage(image.id, {
+          localKey: null,
+          evictedKey: image.localKey,
+          replication: { status: 'PENDING' },
+        }),
+      ).toBe(true);
     });
     expect(changed.sort()).toEqual(ids(alice.filter((i) => i.service === 'POSTIMAGES')).sort());
   });
@@ -207,7 +311,11 @@ export function imageCases(ref: StoreRef): void {
     await seedMessage(ref.store, 'bob', [{ uploadedAt: at(7) }]);
     const expected = [...a.images, ...b.images].sort(byTimeDescId((i) => i.uploadedAt));
 
-    const pages = await walkPages(4, (p) => ref.store.listImages('alice', {}, p), (i) => ({ t: i.uploadedAt.getTime(), id: i.id }));
+    const pages = await walkPages(
+      4,
+      (p) => ref.store.listImages('alice', {}, p),
+      (i) => ({ t: i.uploadedAt.getTime(), id: i.id }),
+    );
     expect(pages.flatMap((p) => p.items)).toEqual(expected);
     expect(pages.map((p) => p.items.length)).toEqual([4, 4, 3]);
     expect(pages.map((p) => p.hasNextPage)).toEqual([true, true, false]);
@@ -221,8 +329,18 @@ export function imageCases(ref: StoreRef): void {
     const none = await seedMessage(ref.store, 'alice', []);
     const unknown = newId();
 
-    const counts = await ref.store.countImagesByConversation([two.conversationId, one.conversationId, none.conversationId, unknown]);
-    expect(Object.fromEntries(counts)).toEqual({ [two.conversationId]: 3, [one.conversationId]: 1, [none.conversationId]: 0, [unknown]: 0 });
+    const counts = await ref.store.countImagesByConversation([
+      two.conversationId,
+      one.conversationId,
+      none.conversationId,
+      unknown,
+    ]);
+    expect(Object.fromEntries(counts)).toEqual({
+      [two.conversationId]: 3,
+      [one.conversationId]: 1,
+      [none.conversationId]: 0,
+      [unknown]: 0,
+    });
   });
 
   it('reports storage stats per owner and for the admin', async () => {
@@ -254,13 +372,27 @@ export function imageCases(ref: StoreRef): void {
     });
     const admin = await ref.store.storageStats(null);
     expect(admin).toMatchObject({ imageCount: 5, totalBytes: 3100, localBytes: 2700, pendingReplication: 2 });
-    expect(admin.byService.map((s) => [s.service, s.count, s.bytes])).toEqual([['POSTIMAGES', 1, 400], ['IMGBB', 1, 200], ['LOCAL', 3, 2500]]);
-    expect(await ref.store.storageStats('carol')).toEqual({ imageCount: 0, totalBytes: 0, localBytes: 0, byService: [], pendingReplication: 0 });
+    expect(admin.byService.map((s) => [s.service, s.count, s.bytes])).toEqual([
+      ['POSTIMAGES', 1, 400],
+      ['IMGBB', 1, 200],
+      ['LOCAL', 3, 2500],
+    ]);
+    expect(await ref.store.storageStats('carol')).toEqual({
+      imageCount: 0,
+      totalBytes: 0,
+      localBytes: 0,
+      byService: [],
+      pendingReplication: 0,
+    });
   });
 
   it("finds the owner's newest replicated image with given bytes", async () => {
     const sha = 'a'.repeat(64);
-    const replicated = { sha256: sha, cloudUrl: 'https://i.ibb.co/old.png', replication: { status: 'REPLICATED' as const } };
+    const replicated = {
+      sha256: sha,
+      cloudUrl: 'https://i.ibb.co/old.png',
+      replication: { status: 'REPLICATED' as const },
+    };
     const message = await seedMessage(ref.store, 'alice', [
       { ...replicated, uploadedAt: at(1) },
       { ...replicated, cloudUrl: 'https://i.ibb.co/new.png', uploadedAt: at(2) },
@@ -277,8 +409,14 @@ export function imageCases(ref: StoreRef): void {
 
   it('finds an image by the key of its original or of its thumbnail', async () => {
     const message = await seedMessage(ref.store, 'alice', [
-      { localKey: 'uploads/img_20260101_000000_aaaaaaaa.png', thumbnailKey: 'thumbnails/thumb_img_20260101_000000_aaaaaaaa.webp' },
-      { localKey: 'Image_Gen/img_20260101_000000_bbbbbbbb.png', thumbnailKey: 'thumbnails/thumb_img_20260101_000000_bbbbbbbb.webp' },
+      {
+        localKey: 'uploads/img_20260101_000000_aaaaaaaa.png',
+        thumbnailKey: 'thumbnails/thumb_img_20260101_000000_aaaaaaaa.webp',
+      },
+      {
+        localKey: 'Image_Gen/img_20260101_000000_bbbbbbbb.png',
+        thumbnailKey: 'thumbnails/thumb_img_20260101_000000_bbbbbbbb.webp',
+      },
     ]);
     const [first, second] = message.images;
     expect(await ref.store.findImageByFileKey('uploads/img_20260101_000000_aaaaaaaa.png')).toEqual(first);

@@ -52,7 +52,9 @@ export function metadataStoreContract(name: string, makeStore: StoreFactory): vo
         await ref.store.init();
         await ref.store.init();
 
-        expect(await ref.store.getConversationsByIds([conversation.id])).toEqual([{ ...conversation, updatedAt: message.createdAt }]);
+        expect(await ref.store.getConversationsByIds([conversation.id])).toEqual([
+          { ...conversation, updatedAt: message.createdAt },
+        ]);
         expect(await ref.store.getMessagesByIds([message.id])).toEqual([{ ...message, images: [image] }]);
       });
 

@@ -52,7 +52,10 @@ if (externalUri || systemBinary) {
       const store = new MongoMetadataStore({ uri, dbName });
       try {
         // The fixture inserted exactly as mongoimport would: the seed's documents, untouched.
-        for (const [collection, file] of [['conversations', 'conversations.json'], ['messages', 'messages.json']] as const) {
+        for (const [collection, file] of [
+          ['conversations', 'conversations.json'],
+          ['messages', 'messages.json'],
+        ] as const) {
           const docs = [];
           for await (const e of readExportFile(`${SEED_APP}/${file}`)) if (e.ok) docs.push(e.doc);
           await client.db(dbName).collection(collection).insertMany(docs);
@@ -73,7 +76,15 @@ if (externalUri || systemBinary) {
         expect(message).toMatchObject({ userId: 'alice' });
         // Every seed image has an owner; a message in a conversation that names none is counted.
         expect(await store.countOwnerlessImages()).toBe(0);
-        await client.db(dbName).collection('messages').insertOne({ conversation_id: 'no-such-conversation', role: 'user', content: 'x', images: [{ url: '/static/Storage/uploads/x.jpg' }, { url: '/static/Storage/uploads/y.jpg' }] });
+        await client
+          .db(dbName)
+          .collection('messages')
+          .insertOne({
+            conversation_id: 'no-such-conversation',
+            role: 'user',
+            content: 'x',
+            images: [{ url: '/static/Storage/uploads/x.jpg' }, { url: '/static/Storage/uploads/y.jpg' }],
+          });
         expect(await store.countOwnerlessImages()).toBe(2);
         expect((await store.listImages('alice', {}, { first: 10, after: null })).totalCount).toBe(3);
         // The insert above is another process's write: cached statistics show it within STATS_TTL_MS, not at once.

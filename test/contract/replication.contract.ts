@@ -37,7 +37,8 @@ export function expectDisjointAndComplete(claims: string[][], due: readonly Imag
 }
 
 export function replicationCases(ref: StoreRef): void {
-  const claim = (o: Partial<ClaimArgs> = {}) => ref.store.claimDueImages({ now: NOW, leaseOwner: 'w1', leaseMs: LEASE_MS, limit: 100, ...o });
+  const claim = (o: Partial<ClaimArgs> = {}) =>
+    ref.store.claimDueImages({ now: NOW, leaseOwner: 'w1', leaseMs: LEASE_MS, limit: 100, ...o });
 
   it('claims only due PENDING and RETRYING images whose lease is free or expired, and leases them', async () => {
     const [pending, retryingDue, retryingAtNow, expiredLease, ...notDue] = await seedQueue(ref.store, [
@@ -55,11 +56,15 @@ export function replicationCases(ref: StoreRef): void {
     const expected = due.map((i) => ({ ...i, replication: { ...i.replication, ...lease } }));
 
     const claimed = await claim();
-    expect([...claimed].sort((a, b) => a.id.localeCompare(b.id))).toEqual([...expected].sort((a, b) => a.id.localeCompare(b.id)));
+    expect([...claimed].sort((a, b) => a.id.localeCompare(b.id))).toEqual(
+      [...expected].sort((a, b) => a.id.localeCompare(b.id)),
+    );
     const stored = await ref.store.getImagesByIds(due.map((i) => i.id));
     for (const image of stored) expect(image.replication).toMatchObject(lease);
     const untouched = await ref.store.getImagesByIds(notDue.map((i) => i.id));
-    expect(untouched.sort((a, b) => a.id.localeCompare(b.id))).toEqual([...notDue].sort((a, b) => a.id.localeCompare(b.id)));
+    expect(untouched.sort((a, b) => a.id.localeCompare(b.id))).toEqual(
+      [...notDue].sort((a, b) => a.id.localeCompare(b.id)),
+    );
   });
 
   it('counts the queue (PENDING and RETRYING) over every owner, and follows it as images leave it', async () => {
@@ -78,7 +83,11 @@ export function replicationCases(ref: StoreRef): void {
     // A lease does not take an image out of the queue: only its outcome does.
     expect(await claim({ limit: 1 })).toHaveLength(1);
     expect(await ref.store.countPendingReplication()).toBe(3);
-    await ref.store.updateImage(pending!.id, { replication: { status: 'REPLICATED' }, cloudUrl: 'https://i.postimg.cc/y.png', service: 'POSTIMAGES' });
+    await ref.store.updateImage(pending!.id, {
+      replication: { status: 'REPLICATED' },
+      cloudUrl: 'https://i.postimg.cc/y.png',
+      service: 'POSTIMAGES',
+    });
     expect(await ref.store.removeImage(retrying!.id)).toBe(true);
     expect(await ref.store.countPendingReplication()).toBe(1);
   });
@@ -97,22 +106,38 @@ export function replicationCases(ref: StoreRef): void {
       expect(image.replication.leaseUntil).toEqual(new Date(later.getTime() + LEASE_MS));
     }
     // The worker that lost the lease can no longer write its result.
-    expect(await ref.store.updateImage(images[0]!.id, { replication: { status: 'REPLICATED' } }, { leaseOwner: 'w1' })).toBe(false);
+    expect(
+      await ref.store.updateImage(images[0]!.id, { replication: { status: 'REPLICATED' } }, { leaseOwner: 'w1' }),
+    ).toBe(false);
   });
 
   it('respects limit and eventually hands out every due image once', async () => {
-    const images = await seedQueue(ref.store, Array.from({ length: 5 }, () => ({})));
-    const batches = [await claim({ limit: 2 }), await claim({ limit: 2 }), await claim({ limit: 2 }), await claim({ limit: 2 })];
+    const images = await seedQueue(
+      ref.store,
+      Array.from({ length: 5 }, () => ({})),
+    );
+    const batches = [
+      await claim({ limit: 2 }),
+      await claim({ limit: 2 }),
+      await claim({ limit: 2 }),
+      await claim({ limit: 2 }),
+    ];
     expect(batches.map((b) => b.length)).toEqual([2, 2, 1, 0]);
     expectDisjointAndComplete([batches.flat().map((i) => i.id)], images);
   });
 
   it('gives two concurrent claimers disjoint sets that together cover every due image', async () => {
-    const due = await seedQueue(ref.store, Array.from({ length: 30 }, () => ({})));
+    const due = await seedQueue(
+      ref.store,
+      Array.from({ length: 30 }, () => ({})),
+    );
     await seedQueue(ref.store, [{ replication: { status: 'REPLICATED' } }, { replication: { status: 'LOCAL_ONLY' } }]);
 
     const whole = await Promise.all([claim({ leaseOwner: 'a', limit: 20 }), claim({ leaseOwner: 'b', limit: 20 })]);
-    expectDisjointAndComplete(whole.map((batch) => batch.map((i) => i.id)), due);
+    expectDisjointAndComplete(
+      whole.map((batch) => batch.map((i) => i.id)),
+      due,
+    );
 
     // Again in small batches racing each other, after every lease above has expired.
     const later = new Date(NOW.getTime() + LEASE_MS);

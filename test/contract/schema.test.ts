@@ -30,7 +30,13 @@ describe('GraphQL schema', () => {
     const undocumented: string[] = [];
     for (const type of Object.values(schema.getTypeMap())) {
       if (type.name.startsWith('__') || ['String', 'Boolean', 'Int', 'Float', 'ID'].includes(type.name)) continue;
-      if (!type.description && type !== schema.getQueryType() && type !== schema.getMutationType() && type !== schema.getSubscriptionType()) undocumented.push(type.name);
+      if (
+        !type.description &&
+        type !== schema.getQueryType() &&
+        type !== schema.getMutationType() &&
+        type !== schema.getSubscriptionType()
+      )
+        undocumented.push(type.name);
     }
     for (const root of [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]) {
       for (const field of Object.values(root?.getFields() ?? {})) {

@@ -54,7 +54,9 @@ describe('SqliteMetadataStore on its file', () => {
 
     const second = await open(nested);
     expect(await second.getMessagesByIds([message.id])).toEqual([withImage]);
-    expect(await second.getConversationsByIds([conversation.id])).toEqual([{ ...conversation, updatedAt: message.createdAt }]);
+    expect(await second.getConversationsByIds([conversation.id])).toEqual([
+      { ...conversation, updatedAt: message.createdAt },
+    ]);
   });
 
   it('records the schema version in user_version and leaves the file in WAL mode', async () => {
@@ -77,15 +79,24 @@ describe('SqliteMetadataStore on its file', () => {
     raw.pragma('user_version = 3');
     raw.prepare("INSERT INTO conversations VALUES ('c', 'u', NULL, 1, 1)").run();
     raw.prepare("INSERT INTO messages VALUES ('m', 'c', 'u', 'USER', '', 1)").run();
-    const insert = raw.prepare(`INSERT INTO images (id, message_id, conversation_id, user_id, position, local_key, cloud_url, size, mime_type, width, height,
+    const insert =
+      raw.prepare(`INSERT INTO images (id, message_id, conversation_id, user_id, position, local_key, cloud_url, size, mime_type, width, height,
       generated, service, sha256, uploaded_at, repl_status) VALUES (?, 'm', 'c', 'u', ?, 'uploads/a.png', ?, 1, 'image/png', 1, 1, 0, 'LOCAL', '', ?, ?)`);
     insert.run('replicated', 0, 'https://i.postimg.cc/a/a.png', 1000, 'REPLICATED');
     insert.run('retrying', 1, 'https://i.postimg.cc/b/b.png', 2000, 'RETRYING');
     insert.run('pending', 2, null, 3000, 'PENDING');
     raw.close();
     const store = await open();
-    const images = new Map((await store.getImagesByIds(['replicated', 'retrying', 'pending'])).map((i) => [i.id, i.cloudVerifiedAt]));
-    expect(images).toEqual(new Map([['replicated', new Date(1000)], ['retrying', null], ['pending', null]]));
+    const images = new Map(
+      (await store.getImagesByIds(['replicated', 'retrying', 'pending'])).map((i) => [i.id, i.cloudVerifiedAt]),
+    );
+    expect(images).toEqual(
+      new Map([
+        ['replicated', new Date(1000)],
+        ['retrying', null],
+        ['pending', null],
+      ]),
+    );
   });
 
   it('refuses a file written by a newer schema instead of guessing', async () => {
@@ -119,7 +130,10 @@ describe('SqliteMetadataStore on its file', () => {
   it('two instances on the same file never claim the same image', async () => {
     const a = await open();
     const b = await open();
-    const due = await seedQueue(a, Array.from({ length: 40 }, () => ({})));
+    const due = await seedQueue(
+      a,
+      Array.from({ length: 40 }, () => ({})),
+    );
     const now = at(60_000);
 
     const whole = await Promise.all([
@@ -127,7 +141,10 @@ describe('SqliteMetadataStore on its file', () => {
       b.claimDueImages({ now, leaseOwner: 'b', leaseMs: 1000, limit: 25 }),
     ]);
     expect(whole.map((batch) => batch.length).sort()).toEqual([15, 25]);
-    expectDisjointAndComplete(whole.map((batch) => batch.map((i) => i.id)), due);
+    expectDisjointAndComplete(
+      whole.map((batch) => batch.map((i) => i.id)),
+      due,
+    );
 
     const later = at(61_000);
     const drained = await Promise.all([drain(a, 'a2', 3, later), drain(b, 'b2', 3, later)]);
@@ -136,7 +153,10 @@ describe('SqliteMetadataStore on its file', () => {
 
   it('claimers in separate processes never claim the same image', async () => {
     const store = await open();
-    const due = await seedQueue(store, Array.from({ length: 300 }, () => ({})));
+    const due = await seedQueue(
+      store,
+      Array.from({ length: 300 }, () => ({})),
+    );
     const storeModule = resolve('src/store/sqlite/sqlite-store.ts');
     // Each child waits for a common start instant so the claims really overlap in time.
     const startAt = Date.now() + 3000;
@@ -185,7 +205,9 @@ describe('SqliteMetadataStore on its file', () => {
     `;
     const taken = await Promise.all(
       ['p1', 'p2', 'p3'].map(async () => {
-        const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', child], { env: { ...process.env, DB_PATH: path, START_AT: String(startAt) } });
+        const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', child], {
+          env: { ...process.env, DB_PATH: path, START_AT: String(startAt) },
+        });
         return Number(stdout);
       }),
     );
@@ -194,7 +216,7 @@ describe('SqliteMetadataStore on its file', () => {
     expect(await store.budgetUsed('POSTIMAGES', new Date(window))).toBe(100);
   });
 
-  it('drops a provider\'s earlier budget windows when a new one starts', async () => {
+  it("drops a provider's earlier budget windows when a new one starts", async () => {
     const store = await open();
     await store.takeBudget('IMGBB', at(0), 5);
     await store.takeBudget('POSTIMAGES', at(0), 5);

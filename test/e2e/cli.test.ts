@@ -23,13 +23,30 @@ describe('the hybrid-image-store CLI', () => {
     cloud = await startImgbbEmulator();
     // ImgBB, whose copies this server trusts once uploaded (PostImages copies are compared before
     // cleanup removes an original). A month's budget: no window rolls over during the test.
-    const cloudEnv = { CLOUD_PROVIDERS: 'imgbb', IMGBB_API_KEY: cloud.apiKey, IMGBB_API_URL: cloud.apiUrl, IMGBB_BUDGET: '100/month' };
+    const cloudEnv = {
+      CLOUD_PROVIDERS: 'imgbb',
+      IMGBB_API_KEY: cloud.apiKey,
+      IMGBB_API_URL: cloud.apiUrl,
+      IMGBB_BUDGET: '100/month',
+    };
     server = await startTestServer({ env: cloudEnv });
-    env = { ...cloudEnv, SQLITE_PATH: server.sqlitePath, STORAGE_DIR: server.storageDir, FILE_URL_SECRET: TEST_FILE_URL_SECRET };
+    env = {
+      ...cloudEnv,
+      SQLITE_PATH: server.sqlitePath,
+      STORAGE_DIR: server.storageDir,
+      FILE_URL_SECRET: TEST_FILE_URL_SECRET,
+    };
     const c = await server.gql(CreateConversationDocument, { input: {} }, as('alice'));
     for (let i = 0; i < 3; i++) {
-      const data = await sharp(coffee).extract({ left: i * 10, top: 0, width: 120, height: 90 }).jpeg().toBuffer();
-      const res = await server.gql(UploadImageDocument, { input: { conversationId: c.data!.createConversation.id, base64: data.toString('base64') } }, as('alice'));
+      const data = await sharp(coffee)
+        .extract({ left: i * 10, top: 0, width: 120, height: 90 })
+        .jpeg()
+        .toBuffer();
+      const res = await server.gql(
+        UploadImageDocument,
+        { input: { conversationId: c.data!.createConversation.id, base64: data.toString('base64') } },
+        as('alice'),
+      );
       expect(res.data!.uploadImage.image.replicationStatus).toBe('REPLICATED');
     }
     const db = new Database(server.sqlitePath, { readonly: true });
@@ -114,7 +131,9 @@ describe('the hybrid-image-store CLI', () => {
     expect(existsSync(foreign)).toBe(true);
     await runCli(['reconcile', '--quarantine'], env);
     expect(existsSync(foreign)).toBe(false);
-    expect(existsSync(join(server.storageDir, '.quarantine', new Date().toISOString().slice(0, 10), 'uploads/holiday.pdf'))).toBe(true);
+    expect(
+      existsSync(join(server.storageDir, '.quarantine', new Date().toISOString().slice(0, 10), 'uploads/holiday.pdf')),
+    ).toBe(true);
   });
 
   it('providers prints the chain with each budget, counted by the server in the store', async () => {
@@ -146,7 +165,12 @@ describe('the hybrid-image-store CLI', () => {
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ deleted: 0, failed: 0 });
     const stats = await runCli(['stats', '--json'], env);
-    expect(JSON.parse(stats.stdout)).toMatchObject({ store: 'sqlite', imageCount: 3, pendingDeletions: 0, ownerlessImages: 0 });
+    expect(JSON.parse(stats.stdout)).toMatchObject({
+      store: 'sqlite',
+      imageCount: 3,
+      pendingDeletions: 0,
+      ownerlessImages: 0,
+    });
     // For people, every value of a row says what it is.
     const text = await runCli(['stats'], env);
     expect(text.stdout).toContain('imageCount: 3\n');
@@ -158,7 +182,10 @@ describe('the hybrid-image-store CLI', () => {
     const text = await runCli(['reconcile', '--dry-run'], env);
     expect(text.stdout).toMatch(/^files:\n {2}scanned: \d+$/m);
     expect(text.stdout).toMatch(/^records:\n {2}scanned: \d+$/m);
-    const json = JSON.parse((await runCli(['reconcile', '--dry-run', '--json'], env)).stdout) as Record<string, unknown>;
+    const json = JSON.parse((await runCli(['reconcile', '--dry-run', '--json'], env)).stdout) as Record<
+      string,
+      unknown
+    >;
     expect(json).toHaveProperty('files.scanned');
     expect(json).toHaveProperty('restored');
   });

@@ -16,7 +16,8 @@ import { collect, wsClient } from '../support/ws-client.js';
  * written through the other, and what the replication worker of either records.
  */
 const coffee = await readFile('test/fixtures/coffee.png');
-const IMAGE_EVENTS = 'subscription($c: ID!) { imageEvents(conversationId: $c) { kind imageId image { id replicationStatus } } }';
+const IMAGE_EVENTS =
+  'subscription($c: ID!) { imageEvents(conversationId: $c) { kind imageId image { id replicationStatus } } }';
 
 interface Proc {
   url: string;
@@ -32,7 +33,11 @@ async function startServer(env: Record<string, string>): Promise<Proc> {
 }
 
 async function gql<T>(p: Proc, query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const res = await fetch(`${p.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-user-id': 'alice' }, body: JSON.stringify({ query, variables }) });
+  const res = await fetch(`${p.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-user-id': 'alice' },
+    body: JSON.stringify({ query, variables }),
+  });
   const body = (await res.json()) as { data?: T; errors?: unknown };
   if (!body.data) throw new Error(JSON.stringify(body.errors));
   return body.data;
@@ -46,9 +51,20 @@ describe('live updates across two server processes on one store', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'his-live-'));
     cloud = await startPostImagesEmulator();
-    const shared = { SQLITE_PATH: join(dir, 'metadata.sqlite'), STORAGE_DIR: join(dir, 'storage'), FILE_URL_SECRET: TEST_FILE_URL_SECRET, IMAGE_PROCESS_TIMEOUT_SECONDS: '120' };
+    const shared = {
+      SQLITE_PATH: join(dir, 'metadata.sqlite'),
+      STORAGE_DIR: join(dir, 'storage'),
+      FILE_URL_SECRET: TEST_FILE_URL_SECRET,
+      IMAGE_PROCESS_TIMEOUT_SECONDS: '120',
+    };
     // Only A has a cloud provider, so its worker records every REPLICATED; B only watches.
-    a = await startServer({ ...shared, POSTIMAGES_API_KEY: cloud.apiKey, POSTIMAGES_API_URL: cloud.apiUrl, CLOUD_PROVIDERS: 'postimages', REPLICATION_POLL_MS: '100' });
+    a = await startServer({
+      ...shared,
+      POSTIMAGES_API_KEY: cloud.apiKey,
+      POSTIMAGES_API_URL: cloud.apiUrl,
+      CLOUD_PROVIDERS: 'postimages',
+      REPLICATION_POLL_MS: '100',
+    });
     b = await startServer(shared);
   }, 60_000);
   afterAll(async () => {
@@ -62,11 +78,21 @@ describe('live updates across two server processes on one store', () => {
   });
 
   it("a subscriber on B sees A's upload, A's worker's REPLICATED and A's deletion, in order", async () => {
-    const { createConversation } = await gql<{ createConversation: { id: string } }>(a, 'mutation { createConversation(input: { title: "two" }) { id } }');
+    const { createConversation } = await gql<{ createConversation: { id: string } }>(
+      a,
+      'mutation { createConversation(input: { title: "two" }) { id } }',
+    );
     const client = wsClient(b.url, { 'x-user-id': 'alice' });
     try {
-      const events = collect<{ imageEvents: { kind: string; imageId: string; image: { replicationStatus: string } | null } }>(client, IMAGE_EVENTS, { c: createConversation.id });
-      await eventually(() => liveSubscriptions(b.url), (n) => n >= 1, 10_000, 20);
+      const events = collect<{
+        imageEvents: { kind: string; imageId: string; image: { replicationStatus: string } | null };
+      }>(client, IMAGE_EVENTS, { c: createConversation.id });
+      await eventually(
+        () => liveSubscriptions(b.url),
+        (n) => n >= 1,
+        10_000,
+        20,
+      );
       const { uploadImage } = await gql<{ uploadImage: { image: { id: string } } }>(
         a,
         'mutation($c: ID!, $d: String!) { uploadImage(input: { conversationId: $c, base64: $d, waitForCloud: false }) { image { id } } }',
@@ -78,7 +104,9 @@ describe('live updates across two server processes on one store', () => {
       await events.until((r) => r.some((e) => e.data?.imageEvents.kind === 'DELETED'), 20_000);
       const kinds = events.received.map((e) => e.data!.imageEvents);
       expect(kinds[0]).toMatchObject({ kind: 'ADDED', imageId: id });
-      expect(kinds.some((k) => k.kind === 'REPLICATION_CHANGED' && k.image?.replicationStatus === 'REPLICATED')).toBe(true);
+      expect(kinds.some((k) => k.kind === 'REPLICATION_CHANGED' && k.image?.replicationStatus === 'REPLICATED')).toBe(
+        true,
+      );
       expect(kinds.at(-1)).toEqual({ kind: 'DELETED', imageId: id, image: null });
       expect(kinds.every((k) => k.imageId === id)).toBe(true);
     } finally {

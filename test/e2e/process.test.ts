@@ -35,7 +35,12 @@ describe('the server process', () => {
   it('on SIGTERM stops accepting, finishes the request in flight, closes the store and exits 0', async () => {
     dir = await mkdtemp(join(tmpdir(), 'his-proc-'));
     const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const p = startProcess({ PORT: String(port), SQLITE_PATH: join(dir, 'm.sqlite'), STORAGE_DIR: join(dir, 's'), LOG_LEVEL: 'info' });
+    const p = startProcess({
+      PORT: String(port),
+      SQLITE_PATH: join(dir, 'm.sqlite'),
+      STORAGE_DIR: join(dir, 's'),
+      LOG_LEVEL: 'info',
+    });
     await waitFor(() => p.output().includes('listening'), 20_000);
 
     // A request whose body is only half sent when the signal arrives.

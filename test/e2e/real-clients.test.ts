@@ -87,8 +87,16 @@ const DELETE = gql`
 
 /** The setup the README's frontend section shows: uploads and queries over HTTP, subscriptions over WebSocket. */
 function apollo(url: string, user: string) {
-  const http = new UploadHttpLink({ uri: `${url}/graphql`, headers: { 'apollo-require-preflight': 'true', 'x-user-id': user } });
-  const wsClient = createClient({ url: `${url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { 'x-user-id': user }, retryAttempts: 0 });
+  const http = new UploadHttpLink({
+    uri: `${url}/graphql`,
+    headers: { 'apollo-require-preflight': 'true', 'x-user-id': user },
+  });
+  const wsClient = createClient({
+    url: `${url.replace(/^http/, 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: { 'x-user-id': user },
+    retryAttempts: 0,
+  });
   const link = ApolloLink.split(
     ({ query }) => {
       const definition = getMainDefinition(query);
@@ -106,7 +114,14 @@ describe('Apollo Client, apollo-upload-client and graphql-ws against the server'
   let server: TestServer;
   beforeAll(async () => {
     cloud = await startPostImagesEmulator();
-    server = await startTestServer({ env: { POSTIMAGES_API_KEY: cloud.apiKey, POSTIMAGES_API_URL: cloud.apiUrl, CLOUD_PROVIDERS: 'postimages', REPLICATION_POLL_MS: '100' } });
+    server = await startTestServer({
+      env: {
+        POSTIMAGES_API_KEY: cloud.apiKey,
+        POSTIMAGES_API_URL: cloud.apiUrl,
+        CLOUD_PROVIDERS: 'postimages',
+        REPLICATION_POLL_MS: '100',
+      },
+    });
   });
   afterAll(async () => {
     await server.stop();
@@ -119,31 +134,60 @@ describe('Apollo Client, apollo-upload-client and graphql-ws against the server'
       const created = await client.mutate({ mutation: CREATE, variables: { title: 'Apollo' } });
       const c = (created.data as { createConversation: { id: string } }).createConversation.id;
 
-      const events: { kind: string; imageId: string; image: { replicationStatus: string; displayUrl: string } | null }[] = [];
+      const events: {
+        kind: string;
+        imageId: string;
+        image: { replicationStatus: string; displayUrl: string } | null;
+      }[] = [];
       const subscription = client.subscribe({ query: EVENTS, variables: { c } }).subscribe({
         next: (result) => events.push((result.data as { imageEvents: (typeof events)[number] }).imageEvents),
       });
-      await eventually(() => server.app.subscriptions.subscriptions(), (n) => n >= 1, 5000, 5);
+      await eventually(
+        () => server.app.subscriptions.subscriptions(),
+        (n) => n >= 1,
+        5000,
+        5,
+      );
 
       const file = new File([coffee], 'coffee.png', { type: 'image/png' });
       const uploaded = await client.mutate({ mutation: UPLOAD, variables: { file, c } });
-      const image = (uploaded.data as { uploadImage: { image: { id: string; replicationStatus: string } } }).uploadImage.image;
+      const image = (uploaded.data as { uploadImage: { image: { id: string; replicationStatus: string } } }).uploadImage
+        .image;
       expect(image.replicationStatus).toBe('PENDING');
 
       const listed = await client.query({ query: CONVERSATION, variables: { id: c }, fetchPolicy: 'network-only' });
-      const shown = (listed.data as { conversation: { messages: { edges: { node: { images: Record<string, unknown>[] } }[] } } }).conversation.messages.edges[0]!.node.images[0]!;
-      expect(shown).toMatchObject({ id: image.id, caption: 'from Apollo', mimeType: 'image/jpeg', width: 600, height: 400, placeholder: expect.stringMatching(/^data:image\/webp;base64,/) });
+      const shown = (
+        listed.data as { conversation: { messages: { edges: { node: { images: Record<string, unknown>[] } }[] } } }
+      ).conversation.messages.edges[0]!.node.images[0]!;
+      expect(shown).toMatchObject({
+        id: image.id,
+        caption: 'from Apollo',
+        mimeType: 'image/jpeg',
+        width: 600,
+        height: 400,
+        placeholder: expect.stringMatching(/^data:image\/webp;base64,/),
+      });
       // Before the cloud copy lands, the local copy is what to show, with nothing to fall back to.
       expect(shown['displayUrl']).toMatch(/\/files\/uploads\//);
       expect(shown['fallbackUrl']).toBeNull();
 
-      await eventually(() => events, (e) => e.some((x) => x.image?.replicationStatus === 'REPLICATED'), 15_000, 20);
+      await eventually(
+        () => events,
+        (e) => e.some((x) => x.image?.replicationStatus === 'REPLICATED'),
+        15_000,
+        20,
+      );
       expect(events[0]).toMatchObject({ kind: 'ADDED', imageId: image.id });
       const replicated = events.find((x) => x.image?.replicationStatus === 'REPLICATED')!;
       expect(replicated.image!.displayUrl.startsWith(new URL(cloud.apiUrl).origin)).toBe(true);
 
       await client.mutate({ mutation: DELETE, variables: { id: image.id } });
-      await eventually(() => events, (e) => e.some((x) => x.kind === 'DELETED'), 15_000, 20);
+      await eventually(
+        () => events,
+        (e) => e.some((x) => x.kind === 'DELETED'),
+        15_000,
+        20,
+      );
       expect(events.at(-1)).toEqual({ __typename: 'ImageEvent', kind: 'DELETED', imageId: image.id, image: null });
       subscription.unsubscribe();
     } finally {
@@ -156,22 +200,35 @@ describe('Apollo Client, apollo-upload-client and graphql-ws against the server'
     try {
       // A 200 with an error: CombinedGraphQLErrors carries each error's message and code.
       const pdf = new File([Buffer.from('%PDF-1.4\n%%EOF\n')], 'invoice.pdf', { type: 'application/pdf' });
-      const c = ((await client.mutate({ mutation: CREATE, variables: {} })).data as { createConversation: { id: string } }).createConversation.id;
+      const c = (
+        (await client.mutate({ mutation: CREATE, variables: {} })).data as { createConversation: { id: string } }
+      ).createConversation.id;
       const refused = await client.mutate({ mutation: UPLOAD, variables: { file: pdf, c } }).catch((e: unknown) => e);
       expect(CombinedGraphQLErrors.is(refused)).toBe(true);
-      expect((refused as CombinedGraphQLErrors).errors[0]).toMatchObject({ extensions: { code: 'UNSUPPORTED_MEDIA_TYPE' }, message: expect.stringMatching(/not a supported image/) });
+      expect((refused as CombinedGraphQLErrors).errors[0]).toMatchObject({
+        extensions: { code: 'UNSUPPORTED_MEDIA_TYPE' },
+        message: expect.stringMatching(/not a supported image/),
+      });
 
       // A 400 (here: a multipart request without the preflight header, refused before its body
       // is read): Apollo says "Response not successful: Received status code 400"; the server's
       // own message is in the body, as JSON.
-      const bare = new ApolloClient({ link: new UploadHttpLink({ uri: `${server.url}/graphql`, headers: { 'x-user-id': 'alice' } }), cache: new InMemoryCache() });
-      const csrf = await bare.mutate({ mutation: UPLOAD, variables: { file: new File([coffee], 'coffee.png', { type: 'image/png' }), c } }).catch((e: unknown) => e);
+      const bare = new ApolloClient({
+        link: new UploadHttpLink({ uri: `${server.url}/graphql`, headers: { 'x-user-id': 'alice' } }),
+        cache: new InMemoryCache(),
+      });
+      const csrf = await bare
+        .mutate({ mutation: UPLOAD, variables: { file: new File([coffee], 'coffee.png', { type: 'image/png' }), c } })
+        .catch((e: unknown) => e);
       expect(ServerError.is(csrf)).toBe(true);
       const error = csrf as ServerError;
       expect(error.statusCode).toBe(400);
       expect(error.message).toMatch(/status code 400/);
       const body = JSON.parse(error.bodyText) as { errors: { message: string; extensions: { code: string } }[] };
-      expect(body.errors[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' }, message: expect.stringMatching(/apollo-require-preflight: true/) });
+      expect(body.errors[0]).toMatchObject({
+        extensions: { code: 'BAD_USER_INPUT' },
+        message: expect.stringMatching(/apollo-require-preflight: true/),
+      });
     } finally {
       await close();
     }

@@ -13,7 +13,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConversationDocument, ImageDocument, ImagesDocument, RequeueLocalOnlyImagesDocument, RestoreImagesDocument } from '../generated/graphql.js';
+import {
+  ConversationDocument,
+  ImageDocument,
+  ImagesDocument,
+  RequeueLocalOnlyImagesDocument,
+  RestoreImagesDocument,
+} from '../generated/graphql.js';
 import { startImgbbEmulator, startPostImagesEmulator, type Emulator } from '../support/emulators.js';
 import { eventually } from '../support/eventually.js';
 import { runCli } from '../support/cli.js';
@@ -22,7 +28,8 @@ import { cdnBytes, copySeedApp, SEED, snapshotDir, type SeedCopy } from '../supp
 import { as, startTestServer, type TestServer } from '../support/server.js';
 import { snapshotSqlite } from '../support/snapshot.js';
 
-const codeOf = (r: { errors?: readonly { extensions?: Record<string, unknown> }[] }) => r.errors?.[0]?.extensions?.['code'];
+const codeOf = (r: { errors?: readonly { extensions?: Record<string, unknown> }[] }) =>
+  r.errors?.[0]?.extensions?.['code'];
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 let postimages: Emulator;
@@ -73,7 +80,16 @@ describe.each([
   let storageDir: string;
   let server: TestServer;
 
-  const importArgs = () => ['import-seed', '--messages', seed.messages, '--conversations', seed.conversations, '--storage', seed.storage, '--json'];
+  const importArgs = () => [
+    'import-seed',
+    '--messages',
+    seed.messages,
+    '--conversations',
+    seed.conversations,
+    '--storage',
+    seed.storage,
+    '--json',
+  ];
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'his-adopt-'));
@@ -90,12 +106,24 @@ describe.each([
     const first = await runCli(importArgs(), env);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
-    expect(JSON.parse(first.stdout)).toMatchObject({ conversations: 2, messages: 5, images: 4, missingWithCloudCopy: 1, queuedForReplication: 1, problems: [] });
+    expect(JSON.parse(first.stdout)).toMatchObject({
+      conversations: 2,
+      messages: 5,
+      images: 4,
+      missingWithCloudCopy: 1,
+      queuedForReplication: 1,
+      problems: [],
+    });
     const stored = snapshotSqlite(env.SQLITE_PATH!);
     const files = await snapshotDir(storageDir);
     const second = await runCli(importArgs(), env);
     expect(second.code).toBe(0);
-    expect(JSON.parse(second.stdout)).toMatchObject({ images: 0, imagesAlreadyImported: 4, messagesAlreadyImported: 5, conversationsAlreadyImported: 2 });
+    expect(JSON.parse(second.stdout)).toMatchObject({
+      images: 0,
+      imagesAlreadyImported: 4,
+      messagesAlreadyImported: 5,
+      conversationsAlreadyImported: 2,
+    });
     expect(snapshotSqlite(env.SQLITE_PATH!)).toEqual(stored);
     expect(await snapshotDir(storageDir)).toEqual(files);
     // Every seed file is where it was, as it was.
@@ -113,18 +141,35 @@ describe.each([
     expect(alice).toHaveLength(3);
     expect(bob).toHaveLength(1);
     const ids = idsByKey(server);
-    expect(new Set(alice.map((i) => i.id))).toEqual(new Set([SEED.generated, SEED.upload, SEED.localOnly].map((k) => ids.get(k))));
+    expect(new Set(alice.map((i) => i.id))).toEqual(
+      new Set([SEED.generated, SEED.upload, SEED.localOnly].map((k) => ids.get(k))),
+    );
     for (const image of alice) {
-      expect((await server.gql(ImageDocument, { id: image.id }, as(SEED.bob))).errors?.[0]?.extensions?.['code']).toBe('NOT_FOUND');
+      expect((await server.gql(ImageDocument, { id: image.id }, as(SEED.bob))).errors?.[0]?.extensions?.['code']).toBe(
+        'NOT_FOUND',
+      );
     }
     const missing = ids.get(SEED.missing)!;
-    expect((await server.gql(ImageDocument, { id: missing }, as(SEED.alice))).errors?.[0]?.extensions?.['code']).toBe('NOT_FOUND');
+    expect((await server.gql(ImageDocument, { id: missing }, as(SEED.alice))).errors?.[0]?.extensions?.['code']).toBe(
+      'NOT_FOUND',
+    );
     // The message the seed wrote without user_id shows in alice's conversation, with its image.
-    const conversation = await server.gql(ConversationDocument, { id: SEED.aliceConversation, first: 10 }, as(SEED.alice));
+    const conversation = await server.gql(
+      ConversationDocument,
+      { id: SEED.aliceConversation, first: 10 },
+      as(SEED.alice),
+    );
     expect(conversation.errors).toBeUndefined();
-    expect(conversation.data!.conversation).toMatchObject({ title: 'Lighthouse ideas', imageCount: 3, messages: { totalCount: 3 } });
-    const [withoutUserId] = (await server.app.core.store.getMessagesByIds([SEED.localOnlyMessage]));
-    expect(withoutUserId).toMatchObject({ userId: SEED.alice, images: [{ userId: SEED.alice, localKey: SEED.localOnly }] });
+    expect(conversation.data!.conversation).toMatchObject({
+      title: 'Lighthouse ideas',
+      imageCount: 3,
+      messages: { totalCount: 3 },
+    });
+    const [withoutUserId] = await server.app.core.store.getMessagesByIds([SEED.localOnlyMessage]);
+    expect(withoutUserId).toMatchObject({
+      userId: SEED.alice,
+      images: [{ userId: SEED.alice, localKey: SEED.localOnly }],
+    });
     const localOnly = alice.find((i) => i.id === ids.get(SEED.localOnly))!;
     expect(localOnly).toMatchObject({ cloudUrl: null, service: 'LOCAL' });
     expect(['PENDING', 'RETRYING']).toContain(localOnly.replicationStatus);
@@ -132,7 +177,8 @@ describe.each([
   });
 
   it('old /static/Storage links: 302 to the cloud copy, the local file only to its owner, 404 for anything else', async () => {
-    const get = (path: string, user?: string) => fetch(`${server.url}/static/Storage/${path}`, { redirect: 'manual', headers: user ? as(user) : {} });
+    const get = (path: string, user?: string) =>
+      fetch(`${server.url}/static/Storage/${path}`, { redirect: 'manual', headers: user ? as(user) : {} });
     const generated = await get(SEED.generated);
     expect(generated.status).toBe(302);
     expect(generated.headers.get('location')).toBe(`${postimages.origin}/i/Xy12AbCd/img_20241102_101500_a1b2c3d4.png`);
@@ -144,19 +190,36 @@ describe.each([
     expect(bytes.status).toBe(200);
     expect(Buffer.from(await bytes.arrayBuffer())).toEqual(seed.files.get(SEED.localOnly));
     // The seed's own thumbnail is JPEG, and is served as such.
-    const thumb = await fetch((await get('thumbnails/thumb_img_20241103_090000_5eed0001.jpg', SEED.alice)).headers.get('location')!);
+    const thumb = await fetch(
+      (await get('thumbnails/thumb_img_20241103_090000_5eed0001.jpg', SEED.alice)).headers.get('location')!,
+    );
     expect(thumb.headers.get('content-type')).toBe('image/jpeg');
-    expect(Buffer.from(await thumb.arrayBuffer())).toEqual(seed.files.get('thumbnails/thumb_img_20241103_090000_5eed0001.jpg'));
+    expect(Buffer.from(await thumb.arrayBuffer())).toEqual(
+      seed.files.get('thumbnails/thumb_img_20241103_090000_5eed0001.jpg'),
+    );
     // Files no record names (a PDF in place), unknown names, and keys that try to climb out.
-    for (const path of [SEED.pdf, SEED.strayThumbnail, 'uploads/img_20991231_000000_00000000.jpg', '..%2F..%2Fmetadata.sqlite', 'uploads/%2e%2e/x', 'secrets/x.png']) {
+    for (const path of [
+      SEED.pdf,
+      SEED.strayThumbnail,
+      'uploads/img_20991231_000000_00000000.jpg',
+      '..%2F..%2Fmetadata.sqlite',
+      'uploads/%2e%2e/x',
+      'secrets/x.png',
+    ]) {
       expect((await get(path, SEED.alice)).status, path).toBe(404);
     }
     // LEGACY_STATIC_LINKS=false: the same link is not served at all.
-    const off = await startTestServer({ dir, keepDir: true, env: { STORAGE_DIR: storageDir, LEGACY_STATIC_LINKS: 'false' } });
+    const off = await startTestServer({
+      dir,
+      keepDir: true,
+      env: { STORAGE_DIR: storageDir, LEGACY_STATIC_LINKS: 'false' },
+    });
     try {
       const res = await fetch(`${off.url}/static/Storage/${SEED.generated}`, { redirect: 'manual' });
       expect(res.status).toBe(404);
-      expect(((await res.json()) as { errors: { message: string }[] }).errors[0]!.message).toMatch(/API is at \/graphql/);
+      expect(((await res.json()) as { errors: { message: string }[] }).errors[0]!.message).toMatch(
+        /API is at \/graphql/,
+      );
     } finally {
       await off.stop();
     }
@@ -184,7 +247,9 @@ describe.each([
     } else {
       const dry = await server.gql(RequeueLocalOnlyImagesDocument, { dryRun: true }, as('root', ['admin']));
       expect(dry.data!.requeueLocalOnlyImages).toEqual({ scanned: 4, queued: 1 });
-      expect((await server.gql(ImageDocument, { id: localOnlyId }, as(SEED.alice))).data!.image!.replicationStatus).toBe('LOCAL_ONLY');
+      expect(
+        (await server.gql(ImageDocument, { id: localOnlyId }, as(SEED.alice))).data!.image!.replicationStatus,
+      ).toBe('LOCAL_ONLY');
       const res = await server.gql(RequeueLocalOnlyImagesDocument, {}, as('root', ['admin']));
       expect(res.data!.requeueLocalOnlyImages).toEqual({ scanned: 4, queued: 1 });
     }
@@ -193,10 +258,17 @@ describe.each([
       (r) => r.data?.image?.replicationStatus === 'REPLICATED',
     );
     expect(replicated.data!.image!.cloudUrl).toMatch(new RegExp(`^${postimages.origin}/i/`));
-    expect(postimages.uploads.slice(uploadsBefore).map((u) => sha(u.bytes))).toEqual([sha(seed.files.get(SEED.localOnly)!)]);
+    expect(postimages.uploads.slice(uploadsBefore).map((u) => sha(u.bytes))).toEqual([
+      sha(seed.files.get(SEED.localOnly)!),
+    ]);
 
     const restored = await server.gql(RestoreImagesDocument, {}, as(SEED.bob));
-    expect(restored.data!.restoreImages).toMatchObject({ scanned: 1, restored: 1, failed: 0, thumbnailsRegenerated: 1 });
+    expect(restored.data!.restoreImages).toMatchObject({
+      scanned: 1,
+      restored: 1,
+      failed: 0,
+      thumbnailsRegenerated: 1,
+    });
     expect(await readFile(join(storageDir, SEED.missing))).toEqual(await cdnBytes('img_20241104_120000_10571057.png'));
     expect(existsSync(join(storageDir, 'thumbnails/thumb_img_20241104_120000_10571057.webp'))).toBe(true);
   });
@@ -232,18 +304,30 @@ describe.each([
       // Checked and matched: the generated image (the seed's copy) and the lost one restored from
       // its copy; the local-only one was replicated by this server. Kept: the upload whose ImgBB
       // copy now holds other bytes (flagged as altered, and queued to be replicated again).
-      expect(JSON.parse(run.stdout)).toMatchObject({ deleted: 3, verifiedCloudCopies: 2, keptUnverifiedCloudCopy: 0, alteredCloudCopies: 1, failed: 0 });
+      expect(JSON.parse(run.stdout)).toMatchObject({
+        deleted: 3,
+        verifiedCloudCopies: 2,
+        keptUnverifiedCloudCopy: 0,
+        alteredCloudCopies: 1,
+        failed: 0,
+      });
     } finally {
       imgbb.stored.set(ibbKey, good);
     }
     expect(existsSync(join(storageDir, SEED.upload))).toBe(true);
-    for (const key of [SEED.generated, SEED.localOnly, SEED.missing]) expect(existsSync(join(storageDir, key)), key).toBe(false);
+    for (const key of [SEED.generated, SEED.localOnly, SEED.missing])
+      expect(existsSync(join(storageDir, key)), key).toBe(false);
     // Thumbnails, the PDF and the stray thumbnail stay.
     for (const path of [...seed.files.keys()].filter((p) => p.startsWith('thumbnails/') || p === SEED.pdf)) {
-      if (inPlace || !(path === SEED.pdf || path === SEED.strayThumbnail)) expect(existsSync(join(storageDir, path)), path).toBe(true);
+      if (inPlace || !(path === SEED.pdf || path === SEED.strayThumbnail))
+        expect(existsSync(join(storageDir, path)), path).toBe(true);
     }
     // What cleanup removed comes back byte for byte.
-    const restored = await server.gql(RestoreImagesDocument, { input: { imageIds: [ids.get(SEED.generated)!] } }, as(SEED.alice));
+    const restored = await server.gql(
+      RestoreImagesDocument,
+      { input: { imageIds: [ids.get(SEED.generated)!] } },
+      as(SEED.alice),
+    );
     expect(restored.data!.restoreImages).toMatchObject({ failed: 0 });
     const shown = await server.gql(ImageDocument, { id: ids.get(SEED.generated)! }, as(SEED.alice));
     expect(shown.data!.image!.displayUrl).toBe(`${postimages.origin}/i/Xy12AbCd/img_20241102_101500_a1b2c3d4.png`);

@@ -11,7 +11,12 @@ import { startTestServer, type TestServer } from '../support/server.js';
  */
 
 const ALLOWED = ['https://i.ibb.co/aB3/photo.jpg', 'https://ibb.co/aB3/photo.jpg'];
-const REFUSED = ['https://evilibb.co/aB3/photo.jpg', 'https://xibb.co/aB3/photo.jpg', 'https://ibb.co.evil.com/aB3/photo.jpg', 'https://evili.ibb.co/aB3/photo.jpg'];
+const REFUSED = [
+  'https://evilibb.co/aB3/photo.jpg',
+  'https://xibb.co/aB3/photo.jpg',
+  'https://ibb.co.evil.com/aB3/photo.jpg',
+  'https://evili.ibb.co/aB3/photo.jpg',
+];
 
 let server: TestServer;
 const byUrl = new Map<string, ImageRecord>();
@@ -23,7 +28,11 @@ beforeAll(async () => {
   const message = makeMessage(conversation);
   // Replicated images whose local file is missing (a lost disk): /files answers for the cloud copy.
   message.images = [...ALLOWED, ...REFUSED].map((cloudUrl) => {
-    const image = makeImage(message, { cloudUrl, service: 'IMGBB', replication: { status: 'REPLICATED', attempts: 1 } });
+    const image = makeImage(message, {
+      cloudUrl,
+      service: 'IMGBB',
+      replication: { status: 'REPLICATED', attempts: 1 },
+    });
     byUrl.set(cloudUrl, image);
     return image;
   });

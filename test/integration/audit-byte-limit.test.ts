@@ -18,7 +18,9 @@ import { snapshotSqlite } from '../support/snapshot.js';
 
 /** A PNG of exactly `total` bytes: a small image, padded by a private ancillary chunk before IEND. */
 async function pngOfSize(total: number, seed: number): Promise<Buffer> {
-  const base = await sharp({ create: { width: 40, height: 30, channels: 3, background: { r: seed % 256, g: 120, b: 40 } } })
+  const base = await sharp({
+    create: { width: 40, height: 30, channels: 3, background: { r: seed % 256, g: 120, b: 40 } },
+  })
     .png()
     .toBuffer();
   const iend = base.length - 12;
@@ -51,7 +53,8 @@ describe.each([
     exact = await pngOfSize(max, (seed += 40));
     over = await pngOfSize(max + 1, (seed += 40));
     // Both are images the server would store if their size were not in the way.
-    for (const png of [exact, over]) expect(await sharp(png).metadata()).toMatchObject({ format: 'png', width: 40, height: 30 });
+    for (const png of [exact, over])
+      expect(await sharp(png).metadata()).toMatchObject({ format: 'png', width: 40, height: 30 });
   });
   afterAll(async () => {
     await server.stop();
@@ -65,7 +68,11 @@ describe.each([
       headers: as('alice'),
     });
   const sendBase64 = async (data: Buffer) => {
-    const res = await server.gql(UploadImageDocument, { input: { conversationId, base64: data.toString('base64') } }, as('alice'));
+    const res = await server.gql(
+      UploadImageDocument,
+      { input: { conversationId, base64: data.toString('base64') } },
+      as('alice'),
+    );
     return { errors: res.errors, image: res.data?.uploadImage.image };
   };
 

@@ -22,7 +22,13 @@ const DECODE_ONCE_MAX_BYTES = 160 * 1024 * 1024;
 const MARKERS = ['AUDIT-GPS-DATUM-7f3a', 'AUDIT-EXIF-DESC-7f3a', 'AuditCam-7f3a', 'AUDIT-XMP-7f3a'];
 const EXIF = {
   IFD0: { Make: 'AuditCam-7f3a', Model: 'X9', ImageDescription: 'AUDIT-EXIF-DESC-7f3a' },
-  IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '48/1 51/1 24/1', GPSLongitudeRef: 'E', GPSLongitude: '2/1 21/1 3/1', GPSMapDatum: 'AUDIT-GPS-DATUM-7f3a' },
+  IFD3: {
+    GPSLatitudeRef: 'N',
+    GPSLatitude: '48/1 51/1 24/1',
+    GPSLongitudeRef: 'E',
+    GPSLongitude: '2/1 21/1 3/1',
+    GPSMapDatum: 'AUDIT-GPS-DATUM-7f3a',
+  },
 };
 const XMP =
   '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">' +
@@ -44,7 +50,15 @@ afterAll(async () => {
   await server.stop();
 });
 
-type Image = { id: string; mimeType: string; width: number; height: number; sha256: string; localUrl: string; thumbnailUrl: string };
+type Image = {
+  id: string;
+  mimeType: string;
+  width: number;
+  height: number;
+  sha256: string;
+  localUrl: string;
+  thumbnailUrl: string;
+};
 
 async function upload(data: Buffer, name: string): Promise<Image> {
   const res = await multipart(`${server.url}/graphql`, {
@@ -126,13 +140,20 @@ function withGifXmp(gif: Buffer): Buffer {
   const table = packed & 0x80 ? 3 * (1 << ((packed & 7) + 1)) : 0;
   const at = 13 + table;
   const trailer = Buffer.from([1, ...Array.from({ length: 256 }, (_, i) => 255 - i), 0]);
-  const app = Buffer.concat([Buffer.from([0x21, 0xff, 0x0b]), Buffer.from('XMP DataXMP', 'latin1'), Buffer.from(XMP), trailer]);
+  const app = Buffer.concat([
+    Buffer.from([0x21, 0xff, 0x0b]),
+    Buffer.from('XMP DataXMP', 'latin1'),
+    Buffer.from(XMP),
+    trailer,
+  ]);
   const comment = Buffer.concat([Buffer.from([0x21, 0xfe, 20]), Buffer.from('AUDIT-GPS-DATUM-7f3a'), Buffer.from([0])]);
   return Buffer.concat([gif.subarray(0, at), app, comment, gif.subarray(at)]);
 }
 
 async function animatedGif(width: number, height: number, noisy: boolean): Promise<Buffer> {
-  const gif = await sharp(frames(3, width, height, noisy), { raw: { width, height: height * 3, channels: 3, pageHeight: height } })
+  const gif = await sharp(frames(3, width, height, noisy), {
+    raw: { width, height: height * 3, channels: 3, pageHeight: height },
+  })
     .gif({ loop: 0, delay: [100, 100, 100] })
     .toBuffer();
   return withGifXmp(gif);

@@ -31,7 +31,13 @@ async function startRefuser(): Promise<Refuser> {
     req.resume();
     req.on('end', () => {
       res.writeHead(state.status, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ status_code: state.status, error: { message: `refused with ${state.status}`, code: 100 }, status_txt: 'Refused' }));
+      res.end(
+        JSON.stringify({
+          status_code: state.status,
+          error: { message: `refused with ${state.status}`, code: 100 },
+          status_txt: 'Refused',
+        }),
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -92,7 +98,13 @@ async function uploadAndWait(server: TestServer) {
   const c = await server.gql(CreateConversationDocument, { input: {} }, as('alice'));
   const res = await server.gql(
     UploadImageDocument,
-    { input: { conversationId: c.data!.createConversation.id, base64: (await freshPng()).toString('base64'), waitForCloud: true } },
+    {
+      input: {
+        conversationId: c.data!.createConversation.id,
+        base64: (await freshPng()).toString('base64'),
+        waitForCloud: true,
+      },
+    },
     as('alice'),
   );
   expect(res.errors).toBeUndefined();
@@ -108,18 +120,21 @@ describe('a provider refusing with 4xx is asked once; the chain moves on (#11 po
     await server.stop();
   });
 
-  it.each([401, 400, 403])('ImgBB answers %i: one request to it, and the image is REPLICATED on PostImages', async (status) => {
-    refuser.status = status;
-    refuser.requests = 0;
-    const before = postimages.uploads.length;
-    const image = await uploadAndWait(server);
-    expect(refuser.requests, `requests to the provider answering ${status}`).toBe(1);
-    expect(image).toMatchObject({ replicationStatus: 'REPLICATED', service: 'POSTIMAGES' });
-    expect(image.cloudUrl).toMatch(new RegExp(`^${postimages.origin}/`));
-    expect(postimages.uploads.length).toBe(before + 1);
-    const providers = (await server.gql(ProvidersDocument, {}, as('alice'))).data!.providers;
-    expect(providers.find((p) => p.name === 'IMGBB')!.lastError).toMatch(new RegExp(`status ${status}`));
-  });
+  it.each([401, 400, 403])(
+    'ImgBB answers %i: one request to it, and the image is REPLICATED on PostImages',
+    async (status) => {
+      refuser.status = status;
+      refuser.requests = 0;
+      const before = postimages.uploads.length;
+      const image = await uploadAndWait(server);
+      expect(refuser.requests, `requests to the provider answering ${status}`).toBe(1);
+      expect(image).toMatchObject({ replicationStatus: 'REPLICATED', service: 'POSTIMAGES' });
+      expect(image.cloudUrl).toMatch(new RegExp(`^${postimages.origin}/`));
+      expect(postimages.uploads.length).toBe(before + 1);
+      const providers = (await server.gql(ProvidersDocument, {}, as('alice'))).data!.providers;
+      expect(providers.find((p) => p.name === 'IMGBB')!.lastError).toMatch(new RegExp(`status ${status}`));
+    },
+  );
 
   it('while a 500 is retried CLOUD_ATTEMPTS times before the chain moves on', async () => {
     refuser.status = 500;

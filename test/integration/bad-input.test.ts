@@ -24,7 +24,11 @@ afterAll(async () => {
 async function raw(body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) {
   const res = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { ...as('alice'), ...headers }, body });
   const text = await res.text();
-  return { status: res.status, text, json: JSON.parse(text) as { errors?: { message: string; extensions?: { code?: string } }[] } };
+  return {
+    status: res.status,
+    text,
+    json: JSON.parse(text) as { errors?: { message: string; extensions?: { code?: string } }[] },
+  };
 }
 
 function expectCode(res: { text: string; json: { errors?: { extensions?: { code?: string } }[] } }, code: string) {
@@ -41,13 +45,21 @@ describe('bad input is refused with a code and changes nothing', () => {
   });
 
   it('a wrong argument type: 400 BAD_USER_INPUT', async () => {
-    const res = await server.gql(ConversationDocument, { id: conversationId, first: 'ten' as unknown as number }, as('alice'));
+    const res = await server.gql(
+      ConversationDocument,
+      { id: conversationId, first: 'ten' as unknown as number },
+      as('alice'),
+    );
     expect(res.status).toBe(400);
     expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 
   it('a wrong enum value in a mutation: BAD_USER_INPUT, and no message stored', async () => {
-    const res = await server.gql(PostMessageDocument, { input: { conversationId, role: 'ROOT' as never, content: 'x' } }, as('alice'));
+    const res = await server.gql(
+      PostMessageDocument,
+      { input: { conversationId, role: 'ROOT' as never, content: 'x' } },
+      as('alice'),
+    );
     expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 
@@ -59,7 +71,12 @@ describe('bad input is refused with a code and changes nothing', () => {
 
   it('a body over MAX_JSON_BODY_BYTES: 413 PAYLOAD_TOO_LARGE', async () => {
     const content = 'x'.repeat(10_000);
-    const res = await raw(JSON.stringify({ query: PostMessageDocumentSource, variables: { input: { conversationId, role: 'USER', content } } }));
+    const res = await raw(
+      JSON.stringify({
+        query: PostMessageDocumentSource,
+        variables: { input: { conversationId, role: 'USER', content } },
+      }),
+    );
     expect(res.status).toBe(413);
     expectCode(res, 'PAYLOAD_TOO_LARGE');
   });
@@ -70,19 +87,30 @@ describe('bad input is refused with a code and changes nothing', () => {
     expectCode(res, 'GRAPHQL_PARSE_FAILED');
   });
 
-  it.each(['not-an-id', '65a1b2c3', "65a1b2c3d4e5f60718293a4b' OR 1=1 --", 'ZZZZZZZZZZZZZZZZZZZZZZZZ'])('a malformed id %j: BAD_USER_INPUT', async (id) => {
-    const res = await server.gql(ConversationDocument, { id }, as('alice'));
-    expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    expect(res.errors?.[0]?.message).toMatch(/24 hexadecimal characters/);
-  });
+  it.each(['not-an-id', '65a1b2c3', "65a1b2c3d4e5f60718293a4b' OR 1=1 --", 'ZZZZZZZZZZZZZZZZZZZZZZZZ'])(
+    'a malformed id %j: BAD_USER_INPUT',
+    async (id) => {
+      const res = await server.gql(ConversationDocument, { id }, as('alice'));
+      expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(res.errors?.[0]?.message).toMatch(/24 hexadecimal characters/);
+    },
+  );
 
   it('a malformed id in a mutation: BAD_USER_INPUT', async () => {
-    const res = await server.gql(PostMessageDocument, { input: { conversationId: '../../etc/passwd', role: 'USER', content: 'x' } }, as('alice'));
+    const res = await server.gql(
+      PostMessageDocument,
+      { input: { conversationId: '../../etc/passwd', role: 'USER', content: 'x' } },
+      as('alice'),
+    );
     expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 
-  it("a foreign id in a mutation: NOT_FOUND", async () => {
-    const res = await server.gql(PostMessageDocument, { input: { conversationId, role: 'USER', content: 'x' } }, as('bob'));
+  it('a foreign id in a mutation: NOT_FOUND', async () => {
+    const res = await server.gql(
+      PostMessageDocument,
+      { input: { conversationId, role: 'USER', content: 'x' } },
+      as('bob'),
+    );
     expect(res.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   });
 
@@ -92,11 +120,14 @@ describe('bad input is refused with a code and changes nothing', () => {
     expect(res.errors?.[0]?.message).toMatch(/between 1 and 100/);
   });
 
-  it.each(['garbage', Buffer.from('[1,2]').toString('base64url'), 'eyJ0IjoxfQ'])('a malformed cursor %j: BAD_USER_INPUT', async (after) => {
-    const res = await server.gql(ConversationDocument, { id: conversationId, first: 5, after }, as('alice'));
-    expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    expect(res.errors?.[0]?.message).toMatch(/cursor/);
-  });
+  it.each(['garbage', Buffer.from('[1,2]').toString('base64url'), 'eyJ0IjoxfQ'])(
+    'a malformed cursor %j: BAD_USER_INPUT',
+    async (after) => {
+      const res = await server.gql(ConversationDocument, { id: conversationId, first: 5, after }, as('alice'));
+      expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(res.errors?.[0]?.message).toMatch(/cursor/);
+    },
+  );
 
   it('a 20-level nested query is refused before it runs, with a clear message', async () => {
     let selection = 'id';
@@ -109,7 +140,10 @@ describe('bad input is refused with a code and changes nothing', () => {
 
   it('a query whose page sizes multiply past the cost limit is refused before it runs', async () => {
     const res = await raw(
-      JSON.stringify({ query: '{ conversations(first: 100) { edges { node { messages(first: 100) { edges { node { images { id sha256 displayUrl } } } } } } } }' }),
+      JSON.stringify({
+        query:
+          '{ conversations(first: 100) { edges { node { messages(first: 100) { edges { node { images { id sha256 displayUrl } } } } } } } }',
+      }),
     );
     expect(res.status).toBe(400);
     expectCode(res, 'GRAPHQL_VALIDATION_FAILED');
@@ -130,7 +164,9 @@ describe('bad input is refused with a code and changes nothing', () => {
   it('an unknown route: 404 with a JSON error', async () => {
     const res = await fetch(`${server.url}/nope`);
     expect(res.status).toBe(404);
-    expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe('NOT_FOUND');
+    expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe(
+      'NOT_FOUND',
+    );
   });
 });
 

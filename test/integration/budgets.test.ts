@@ -18,11 +18,25 @@ import { countingStore } from '../../src/store/counting-store.js';
 const coffee = await readFile('test/fixtures/coffee.png');
 let n = 0;
 /** A different small photo each time (the same bytes of one owner would reuse a cloud copy). */
-const photo = () => sharp(coffee).extract({ left: 5 + (n++ % 40) * 3, top: 5, width: 120, height: 90 }).png().toBuffer();
+const photo = () =>
+  sharp(coffee)
+    .extract({ left: 5 + (n++ % 40) * 3, top: 5, width: 120, height: 90 })
+    .png()
+    .toBuffer();
 
 async function upload(server: TestServer, user = 'alice') {
   const c = await server.gql(CreateConversationDocument, { input: {} }, as(user));
-  const res = await server.gql(UploadImageDocument, { input: { conversationId: c.data!.createConversation.id, base64: (await photo()).toString('base64'), waitForCloud: true } }, as(user));
+  const res = await server.gql(
+    UploadImageDocument,
+    {
+      input: {
+        conversationId: c.data!.createConversation.id,
+        base64: (await photo()).toString('base64'),
+        waitForCloud: true,
+      },
+    },
+    as(user),
+  );
   expect(res.errors).toBeUndefined();
   return res.data!.uploadImage.image;
 }
@@ -64,7 +78,11 @@ describe('provider budgets', () => {
   it('says at start which providers are active, in order, with their budgets, and that PostImages forbids programmatic uploads', () => {
     const msgs = a.logs.map((l) => String(l['msg']));
     expect(msgs).toContain('cloud providers, in order: postimages (3/month), imgbb');
-    expect(msgs.filter((m) => /^PostImages' terms of use forbid automatic\/programmatic uploads \(https:\/\/postimages\.org\/terms\)/.test(m))).toHaveLength(1);
+    expect(
+      msgs.filter((m) =>
+        /^PostImages' terms of use forbid automatic\/programmatic uploads \(https:\/\/postimages\.org\/terms\)/.test(m),
+      ),
+    ).toHaveLength(1);
   });
 
   it('sends the fourth upload to the next provider, with no request to the spent one', async () => {
@@ -77,17 +95,26 @@ describe('provider budgets', () => {
     await upload(a);
     expect(postimages.requests).toBe(3);
     // Logged once for the window, not once per upload.
-    expect(a.logs.filter((l) => l['msg'] === 'a cloud provider is skipped: its upload budget for this window is spent')).toHaveLength(1);
+    expect(
+      a.logs.filter((l) => l['msg'] === 'a cloud provider is skipped: its upload budget for this window is spent'),
+    ).toHaveLength(1);
   });
 
   it('shows the budget, what is used and when it resets in providers and /metrics', async () => {
     const providers = (await a.gql(ProvidersDocument, {}, as('alice'))).data!.providers;
-    expect(providers.find((p) => p.name === 'POSTIMAGES')!.budget).toEqual({ limit: 3, per: 'month', used: 3, resetsAt: nextMonth().toISOString() });
+    expect(providers.find((p) => p.name === 'POSTIMAGES')!.budget).toEqual({
+      limit: 3,
+      per: 'month',
+      used: 3,
+      resetsAt: nextMonth().toISOString(),
+    });
     expect(providers.find((p) => p.name === 'IMGBB')!.budget).toBeNull();
     const metrics = await (await fetch(`${a.url}/metrics`)).text();
     expect(metrics).toMatch(/his_provider_budget_limit\{provider="postimages",per="month"\} 3/);
     expect(metrics).toMatch(/his_provider_budget_used\{provider="postimages",per="month"\} 3/);
-    expect(metrics).toContain(`his_provider_budget_resets_at_seconds{provider="postimages",per="month"} ${nextMonth().getTime() / 1000}`);
+    expect(metrics).toContain(
+      `his_provider_budget_resets_at_seconds{provider="postimages",per="month"} ${nextMonth().getTime() / 1000}`,
+    );
     expect(metrics).toMatch(/his_provider_budget_skips_total\{provider="postimages"\} 2/);
     expect(metrics).not.toMatch(/his_provider_budget_limit\{provider="imgbb"/);
   });
@@ -120,13 +147,11 @@ describe('every budget spent', () => {
   let server: TestServer;
 
   beforeAll(async () => {
-    ({ postimages, imgbb, server, stop } = await startChainServer(
-      {
-        POSTIMAGES_BUDGET: '1/month',
-        IMGBB_BUDGET: '1/month',
-        REPLICATION_MAX_ATTEMPTS: '2',
-      },
-    ));
+    ({ postimages, imgbb, server, stop } = await startChainServer({
+      POSTIMAGES_BUDGET: '1/month',
+      IMGBB_BUDGET: '1/month',
+      REPLICATION_MAX_ATTEMPTS: '2',
+    }));
   });
   afterAll(() => stop());
 
@@ -137,12 +162,16 @@ describe('every budget spent', () => {
     expect(image).toMatchObject({ service: 'LOCAL', replicationStatus: 'RETRYING' });
     expect(postimages.requests + imgbb.requests).toBe(2);
     const db = new Database(server.sqlitePath, { readonly: true });
-    const row = db.prepare('SELECT repl_attempts, repl_next_attempt_at, repl_last_error FROM images WHERE id = ?').get(image.id) as { repl_attempts: number; repl_next_attempt_at: number; repl_last_error: string };
+    const row = db
+      .prepare('SELECT repl_attempts, repl_next_attempt_at, repl_last_error FROM images WHERE id = ?')
+      .get(image.id) as { repl_attempts: number; repl_next_attempt_at: number; repl_last_error: string };
     db.close();
     expect(row.repl_attempts).toBe(0);
     expect(row.repl_next_attempt_at - nextMonth().getTime()).toBeGreaterThanOrEqual(0);
     expect(row.repl_next_attempt_at - nextMonth().getTime()).toBeLessThan(30_000);
-    expect(row.repl_last_error).toMatch(/POSTIMAGES: budget spent: 1 uploads per month used; resets at .*; IMGBB: budget spent/);
+    expect(row.repl_last_error).toMatch(
+      /POSTIMAGES: budget spent: 1 uploads per month used; resets at .*; IMGBB: budget spent/,
+    );
   });
 });
 
@@ -174,7 +203,10 @@ describe('a budget and an open circuit', () => {
     for (let i = 0; i < 3; i++) expect((await upload(server)).service).toBe('IMGBB');
     expect(postimages.requests).toBe(1);
     const providers = (await server.gql(ProvidersDocument, {}, as('alice'))).data!.providers;
-    expect(providers.find((p) => p.name === 'POSTIMAGES')).toMatchObject({ circuit: 'OPEN', budget: { used: 1, limit: 10 } });
+    expect(providers.find((p) => p.name === 'POSTIMAGES')).toMatchObject({
+      circuit: 'OPEN',
+      budget: { used: 1, limit: 10 },
+    });
   });
 
   it('a /metrics scrape reads each budget count once, and the next scrape reads it afresh', async () => {

@@ -19,7 +19,12 @@ import { as, startTestServer, type TestServer } from '../support/server.js';
 
 const coffee = await readFile('test/fixtures/coffee.png');
 const photos = await Promise.all(
-  Array.from({ length: 8 }, (_, i) => sharp(coffee).extract({ left: 20 + i * 9, top: i * 5, width: 150, height: 110 }).jpeg({ quality: 82 }).toBuffer()),
+  Array.from({ length: 8 }, (_, i) =>
+    sharp(coffee)
+      .extract({ left: 20 + i * 9, top: i * 5, width: 150, height: 110 })
+      .jpeg({ quality: 82 })
+      .toBuffer(),
+  ),
 );
 
 interface Row {
@@ -34,7 +39,9 @@ interface Row {
 function rows(server: TestServer): Map<string, Row> {
   const db = new Database(server.sqlitePath, { readonly: true });
   try {
-    const all = db.prepare('SELECT id, local_key, cloud_url, sha256, repl_status, cloud_verified_at FROM images').all() as Row[];
+    const all = db
+      .prepare('SELECT id, local_key, cloud_url, sha256, repl_status, cloud_verified_at FROM images')
+      .all() as Row[];
     return new Map(all.map((r) => [r.id, r]));
   } finally {
     db.close();
@@ -66,7 +73,8 @@ async function uploadAll(server: TestServer, images: Buffer[]): Promise<string[]
   return ids;
 }
 
-const cleanup = (server: TestServer, dryRun = false) => server.gql(CleanupLocalImagesDocument, { input: { olderThanDays: 0, dryRun } }, as('root', ['admin']));
+const cleanup = (server: TestServer, dryRun = false) =>
+  server.gql(CleanupLocalImagesDocument, { input: { olderThanDays: 0, dryRun } }, as('root', ['admin']));
 
 describe('cleanup trusts only cloud copies known to hold the bytes', () => {
   let cloud: Emulator;
@@ -75,7 +83,13 @@ describe('cleanup trusts only cloud copies known to hold the bytes', () => {
   beforeAll(async () => {
     cloud = await startPostImagesEmulator();
     server = await startTestServer({
-      env: { CLOUD_PROVIDERS: 'postimages', POSTIMAGES_API_KEY: cloud.apiKey, POSTIMAGES_API_URL: cloud.apiUrl, CLOUD_TIMEOUT_MS: '2000', REPLICATION_POLL_MS: '60000' },
+      env: {
+        CLOUD_PROVIDERS: 'postimages',
+        POSTIMAGES_API_KEY: cloud.apiKey,
+        POSTIMAGES_API_URL: cloud.apiUrl,
+        CLOUD_TIMEOUT_MS: '2000',
+        REPLICATION_POLL_MS: '60000',
+      },
     });
   });
   afterAll(async () => {
@@ -84,7 +98,10 @@ describe('cleanup trusts only cloud copies known to hold the bytes', () => {
   });
 
   it('keeps an original whose recorded copy is not REPLICATED, or not the same bytes, and removes one whose copy is checked', async () => {
-    const [ours, retrying, localOnly, legacySame, legacyAltered, legacyGone, legacyNoDigest] = await uploadAll(server, photos.slice(0, 7));
+    const [ours, retrying, localOnly, legacySame, legacyAltered, legacyGone, legacyNoDigest] = await uploadAll(
+      server,
+      photos.slice(0, 7),
+    );
     const before = rows(server);
     const keyOf = (id: string) => before.get(id)!.local_key!;
     const cdnKey = (id: string) => before.get(id)!.cloud_url!.slice(`${cloud.origin}/i/`.length);
@@ -93,7 +110,8 @@ describe('cleanup trusts only cloud copies known to hold the bytes', () => {
     edit(server, retrying!, "repl_status = 'RETRYING'");
     edit(server, localOnly!, "repl_status = 'LOCAL_ONLY'");
     // Copies recorded by someone else: this server never saw the provider answer for them.
-    for (const id of [legacySame!, legacyAltered!, legacyGone!, legacyNoDigest!]) edit(server, id, 'cloud_verified_at = NULL');
+    for (const id of [legacySame!, legacyAltered!, legacyGone!, legacyNoDigest!])
+      edit(server, id, 'cloud_verified_at = NULL');
     // The seed chatbot kept no digest.
     edit(server, legacyNoDigest!, "sha256 = ''");
     // The host now serves other bytes under one URL, and nothing under another.
@@ -107,14 +125,28 @@ describe('cleanup trusts only cloud copies known to hold the bytes', () => {
     const noDigestBytes = await readFile(join(server.storageDir, keyOf(legacyNoDigest!)));
     const dry = await cleanup(server, true);
     expect(dry.errors).toBeUndefined();
-    expect(dry.data!.cleanupLocalImages).toMatchObject({ deleted: 3, keptNoCloudCopy: 2, verifiedCloudCopies: 2, keptUnverifiedCloudCopy: 1, alteredCloudCopies: 1 });
+    expect(dry.data!.cleanupLocalImages).toMatchObject({
+      deleted: 3,
+      keptNoCloudCopy: 2,
+      verifiedCloudCopies: 2,
+      keptUnverifiedCloudCopy: 1,
+      alteredCloudCopies: 1,
+    });
     // A dry run downloads to check, but changes nothing.
     expect(rows(server)).toEqual(edited);
-    for (const id of [ours!, legacySame!, legacyNoDigest!]) expect(existsSync(join(server.storageDir, keyOf(id)))).toBe(true);
+    for (const id of [ours!, legacySame!, legacyNoDigest!])
+      expect(existsSync(join(server.storageDir, keyOf(id)))).toBe(true);
 
     const res = await cleanup(server);
     expect(res.errors).toBeUndefined();
-    expect(res.data!.cleanupLocalImages).toMatchObject({ deleted: 3, keptNoCloudCopy: 2, verifiedCloudCopies: 2, keptUnverifiedCloudCopy: 1, alteredCloudCopies: 1, failed: 0 });
+    expect(res.data!.cleanupLocalImages).toMatchObject({
+      deleted: 3,
+      keptNoCloudCopy: 2,
+      verifiedCloudCopies: 2,
+      keptUnverifiedCloudCopy: 1,
+      alteredCloudCopies: 1,
+      failed: 0,
+    });
     const after = rows(server);
     for (const id of [ours!, legacySame!, legacyNoDigest!]) {
       expect(existsSync(join(server.storageDir, keyOf(id)))).toBe(false);
@@ -129,10 +161,17 @@ describe('cleanup trusts only cloud copies known to hold the bytes', () => {
     expect(after.get(legacyNoDigest!)!.sha256).toBe(createHash('sha256').update(noDigestBytes).digest('hex'));
     expect(server.logs.some((l) => l.imageId === legacyAltered && /other bytes/.test(String(l.msg)))).toBe(true);
     // The altered copy is replaced by a new one, made from the original that was kept.
-    const replaced = await eventually(() => rows(server).get(legacyAltered!)!, (row) => row.repl_status === 'REPLICATED' && row.cloud_url !== before.get(legacyAltered!)!.cloud_url);
+    const replaced = await eventually(
+      () => rows(server).get(legacyAltered!)!,
+      (row) => row.repl_status === 'REPLICATED' && row.cloud_url !== before.get(legacyAltered!)!.cloud_url,
+    );
     expect(replaced).toMatchObject({ repl_status: 'REPLICATED', local_key: keyOf(legacyAltered!) });
     expect(replaced.cloud_url).not.toBe(before.get(legacyAltered!)!.cloud_url);
-    expect(server.logs.some((l) => l.imageId === legacyGone && /could not be checked/.test(String(l.msg)) && /404/.test(String(l.reason)))).toBe(true);
+    expect(
+      server.logs.some(
+        (l) => l.imageId === legacyGone && /could not be checked/.test(String(l.msg)) && /404/.test(String(l.reason)),
+      ),
+    ).toBe(true);
   });
 });
 
@@ -147,7 +186,15 @@ describe('cleanup and a host that expires its copies', () => {
   });
 
   const start = (extra: Record<string, string>) =>
-    startTestServer({ env: { CLOUD_PROVIDERS: 'imgbb', IMGBB_API_KEY: cloud.apiKey, IMGBB_API_URL: cloud.apiUrl, CLOUD_TIMEOUT_MS: '2000', ...extra } });
+    startTestServer({
+      env: {
+        CLOUD_PROVIDERS: 'imgbb',
+        IMGBB_API_KEY: cloud.apiKey,
+        IMGBB_API_URL: cloud.apiUrl,
+        CLOUD_TIMEOUT_MS: '2000',
+        ...extra,
+      },
+    });
 
   it('never lets an ImgBB copy with IMGBB_EXPIRATION be the only one', async () => {
     const server = await start({ IMGBB_EXPIRATION: '600' });

@@ -21,7 +21,12 @@ import { as, startTestServer, type TestServer } from '../support/server.js';
 const coffee = await readFile('test/fixtures/coffee.png');
 /** Distinct real-photo crops: equal bytes would share one cloud copy (see ReplicationService). */
 const photos = await Promise.all(
-  Array.from({ length: 24 }, (_, i) => sharp(coffee).extract({ left: i * 8, top: i * 4, width: 160, height: 120 }).jpeg({ quality: 80 }).toBuffer()),
+  Array.from({ length: 24 }, (_, i) =>
+    sharp(coffee)
+      .extract({ left: i * 8, top: i * 4, width: 160, height: 120 })
+      .jpeg({ quality: 80 })
+      .toBuffer(),
+  ),
 );
 
 let cloud: Emulator;
@@ -61,7 +66,10 @@ interface Uploaded {
 }
 
 /** Keys as the store holds them (the API only shows signed URLs). */
-function keysOf(server: TestServer, id: string): { local_key: string | null; thumbnail_key: string | null; evicted_key: string | null } {
+function keysOf(
+  server: TestServer,
+  id: string,
+): { local_key: string | null; thumbnail_key: string | null; evicted_key: string | null } {
   const db = new Database(server.sqlitePath, { readonly: true });
   try {
     return db.prepare('SELECT local_key, thumbnail_key, evicted_key FROM images WHERE id = ?').get(id) as never;
@@ -75,12 +83,29 @@ async function newConversation(server: TestServer, user: string): Promise<string
   return c.data!.createConversation.id;
 }
 
-async function upload(server: TestServer, user: string, conversationId: string, data: Buffer, waitForCloud = true): Promise<Uploaded> {
-  const res = await server.gql(UploadImageDocument, { input: { conversationId, base64: data.toString('base64'), waitForCloud } }, as(user));
+async function upload(
+  server: TestServer,
+  user: string,
+  conversationId: string,
+  data: Buffer,
+  waitForCloud = true,
+): Promise<Uploaded> {
+  const res = await server.gql(
+    UploadImageDocument,
+    { input: { conversationId, base64: data.toString('base64'), waitForCloud } },
+    as(user),
+  );
   expect(res.errors).toBeUndefined();
   const image = res.data!.uploadImage.image;
   const keys = keysOf(server, image.id);
-  return { id: image.id, conversationId, localUrl: image.localUrl!, cloudUrl: image.cloudUrl ?? null, localKey: keys.local_key!, thumbnailKey: keys.thumbnail_key! };
+  return {
+    id: image.id,
+    conversationId,
+    localUrl: image.localUrl!,
+    cloudUrl: image.cloudUrl ?? null,
+    localKey: keys.local_key!,
+    thumbnailKey: keys.thumbnail_key!,
+  };
 }
 
 const codeOf = (res: { errors?: { extensions?: { code?: string } }[] }) => res.errors?.[0]?.extensions?.code;
@@ -112,11 +137,21 @@ describe('delete, wipe, restore: the whole story over HTTP', () => {
     const before = snapshotSqlite(server.sqlitePath);
     expect(codeOf(await server.gql(DeleteImageDocument, { id: victim.id }, as('bob')))).toBe('NOT_FOUND');
     expect(codeOf(await server.gql(ImageDocument, { id: victim.id }, as('bob')))).toBe('NOT_FOUND');
-    expect(codeOf(await server.gql(RestoreImagesDocument, { input: { conversationId: victim.conversationId } }, as('bob')))).toBe('NOT_FOUND');
-    expect(codeOf(await server.gql(RestoreImagesDocument, { input: { imageIds: [victim.id] } }, as('bob')))).toBe('NOT_FOUND');
+    expect(
+      codeOf(await server.gql(RestoreImagesDocument, { input: { conversationId: victim.conversationId } }, as('bob'))),
+    ).toBe('NOT_FOUND');
+    expect(codeOf(await server.gql(RestoreImagesDocument, { input: { imageIds: [victim.id] } }, as('bob')))).toBe(
+      'NOT_FOUND',
+    );
     // Ids that do not exist answer the same; a malformed one is BAD_USER_INPUT.
-    expect(codeOf(await server.gql(RestoreImagesDocument, { input: { imageIds: ['0123456789abcdef01234567'] } }, as('alice')))).toBe('NOT_FOUND');
-    expect(codeOf(await server.gql(RestoreImagesDocument, { input: { conversationId: '../../etc' } }, as('alice')))).toBe('BAD_USER_INPUT');
+    expect(
+      codeOf(
+        await server.gql(RestoreImagesDocument, { input: { imageIds: ['0123456789abcdef01234567'] } }, as('alice')),
+      ),
+    ).toBe('NOT_FOUND');
+    expect(
+      codeOf(await server.gql(RestoreImagesDocument, { input: { conversationId: '../../etc' } }, as('alice'))),
+    ).toBe('BAD_USER_INPUT');
     // Bob's own scope is empty: he sees nothing of Alice's.
     const bobs = await server.gql(RestoreImagesDocument, {}, as('bob'));
     expect(bobs.data!.restoreImages.scanned).toBe(0);
@@ -172,12 +207,20 @@ describe('delete, wipe, restore: the whole story over HTTP', () => {
       expect(Math.max(thumb.width, thumb.height)).toBe(160);
     }
     // The signed local URL serves the restored bytes.
-    expect(Buffer.from(await (await fetch(images[3]!.localUrl)).arrayBuffer()).equals(stored.get(images[3]!.id)!)).toBe(true);
+    expect(Buffer.from(await (await fetch(images[3]!.localUrl)).arrayBuffer()).equals(stored.get(images[3]!.id)!)).toBe(
+      true,
+    );
   });
 
   it('a second restore finds every copy present', async () => {
     const res = await server.gql(RestoreImagesDocument, {}, as('alice'));
-    expect(res.data!.restoreImages).toMatchObject({ scanned: 19, restored: 0, alreadyPresent: 19, failed: 0, thumbnailsRegenerated: 0 });
+    expect(res.data!.restoreImages).toMatchObject({
+      scanned: 19,
+      restored: 0,
+      alreadyPresent: 19,
+      failed: 0,
+      thumbnailsRegenerated: 0,
+    });
   });
 
   it('cloud copies with altered bytes are refused one by one, and nothing local is overwritten', async () => {
@@ -193,7 +236,11 @@ describe('delete, wipe, restore: the whole story over HTTP', () => {
     expect(await readdir(join(server.storageDir, '.tmp'))).toEqual([]);
 
     cloud.setMode('ok');
-    const healed = await server.gql(RestoreImagesDocument, { input: { conversationId: damaged.conversationId } }, as('alice'));
+    const healed = await server.gql(
+      RestoreImagesDocument,
+      { input: { conversationId: damaged.conversationId } },
+      as('alice'),
+    );
     expect(healed.data!.restoreImages).toMatchObject({ restored: 19, failed: 0 });
     expect((await readFile(file(damaged.localKey))).equals(stored.get(damaged.id)!)).toBe(true);
   });
@@ -201,12 +248,18 @@ describe('delete, wipe, restore: the whole story over HTTP', () => {
   it('a cloud URL outside the allow list (a record edited to the metadata endpoint) is refused', async () => {
     const edited = images[5]!;
     const db = new Database(server.sqlitePath);
-    db.prepare('UPDATE images SET cloud_url = ? WHERE id = ?').run('http://169.254.169.254/latest/meta-data/iam.jpg', edited.id);
+    db.prepare('UPDATE images SET cloud_url = ? WHERE id = ?').run(
+      'http://169.254.169.254/latest/meta-data/iam.jpg',
+      edited.id,
+    );
     db.close();
     await rm(file(edited.localKey));
     const res = await server.gql(RestoreImagesDocument, { input: { imageIds: [edited.id] } }, as('alice'));
     expect(res.data!.restoreImages).toMatchObject({ scanned: 1, restored: 0, failed: 1 });
-    expect(res.data!.restoreImages.failures[0]).toEqual({ imageId: edited.id, reason: expect.stringMatching(/RESTORE_ALLOWED_HOSTS.*169\.254\.169\.254:80 is not one of/) });
+    expect(res.data!.restoreImages.failures[0]).toEqual({
+      imageId: edited.id,
+      reason: expect.stringMatching(/RESTORE_ALLOWED_HOSTS.*169\.254\.169\.254:80 is not one of/),
+    });
     expect(existsSync(file(edited.localKey))).toBe(false);
   });
 
@@ -248,7 +301,9 @@ describe('cleanup of local originals', () => {
 
   it('is for admins, and refuses a negative or absurd age with nothing changed', async () => {
     const before = snapshotSqlite(server.sqlitePath);
-    expect(codeOf(await server.gql(CleanupLocalImagesDocument, { input: { olderThanDays: 0 } }, as('alice')))).toBe('FORBIDDEN');
+    expect(codeOf(await server.gql(CleanupLocalImagesDocument, { input: { olderThanDays: 0 } }, as('alice')))).toBe(
+      'FORBIDDEN',
+    );
     for (const olderThanDays of [-1, 36_501, 2_000_000_000]) {
       const res = await server.gql(CleanupLocalImagesDocument, { input: { olderThanDays } }, as('root', ['admin']));
       expect(codeOf(res)).toBe('BAD_USER_INPUT');
@@ -261,17 +316,41 @@ describe('cleanup of local originals', () => {
     const image = await server.gql(ImageDocument, { id: localOnly.id }, as('alice'));
     expect(image.data!.image!.replicationStatus).toBe('LOCAL_ONLY');
 
-    const dry = await server.gql(CleanupLocalImagesDocument, { input: { olderThanDays: 0, dryRun: true } }, as('root', ['admin']));
+    const dry = await server.gql(
+      CleanupLocalImagesDocument,
+      { input: { olderThanDays: 0, dryRun: true } },
+      as('root', ['admin']),
+    );
     expect(dry.data!.cleanupLocalImages).toMatchObject({ deleted: 3, keptNoCloudCopy: 1 });
     for (const i of [...replicated, localOnly]) expect(existsSync(join(server.storageDir, i.localKey))).toBe(true);
 
     // Nothing is older than a day yet.
     const young = await server.gql(CleanupLocalImagesDocument, { input: { olderThanDays: 1 } }, as('root', ['admin']));
-    expect(young.data!.cleanupLocalImages).toEqual({ deleted: 0, thumbnailsDeleted: 0, keptNoCloudCopy: 0, verifiedCloudCopies: 0, keptUnverifiedCloudCopy: 0, alteredCloudCopies: 0, bytesFreed: 0, failed: 0 });
+    expect(young.data!.cleanupLocalImages).toEqual({
+      deleted: 0,
+      thumbnailsDeleted: 0,
+      keptNoCloudCopy: 0,
+      verifiedCloudCopies: 0,
+      keptUnverifiedCloudCopy: 0,
+      alteredCloudCopies: 0,
+      bytesFreed: 0,
+      failed: 0,
+    });
 
-    const sizes = await Promise.all(replicated.map(async (i) => (await readFile(join(server.storageDir, i.localKey))).length));
+    const sizes = await Promise.all(
+      replicated.map(async (i) => (await readFile(join(server.storageDir, i.localKey))).length),
+    );
     const res = await server.gql(CleanupLocalImagesDocument, { input: { olderThanDays: 0 } }, as('root', ['admin']));
-    expect(res.data!.cleanupLocalImages).toEqual({ deleted: 3, thumbnailsDeleted: 0, keptNoCloudCopy: 1, verifiedCloudCopies: 0, keptUnverifiedCloudCopy: 0, alteredCloudCopies: 0, bytesFreed: sizes.reduce((a, b) => a + b, 0), failed: 0 });
+    expect(res.data!.cleanupLocalImages).toEqual({
+      deleted: 3,
+      thumbnailsDeleted: 0,
+      keptNoCloudCopy: 1,
+      verifiedCloudCopies: 0,
+      keptUnverifiedCloudCopy: 0,
+      alteredCloudCopies: 0,
+      bytesFreed: sizes.reduce((a, b) => a + b, 0),
+      failed: 0,
+    });
 
     for (const i of replicated) {
       expect(existsSync(join(server.storageDir, i.localKey))).toBe(false);
@@ -291,7 +370,14 @@ describe('cleanup of local originals', () => {
   it('restore leaves cleaned-up originals in the cloud, and brings back their lost thumbnails', async () => {
     await rm(join(server.storageDir, replicated[0]!.thumbnailKey));
     const res = await server.gql(RestoreImagesDocument, {}, as('alice'));
-    expect(res.data!.restoreImages).toMatchObject({ scanned: 4, restored: 0, alreadyPresent: 1, cloudOnly: 3, thumbnailsRegenerated: 1, failed: 0 });
+    expect(res.data!.restoreImages).toMatchObject({
+      scanned: 4,
+      restored: 0,
+      alreadyPresent: 1,
+      cloudOnly: 3,
+      thumbnailsRegenerated: 1,
+      failed: 0,
+    });
     expect(existsSync(join(server.storageDir, replicated[0]!.thumbnailKey))).toBe(true);
     expect(existsSync(join(server.storageDir, replicated[0]!.localKey))).toBe(false);
   });
@@ -318,7 +404,10 @@ describe('reconcile', () => {
 
   it('removes an old orphan, keeps a file whose upload is in flight, restores a missing copy and reports a lost image', async () => {
     const conversationId = await newConversation(server, 'alice');
-    const [a, b] = [await upload(server, 'alice', conversationId, photos[10]!), await upload(server, 'alice', conversationId, photos[11]!)];
+    const [a, b] = [
+      await upload(server, 'alice', conversationId, photos[10]!),
+      await upload(server, 'alice', conversationId, photos[11]!),
+    ];
     cloud.setMode('error500');
     const orphanOfTheCloud = await upload(server, 'alice', conversationId, photos[12]!, true);
     cloud.setMode('ok');
@@ -342,17 +431,25 @@ describe('reconcile', () => {
     expect(existsSync(orphan)).toBe(true);
 
     const result = await server.app.core.reconcile.run();
-    expect(result.files).toMatchObject({ orphans: ['uploads/img_20200101_000000_deadbeef.jpg'], unrecorded: ['uploads/notes.pdf'], keptRecent: 1 });
+    expect(result.files).toMatchObject({
+      orphans: ['uploads/img_20200101_000000_deadbeef.jpg'],
+      unrecorded: ['uploads/notes.pdf'],
+      keptRecent: 1,
+    });
     expect(existsSync(orphan)).toBe(false);
     expect(existsSync(foreign)).toBe(true);
     await rm(foreign);
     expect(existsSync(inFlight)).toBe(true);
     expect(result.records).toMatchObject({ scanned: 3, restored: 1, alreadyPresent: 1, noCloudCopy: 1 });
-    expect(result.records.lost).toEqual([{ imageId: orphanOfTheCloud.id, conversationId, reason: expect.stringContaining('no cloud copy') }]);
+    expect(result.records.lost).toEqual([
+      { imageId: orphanOfTheCloud.id, conversationId, reason: expect.stringContaining('no cloud copy') },
+    ]);
     expect(existsSync(join(server.storageDir, a!.localKey))).toBe(true);
     expect(existsSync(join(server.storageDir, b!.localKey))).toBe(true);
     // Lost is reported, never dropped: the record is still there.
-    expect((await server.gql(ImageDocument, { id: orphanOfTheCloud.id }, as('alice'))).data!.image!.id).toBe(orphanOfTheCloud.id);
+    expect((await server.gql(ImageDocument, { id: orphanOfTheCloud.id }, as('alice'))).data!.image!.id).toBe(
+      orphanOfTheCloud.id,
+    );
   });
 
   it('with quarantine, moves an orphan aside instead of deleting it', async () => {
@@ -365,7 +462,9 @@ describe('reconcile', () => {
     expect(result.files.orphans).toEqual(['Image_Gen/img_20200101_000000_0badf00d.png']);
     expect(existsSync(orphan)).toBe(false);
     const day = new Date().toISOString().slice(0, 10);
-    expect(await readFile(join(server.storageDir, '.quarantine', day, 'Image_Gen/img_20200101_000000_0badf00d.png'), 'utf8')).toBe('orphan');
+    expect(
+      await readFile(join(server.storageDir, '.quarantine', day, 'Image_Gen/img_20200101_000000_0badf00d.png'), 'utf8'),
+    ).toBe('orphan');
   });
 });
 
@@ -386,7 +485,12 @@ describe('deletions that race, fail or are interrupted', () => {
     cloud.cdnHold = new Promise<void>((r) => (release = r));
     try {
       const restoring = server.gql(RestoreImagesDocument, { input: { conversationId } }, as('alice'));
-      expect(await eventually(() => cloud.cdnHeld, (n) => n >= 1)).toBe(1);
+      expect(
+        await eventually(
+          () => cloud.cdnHeld,
+          (n) => n >= 1,
+        ),
+      ).toBe(1);
       const del = await server.gql(DeleteImageDocument, { id: imageId }, as('alice'));
       release();
       return { restore: await restoring, del };
@@ -400,7 +504,9 @@ describe('deletions that race, fail or are interrupted', () => {
     const conversationId = await newConversation(server, 'alice');
     const image = await upload(server, 'alice', conversationId, photos[15]!);
     const before = cloud.deletions.length;
-    const results = await Promise.all([1, 2, 3].map(() => server.gql(DeleteImageDocument, { id: image.id }, as('alice'))));
+    const results = await Promise.all(
+      [1, 2, 3].map(() => server.gql(DeleteImageDocument, { id: image.id }, as('alice'))),
+    );
     expect(results.filter((r) => r.data?.deleteImage?.deletedImageId === image.id)).toHaveLength(1);
     expect(results.filter((r) => codeOf(r) === 'NOT_FOUND')).toHaveLength(2);
     expect(cloud.deletions.length - before).toBe(1);
@@ -427,7 +533,12 @@ describe('deletions that race, fail or are interrupted', () => {
     expect(existsSync(join(server.storageDir, image.thumbnailKey))).toBe(false);
     expect(codeOf(await server.gql(ImageDocument, { id: image.id }, as('alice')))).toBe('NOT_FOUND');
     // The refused cloud deletion is retried by the worker now that the provider accepts it.
-    expect(await eventually(() => server.app.store.countPendingDeletions(), (n) => n === 0)).toBe(0);
+    expect(
+      await eventually(
+        () => server.app.store.countPendingDeletions(),
+        (n) => n === 0,
+      ),
+    ).toBe(0);
     expect(await fetch(image.cloudUrl!).then((r) => r.status)).toBe(404);
   });
 
@@ -445,7 +556,11 @@ describe('deletions that race, fail or are interrupted', () => {
   it('a delete racing a restore that remakes only a thumbnail (the original was cleaned up) leaves no thumbnail behind', async () => {
     const conversationId = await newConversation(server, 'alice');
     const image = await upload(server, 'alice', conversationId, photos[15]!);
-    const cleaned = await server.gql(CleanupLocalImagesDocument, { input: { olderThanDays: 0 } }, as('root', ['admin']));
+    const cleaned = await server.gql(
+      CleanupLocalImagesDocument,
+      { input: { olderThanDays: 0 } },
+      as('root', ['admin']),
+    );
     expect(cleaned.data!.cleanupLocalImages.deleted).toBeGreaterThanOrEqual(1);
     await rm(join(server.storageDir, image.thumbnailKey));
     cloud.setMode('error500');
@@ -459,7 +574,12 @@ describe('deletions that race, fail or are interrupted', () => {
     }
     expect(existsSync(join(server.storageDir, image.thumbnailKey))).toBe(false);
     expect(codeOf(await server.gql(ImageDocument, { id: image.id }, as('alice')))).toBe('NOT_FOUND');
-    expect(await eventually(() => server.app.store.countPendingDeletions(), (n) => n === 0)).toBe(0);
+    expect(
+      await eventually(
+        () => server.app.store.countPendingDeletions(),
+        (n) => n === 0,
+      ),
+    ).toBe(0);
   });
 
   it('a cloud deletion that fails is reported, recorded and retried by the worker until it succeeds', async () => {
@@ -472,7 +592,12 @@ describe('deletions that race, fail or are interrupted', () => {
     expect(await server.app.store.countPendingDeletions()).toBe(1);
     expect(await fetch(image.cloudUrl!).then((r) => r.status)).toBe(200);
     cloud.setMode('ok');
-    expect(await eventually(() => server.app.store.countPendingDeletions(), (n) => n === 0)).toBe(0);
+    expect(
+      await eventually(
+        () => server.app.store.countPendingDeletions(),
+        (n) => n === 0,
+      ),
+    ).toBe(0);
     expect(await fetch(image.cloudUrl!).then((r) => r.status)).toBe(404);
   });
 
@@ -502,7 +627,12 @@ describe('deletions that race, fail or are interrupted', () => {
     expect(existsSync(join(server.storageDir, image.localKey))).toBe(true);
 
     server = await startTestServer({ env: env(), dir: server.dir, keepDir: true });
-    expect(await eventually(() => server.app.store.countPendingDeletions(), (n) => n === 0)).toBe(0);
+    expect(
+      await eventually(
+        () => server.app.store.countPendingDeletions(),
+        (n) => n === 0,
+      ),
+    ).toBe(0);
     expect(existsSync(join(server.storageDir, image.localKey))).toBe(false);
     expect(existsSync(join(server.storageDir, image.thumbnailKey))).toBe(false);
     expect(await fetch(image.cloudUrl!).then((r) => r.status)).toBe(404);
@@ -513,15 +643,25 @@ describe('the timers: LOCAL_RETENTION_DAYS and RECONCILE_INTERVAL_MINUTES', () =
   it('with LOCAL_RETENTION_DAYS, replicated originals older than that are removed without anyone asking', async () => {
     const first = await startTestServer({ env: env(), keepDir: true });
     const conversationId = await newConversation(first, 'alice');
-    const [oldOne, newOne] = [await upload(first, 'alice', conversationId, photos[20]!), await upload(first, 'alice', conversationId, photos[21]!)];
+    const [oldOne, newOne] = [
+      await upload(first, 'alice', conversationId, photos[20]!),
+      await upload(first, 'alice', conversationId, photos[21]!),
+    ];
     await first.stop();
     const db = new Database(first.sqlitePath);
     db.prepare('UPDATE images SET uploaded_at = ? WHERE id = ?').run(Date.now() - 3 * 86_400_000, oldOne.id);
     db.close();
 
-    const server = await startTestServer({ env: env({ LOCAL_RETENTION_DAYS: '2' }), dir: first.dir, timersFirstDelayMs: 50 });
+    const server = await startTestServer({
+      env: env({ LOCAL_RETENTION_DAYS: '2' }),
+      dir: first.dir,
+      timersFirstDelayMs: 50,
+    });
     try {
-      const gone = await eventually(() => existsSync(join(server.storageDir, oldOne.localKey)), (exists) => !exists);
+      const gone = await eventually(
+        () => existsSync(join(server.storageDir, oldOne.localKey)),
+        (exists) => !exists,
+      );
       expect(gone).toBe(false);
       expect(keysOf(server, oldOne.id)).toMatchObject({ local_key: null, evicted_key: oldOne.localKey });
       expect(existsSync(join(server.storageDir, newOne.localKey))).toBe(true);
@@ -539,7 +679,11 @@ describe('the timers: LOCAL_RETENTION_DAYS and RECONCILE_INTERVAL_MINUTES', () =
     await first.stop();
     await rm(join(first.storageDir, image.localKey));
 
-    const server = await startTestServer({ env: env({ RECONCILE_INTERVAL_MINUTES: '60' }), dir: first.dir, timersFirstDelayMs: 50 });
+    const server = await startTestServer({
+      env: env({ RECONCILE_INTERVAL_MINUTES: '60' }),
+      dir: first.dir,
+      timersFirstDelayMs: 50,
+    });
     try {
       const back = await eventually(() => existsSync(join(server.storageDir, image.localKey)), Boolean);
       expect(back).toBe(true);

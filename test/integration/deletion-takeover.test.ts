@@ -33,14 +33,26 @@ describe('a delete that takes over a job the worker has just claimed', () => {
     const env = emulatedEnv(dir, cloud);
     const real = new SqliteMetadataStore({ path: env.SQLITE_PATH });
     await real.init();
-    const { images } = await seedReplicatedImages(real, cloud, { photo: await readFile('test/fixtures/coffee.png'), count: 1, width: 64, height: 48 });
+    const { images } = await seedReplicatedImages(real, cloud, {
+      photo: await readFile('test/fixtures/coffee.png'),
+      count: 1,
+      width: 64,
+      height: 48,
+    });
     const image = images[0]!;
     // What a begin that crashed between writing the job and removing the record leaves.
     await real.enqueueDeletion({
-      imageId: image.id, userId: image.userId, localKeys: [image.localKey!, image.thumbnailKey!],
-      cloud: { service: 'POSTIMAGES', url: image.cloudUrl!, deleteUrl: image.deleteUrl! }, cloudDeleted: false,
-      requestedAt: new Date(Date.now() - 600_000), attempts: 0, nextAttemptAt: null, lastError: null,
-      leaseOwner: 'crashed-instance', leaseUntil: new Date(Date.now() - 1000),
+      imageId: image.id,
+      userId: image.userId,
+      localKeys: [image.localKey!, image.thumbnailKey!],
+      cloud: { service: 'POSTIMAGES', url: image.cloudUrl!, deleteUrl: image.deleteUrl! },
+      cloudDeleted: false,
+      requestedAt: new Date(Date.now() - 600_000),
+      attempts: 0,
+      nextAttemptAt: null,
+      lastError: null,
+      leaseOwner: 'crashed-instance',
+      leaseUntil: new Date(Date.now() - 1000),
     });
 
     const late: { core?: Core } = {}; // the core is built on this store, below

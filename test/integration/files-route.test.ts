@@ -62,22 +62,32 @@ interface Answer {
 }
 
 /** http.request with the path sent byte for byte: no client-side `..` normalisation. */
-function send(origin: string, path: string, o: { method?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
+function send(
+  origin: string,
+  path: string,
+  o: { method?: string; headers?: Record<string, string> } = {},
+): Promise<Answer> {
   const { hostname, port } = new URL(origin);
   return new Promise((resolve, reject) => {
-    const req = request({ hostname, port, path, method: o.method ?? 'GET', headers: o.headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
+    const req = request(
+      { hostname, port, path, method: o.method ?? 'GET', headers: o.headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end();
   });
 }
 
 const get = (path: string, headers?: Record<string, string>) => send(base, path, { headers });
-const errorCode = (a: Answer): unknown => (JSON.parse(a.body.toString('utf8')) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code;
+const errorCode = (a: Answer): unknown =>
+  (JSON.parse(a.body.toString('utf8')) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code;
 /** A URL carrying a signature that is valid for exactly this raw key. */
 const signedPath = (rawKey: string, exp = Math.floor(NOW.getTime() / 1000) + 600) =>
   `/files/${rawKey}?exp=${exp}&sig=${signer.signature(rawKey, exp)}`;
@@ -91,7 +101,8 @@ beforeAll(async () => {
   await setup.put(KEY, bytes);
   await setup.put(LEGACY_KEY, bytes);
   await setup.put(BIG_KEY, randomBytes(16 * 1024 * 1024));
-  for (const key of [KEY, LEGACY_KEY, BIG_KEY, 'uploads/missing.png']) records.set(key, { mimeType: 'image/png', sha256: sha });
+  for (const key of [KEY, LEGACY_KEY, BIG_KEY, 'uploads/missing.png'])
+    records.set(key, { mimeType: 'image/png', sha256: sha });
 
   const files = new LocalFileStore({ root, fs: countingFs() });
   const deps = { files, signer, lookup, clock: () => now };
@@ -144,14 +155,63 @@ describe('GET /files/<key>', () => {
   describe('refuses without touching the disk', () => {
     const good = () => new URL(signer.url(KEY), 'http://x');
     const cases: [string, () => string][] = [
-      ['a tampered signature', () => { const u = good(); const s = u.searchParams.get('sig') ?? ''; u.searchParams.set('sig', (s[0] === 'a' ? 'b' : 'a') + s.slice(1)); return u.pathname + u.search; }],
-      ['the signature of another key', () => { const u = new URL(signer.url('uploads/other.png'), 'http://x'); return `/files/${KEY}${u.search}`; }],
-      ['a later exp than signed', () => { const u = good(); u.searchParams.set('exp', String(Number(u.searchParams.get('exp')) + 60)); return u.pathname + u.search; }],
-      ['no exp', () => { const u = good(); u.searchParams.delete('exp'); return u.pathname + u.search; }],
-      ['no sig', () => { const u = good(); u.searchParams.delete('sig'); return u.pathname + u.search; }],
+      [
+        'a tampered signature',
+        () => {
+          const u = good();
+          const s = u.searchParams.get('sig') ?? '';
+          u.searchParams.set('sig', (s[0] === 'a' ? 'b' : 'a') + s.slice(1));
+          return u.pathname + u.search;
+        },
+      ],
+      [
+        'the signature of another key',
+        () => {
+          const u = new URL(signer.url('uploads/other.png'), 'http://x');
+          return `/files/${KEY}${u.search}`;
+        },
+      ],
+      [
+        'a later exp than signed',
+        () => {
+          const u = good();
+          u.searchParams.set('exp', String(Number(u.searchParams.get('exp')) + 60));
+          return u.pathname + u.search;
+        },
+      ],
+      [
+        'no exp',
+        () => {
+          const u = good();
+          u.searchParams.delete('exp');
+          return u.pathname + u.search;
+        },
+      ],
+      [
+        'no sig',
+        () => {
+          const u = good();
+          u.searchParams.delete('sig');
+          return u.pathname + u.search;
+        },
+      ],
       ['no query at all', () => `/files/${KEY}`],
-      ['a repeated sig', () => { const u = good(); u.searchParams.append('sig', u.searchParams.get('sig') ?? ''); return u.pathname + u.search; }],
-      ['a non-hex sig', () => { const u = good(); u.searchParams.set('sig', 'z'.repeat(64)); return u.pathname + u.search; }],
+      [
+        'a repeated sig',
+        () => {
+          const u = good();
+          u.searchParams.append('sig', u.searchParams.get('sig') ?? '');
+          return u.pathname + u.search;
+        },
+      ],
+      [
+        'a non-hex sig',
+        () => {
+          const u = good();
+          u.searchParams.set('sig', 'z'.repeat(64));
+          return u.pathname + u.search;
+        },
+      ],
     ];
     it.each(cases)('403 for %s', async (_name, path) => {
       const a = await get(path());
@@ -339,11 +399,17 @@ describe('FILES_ACCEL_REDIRECT_PREFIX on the real server', () => {
     try {
       const c = await server.gql(CreateConversationDocument, { input: {} }, as('alice'));
       const photo = await fsp.readFile('test/fixtures/coffee.png');
-      const up = await server.gql(UploadImageDocument, { input: { conversationId: c.data!.createConversation.id, base64: photo.toString('base64') } }, as('alice'));
+      const up = await server.gql(
+        UploadImageDocument,
+        { input: { conversationId: c.data!.createConversation.id, base64: photo.toString('base64') } },
+        as('alice'),
+      );
       const image = up.data!.uploadImage.image;
       const res = await fetch(image.localUrl!);
       expect(res.status).toBe(200);
-      expect(res.headers.get('x-accel-redirect')).toBe(`/_protected/${new URL(image.localUrl!).pathname.slice('/files/'.length)}`);
+      expect(res.headers.get('x-accel-redirect')).toBe(
+        `/_protected/${new URL(image.localUrl!).pathname.slice('/files/'.length)}`,
+      );
       expect((await res.arrayBuffer()).byteLength).toBe(0);
       // The checks still run here: an unsigned URL is refused, never redirected.
       const unsigned = await fetch(image.localUrl!.split('?')[0]!);

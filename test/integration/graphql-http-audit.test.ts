@@ -24,7 +24,8 @@ const EXPLAINED_WARNINGS: Record<string, string> = {
   // `status400ForVariableCoercionErrors` is Apollo 5's fixed default.
   '572B': 'Apollo answers a document that does not parse with 400, also under Accept: application/json.',
   FDE2: 'Apollo answers a document that does not validate with 400, also under Accept: application/json (the audit\'s "{ 8f31… }" does not even parse).',
-  '7B9B': 'Apollo answers variables that do not coerce with 400, also under Accept: application/json (the audit\'s document also fails validation: an unused $id).',
+  '7B9B':
+    "Apollo answers variables that do not coerce with 400, also under Accept: application/json (the audit's document also fails validation: an unused $id).",
 };
 
 /**
@@ -44,7 +45,9 @@ let results: AuditResult[];
 
 beforeAll(async () => {
   const secret = 'an-hs256-secret-for-the-graphql-http-audit!';
-  server = await startTestServer({ env: { NODE_ENV: 'production', AUTH_JWT_SECRET: secret, FILE_URL_SECRET: TEST_FILE_URL_SECRET } });
+  server = await startTestServer({
+    env: { NODE_ENV: 'production', AUTH_JWT_SECRET: secret, FILE_URL_SECRET: TEST_FILE_URL_SECRET },
+  });
   const token = await new SignJWT({ sub: 'auditor' })
     .setProtectedHeader({ alg: 'HS256' })
     .setIssuedAt()
@@ -87,7 +90,9 @@ async function expectExactly(status: 'warn' | 'notice', explained: Record<string
   const unexplained = await Promise.all(failed.filter((r) => !(r.id in explained)).map(describeFailure));
   expect(unexplained, `${status} audits not in ${name}:\n${unexplained.join('\n')}`).toEqual([]);
   const stale = Object.keys(explained).filter((id) => !failed.some((r) => r.id === id));
-  expect(stale, `audits in ${name} that no longer fail as a ${status}: remove them, or find out what changed`).toEqual([]);
+  expect(stale, `audits in ${name} that no longer fail as a ${status}: remove them, or find out what changed`).toEqual(
+    [],
+  );
   expect(new Set(failed.map((r) => r.id))).toEqual(new Set(Object.keys(explained)));
 }
 

@@ -21,7 +21,9 @@ let heavy: Buffer;
 let small: Buffer;
 beforeAll(async () => {
   heavy = await heavyAnimation({ frames: FRAMES });
-  small = await sharp({ create: { width: 32, height: 32, channels: 3, background: '#c84' } }).jpeg().toBuffer();
+  small = await sharp({ create: { width: 32, height: 32, channels: 3, background: '#c84' } })
+    .jpeg()
+    .toBuffer();
   const meta = await sharp(heavy).metadata();
   expect(meta.pages).toBe(FRAMES);
 });
@@ -54,7 +56,9 @@ describe('an image over its processing budget', () => {
     const files = await listFiles(server.storageDir);
     const res = await upload(server, 'mallory', c, heavy);
     expect(res.body.errors?.[0]?.extensions?.code).toBe('PAYLOAD_TOO_LARGE');
-    expect(res.body.errors?.[0]?.message).toMatch(/500×499 × 200 frames.*could not be processed within the 1 s.*IMAGE_PROCESS_TIMEOUT_SECONDS/);
+    expect(res.body.errors?.[0]?.message).toMatch(
+      /500×499 × 200 frames.*could not be processed within the 1 s.*IMAGE_PROCESS_TIMEOUT_SECONDS/,
+    );
     expect(snapshotSqlite(server.sqlitePath)).toEqual(before);
     expect(await listFiles(server.storageDir)).toEqual(files);
   });
@@ -91,7 +95,12 @@ describe('heavy uploads in flight', () => {
     for (const r of answers) {
       // Stored, or refused with a clear code once its budget is spent: never left hanging.
       if (r.body.errors) expect(r.body.errors[0]?.extensions?.code).toBe('PAYLOAD_TOO_LARGE');
-      else expect((r.body.data!['uploadImage'] as { image: Record<string, unknown> }).image).toMatchObject({ mimeType: 'image/webp', width: 500, height: 499 });
+      else
+        expect((r.body.data!['uploadImage'] as { image: Record<string, unknown> }).image).toMatchObject({
+          mimeType: 'image/webp',
+          width: 500,
+          height: 499,
+        });
     }
   });
 });

@@ -7,7 +7,8 @@ import { as, startTestServer, type TestServer } from '../support/server.js';
 const PROD = { NODE_ENV: 'production', AUTH_JWT_SECRET: 'j'.repeat(32), FILE_URL_SECRET: 'f'.repeat(32) };
 
 /** A store whose chosen methods fail, as a broken database would. */
-const failingStore = (methods: (keyof MetadataStore)[], message: string) => (inner: MetadataStore) => overrideStore(inner, failWith(methods, message));
+const failingStore = (methods: (keyof MetadataStore)[], message: string) => (inner: MetadataStore) =>
+  overrideStore(inner, failWith(methods, message));
 
 let server: TestServer | undefined;
 afterEach(async () => {
@@ -43,13 +44,21 @@ describe('HTTP surface', () => {
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     const bad = await fetch(`${server.url}/healthz`, { headers: { 'x-request-id': 'no spaces\tor tabs' } });
     expect(bad.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
-    expect(server.logs.some((l) => (l['req'] as { id?: string } | undefined)?.id === id && l['msg'] === 'request completed')).toBe(true);
+    expect(
+      server.logs.some((l) => (l['req'] as { id?: string } | undefined)?.id === id && l['msg'] === 'request completed'),
+    ).toBe(true);
   });
 
   it('masks internal errors in production: no message, stack or path; logged with the request id', async () => {
-    server = await startTestServer({ env: PROD, wrapStore: failingStore(['listConversations'], 'SQLITE_CORRUPT: secret detail at /var/lib/x') });
+    server = await startTestServer({
+      env: PROD,
+      wrapStore: failingStore(['listConversations'], 'SQLITE_CORRUPT: secret detail at /var/lib/x'),
+    });
     const { SignJWT } = await import('jose');
-    const t = await new SignJWT({ sub: 'alice' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(new TextEncoder().encode(PROD.AUTH_JWT_SECRET));
+    const t = await new SignJWT({ sub: 'alice' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(PROD.AUTH_JWT_SECRET));
     const res = await fetch(`${server.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${t}` },
@@ -67,7 +76,9 @@ describe('HTTP surface', () => {
 
   it('keeps CSRF prevention on: a simple-content-type request without a preflight header is refused', async () => {
     server = await startTestServer();
-    const res = await fetch(`${server.url}/graphql?query=${encodeURIComponent('{ conversations { totalCount } }')}`, { headers: as('alice') });
+    const res = await fetch(`${server.url}/graphql?query=${encodeURIComponent('{ conversations { totalCount } }')}`, {
+      headers: as('alice'),
+    });
     expect(res.status).toBe(400);
     expect(await res.text()).toMatch(/CSRF|preflight/i);
     const ok = await fetch(`${server.url}/graphql?query=${encodeURIComponent('{ conversations { totalCount } }')}`, {

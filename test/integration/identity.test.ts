@@ -26,7 +26,7 @@ describe('JWT identity (HS256)', () => {
     await server.stop();
   });
 
-  it('uses sub as the user: a user never sees another user\'s conversation, an admin sees all', async () => {
+  it("uses sub as the user: a user never sees another user's conversation, an admin sees all", async () => {
     const alice = bearer(await token({ sub: 'alice' }));
     const bob = bearer(await token({ sub: 'bob' }));
     const admin = bearer(await token({ sub: 'ops', roles: ['admin'] }));
@@ -45,10 +45,22 @@ describe('JWT identity (HS256)', () => {
   });
 
   it.each([
-    ['an expired token', async () => bearer(await token({ sub: 'alice' }, { exp: Math.floor(Date.now() / 1000) - 60 }))],
-    ['a token signed with another secret', async () => bearer(await token({ sub: 'alice' }, { secret: new TextEncoder().encode('x'.repeat(40)) }))],
+    [
+      'an expired token',
+      async () => bearer(await token({ sub: 'alice' }, { exp: Math.floor(Date.now() / 1000) - 60 })),
+    ],
+    [
+      'a token signed with another secret',
+      async () => bearer(await token({ sub: 'alice' }, { secret: new TextEncoder().encode('x'.repeat(40)) })),
+    ],
     ['a token without sub', async () => bearer(await token({}))],
-    ['a forged unsigned token', async () => bearer(`${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"sub":"alice"}').toString('base64url')}.`)],
+    [
+      'a forged unsigned token',
+      async () =>
+        bearer(
+          `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"sub":"alice"}').toString('base64url')}.`,
+        ),
+    ],
     ['a non-Bearer header', async () => ({ authorization: 'Basic YWxpY2U6cHc=' })],
     ['garbage', async () => bearer('not.a.jwt')],
   ])('refuses %s with 401 UNAUTHENTICATED', async (_name, headers) => {
@@ -63,7 +75,11 @@ describe('JWT identity (HS256)', () => {
   });
 
   it("names the token's sub in a NOT_FOUND", async () => {
-    const res = await server.gql(ConversationDocument, { id: '0123456789abcdef01234567' }, bearer(await token({ sub: 'alice' })));
+    const res = await server.gql(
+      ConversationDocument,
+      { id: '0123456789abcdef01234567' },
+      bearer(await token({ sub: 'alice' })),
+    );
     expect(res.errors?.[0]?.message).toContain(`this request is user "alice" (the token's sub)`);
   });
 });
@@ -81,25 +97,39 @@ describe('dev identity (no AUTH_JWT_SECRET, no AUTH_JWKS_URL)', () => {
     const created = await server.gql(CreateConversationDocument, { input: { title: 'no header' } }, {});
     const id = created.data!.createConversation.id;
     expect((await server.gql(ConversationDocument, { id }, { 'x-user-id': 'dev' })).data!.conversation!.id).toBe(id);
-    expect((await server.gql(ConversationDocument, { id }, { 'x-user-id': 'alice' })).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    expect(
+      (await server.gql(ConversationDocument, { id }, { 'x-user-id': 'alice' })).errors?.[0]?.extensions?.code,
+    ).toBe('NOT_FOUND');
   });
 
   it.each([
     ['garbage', { authorization: 'Bearer garbage' }],
-    ['a well-formed token it has no key to check', { authorization: `Bearer ${'x'.repeat(10)}.${'y'.repeat(10)}.${'z'.repeat(10)}` }],
+    [
+      'a well-formed token it has no key to check',
+      { authorization: `Bearer ${'x'.repeat(10)}.${'y'.repeat(10)}.${'z'.repeat(10)}` },
+    ],
     ['a token beside X-User-Id', { authorization: 'Bearer abc', 'x-user-id': 'alice' }],
   ])('refuses %s with 401 UNAUTHENTICATED, saying to send X-User-Id or configure JWT', async (_name, headers) => {
     const res = await server.gql(ConversationsDocument, {}, headers);
     expect(res.status).toBe(401);
     expect(res.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
-    expect(res.errors?.[0]?.message).toMatch(/dev identity mode.*X-User-Id.*AUTH_JWT_SECRET|dev identity mode.*AUTH_JWT_SECRET.*X-User-Id/);
+    expect(res.errors?.[0]?.message).toMatch(
+      /dev identity mode.*X-User-Id.*AUTH_JWT_SECRET|dev identity mode.*AUTH_JWT_SECRET.*X-User-Id/,
+    );
   });
 
   it('says in a NOT_FOUND whose request it was, the same for a foreign id as for one that does not exist', async () => {
-    const created = await server.gql(CreateConversationDocument, { input: { title: 'mine' } }, { 'x-user-id': 'owner' });
+    const created = await server.gql(
+      CreateConversationDocument,
+      { input: { title: 'mine' } },
+      { 'x-user-id': 'owner' },
+    );
     const foreign = await server.gql(ConversationDocument, { id: created.data!.createConversation.id }, {});
     const missing = await server.gql(ConversationDocument, { id: '0123456789abcdef01234567' }, {});
-    for (const [res, id] of [[foreign, created.data!.createConversation.id], [missing, '0123456789abcdef01234567']] as const) {
+    for (const [res, id] of [
+      [foreign, created.data!.createConversation.id],
+      [missing, '0123456789abcdef01234567'],
+    ] as const) {
       expect(res.errors?.[0]).toMatchObject({
         message: `Conversation "${id}" was not found. Only its owner can see it, and this request is user "dev" (from X-User-Id, "dev" when it is absent).`,
         extensions: { code: 'NOT_FOUND', userId: 'dev' },
@@ -131,12 +161,18 @@ describe('JWT identity (JWKS)', () => {
   });
 
   it('accepts a token signed by a key of the JWKS and refuses one signed by another key', async () => {
-    const good = await new SignJWT({ sub: 'carol' }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setExpirationTime('5m').sign(privateKey);
+    const good = await new SignJWT({ sub: 'carol' })
+      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+      .setExpirationTime('5m')
+      .sign(privateKey);
     const ok = await server.gql(CreateConversationDocument, { input: { title: 'jwks' } }, bearer(good));
     expect(ok.errors).toBeUndefined();
 
     const other = await generateKeyPair('RS256');
-    const bad = await new SignJWT({ sub: 'carol' }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setExpirationTime('5m').sign(other.privateKey);
+    const bad = await new SignJWT({ sub: 'carol' })
+      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+      .setExpirationTime('5m')
+      .sign(other.privateKey);
     const refused = await server.gql(ConversationsDocument, {}, bearer(bad));
     expect(refused.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });

@@ -16,8 +16,14 @@ let server: TestServer;
 let token: string;
 
 beforeAll(async () => {
-  server = await startTestServer({ env: { NODE_ENV: 'production', AUTH_JWT_SECRET: SECRET, FILE_URL_SECRET: TEST_FILE_URL_SECRET } });
-  token = await new SignJWT({ sub: 'alice' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime('5m').sign(new TextEncoder().encode(SECRET));
+  server = await startTestServer({
+    env: { NODE_ENV: 'production', AUTH_JWT_SECRET: SECRET, FILE_URL_SECRET: TEST_FILE_URL_SECRET },
+  });
+  token = await new SignJWT({ sub: 'alice' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuedAt()
+    .setExpirationTime('5m')
+    .sign(new TextEncoder().encode(SECRET));
 });
 afterAll(async () => {
   await server.stop();
@@ -43,7 +49,11 @@ function partialPost(o: { declared: number; sent: number; headers?: Record<strin
   });
   socket.on('error', () => undefined);
   socket.on('connect', () => {
-    const head = Object.entries({ 'content-type': 'application/json', 'content-length': String(body.length), ...o.headers })
+    const head = Object.entries({
+      'content-type': 'application/json',
+      'content-length': String(body.length),
+      ...o.headers,
+    })
       .map(([k, v]) => `${k}: ${v}\r\n`)
       .join('');
     socket.write(`POST /graphql HTTP/1.1\r\nHost: ${hostname}\r\n${head}\r\n`);
@@ -60,7 +70,10 @@ describe('large JSON bodies in production', () => {
   it('without credentials: 401 UNAUTHENTICATED from the headers, before the body is read', async () => {
     // 60 MB declared, 1 KB sent: an answer now means the server did not wait for the rest.
     const req = partialPost({ declared: 60_000_000, sent: 1024 });
-    const answer = await Promise.race([req.answered, new Promise<string>((r) => setTimeout(() => r('(no answer)'), 5000))]);
+    const answer = await Promise.race([
+      req.answered,
+      new Promise<string>((r) => setTimeout(() => r('(no answer)'), 5000)),
+    ]);
     req.close();
     expect(answer).toMatch(/^HTTP\/1\.1 401/);
     expect(answer).toMatch(/connection: close/i);
@@ -69,7 +82,10 @@ describe('large JSON bodies in production', () => {
 
   it('with a bad token: 401 before the body is read, saying why', async () => {
     const req = partialPost({ declared: 60_000_000, sent: 1024, headers: { authorization: 'Bearer not.a.jwt' } });
-    const answer = await Promise.race([req.answered, new Promise<string>((r) => setTimeout(() => r('(no answer)'), 5000))]);
+    const answer = await Promise.race([
+      req.answered,
+      new Promise<string>((r) => setTimeout(() => r('(no answer)'), 5000)),
+    ]);
     req.close();
     expect(answer).toMatch(/^HTTP\/1\.1 401/);
     expect(answer).toMatch(/token is not valid/);

@@ -46,21 +46,39 @@ describe('a replication worker that loses its lease', () => {
   }
 
   /** A worker whose upload, while it runs, is overtaken by another worker that replicates the image first. */
-  function overtaken(ourUrl: string, winnerUrl: string, orphaned: CloudCopy[], thumbnails: { ours: string; winner: string | null } | null = null): ReplicationService {
+  function overtaken(
+    ourUrl: string,
+    winnerUrl: string,
+    orphaned: CloudCopy[],
+    thumbnails: { ours: string; winner: string | null } | null = null,
+  ): ReplicationService {
     return new ReplicationService({
       store,
       readLocal: async () => Buffer.from('bytes'),
       chain: {
         upload: async () => {
           // Meanwhile (this worker paused past its lease), another took the image and replicated it.
-          await store.updateImage(image.id, { replication: { leaseOwner: 'other', leaseUntil: new Date(Date.now() + 60_000) } });
+          await store.updateImage(image.id, {
+            replication: { leaseOwner: 'other', leaseUntil: new Date(Date.now() + 60_000) },
+          });
           await store.updateImage(
             image.id,
-            { cloudUrl: winnerUrl, thumbnailCloudUrl: thumbnails?.winner ?? null, service: 'IMGBB', replication: { status: 'REPLICATED', leaseOwner: null, leaseUntil: null } },
+            {
+              cloudUrl: winnerUrl,
+              thumbnailCloudUrl: thumbnails?.winner ?? null,
+              service: 'IMGBB',
+              replication: { status: 'REPLICATED', leaseOwner: null, leaseUntil: null },
+            },
             { leaseOwner: 'other' },
           );
           const thumbnail = thumbnails ? { url: thumbnails.ours, deleteUrl: thumbnails.ours, providerId: null } : null;
-          return { ok: true, provider: 'postimages' as ProviderName, copy: { url: ourUrl, deleteUrl: 'https://postimg.cc/delete/ours', providerId: 'ours' }, thumbnail, failures: [] };
+          return {
+            ok: true,
+            provider: 'postimages' as ProviderName,
+            copy: { url: ourUrl, deleteUrl: 'https://postimg.cc/delete/ours', providerId: 'ours' },
+            thumbnail,
+            failures: [],
+          };
         },
       },
       clock: () => new Date(),
@@ -81,7 +99,11 @@ describe('a replication worker that loses its lease', () => {
     const claimed = await store.claimDueImages({ now: new Date(), leaseOwner: 'me', leaseMs: 60_000, limit: 8 });
     expect(claimed.map((i) => i.id)).toEqual([image.id]);
     const after = await service.replicate(claimed[0]!, 'me');
-    expect(after).toMatchObject({ cloudUrl: 'https://i.ibb.co/winner/a.png', service: 'IMGBB', replication: { status: 'REPLICATED' } });
+    expect(after).toMatchObject({
+      cloudUrl: 'https://i.ibb.co/winner/a.png',
+      service: 'IMGBB',
+      replication: { status: 'REPLICATED' },
+    });
     expect(orphaned.map((c) => c.url)).toEqual(['https://i.postimg.cc/ours/a.png']);
   });
 
@@ -98,14 +120,23 @@ describe('a replication worker that loses its lease', () => {
   it('deletes its extra thumbnail copy too, unless it is the one the winner recorded', async () => {
     await setup();
     const orphaned: CloudCopy[] = [];
-    const service = overtaken('s3://b/ours.png', 's3://b/winner.png', orphaned, { ours: 's3://b/ours.thumb.webp', winner: 's3://b/winner.thumb.webp' });
+    const service = overtaken('s3://b/ours.png', 's3://b/winner.png', orphaned, {
+      ours: 's3://b/ours.thumb.webp',
+      winner: 's3://b/winner.thumb.webp',
+    });
     const [claimed] = await store.claimDueImages({ now: new Date(), leaseOwner: 'me', leaseMs: 60_000, limit: 8 });
-    expect(await service.replicate(claimed!, 'me')).toMatchObject({ cloudUrl: 's3://b/winner.png', thumbnailCloudUrl: 's3://b/winner.thumb.webp' });
+    expect(await service.replicate(claimed!, 'me')).toMatchObject({
+      cloudUrl: 's3://b/winner.png',
+      thumbnailCloudUrl: 's3://b/winner.thumb.webp',
+    });
     expect(orphaned.map((c) => c.url)).toEqual(['s3://b/ours.png', 's3://b/ours.thumb.webp']);
 
     await setup();
     const kept: CloudCopy[] = [];
-    const sameThumb = overtaken('s3://b/ours.png', 's3://b/winner.png', kept, { ours: 's3://b/same.thumb.webp', winner: 's3://b/same.thumb.webp' });
+    const sameThumb = overtaken('s3://b/ours.png', 's3://b/winner.png', kept, {
+      ours: 's3://b/same.thumb.webp',
+      winner: 's3://b/same.thumb.webp',
+    });
     const [again] = await store.claimDueImages({ now: new Date(), leaseOwner: 'me', leaseMs: 60_000, limit: 8 });
     await sameThumb.replicate(again!, 'me');
     expect(kept.map((c) => c.url)).toEqual(['s3://b/ours.png']);
@@ -138,13 +169,26 @@ describe('two instances, leases shorter than an upload', () => {
     REPLICATION_LEASE_MS: lease,
   });
 
-  const distinct = (i: number) => sharp({ create: { width: 40 + i, height: 30, channels: 3, background: { r: (i * 53) % 256, g: 20, b: 200 } } }).png().toBuffer();
+  const distinct = (i: number) =>
+    sharp({ create: { width: 40 + i, height: 30, channels: 3, background: { r: (i * 53) % 256, g: 20, b: 200 } } })
+      .png()
+      .toBuffer();
 
   async function upload(server: TestServer, n: number): Promise<string[]> {
     const c = await server.gql(CreateConversationDocument, { input: {} }, as('alice'));
     const ids: string[] = [];
     for (let i = 0; i < n; i++) {
-      const res = await server.gql(UploadImageDocument, { input: { conversationId: c.data!.createConversation.id, base64: (await distinct(i)).toString('base64'), waitForCloud: false } }, as('alice'));
+      const res = await server.gql(
+        UploadImageDocument,
+        {
+          input: {
+            conversationId: c.data!.createConversation.id,
+            base64: (await distinct(i)).toString('base64'),
+            waitForCloud: false,
+          },
+        },
+        as('alice'),
+      );
       ids.push(res.data!.uploadImage.image.id);
     }
     return ids;
@@ -160,7 +204,10 @@ describe('two instances, leases shorter than an upload', () => {
     const before = imgbb.uploads.length;
     try {
       const ids = await upload(a, 6);
-      await until(async () => (await a.app.core.store.getImagesByIds(ids)).every((i) => i.replication.status === 'REPLICATED'), 30_000);
+      await until(
+        async () => (await a.app.core.store.getImagesByIds(ids)).every((i) => i.replication.status === 'REPLICATED'),
+        30_000,
+      );
       const names = imgbb.uploads.slice(before).map((u) => u.name);
       expect(names).toHaveLength(6);
       expect(new Set(names).size).toBe(6);
@@ -179,7 +226,17 @@ describe('two instances, leases shorter than an upload', () => {
     const b = await startTestServer({ dir, keepDir: true, env: env2 });
     try {
       const c = await a.gql(CreateConversationDocument, { input: {} }, as('alice'));
-      const res = await a.gql(UploadImageDocument, { input: { conversationId: c.data!.createConversation.id, base64: (await distinct(20)).toString('base64'), waitForCloud: true } }, as('alice'));
+      const res = await a.gql(
+        UploadImageDocument,
+        {
+          input: {
+            conversationId: c.data!.createConversation.id,
+            base64: (await distinct(20)).toString('base64'),
+            waitForCloud: true,
+          },
+        },
+        as('alice'),
+      );
       expect(res.data!.uploadImage.image.replicationStatus).toBe('REPLICATED');
       postimages.latencyMs = 900;
       const deleted = await a.gql(DeleteImageDocument, { id: res.data!.uploadImage.image.id }, as('alice'));

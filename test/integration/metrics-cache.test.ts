@@ -25,7 +25,9 @@ describe('/metrics and the store', () => {
         }),
     });
     try {
-      const scrapes = await Promise.all(Array.from({ length: 5 }, () => fetch(`${server.url}/metrics`).then((r) => r.text())));
+      const scrapes = await Promise.all(
+        Array.from({ length: 5 }, () => fetch(`${server.url}/metrics`).then((r) => r.text())),
+      );
       for (const text of scrapes) expect(text).toMatch(/^his_replication_queue_depth 0$/m);
       expect(await fetch(`${server.url}/metrics`).then((r) => r.status)).toBe(200);
       expect(counts).toBe(1);

@@ -32,7 +32,12 @@ describe('two instances on one store and one STORAGE_DIR', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'his-multi-'));
     cloud = await startPostImagesEmulator();
-    const env = { CLOUD_PROVIDERS: 'postimages', POSTIMAGES_API_KEY: cloud.apiKey, POSTIMAGES_API_URL: cloud.apiUrl, CLOUD_TIMEOUT_MS: '2000' };
+    const env = {
+      CLOUD_PROVIDERS: 'postimages',
+      POSTIMAGES_API_KEY: cloud.apiKey,
+      POSTIMAGES_API_URL: cloud.apiUrl,
+      CLOUD_TIMEOUT_MS: '2000',
+    };
     a = await startTestServer({
       dir,
       keepDir: true,
@@ -64,7 +69,11 @@ describe('two instances on one store and one STORAGE_DIR', () => {
 
   it('an image uploaded through one instance is served by the other, its signed links included', async () => {
     const data = await sharp(coffee).resize(160).jpeg().toBuffer();
-    const res = await a.gql(UploadImageDocument, { input: { conversationId: await conversation(a), base64: data.toString('base64') } }, as('alice'));
+    const res = await a.gql(
+      UploadImageDocument,
+      { input: { conversationId: await conversation(a), base64: data.toString('base64') } },
+      as('alice'),
+    );
     const image = res.data!.uploadImage.image;
     const seen = await b.gql(ImageDocument, { id: image.id }, as('alice'));
     expect(seen.data!.image).toMatchObject({ id: image.id, sha256: image.sha256, replicationStatus: 'REPLICATED' });
@@ -81,7 +90,11 @@ describe('two instances on one store and one STORAGE_DIR', () => {
     const data = await sharp(coffee).extract({ left: 100, top: 50, width: 200, height: 150 }).png().toBuffer();
     const before = new Set(await readdir(join(dir, 'storage', 'uploads')));
     const conversationId = await conversation(a);
-    const pending = a.gql(UploadImageDocument, { input: { conversationId, base64: data.toString('base64') } }, as('alice'));
+    const pending = a.gql(
+      UploadImageDocument,
+      { input: { conversationId, base64: data.toString('base64') } },
+      as('alice'),
+    );
     // A has noted and written its files; its record waits at the gate.
     await until(async () => (await readdir(join(dir, 'storage', 'uploads'))).some((f) => !before.has(f)), 10_000);
     const written = (await readdir(join(dir, 'storage', 'uploads'))).filter((f) => !before.has(f));
@@ -94,7 +107,10 @@ describe('two instances on one store and one STORAGE_DIR', () => {
     expect(reconciled.files.keptRecent).toBeGreaterThanOrEqual(2);
     const third = await startTestServer({ dir, keepDir: true });
     await until(async () => third.logs.some((l) => l['msg'] === 'orphan file sweep finished'), 10_000);
-    expect(third.logs.find((l) => l['msg'] === 'orphan file sweep finished')).toMatchObject({ removed: 0, unrecorded: 0 });
+    expect(third.logs.find((l) => l['msg'] === 'orphan file sweep finished')).toMatchObject({
+      removed: 0,
+      unrecorded: 0,
+    });
     await third.stop();
     expect(existsSync(join(dir, 'storage', 'uploads', written[0]!))).toBe(true);
 

@@ -17,8 +17,11 @@ let png: Buffer;
 
 beforeAll(async () => {
   server = await startTestServer({ env: { MAX_FILES: String(MAX_FILES) } });
-  conversationId = (await server.gql(CreateConversationDocument, { input: { title: 'aliases' } }, as('alice'))).data!.createConversation.id;
-  png = await sharp({ create: { width: 16, height: 16, channels: 3, background: '#48c' } }).png().toBuffer();
+  conversationId = (await server.gql(CreateConversationDocument, { input: { title: 'aliases' } }, as('alice'))).data!
+    .createConversation.id;
+  png = await sharp({ create: { width: 16, height: 16, channels: 3, background: '#48c' } })
+    .png()
+    .toBuffer();
 });
 afterAll(async () => {
   await server.stop();
@@ -26,8 +29,11 @@ afterAll(async () => {
 
 /** n aliased uploadImage fields; base64 ones read `$b`, multipart ones `$f<i>`. */
 function aliased(n: number, kind: 'base64' | 'file'): string {
-  const arg = (i: number) => (kind === 'base64' ? '{ conversationId: $c, base64: $b }' : `{ conversationId: $c, file: $f${i} }`);
-  const fields = Array.from({ length: n }, (_, i) => `u${i}: uploadImage(input: ${arg(i)}) { image { id } }`).join('\n');
+  const arg = (i: number) =>
+    kind === 'base64' ? '{ conversationId: $c, base64: $b }' : `{ conversationId: $c, file: $f${i} }`;
+  const fields = Array.from({ length: n }, (_, i) => `u${i}: uploadImage(input: ${arg(i)}) { image { id } }`).join(
+    '\n',
+  );
   const vars = kind === 'base64' ? '$b: String' : Array.from({ length: n }, (_, i) => `$f${i}: Upload`).join(', ');
   return `mutation Many($c: ID!, ${vars}) {\n${fields}\n}`;
 }
@@ -80,12 +86,28 @@ describe('aliased mutations', () => {
     const files = await listFiles(server.storageDir);
     const n = MAX_FILES + 1;
     const form = new FormData();
-    form.append('operations', JSON.stringify({ query: aliased(n, 'file'), variables: { c: conversationId, ...Object.fromEntries(Array.from({ length: n }, (_, i) => [`f${i}`, null])) } }));
-    form.append('map', JSON.stringify(Object.fromEntries(Array.from({ length: n }, (_, i) => [String(i), [`variables.f${i}`]]))));
-    for (let i = 0; i < n; i++) form.append(String(i), new Blob([new Uint8Array(png)], { type: 'image/png' }), `${i}.png`);
-    const res = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'apollo-require-preflight': 'true', ...as('alice') }, body: form });
+    form.append(
+      'operations',
+      JSON.stringify({
+        query: aliased(n, 'file'),
+        variables: { c: conversationId, ...Object.fromEntries(Array.from({ length: n }, (_, i) => [`f${i}`, null])) },
+      }),
+    );
+    form.append(
+      'map',
+      JSON.stringify(Object.fromEntries(Array.from({ length: n }, (_, i) => [String(i), [`variables.f${i}`]]))),
+    );
+    for (let i = 0; i < n; i++)
+      form.append(String(i), new Blob([new Uint8Array(png)], { type: 'image/png' }), `${i}.png`);
+    const res = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'apollo-require-preflight': 'true', ...as('alice') },
+      body: form,
+    });
     expect(res.status).toBe(413);
-    expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe(
+      'PAYLOAD_TOO_LARGE',
+    );
     await expectNothingStored(before, files);
   });
 
@@ -95,10 +117,20 @@ describe('aliased mutations', () => {
     // One file part: the parser's file count passes it; the operation's image count does not.
     const n = MAX_FILES + 1;
     const form = new FormData();
-    form.append('operations', JSON.stringify({ query: aliased(n, 'file'), variables: { c: conversationId, ...Object.fromEntries(Array.from({ length: n }, (_, i) => [`f${i}`, null])) } }));
+    form.append(
+      'operations',
+      JSON.stringify({
+        query: aliased(n, 'file'),
+        variables: { c: conversationId, ...Object.fromEntries(Array.from({ length: n }, (_, i) => [`f${i}`, null])) },
+      }),
+    );
     form.append('map', JSON.stringify({ 0: Array.from({ length: n }, (_, i) => `variables.f${i}`) }));
     form.append('0', new Blob([new Uint8Array(png)], { type: 'image/png' }), '0.png');
-    const res = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'apollo-require-preflight': 'true', ...as('alice') }, body: form });
+    const res = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'apollo-require-preflight': 'true', ...as('alice') },
+      body: form,
+    });
     expect(res.status).toBe(413);
     const body = (await res.json()) as { errors: { message: string; extensions: { code: string } }[] };
     expect(body.errors[0]!.extensions.code).toBe('PAYLOAD_TOO_LARGE');
@@ -113,10 +145,30 @@ describe('aliased mutations', () => {
       p: postMessage(input: { conversationId: $c, role: USER, content: "hi", images: $imgs }) { id }
       u: uploadImage(input: { conversationId: $c, base64: $b }) { image { id } }
     }`;
-    form.append('operations', JSON.stringify({ query, variables: { c: conversationId, imgs: Array.from({ length: MAX_FILES }, () => null), b: png.toString('base64') } }));
-    form.append('map', JSON.stringify(Object.fromEntries(Array.from({ length: MAX_FILES }, (_, i) => [String(i), [`variables.imgs.${i}`]]))));
-    for (let i = 0; i < MAX_FILES; i++) form.append(String(i), new Blob([new Uint8Array(png)], { type: 'image/png' }), `${i}.png`);
-    const res = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'apollo-require-preflight': 'true', ...as('alice') }, body: form });
+    form.append(
+      'operations',
+      JSON.stringify({
+        query,
+        variables: {
+          c: conversationId,
+          imgs: Array.from({ length: MAX_FILES }, () => null),
+          b: png.toString('base64'),
+        },
+      }),
+    );
+    form.append(
+      'map',
+      JSON.stringify(
+        Object.fromEntries(Array.from({ length: MAX_FILES }, (_, i) => [String(i), [`variables.imgs.${i}`]])),
+      ),
+    );
+    for (let i = 0; i < MAX_FILES; i++)
+      form.append(String(i), new Blob([new Uint8Array(png)], { type: 'image/png' }), `${i}.png`);
+    const res = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'apollo-require-preflight': 'true', ...as('alice') },
+      body: form,
+    });
     expect(res.status).toBe(413);
     const body = (await res.json()) as { errors: { message: string; extensions: { code: string } }[] };
     expect(body.errors[0]!.extensions.code).toBe('PAYLOAD_TOO_LARGE');

@@ -41,6 +41,10 @@ describe('the read path batches store calls (no N+1)', () => {
     for (const method of ['claimDueImages', 'claimDueDeletions']) counter.counts.delete(method);
     // Without batching this would be 1 + 20 + 20 (+ 400 for images), not a constant.
     expect(counter.total()).toBeLessThanOrEqual(4);
-    expect(Object.fromEntries(counter.counts)).toEqual({ listConversations: 1, listMessagesOfConversations: 1, countImagesByConversation: 1 });
+    expect(Object.fromEntries(counter.counts)).toEqual({
+      listConversations: 1,
+      listMessagesOfConversations: 1,
+      countImagesByConversation: 1,
+    });
   });
 });

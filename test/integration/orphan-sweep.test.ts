@@ -43,13 +43,19 @@ describe('the orphan sweep after an interrupted upload', () => {
     const conversation = makeConversation({ userId: 'u' });
     await store.createConversation(conversation);
     const message = makeMessage(conversation);
-    const image = makeImage(message, { localKey: 'uploads/img_20260601_090000_aaaaaaaa.jpg', thumbnailKey: 'thumbnails/thumb_img_20260601_090000_aaaaaaaa.webp' });
+    const image = makeImage(message, {
+      localKey: 'uploads/img_20260601_090000_aaaaaaaa.jpg',
+      thumbnailKey: 'thumbnails/thumb_img_20260601_090000_aaaaaaaa.webp',
+    });
     await store.addMessage({ ...message, images: [image] });
 
     await plant('uploads/img_20260601_090000_aaaaaaaa.jpg', hoursAgo(3)); // recorded
     await plant('thumbnails/thumb_img_20260601_090000_aaaaaaaa.webp', hoursAgo(3)); // recorded thumbnail
     // The process died after noting and writing these, before the record.
-    await journal(['Image_Gen/img_20260601_080000_bbbbbbbb.png', 'thumbnails/thumb_img_20260601_080000_bbbbbbbb.webp'], hoursAgo(2));
+    await journal(
+      ['Image_Gen/img_20260601_080000_bbbbbbbb.png', 'thumbnails/thumb_img_20260601_080000_bbbbbbbb.webp'],
+      hoursAgo(2),
+    );
     await plant('Image_Gen/img_20260601_080000_bbbbbbbb.png', hoursAgo(2));
     await plant('thumbnails/thumb_img_20260601_080000_bbbbbbbb.webp', hoursAgo(2));
     await plant('uploads/img_20260601_115900_cccccccc.jpg', hoursAgo(0.01)); // another instance is mid-upload
@@ -57,7 +63,10 @@ describe('the orphan sweep after an interrupted upload', () => {
     await plant('uploads/img_20240101_120000_dddddddd.jpg', hoursAgo(24 * 40));
 
     const result = await sweepOrphanFiles({ files, store, now, olderThanMs: 3_600_000 });
-    expect(result.removed.sort()).toEqual(['Image_Gen/img_20260601_080000_bbbbbbbb.png', 'thumbnails/thumb_img_20260601_080000_bbbbbbbb.webp']);
+    expect(result.removed.sort()).toEqual([
+      'Image_Gen/img_20260601_080000_bbbbbbbb.png',
+      'thumbnails/thumb_img_20260601_080000_bbbbbbbb.webp',
+    ]);
     expect(result.unrecorded).toEqual(['uploads/img_20240101_120000_dddddddd.jpg']);
     expect(result).toMatchObject({ scanned: 6, keptRecent: 1 });
     expect(Object.keys(await listFiles(join(dir, 'storage'))).sort()).toEqual([
@@ -96,7 +105,10 @@ describe('the orphan sweep after an interrupted upload', () => {
   });
 
   it('a file that cannot be removed is counted and logged, the pass goes on, and its note stays for the next pass', async () => {
-    await journal(['uploads/img_20260601_070000_dddddddd.jpg', 'uploads/img_20260601_070000_eeeeeeee.jpg'], hoursAgo(5));
+    await journal(
+      ['uploads/img_20260601_070000_dddddddd.jpg', 'uploads/img_20260601_070000_eeeeeeee.jpg'],
+      hoursAgo(5),
+    );
     await plant('uploads/img_20260601_070000_dddddddd.jpg', hoursAgo(5));
     await plant('uploads/img_20260601_070000_eeeeeeee.jpg', hoursAgo(5));
     const stuck = 'uploads/img_20260601_070000_dddddddd.jpg';
@@ -106,7 +118,10 @@ describe('the orphan sweep after an interrupted upload', () => {
       files: {
         listKeys: () => files.listKeys(),
         listJournal: () => files.listJournal(),
-        delete: (key) => (key === stuck ? Promise.reject(Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' })) : files.delete(key)),
+        delete: (key) =>
+          key === stuck
+            ? Promise.reject(Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' }))
+            : files.delete(key),
       },
       store,
       now,
@@ -115,7 +130,9 @@ describe('the orphan sweep after an interrupted upload', () => {
     });
     expect(result).toMatchObject({ scanned: 2, failed: 1, removed: ['uploads/img_20260601_070000_eeeeeeee.jpg'] });
     expect(errors).toHaveLength(1);
-    expect(Object.keys(await listFiles(join(dir, 'storage'))).filter((k) => !k.startsWith('.journal/'))).toEqual([stuck]);
+    expect(Object.keys(await listFiles(join(dir, 'storage'))).filter((k) => !k.startsWith('.journal/'))).toEqual([
+      stuck,
+    ]);
     expect(await readdir(join(dir, 'storage', '.journal'))).toHaveLength(1);
     // Next pass, with the permission fixed: removed, and the note with it.
     const again = await sweepOrphanFiles({ files, store, now, olderThanMs: 3_600_000 });

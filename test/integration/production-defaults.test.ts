@@ -23,8 +23,18 @@ function signed(claims: Record<string, unknown>, o: { exp?: string | number | nu
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 
 async function post(server: TestServer, body: unknown, headers: Record<string, string>) {
-  const res = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-  return { status: res.status, json: (await res.json()) as { data?: unknown; errors?: { message: string; extensions?: { code?: string; validationErrorCode?: string } }[] } };
+  const res = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  return {
+    status: res.status,
+    json: (await res.json()) as {
+      data?: unknown;
+      errors?: { message: string; extensions?: { code?: string; validationErrorCode?: string } }[];
+    },
+  };
 }
 
 describe('production defaults', () => {
@@ -45,7 +55,10 @@ describe('production defaults', () => {
   });
 
   it('refuses a token issued longer ago than AUTH_JWT_MAX_AGE_SECONDS, even one not yet expired', async () => {
-    const old = await signed({ sub: 'alice' }, { iat: Math.floor(Date.now() / 1000) - 7200, exp: Math.floor(Date.now() / 1000) + 3600 });
+    const old = await signed(
+      { sub: 'alice' },
+      { iat: Math.floor(Date.now() / 1000) - 7200, exp: Math.floor(Date.now() / 1000) + 3600 },
+    );
     const res = await server.gql(ConversationsDocument, {}, bearer(old));
     expect(res.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect(res.errors?.[0]?.message).toMatch(/AUTH_JWT_MAX_AGE_SECONDS/);
@@ -57,7 +70,9 @@ describe('production defaults', () => {
 
   it('refuses an unsigned token (alg none)', async () => {
     const none = new UnsecuredJWT({ sub: 'alice' }).setIssuedAt().setExpirationTime('5m').encode();
-    expect((await server.gql(ConversationsDocument, {}, bearer(none))).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect((await server.gql(ConversationsDocument, {}, bearer(none))).errors?.[0]?.extensions?.code).toBe(
+      'UNAUTHENTICATED',
+    );
   });
 
   it('does not serve /metrics without METRICS_TOKEN', async () => {
@@ -86,7 +101,14 @@ describe('production defaults', () => {
     }
     // The one form let through answers only what validation errors already tell anyone: whether
     // a type of that name exists (graphql-http's MUST audits use it as a probe).
-    const probe = await post(server, { query: 'query T($n: String!) { a: __type(name: "Image") { name __typename } b: __type(name: $n) { name } }', variables: { n: 'Nope' } }, alice);
+    const probe = await post(
+      server,
+      {
+        query: 'query T($n: String!) { a: __type(name: "Image") { name __typename } b: __type(name: $n) { name } }',
+        variables: { n: 'Nope' },
+      },
+      alice,
+    );
     expect(probe).toEqual({ status: 200, json: { data: { a: { name: 'Image', __typename: '__Type' }, b: null } } });
     const unknown = await post(server, { query: 'query Q($x: Nope) { __typename }' }, alice);
     expect(unknown.json.errors?.[0]?.message).toMatch(/Unknown type "Nope"/);
@@ -98,13 +120,23 @@ describe('production defaults', () => {
     expect(field.json.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
     expect(field.json.errors?.[0]?.message).toMatch(/conversationz/);
     expect(JSON.stringify(field.json)).not.toMatch(/Did you mean|"conversations"/);
-    const enumValue = await post(server, { query: 'mutation($c: ID!) { postMessage(input: { conversationId: $c, role: USEER, content: "x" }) { id } }', variables: { c: 'x' } }, alice);
+    const enumValue = await post(
+      server,
+      {
+        query: 'mutation($c: ID!) { postMessage(input: { conversationId: $c, role: USEER, content: "x" }) { id } }',
+        variables: { c: 'x' },
+      },
+      alice,
+    );
     expect(enumValue.json.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
     expect(JSON.stringify(enumValue.json)).not.toMatch(/Did you mean|ASSISTANT/);
   });
 
   it('answers a subscription operation over HTTP with a client code and where to send it, not INTERNAL_SERVER_ERROR', async () => {
-    for (const query of ['subscription S { __typename }', 'subscription S { messageAdded(conversationId: "0123456789abcdef01234567") { id } }']) {
+    for (const query of [
+      'subscription S { __typename }',
+      'subscription S { messageAdded(conversationId: "0123456789abcdef01234567") { id } }',
+    ]) {
       const res = await post(server, { query }, alice);
       expect(res.status).toBe(400);
       expect(res.json.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
@@ -113,23 +145,43 @@ describe('production defaults', () => {
   });
 
   it('answers an unknown operationName with a client code, over JSON, GET and multipart', async () => {
-    const query = 'query A { conversations(first: 1) { totalCount } } query B { conversations(first: 1) { totalCount } }';
+    const query =
+      'query A { conversations(first: 1) { totalCount } } query B { conversations(first: 1) { totalCount } }';
     const json = await post(server, { query, operationName: 'C' }, alice);
     expect(json.status).toBe(400);
     expect(json.json.errors?.[0]?.extensions?.code).toBe('OPERATION_RESOLUTION_FAILURE');
 
-    const get = await fetch(`${server.url}/graphql?query=${encodeURIComponent(query)}&operationName=C`, { headers: { ...alice, 'apollo-require-preflight': 'true' } });
+    const get = await fetch(`${server.url}/graphql?query=${encodeURIComponent(query)}&operationName=C`, {
+      headers: { ...alice, 'apollo-require-preflight': 'true' },
+    });
     expect(get.status).toBe(400);
-    expect(((await get.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe('OPERATION_RESOLUTION_FAILURE');
+    expect(((await get.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe(
+      'OPERATION_RESOLUTION_FAILURE',
+    );
 
-    const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#123' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#123' } })
+      .png()
+      .toBuffer();
     const form = new FormData();
-    form.append('operations', JSON.stringify({ query: print(UploadImageDocument), variables: { input: { conversationId: 'x', file: null } }, operationName: 'Nope' }));
+    form.append(
+      'operations',
+      JSON.stringify({
+        query: print(UploadImageDocument),
+        variables: { input: { conversationId: 'x', file: null } },
+        operationName: 'Nope',
+      }),
+    );
     form.append('map', JSON.stringify({ 0: ['variables.input.file'] }));
     form.append('0', new Blob([new Uint8Array(png)]), 'a.png');
-    const mp = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { ...alice, 'apollo-require-preflight': 'true' }, body: form });
+    const mp = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { ...alice, 'apollo-require-preflight': 'true' },
+      body: form,
+    });
     expect(mp.status).toBe(400);
-    expect(((await mp.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe('OPERATION_RESOLUTION_FAILURE');
+    expect(((await mp.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe(
+      'OPERATION_RESOLUTION_FAILURE',
+    );
   });
 });
 
@@ -143,11 +195,17 @@ describe('/metrics behind METRICS_TOKEN', () => {
   });
 
   it('refuses anonymous and wrong-token callers with 401 UNAUTHENTICATED and serves the right token', async () => {
-    const refused: Record<string, string>[] = [{}, { authorization: 'Bearer wrong-token-0123456789' }, { authorization: METRICS_TOKEN }];
+    const refused: Record<string, string>[] = [
+      {},
+      { authorization: 'Bearer wrong-token-0123456789' },
+      { authorization: METRICS_TOKEN },
+    ];
     for (const headers of refused) {
       const res = await fetch(`${server.url}/metrics`, { headers });
       expect(res.status).toBe(401);
-      expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe('UNAUTHENTICATED');
+      expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe(
+        'UNAUTHENTICATED',
+      );
     }
     const ok = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
     expect(ok.status).toBe(200);
@@ -160,14 +218,19 @@ describe('file-system paths never reach a client', () => {
     const server = await startTestServer({
       fileFs: {
         rename: async (from, to) => {
-          if (String(to).includes('uploads')) throw Object.assign(new Error(`EACCES: permission denied, rename '${String(from)}' -> '${String(to)}'`), { code: 'EACCES' });
+          if (String(to).includes('uploads'))
+            throw Object.assign(new Error(`EACCES: permission denied, rename '${String(from)}' -> '${String(to)}'`), {
+              code: 'EACCES',
+            });
           return rename(from, to);
         },
       },
     });
     try {
       const c = await server.gql(CreateConversationDocument, { input: {} }, as('alice'));
-      const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#321' } }).png().toBuffer();
+      const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#321' } })
+        .png()
+        .toBuffer();
       const res = await multipart(`${server.url}/graphql`, {
         query: print(UploadImageDocument),
         variables: { input: { conversationId: c.data!.createConversation.id, file: null } },

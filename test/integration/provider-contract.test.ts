@@ -46,7 +46,8 @@ function emulatorHarness(emu: Emulator, make: (o: { timeoutMs?: number; apiKey?:
 
 function s3Harness(s3: S3Endpoint): Harness {
   const modes = { ok: 'ok', serverError: 'internal', throttled: 'slowdown', dropped: 'dead', silent: 'hang' } as const;
-  const make = (o: { timeoutMs?: number } = {}) => new S3Provider(s3.providerOptions({ keyPrefix: 'contract/', timeoutMs: o.timeoutMs ?? TIMEOUT_MS }));
+  const make = (o: { timeoutMs?: number } = {}) =>
+    new S3Provider(s3.providerOptions({ keyPrefix: 'contract/', timeoutMs: o.timeoutMs ?? TIMEOUT_MS }));
 
   return {
     make,
@@ -67,7 +68,17 @@ const providers: { label: string; deletes: boolean; start: () => Promise<Harness
     deletes: true,
     start: async () => {
       const emu = await startPostImagesEmulator();
-      return emulatorHarness(emu, (o) => new PostImagesProvider({ apiKey: o.apiKey ?? emu.apiKey, apiUrl: emu.apiUrl, timeoutMs: o.timeoutMs ?? TIMEOUT_MS, requireHttps: false, extraHosts: [emu.origin] }));
+      return emulatorHarness(
+        emu,
+        (o) =>
+          new PostImagesProvider({
+            apiKey: o.apiKey ?? emu.apiKey,
+            apiUrl: emu.apiUrl,
+            timeoutMs: o.timeoutMs ?? TIMEOUT_MS,
+            requireHttps: false,
+            extraHosts: [emu.origin],
+          }),
+      );
     },
   },
   {
@@ -75,7 +86,18 @@ const providers: { label: string; deletes: boolean; start: () => Promise<Harness
     deletes: false,
     start: async () => {
       const emu = await startImgbbEmulator();
-      return emulatorHarness(emu, (o) => new ImgbbProvider({ apiKey: o.apiKey ?? emu.apiKey, apiUrl: emu.apiUrl, expirationSeconds: null, timeoutMs: o.timeoutMs ?? TIMEOUT_MS, requireHttps: false, extraHosts: [emu.origin] }));
+      return emulatorHarness(
+        emu,
+        (o) =>
+          new ImgbbProvider({
+            apiKey: o.apiKey ?? emu.apiKey,
+            apiUrl: emu.apiUrl,
+            expirationSeconds: null,
+            timeoutMs: o.timeoutMs ?? TIMEOUT_MS,
+            requireHttps: false,
+            extraHosts: [emu.origin],
+          }),
+      );
     },
   },
   {
@@ -89,7 +111,13 @@ let png: Buffer;
 let file: UploadFile;
 beforeAll(async () => {
   png = await readFile('test/fixtures/chelsea.png');
-  file = { data: png, fileName: 'img_20260101_120000_ab12cd34.png', mimeType: 'image/png', sha256: createHash('sha256').update(png).digest('hex'), ownerId: 'alice' };
+  file = {
+    data: png,
+    fileName: 'img_20260101_120000_ab12cd34.png',
+    mimeType: 'image/png',
+    sha256: createHash('sha256').update(png).digest('hex'),
+    ownerId: 'alice',
+  };
 });
 
 const never = () => new AbortController().signal;
@@ -122,10 +150,13 @@ describe.each(providers)('CloudProvider contract: $label', ({ label, deletes, st
     expect((await fetch(copy.url)).status).toBe(200);
   });
 
-  it.each<Fault>(['serverError', 'throttled', 'dropped'])('fails retryably when the provider answers %s', async (fault) => {
-    h.fault(fault);
-    expect((await failure(h.make().upload(file, never()))).retryable).toBe(true);
-  });
+  it.each<Fault>(['serverError', 'throttled', 'dropped'])(
+    'fails retryably when the provider answers %s',
+    async (fault) => {
+      h.fault(fault);
+      expect((await failure(h.make().upload(file, never()))).retryable).toBe(true);
+    },
+  );
 
   it('fails retryably, within its timeout, when the provider never answers', async () => {
     h.fault('silent');
@@ -146,16 +177,23 @@ describe.each(providers)('CloudProvider contract: $label', ({ label, deletes, st
     expect(err.retryable).toBe(false);
   });
 
-  it(deletes ? 'deletes a copy: its URL then answers 404' : 'offers no deletion (deleteImage then keeps the copy, and says so)', async () => {
-    const provider = h.make();
-    if (!deletes) {
-      expect(provider.delete).toBeUndefined();
-      return;
-    }
-    const copy = await provider.upload({ ...file, data: Buffer.concat([png, Buffer.from(label)]), sha256: '' }, never());
-    expect((await fetch(copy.url)).status).toBe(200);
-    await provider.delete!(copy, never());
-    expect((await fetch(copy.url)).status).toBe(404);
-  });
+  it(
+    deletes
+      ? 'deletes a copy: its URL then answers 404'
+      : 'offers no deletion (deleteImage then keeps the copy, and says so)',
+    async () => {
+      const provider = h.make();
+      if (!deletes) {
+        expect(provider.delete).toBeUndefined();
+        return;
+      }
+      const copy = await provider.upload(
+        { ...file, data: Buffer.concat([png, Buffer.from(label)]), sha256: '' },
+        never(),
+      );
+      expect((await fetch(copy.url)).status).toBe(200);
+      await provider.delete!(copy, never());
+      expect((await fetch(copy.url)).status).toBe(404);
+    },
+  );
 });
-

@@ -47,13 +47,26 @@ async function newDir(): Promise<string> {
 }
 
 /** Distinct small images, so no upload reuses another's cloud copy. */
-const distinct = (i: number) => sharp({ create: { width: 32 + i, height: 24, channels: 3, background: { r: (i * 37) % 256, g: 90, b: 160 } } }).png().toBuffer();
+const distinct = (i: number) =>
+  sharp({ create: { width: 32 + i, height: 24, channels: 3, background: { r: (i * 37) % 256, g: 90, b: 160 } } })
+    .png()
+    .toBuffer();
 
 async function uploadMany(server: TestServer, n: number, waitForCloud: boolean): Promise<string[]> {
   const c = await server.gql(CreateConversationDocument, { input: {} }, as('alice'));
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
-    const res = await server.gql(UploadImageDocument, { input: { conversationId: c.data!.createConversation.id, base64: (await distinct(i)).toString('base64'), waitForCloud } }, as('alice'));
+    const res = await server.gql(
+      UploadImageDocument,
+      {
+        input: {
+          conversationId: c.data!.createConversation.id,
+          base64: (await distinct(i)).toString('base64'),
+          waitForCloud,
+        },
+      },
+      as('alice'),
+    );
     ids.push(res.data!.uploadImage.image.id);
   }
   return ids;
@@ -91,8 +104,16 @@ describe('durable replication', () => {
     const dir = await newDir();
     imgbb.setMode('slow');
     postimages.setMode('error500'); // everything goes to ImgBB, slowly, so both workers overlap
-    const a = await startTestServer({ dir, keepDir: true, env: env({ CIRCUIT_BREAK_AFTER: '100', REPLICATION_LEASE_MS: '20000' }) });
-    const b = await startTestServer({ dir, keepDir: true, env: env({ CIRCUIT_BREAK_AFTER: '100', REPLICATION_LEASE_MS: '20000' }) });
+    const a = await startTestServer({
+      dir,
+      keepDir: true,
+      env: env({ CIRCUIT_BREAK_AFTER: '100', REPLICATION_LEASE_MS: '20000' }),
+    });
+    const b = await startTestServer({
+      dir,
+      keepDir: true,
+      env: env({ CIRCUIT_BREAK_AFTER: '100', REPLICATION_LEASE_MS: '20000' }),
+    });
     const before = imgbb.uploads.length;
     try {
       const ids = await uploadMany(a, 8, false);
@@ -110,22 +131,53 @@ describe('durable replication', () => {
     const dir = await newDir();
     postimages.setMode('slow'); // 1.5 s per upload: the kill lands while uploads are in flight
     const port = await freePort();
-    const serverEnv = { ...process.env, ...env(), PORT: String(port), PUBLIC_BASE_URL: `http://127.0.0.1:${port}`, SQLITE_PATH: join(dir, 'metadata.sqlite'), STORAGE_DIR: join(dir, 'storage'), FILE_URL_SECRET: 'k'.repeat(32), LOG_LEVEL: 'warn' };
+    const serverEnv = {
+      ...process.env,
+      ...env(),
+      PORT: String(port),
+      PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+      SQLITE_PATH: join(dir, 'metadata.sqlite'),
+      STORAGE_DIR: join(dir, 'storage'),
+      FILE_URL_SECRET: 'k'.repeat(32),
+      LOG_LEVEL: 'warn',
+    };
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: serverEnv, stdio: 'ignore' });
     const exited = new Promise((r) => child.once('exit', r));
     const url = `http://127.0.0.1:${port}/graphql`;
-    await until(() => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false), 20_000);
+    await until(
+      () =>
+        fetch(`http://127.0.0.1:${port}/healthz`).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      20_000,
+    );
     const gql = async (query: string, variables: unknown) =>
-      (await (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-user-id': 'alice' }, body: JSON.stringify({ query, variables }) })).json()) as {
+      (await (
+        await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-user-id': 'alice' },
+          body: JSON.stringify({ query, variables }),
+        })
+      ).json()) as {
         data: Record<string, { id: string; image?: { id: string } }>;
       };
-    const conversationId = (await gql('mutation { createConversation(input: {}) { id } }', {})).data['createConversation']!.id;
+    const conversationId = (await gql('mutation { createConversation(input: {}) { id } }', {})).data[
+      'createConversation'
+    ]!.id;
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) {
-      const res = await gql('mutation($i: UploadImageInput!) { uploadImage(input: $i) { image { id } } }', { i: { conversationId, base64: (await distinct(100 + i)).toString('base64'), waitForCloud: false } });
+      const res = await gql('mutation($i: UploadImageInput!) { uploadImage(input: $i) { image { id } } }', {
+        i: { conversationId, base64: (await distinct(100 + i)).toString('base64'), waitForCloud: false },
+      });
       ids.push(res.data['uploadImage']!.image!.id);
     }
-    await until(async () => postimages.uploads.length > 0 || (await statuses(join(dir, 'metadata.sqlite'), ids)).some((s) => s !== 'PENDING'), 10_000);
+    await until(
+      async () =>
+        postimages.uploads.length > 0 ||
+        (await statuses(join(dir, 'metadata.sqlite'), ids)).some((s) => s !== 'PENDING'),
+      10_000,
+    );
     child.kill('SIGKILL');
     await exited;
 
@@ -144,4 +196,3 @@ describe('durable replication', () => {
     expect(await readFile(join(dir, 'storage', images[0]!.localKey!))).toBeInstanceOf(Buffer);
   });
 });
-

@@ -1,6 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CreateConversationDocument, ImageDocument, ProvidersDocument, RequeueImageReplicationDocument, UploadImageDocument } from '../generated/graphql.js';
+import {
+  CreateConversationDocument,
+  ImageDocument,
+  ProvidersDocument,
+  RequeueImageReplicationDocument,
+  UploadImageDocument,
+} from '../generated/graphql.js';
 import { startImgbbEmulator, startPostImagesEmulator, type Emulator } from '../support/emulators.js';
 import { eventually } from '../support/eventually.js';
 import { as, startTestServer, type TestServer } from '../support/server.js';
@@ -40,7 +46,11 @@ function cloudEnv(extra: Record<string, string> = {}): Record<string, string> {
 
 async function upload(server: TestServer, data: Buffer, waitForCloud = true) {
   const c = await server.gql(CreateConversationDocument, { input: {} }, as('alice'));
-  const res = await server.gql(UploadImageDocument, { input: { conversationId: c.data!.createConversation.id, base64: data.toString('base64'), waitForCloud } }, as('alice'));
+  const res = await server.gql(
+    UploadImageDocument,
+    { input: { conversationId: c.data!.createConversation.id, base64: data.toString('base64'), waitForCloud } },
+    as('alice'),
+  );
   expect(res.errors).toBeUndefined();
   return res.data!.uploadImage.image;
 }
@@ -82,11 +92,20 @@ describe('the provider chain', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
-  it.each([['html', 101], ['nourl', 102], ['wronghost', 103], ['malformed', 104]] as const)('never stores a bogus cloud URL when a provider answers %s', async (mode, width) => {
+  it.each([
+    ['html', 101],
+    ['nourl', 102],
+    ['wronghost', 103],
+    ['malformed', 104],
+  ] as const)('never stores a bogus cloud URL when a provider answers %s', async (mode, width) => {
     postimages.setMode(mode);
     imgbb.setMode(mode);
     // Bytes of its own, so no earlier cloud copy of the same bytes is reused.
-    const image = await upload(server, await (await import('sharp')).default(coffee).resize(width).png().toBuffer(), true);
+    const image = await upload(
+      server,
+      await (await import('sharp')).default(coffee).resize(width).png().toBuffer(),
+      true,
+    );
     expect(image).toMatchObject({ replicationStatus: 'RETRYING', service: 'LOCAL', cloudUrl: null });
     expect(image.displayUrl).toBe(image.localUrl);
   });
@@ -142,7 +161,9 @@ describe('the provider chain', () => {
 
 describe('the circuit breaker', () => {
   it('opens after repeated failures, so a dead primary costs a fast failure, and half-opens later', async () => {
-    const server = await startTestServer({ env: cloudEnv({ CIRCUIT_BREAK_AFTER: '2', CIRCUIT_HALF_OPEN_SECONDS: '2', CLOUD_ATTEMPTS: '1' }) });
+    const server = await startTestServer({
+      env: cloudEnv({ CIRCUIT_BREAK_AFTER: '2', CIRCUIT_HALF_OPEN_SECONDS: '2', CLOUD_ATTEMPTS: '1' }),
+    });
     try {
       postimages.setMode('hang');
       const images = [coffee, chelsea].map((b, i) => Buffer.concat([b, Buffer.alloc(i)]));
@@ -168,7 +189,9 @@ describe('the circuit breaker', () => {
 
 describe('giving up and requeueing', () => {
   it('after the configured attempts an image is LOCAL_ONLY; only an admin can requeue it, and then it replicates', async () => {
-    const server = await startTestServer({ env: cloudEnv({ REPLICATION_MAX_ATTEMPTS: '2', CIRCUIT_BREAK_AFTER: '100' }) });
+    const server = await startTestServer({
+      env: cloudEnv({ REPLICATION_MAX_ATTEMPTS: '2', CIRCUIT_BREAK_AFTER: '100' }),
+    });
     try {
       postimages.setMode('error500');
       imgbb.setMode('error500');

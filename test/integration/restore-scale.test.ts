@@ -37,7 +37,13 @@ describe('a restore of more images than one page', () => {
     await store.init();
     // Five images share each uploadedAt, so page boundaries fall inside ties.
     const photo = await readFile('test/fixtures/coffee.png');
-    ({ images } = await seedReplicatedImages(store, cloud, { photo, count: COUNT, width: 64, height: 48, sameInstantEvery: 5 }));
+    ({ images } = await seedReplicatedImages(store, cloud, {
+      photo,
+      count: COUNT,
+      width: 64,
+      height: 48,
+      sameInstantEvery: 5,
+    }));
     await store.close();
   });
   afterAll(async () => {
@@ -68,7 +74,13 @@ describe('a restore of more images than one page', () => {
     const core = await createCore(loadConfig(env), { log: pino({ level: 'silent' }), store });
     try {
       const result = await core.restore.restore({ userId: 'operator', isAdmin: true }, {}, (done) => (finished = done));
-      expect(result).toMatchObject({ scanned: COUNT, restored: COUNT, failed: 0, alreadyPresent: 0, thumbnailsRegenerated: COUNT });
+      expect(result).toMatchObject({
+        scanned: COUNT,
+        restored: COUNT,
+        failed: 0,
+        alreadyPresent: 0,
+        thumbnailsRegenerated: COUNT,
+      });
     } finally {
       await core.store.close();
     }
@@ -88,7 +100,9 @@ describe('a restore of more images than one page', () => {
     const uploads = join(env['STORAGE_DIR']!, 'uploads');
     const restored = () => (existsSync(uploads) ? readdirSync(uploads).length : 0);
     const first = spawnCli(['restore', '--concurrency', '2'], env);
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => first.on('exit', (_code, signal) => resolve(signal)));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      first.on('exit', (_code, signal) => resolve(signal)),
+    );
     while (restored() < 40 && first.exitCode === null) await new Promise((r) => setTimeout(r, 10));
     first.kill('SIGKILL');
     expect(await exited).toBe('SIGKILL');
@@ -100,7 +114,12 @@ describe('a restore of more images than one page', () => {
     const cli = (...args: string[]) => runCli(args, env);
     const second = await cli('restore', '--json');
     expect(second.code).toBe(0);
-    const result = JSON.parse(second.stdout) as { scanned: number; restored: number; alreadyPresent: number; failed: number };
+    const result = JSON.parse(second.stdout) as {
+      scanned: number;
+      restored: number;
+      alreadyPresent: number;
+      failed: number;
+    };
     // Every original the killed run had moved into place is whole (moves are atomic) and kept.
     expect(result).toMatchObject({ scanned: COUNT, failed: 0, alreadyPresent: done, restored: COUNT - done });
     // At most the two downloads in flight when it was killed are fetched a second time.

@@ -10,14 +10,26 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CleanupLocalImagesDocument, CreateConversationDocument, DeleteImageDocument, ImageDocument, ProvidersDocument, RestoreImagesDocument, UploadImageDocument } from '../generated/graphql.js';
+import {
+  CleanupLocalImagesDocument,
+  CreateConversationDocument,
+  DeleteImageDocument,
+  ImageDocument,
+  ProvidersDocument,
+  RestoreImagesDocument,
+  UploadImageDocument,
+} from '../generated/graphql.js';
 import { startPostImagesEmulator, type Emulator } from '../support/emulators.js';
 import { MULTIPART_ABOVE_BYTES, S3Provider } from '../../src/storage/providers/s3.js';
 import { startS3, type S3Endpoint } from '../support/s3.js';
 import { as, startTestServer, type TestServer } from '../support/server.js';
 
 const coffee = await readFile('test/fixtures/coffee.png');
-const photo = (i: number) => sharp(coffee).extract({ left: 10 + i * 7, top: 5, width: 200, height: 150 }).jpeg({ quality: 85 }).toBuffer();
+const photo = (i: number) =>
+  sharp(coffee)
+    .extract({ left: 10 + i * 7, top: 5, width: 200, height: 150 })
+    .jpeg({ quality: 85 })
+    .toBuffer();
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 let s3: S3Endpoint;
@@ -48,7 +60,11 @@ afterEach(() => {
 
 async function upload(user: string, data: Buffer) {
   const c = await server.gql(CreateConversationDocument, { input: {} }, as(user));
-  const res = await server.gql(UploadImageDocument, { input: { conversationId: c.data!.createConversation.id, base64: data.toString('base64'), waitForCloud: true } }, as(user));
+  const res = await server.gql(
+    UploadImageDocument,
+    { input: { conversationId: c.data!.createConversation.id, base64: data.toString('base64'), waitForCloud: true } },
+    as(user),
+  );
   expect(res.errors).toBeUndefined();
   return res.data!.uploadImage.image;
 }
@@ -99,8 +115,14 @@ describe('the s3 provider', () => {
   it('deleteImage deletes the object, and says so only when S3 confirmed it', async () => {
     const image = await upload('alice', await photo(2));
     const deleted = await server.gql(DeleteImageDocument, { id: image.id }, as('alice'));
-    expect(deleted.data!.deleteImage).toMatchObject({ deletedImageId: image.id, cloudDeleted: true, localDeleted: true });
-    expect(s3.requests.some((r) => r.method === 'DELETE' && r.path === `/${s3.bucket}/alice/${image.sha256}.jpg`)).toBe(true);
+    expect(deleted.data!.deleteImage).toMatchObject({
+      deletedImageId: image.id,
+      cloudDeleted: true,
+      localDeleted: true,
+    });
+    expect(s3.requests.some((r) => r.method === 'DELETE' && r.path === `/${s3.bucket}/alice/${image.sha256}.jpg`)).toBe(
+      true,
+    );
     expect((await fetch(image.cloudUrl!)).status).toBe(404);
 
     // A refused deletion is not reported as done (and the job is kept for the worker).
@@ -129,16 +151,32 @@ describe('the s3 provider', () => {
       expect(puts().length - before, mode).toBe(1);
       expect(image.service).toBe('POSTIMAGES');
       const providers = (await server.gql(ProvidersDocument, {}, as('alice'))).data!.providers;
-      expect(providers.find((p) => p.name === 'S3'), mode).toMatchObject({ misconfigured: true, lastError: expect.stringMatching(mode === 'denied' ? /AccessDenied/ : /NoSuchBucket/) });
-      expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/his_provider_misconfigured\{provider="s3"\} 1/);
+      expect(
+        providers.find((p) => p.name === 'S3'),
+        mode,
+      ).toMatchObject({
+        misconfigured: true,
+        lastError: expect.stringMatching(mode === 'denied' ? /AccessDenied/ : /NoSuchBucket/),
+      });
+      expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(
+        /his_provider_misconfigured\{provider="s3"\} 1/,
+      );
     }
-    expect(server.logs.some((l) => l['msg'] === 'a cloud provider is misconfigured: not retried, the chain moves on; fix its settings' && l['provider'] === 'S3')).toBe(true);
+    expect(
+      server.logs.some(
+        (l) =>
+          l['msg'] === 'a cloud provider is misconfigured: not retried, the chain moves on; fix its settings' &&
+          l['provider'] === 'S3',
+      ),
+    ).toBe(true);
     // Fixed: the next success clears it.
     s3.mode = 'ok';
     expect((await upload('alice', await photo(8))).service).toBe('S3');
     const after = (await server.gql(ProvidersDocument, {}, as('alice'))).data!.providers;
     expect(after.find((p) => p.name === 'S3')).toMatchObject({ misconfigured: false });
-    expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/his_provider_misconfigured\{provider="s3"\} 0/);
+    expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(
+      /his_provider_misconfigured\{provider="s3"\} 0/,
+    );
   });
 
   it('restore reads a lost original back through the SDK (a signed GetObject, no public fetch), byte for byte', async () => {
@@ -173,7 +211,12 @@ describe('the s3 provider with a private bucket (no S3_PUBLIC_BASE_URL)', () => 
   let privateServer: TestServer;
 
   beforeAll(async () => {
-    const { S3_PUBLIC_BASE_URL: _public, ...env } = s3.env({ CLOUD_PROVIDERS: 's3', CLOUD_TIMEOUT_MS: '3000', CLOUD_ATTEMPTS: '1', S3_KEY_PREFIX: 'private/' });
+    const { S3_PUBLIC_BASE_URL: _public, ...env } = s3.env({
+      CLOUD_PROVIDERS: 's3',
+      CLOUD_TIMEOUT_MS: '3000',
+      CLOUD_ATTEMPTS: '1',
+      S3_KEY_PREFIX: 'private/',
+    });
     privateServer = await startTestServer({ env });
   });
   afterAll(async () => {
@@ -184,13 +227,23 @@ describe('the s3 provider with a private bucket (no S3_PUBLIC_BASE_URL)', () => 
     const c = await privateServer.gql(CreateConversationDocument, { input: {} }, as('dana'));
     const res = await privateServer.gql(
       UploadImageDocument,
-      { input: { conversationId: c.data!.createConversation.id, base64: (await photo(10)).toString('base64'), waitForCloud: true } },
+      {
+        input: {
+          conversationId: c.data!.createConversation.id,
+          base64: (await photo(10)).toString('base64'),
+          waitForCloud: true,
+        },
+      },
       as('dana'),
     );
     const image = res.data!.uploadImage.image;
     expect(image).toMatchObject({ service: 'S3', replicationStatus: 'REPLICATED' });
     const db = new Database(privateServer.sqlitePath, { readonly: true });
-    const stored = db.prepare('SELECT cloud_url, delete_url, local_key FROM images WHERE id = ?').get(image.id) as { cloud_url: string; delete_url: string; local_key: string };
+    const stored = db.prepare('SELECT cloud_url, delete_url, local_key FROM images WHERE id = ?').get(image.id) as {
+      cloud_url: string;
+      delete_url: string;
+      local_key: string;
+    };
     db.close();
     expect(stored.cloud_url).toBe(`s3://${s3.bucket}/private/dana/${image.sha256}.jpg`);
 
@@ -210,13 +263,22 @@ describe('the s3 provider with a private bucket (no S3_PUBLIC_BASE_URL)', () => 
     // A seed-style link to a private object: not for anyone but its owner, who gets a presigned URL.
     const key = stored.local_key;
     expect((await fetch(`${privateServer.url}/static/Storage/${key}`, { redirect: 'manual' })).status).toBe(404);
-    expect((await fetch(`${privateServer.url}/static/Storage/${key}`, { redirect: 'manual', headers: as('eve') })).status).toBe(404);
-    const owned = await fetch(`${privateServer.url}/static/Storage/${key}`, { redirect: 'manual', headers: as('dana') });
+    expect(
+      (await fetch(`${privateServer.url}/static/Storage/${key}`, { redirect: 'manual', headers: as('eve') })).status,
+    ).toBe(404);
+    const owned = await fetch(`${privateServer.url}/static/Storage/${key}`, {
+      redirect: 'manual',
+      headers: as('dana'),
+    });
     expect(owned.status).toBe(302);
     expect(new URL(owned.headers.get('location')!).searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
 
     // Once cleanup removed the original, its old /files link redirects to a presigned URL.
-    const cleaned = await privateServer.gql(CleanupLocalImagesDocument, { input: { olderThanDays: 0 } }, as('root', ['admin']));
+    const cleaned = await privateServer.gql(
+      CleanupLocalImagesDocument,
+      { input: { olderThanDays: 0 } },
+      as('root', ['admin']),
+    );
     expect(cleaned.data!.cleanupLocalImages).toMatchObject({ deleted: 1 });
     const old = await fetch(image.localUrl!, { redirect: 'manual' });
     expect(old.status).toBe(302);
@@ -237,14 +299,19 @@ describe('the s3 provider on its own', () => {
 
     const data = randomBytes(MULTIPART_ABOVE_BYTES + 3 * 1024 * 1024);
     const before = s3.requests.length;
-    const copy = await provider.upload({ data, fileName: 'img_20260101_000000_0000beef.png', mimeType: 'image/png', sha256: sha(data), ownerId: 'erin' }, AbortSignal.timeout(20_000));
+    const copy = await provider.upload(
+      { data, fileName: 'img_20260101_000000_0000beef.png', mimeType: 'image/png', sha256: sha(data), ownerId: 'erin' },
+      AbortSignal.timeout(20_000),
+    );
     const requests = s3.requests.slice(before);
     // CreateMultipartUpload, two parts (8 MB and 3 MB), CompleteMultipartUpload.
     const parts = requests.filter((r) => r.method === 'PUT');
     expect(parts).toHaveLength(2);
     // Each part carries the SHA-256 of its own bytes (S3 checks every part).
     const slices = [data.subarray(0, MULTIPART_ABOVE_BYTES), data.subarray(MULTIPART_ABOVE_BYTES)];
-    expect(parts.map((p) => p.headers['x-amz-checksum-sha256']).sort()).toEqual(slices.map((b) => createHash('sha256').update(b).digest('base64')).sort());
+    expect(parts.map((p) => p.headers['x-amz-checksum-sha256']).sort()).toEqual(
+      slices.map((b) => createHash('sha256').update(b).digest('base64')).sort(),
+    );
     expect(requests.filter((r) => r.method === 'POST')).toHaveLength(2);
     expect(copy.url).toBe(`${s3.publicBaseUrl}/big/erin/${sha(data)}.png`);
     expect(sha(Buffer.from(await (await fetch(copy.url)).arrayBuffer()))).toBe(sha(data));
@@ -253,8 +320,25 @@ describe('the s3 provider on its own', () => {
 
 describe('s3 object keys', () => {
   it('keep every owner under a segment of its own, whatever its id', () => {
-    const provider = new S3Provider({ bucket: 'b-b', region: 'us-east-1', endpoint: null, forcePathStyle: false, credentials: null, keyPrefix: 'p/', publicBaseUrl: 'https://cdn.example', presignTtlSeconds: 3600, timeoutMs: 1000, requireHttps: true });
-    const file = (ownerId: string) => ({ data: Buffer.from('x'), fileName: 'a.png', mimeType: 'image/png', sha256: 'ab'.repeat(32), ownerId });
+    const provider = new S3Provider({
+      bucket: 'b-b',
+      region: 'us-east-1',
+      endpoint: null,
+      forcePathStyle: false,
+      credentials: null,
+      keyPrefix: 'p/',
+      publicBaseUrl: 'https://cdn.example',
+      presignTtlSeconds: 3600,
+      timeoutMs: 1000,
+      requireHttps: true,
+    });
+    const file = (ownerId: string) => ({
+      data: Buffer.from('x'),
+      fileName: 'a.png',
+      mimeType: 'image/png',
+      sha256: 'ab'.repeat(32),
+      ownerId,
+    });
     expect(provider.keyFor(file('alice'))).toBe(`p/alice/${'ab'.repeat(32)}.png`);
     for (const id of ['.', '..', 'a/b', 'x:y@z|w']) {
       const key = provider.keyFor(file(id));
@@ -273,7 +357,15 @@ describe('thumbnails with the s3 provider', () => {
   const admin = as('root', ['admin']);
 
   beforeAll(async () => {
-    thumbServer = await startTestServer({ env: s3.env({ CLOUD_PROVIDERS: 's3', CLOUD_TIMEOUT_MS: '3000', CLOUD_ATTEMPTS: '2', CIRCUIT_BREAK_AFTER: '100', REPLICATION_POLL_MS: '60000' }) });
+    thumbServer = await startTestServer({
+      env: s3.env({
+        CLOUD_PROVIDERS: 's3',
+        CLOUD_TIMEOUT_MS: '3000',
+        CLOUD_ATTEMPTS: '2',
+        CIRCUIT_BREAK_AFTER: '100',
+        REPLICATION_POLL_MS: '60000',
+      }),
+    });
   });
   afterAll(async () => {
     await thumbServer.stop();
@@ -284,14 +376,22 @@ describe('thumbnails with the s3 provider', () => {
 
   async function uploadTo(user: string, data: Buffer) {
     const c = await thumbServer.gql(CreateConversationDocument, { input: {} }, as(user));
-    const res = await thumbServer.gql(UploadImageDocument, { input: { conversationId: c.data!.createConversation.id, base64: data.toString('base64'), waitForCloud: true } }, as(user));
+    const res = await thumbServer.gql(
+      UploadImageDocument,
+      { input: { conversationId: c.data!.createConversation.id, base64: data.toString('base64'), waitForCloud: true } },
+      as(user),
+    );
     expect(res.errors).toBeUndefined();
     return res.data!.uploadImage.image;
   }
   const stored = (id: string) => {
     const db = new Database(thumbServer.sqlitePath, { readonly: true });
     try {
-      return db.prepare('SELECT local_key, thumbnail_key, thumbnail_cloud_url FROM images WHERE id = ?').get(id) as { local_key: string | null; thumbnail_key: string; thumbnail_cloud_url: string | null };
+      return db.prepare('SELECT local_key, thumbnail_key, thumbnail_cloud_url FROM images WHERE id = ?').get(id) as {
+        local_key: string | null;
+        thumbnail_key: string;
+        thumbnail_cloud_url: string | null;
+      };
     } finally {
       db.close();
     }
@@ -303,7 +403,10 @@ describe('thumbnails with the s3 provider', () => {
     const before = puts().length;
     const image = await uploadTo('frank', await photo(11));
     const written = puts().slice(before);
-    expect(written.map((p) => p.path)).toEqual([`/${s3.bucket}/frank/${image.sha256}.jpg`, `/${s3.bucket}/frank/${image.sha256}.thumb.webp`]);
+    expect(written.map((p) => p.path)).toEqual([
+      `/${s3.bucket}/frank/${image.sha256}.jpg`,
+      `/${s3.bucket}/frank/${image.sha256}.thumb.webp`,
+    ]);
     const local = Buffer.from(await (await fetch(image.thumbnailUrl!)).arrayBuffer());
     expect(local.length).toBeGreaterThan(0);
     expect(written[1]!.headers['x-amz-checksum-sha256']).toBe(createHash('sha256').update(local).digest('base64'));
@@ -315,7 +418,9 @@ describe('thumbnails with the s3 provider', () => {
     // Still served from here while the local file is kept.
     expect(image.thumbnailUrl!.startsWith(thumbServer.url)).toBe(true);
     // A seed-style link to the thumbnail leads to the thumbnail's public copy, not the original's.
-    const legacy = await fetch(`${thumbServer.url}/static/Storage/${stored(image.id).thumbnail_key}`, { redirect: 'manual' });
+    const legacy = await fetch(`${thumbServer.url}/static/Storage/${stored(image.id).thumbnail_key}`, {
+      redirect: 'manual',
+    });
     expect(legacy.status).toBe(302);
     expect(legacy.headers.get('location')).toBe(cloud);
   });
@@ -350,8 +455,14 @@ describe('thumbnails with the s3 provider', () => {
 
     const deleted = (await thumbServer.gql(DeleteImageDocument, { id: image.id }, as('gina'))).data!.deleteImage;
     expect(deleted).toMatchObject({ cloudDeleted: true, localDeleted: true });
-    const deletes = s3.requests.slice(before).filter((r) => r.method === 'DELETE').map((r) => r.path);
-    expect(deletes.sort()).toEqual([`/${s3.bucket}/gina/${image.sha256}.jpg`, `/${s3.bucket}/gina/${image.sha256}.thumb.webp`]);
+    const deletes = s3.requests
+      .slice(before)
+      .filter((r) => r.method === 'DELETE')
+      .map((r) => r.path);
+    expect(deletes.sort()).toEqual([
+      `/${s3.bucket}/gina/${image.sha256}.jpg`,
+      `/${s3.bucket}/gina/${image.sha256}.thumb.webp`,
+    ]);
     expect((await fetch(cloudThumb)).status).toBe(404);
   });
 
@@ -361,9 +472,13 @@ describe('thumbnails with the s3 provider', () => {
     const b = await uploadTo('hugo', data);
     const cloudThumb = `${s3.publicBaseUrl}/hugo/${a.sha256}.thumb.webp`;
     expect(stored(b.id).thumbnail_cloud_url).toBe(cloudThumb);
-    expect((await thumbServer.gql(DeleteImageDocument, { id: a.id }, as('hugo'))).data!.deleteImage.cloudDeleted).toBe(false);
+    expect((await thumbServer.gql(DeleteImageDocument, { id: a.id }, as('hugo'))).data!.deleteImage.cloudDeleted).toBe(
+      false,
+    );
     expect((await fetch(cloudThumb)).status).toBe(200);
-    expect((await thumbServer.gql(DeleteImageDocument, { id: b.id }, as('hugo'))).data!.deleteImage.cloudDeleted).toBe(true);
+    expect((await thumbServer.gql(DeleteImageDocument, { id: b.id }, as('hugo'))).data!.deleteImage.cloudDeleted).toBe(
+      true,
+    );
     expect((await fetch(cloudThumb)).status).toBe(404);
   });
 
@@ -373,7 +488,13 @@ describe('thumbnails with the s3 provider', () => {
     expect(image).toMatchObject({ service: 'S3', replicationStatus: 'REPLICATED' });
     const keys = stored(image.id);
     expect(keys.thumbnail_cloud_url).toBeNull();
-    expect(thumbServer.logs.some((l) => l['msg'] === 'the thumbnail could not be uploaded with the original: it is kept locally only' && l['imageId'] === image.id)).toBe(true);
+    expect(
+      thumbServer.logs.some(
+        (l) =>
+          l['msg'] === 'the thumbnail could not be uploaded with the original: it is kept locally only' &&
+          l['imageId'] === image.id,
+      ),
+    ).toBe(true);
     s3.modeFor = null;
     await cleanup();
     expect(existsSync(join(thumbServer.storageDir, keys.local_key!))).toBe(false);

@@ -100,7 +100,12 @@ describe('mongoexport files', () => {
     const relaxed = (await readFile(seed.messages, 'utf8'))
       .trim()
       .split('\n')
-      .map((l) => l.replace(/\{"\$date":\{"\$numberLong":"(\d+)"\}\}/g, (_, ms: string) => `{"$date":"${new Date(Number(ms)).toISOString()}"}`));
+      .map((l) =>
+        l.replace(
+          /\{"\$date":\{"\$numberLong":"(\d+)"\}\}/g,
+          (_, ms: string) => `{"$date":"${new Date(Number(ms)).toISOString()}"}`,
+        ),
+      );
     expect(relaxed.join('\n')).not.toMatch(/numberLong/);
     await writeFile(array, `\uFEFF[\n${relaxed.join(',\n')}\n]`);
     const fromArray = (await collect(readExportFile(array))).map((l) => (l.ok ? l.doc : null));
@@ -111,9 +116,17 @@ describe('mongoexport files', () => {
 
   it('reports a line that is no document with its number, and reads on', async () => {
     const path = join(dir, 'bad.json');
-    await writeFile(path, '{"_id": {"$oid": "6725f3a0c2b1a4e5f6a7c009"}}\n\n{"truncated": \n[1, 2]\n{"ok": {"$numberLong": "5"}}\n');
+    await writeFile(
+      path,
+      '{"_id": {"$oid": "6725f3a0c2b1a4e5f6a7c009"}}\n\n{"truncated": \n[1, 2]\n{"ok": {"$numberLong": "5"}}\n',
+    );
     const entries = await collect(readExportFile(path));
-    expect(entries.map((e) => (e.ok ? e.line : `${e.line}: ${e.reason.split(':')[0]}`))).toEqual([1, '3: not Extended JSON', '4: not a JSON object', 5]);
+    expect(entries.map((e) => (e.ok ? e.line : `${e.line}: ${e.reason.split(':')[0]}`))).toEqual([
+      1,
+      '3: not Extended JSON',
+      '4: not a JSON object',
+      5,
+    ]);
     expect(entries[3]).toMatchObject({ ok: true, doc: { ok: 5 } });
   });
 });
@@ -146,27 +159,58 @@ describe('import-seed', () => {
     for (const key of [SEED.generated, SEED.upload, SEED.localOnly]) {
       const image = byKey.get(key)!;
       const bytes = seed.files.get(key)!;
-      expect(image).toMatchObject({ sha256: sha(bytes), size: bytes.length, width: 96, height: 72, cloudVerifiedAt: null, placeholder: null });
+      expect(image).toMatchObject({
+        sha256: sha(bytes),
+        size: bytes.length,
+        width: 96,
+        height: 72,
+        cloudVerifiedAt: null,
+        placeholder: null,
+      });
       // Copied byte for byte, with the seed's thumbnail.
       expect(await readFile(files.absolutePath(key))).toEqual(bytes);
       expect(await readFile(files.absolutePath(image.thumbnailKey!))).toEqual(seed.files.get(image.thumbnailKey!));
     }
-    expect(byKey.get(SEED.generated)).toMatchObject({ service: 'POSTIMAGES', generated: true, caption: 'A lighthouse at dusk', replication: { status: 'REPLICATED' } });
-    expect(byKey.get(SEED.generated)!.cloudUrl).toBe(`${postimages.origin}/i/Xy12AbCd/img_20241102_101500_a1b2c3d4.png`);
+    expect(byKey.get(SEED.generated)).toMatchObject({
+      service: 'POSTIMAGES',
+      generated: true,
+      caption: 'A lighthouse at dusk',
+      replication: { status: 'REPLICATED' },
+    });
+    expect(byKey.get(SEED.generated)!.cloudUrl).toBe(
+      `${postimages.origin}/i/Xy12AbCd/img_20241102_101500_a1b2c3d4.png`,
+    );
     expect(byKey.get(SEED.generated)!.deleteUrl).toBe('https://postimg.cc/delete/Xy12AbCd/9f8e7d6c');
-    expect(byKey.get(SEED.upload)).toMatchObject({ service: 'IMGBB', mimeType: 'image/jpeg', replication: { status: 'REPLICATED' } });
+    expect(byKey.get(SEED.upload)).toMatchObject({
+      service: 'IMGBB',
+      mimeType: 'image/jpeg',
+      replication: { status: 'REPLICATED' },
+    });
     // The seed's "cloud_url = url": no cloud copy, queued for one. Its message had no user_id: alice's, from the conversation.
-    expect(byKey.get(SEED.localOnly)).toMatchObject({ userId: 'alice', messageId: SEED.localOnlyMessage, cloudUrl: null, service: 'LOCAL', replication: { status: 'PENDING', attempts: 0 } });
+    expect(byKey.get(SEED.localOnly)).toMatchObject({
+      userId: 'alice',
+      messageId: SEED.localOnlyMessage,
+      cloudUrl: null,
+      service: 'LOCAL',
+      replication: { status: 'PENDING', attempts: 0 },
+    });
     const [message] = await store.getMessagesByIds([SEED.localOnlyMessage]);
     expect(message).toMatchObject({ userId: 'alice', conversationId: SEED.aliceConversation, role: 'USER' });
     // The lost file: recorded with its cloud copy, to be restored (digest unknown, a WebP thumbnail to make).
-    expect(byKey.get(SEED.missing)).toMatchObject({ sha256: '', thumbnailKey: 'thumbnails/thumb_img_20241104_120000_10571057.webp', replication: { status: 'REPLICATED' } });
+    expect(byKey.get(SEED.missing)).toMatchObject({
+      sha256: '',
+      thumbnailKey: 'thumbnails/thumb_img_20241104_120000_10571057.webp',
+      replication: { status: 'REPLICATED' },
+    });
     expect(existsSync(files.absolutePath(SEED.missing))).toBe(false);
     // Seed dates: the naive ISO uploaded_at is UTC.
     expect(byKey.get(SEED.generated)!.uploadedAt).toEqual(new Date('2024-11-02T10:15:00.412Z'));
     // Conversations keep their titles and owners; nothing else lands in STORAGE_DIR.
     const conversations = await store.getConversationsByIds([SEED.aliceConversation, SEED.bobConversation]);
-    expect(conversations.map((c) => [c.userId, c.title]).sort()).toEqual([['alice', 'Lighthouse ideas'], ['bob', 'Cats']]);
+    expect(conversations.map((c) => [c.userId, c.title]).sort()).toEqual([
+      ['alice', 'Lighthouse ideas'],
+      ['bob', 'Cats'],
+    ]);
     expect(existsSync(files.absolutePath(SEED.pdf))).toBe(false);
     expect(await readdir(join(dir, 'storage', '.journal'))).toEqual([]);
     expect(await readdir(join(dir, 'storage', '.tmp'))).toEqual([]);
@@ -177,14 +221,28 @@ describe('import-seed', () => {
     const stored = snapshotSqlite(join(dir, 'metadata.sqlite'));
     const storage = await snapshotDir(join(dir, 'storage'));
     const again = await service().run(input());
-    expect(again).toMatchObject({ conversations: 0, messages: 0, images: 0, conversationsAlreadyImported: 2, messagesAlreadyImported: 5, imagesAlreadyImported: 4, failed: 0 });
+    expect(again).toMatchObject({
+      conversations: 0,
+      messages: 0,
+      images: 0,
+      conversationsAlreadyImported: 2,
+      messagesAlreadyImported: 5,
+      imagesAlreadyImported: 4,
+      failed: 0,
+    });
     expect(snapshotSqlite(join(dir, 'metadata.sqlite'))).toEqual(stored);
     expect(await snapshotDir(join(dir, 'storage'))).toEqual(storage);
   });
 
   it('a dry run counts the same and writes nothing', async () => {
     const dry = await service().run(input({ dryRun: true }));
-    expect(dry).toMatchObject({ conversations: 2, messages: 5, images: 4, missingWithCloudCopy: 1, queuedForReplication: 1 });
+    expect(dry).toMatchObject({
+      conversations: 2,
+      messages: 5,
+      images: 4,
+      missingWithCloudCopy: 1,
+      queuedForReplication: 1,
+    });
     expect(await store.listConversations(null, { first: 10, after: null })).toMatchObject({ items: [] });
     expect((await snapshotDir(join(dir, 'storage'))).size).toBe(0);
     expect(journaled).toEqual([]);
@@ -207,7 +265,9 @@ describe('import-seed', () => {
     await rm(join(seed.storage, 'thumbnails', 'thumb_img_20241102_101620_0badc0de.jpg'));
     const result = await service().run(input());
     expect(result.thumbnailsMade).toBe(1);
-    const [image] = (await store.listImages('alice', {}, { first: 10, after: null })).items.filter((i) => i.localKey === SEED.upload);
+    const [image] = (await store.listImages('alice', {}, { first: 10, after: null })).items.filter(
+      (i) => i.localKey === SEED.upload,
+    );
     expect(image!.thumbnailKey).toBe('thumbnails/thumb_img_20241102_101620_0badc0de.webp');
     expect((await probeImage(files.absolutePath(image!.thumbnailKey!), { maxInputPixels: 1e6 })).format).toBe('webp');
     const all = journaled.flat();
@@ -218,8 +278,15 @@ describe('import-seed', () => {
   it('gives two images of one stem (a.jpg, a.png) thumbnails of their own, and a dry run renders none', async () => {
     const lines = (await readFile(seed.messages, 'utf8')).trim().split('\n');
     const doc = JSON.parse(lines[1]!) as { images: Record<string, unknown>[] };
-    await writeFile(join(seed.storage, 'uploads', 'img_20241102_101620_0badc0de.png'), await readFile('test/fixtures/coffee.png'));
-    doc.images.push({ url: '/static/Storage/uploads/img_20241102_101620_0badc0de.png', cloud_url: '/static/Storage/uploads/img_20241102_101620_0badc0de.png', service: 'local' });
+    await writeFile(
+      join(seed.storage, 'uploads', 'img_20241102_101620_0badc0de.png'),
+      await readFile('test/fixtures/coffee.png'),
+    );
+    doc.images.push({
+      url: '/static/Storage/uploads/img_20241102_101620_0badc0de.png',
+      cloud_url: '/static/Storage/uploads/img_20241102_101620_0badc0de.png',
+      service: 'local',
+    });
     for (const image of doc.images) delete image['thumbnail_url'];
     lines[1] = JSON.stringify(doc);
     await writeFile(seed.messages, `${lines.join('\n')}\n`);
@@ -238,7 +305,10 @@ describe('import-seed', () => {
     expect(renders).toBe(2);
     const [message] = await store.getMessagesByIds(['6725f3a0c2b1a4e5f6a7c002']);
     const thumbs = message!.images.map((i) => i.thumbnailKey);
-    expect(thumbs).toEqual(['thumbnails/thumb_img_20241102_101620_0badc0de.webp', 'thumbnails/thumb_img_20241102_101620_0badc0de_png.webp']);
+    expect(thumbs).toEqual([
+      'thumbnails/thumb_img_20241102_101620_0badc0de.webp',
+      'thumbnails/thumb_img_20241102_101620_0badc0de_png.webp',
+    ]);
     for (const t of thumbs) expect(existsSync(files.absolutePath(t!))).toBe(true);
   });
 
@@ -267,7 +337,11 @@ describe('import-seed', () => {
     const doc = JSON.parse(lines[2]!) as { images: Record<string, unknown>[] };
     // The PDF, referenced as an image; an image whose file is gone with no cloud copy.
     doc.images.push({ url: `/static/Storage/${SEED.pdf}`, cloud_url: `/static/Storage/${SEED.pdf}`, service: 'local' });
-    doc.images.push({ url: '/static/Storage/uploads/img_20241103_090001_0000dead.jpg', cloud_url: '/static/Storage/uploads/img_20241103_090001_0000dead.jpg', service: 'local' });
+    doc.images.push({
+      url: '/static/Storage/uploads/img_20241103_090001_0000dead.jpg',
+      cloud_url: '/static/Storage/uploads/img_20241103_090001_0000dead.jpg',
+      service: 'local',
+    });
     lines[2] = JSON.stringify(doc);
     lines.push('{"_id": ');
     await writeFile(seed.messages, `${lines.join('\n')}\n`);
@@ -277,8 +351,15 @@ describe('import-seed', () => {
 
     const result = await service().run(input());
     expect(result).toMatchObject({ images: 3, unreadable: 2, missingNoCloudCopy: 1, conflicts: 1, failed: 0 });
-    expect(result.problems.map((p) => p.kind).sort()).toEqual(['conflicts', 'missingNoCloudCopy', 'unreadable', 'unreadable']);
-    expect(result.problems.find((p) => p.kind === 'unreadable' && p.where.startsWith('messages:'))!.where).toBe('messages:6');
+    expect(result.problems.map((p) => p.kind).sort()).toEqual([
+      'conflicts',
+      'missingNoCloudCopy',
+      'unreadable',
+      'unreadable',
+    ]);
+    expect(result.problems.find((p) => p.kind === 'unreadable' && p.where.startsWith('messages:'))!.where).toBe(
+      'messages:6',
+    );
     expect(await readFile(files.absolutePath(SEED.generated), 'utf8')).toBe('not the seed image');
     // The message itself is imported, with the images that could be.
     const [message] = await store.getMessagesByIds([SEED.localOnlyMessage]);

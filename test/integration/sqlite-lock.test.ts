@@ -45,7 +45,9 @@ describe('a SQLite write lock held by another process', () => {
   it('leaves /healthz and reads answering while a write waits for the lock', async () => {
     const lock = holdLock(1200);
     // The write finds the lock and waits (off the event loop) until it is released.
-    const write = server.gql(CreateConversationDocument, { input: { title: 'waited' } }, as('alice')).then((r) => ({ r, heldAtAnswer: held }));
+    const write = server
+      .gql(CreateConversationDocument, { input: { title: 'waited' } }, as('alice'))
+      .then((r) => ({ r, heldAtAnswer: held }));
     await new Promise((r) => setTimeout(r, 100));
     const health = await fetch(`${server.url}/healthz`);
     expect(health.status).toBe(200);
@@ -73,6 +75,8 @@ describe('a SQLite write lock held by another process', () => {
     await lock;
     expect((await server.gql(ConversationsDocument, {}, as('alice'))).data!.conversations.totalCount).toBe(before);
     // And the same request succeeds once the lock is gone.
-    expect((await server.gql(CreateConversationDocument, { input: { title: 'again' } }, as('alice'))).errors).toBeUndefined();
+    expect(
+      (await server.gql(CreateConversationDocument, { input: { title: 'again' } }, as('alice'))).errors,
+    ).toBeUndefined();
   });
 });

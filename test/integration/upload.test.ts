@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { print } from 'graphql';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConversationDocument, CreateConversationDocument, PostMessageDocument, PostMessageWithImagesDocument, UploadImageDocument } from '../generated/graphql.js';
+import {
+  ConversationDocument,
+  CreateConversationDocument,
+  PostMessageDocument,
+  PostMessageWithImagesDocument,
+  UploadImageDocument,
+} from '../generated/graphql.js';
 import { listFiles, multipart } from '../support/multipart.js';
 import { as, startTestServer, type TestServer } from '../support/server.js';
 import { failWith, overrideStore } from '../support/override-store.js';
@@ -26,7 +32,16 @@ afterAll(async () => {
   await server.stop();
 });
 
-type Uploaded = { image: Record<string, unknown> & { id: string; localUrl: string; thumbnailUrl: string; sha256: string; mimeType: string }; message: { id: string; images: { id: string }[] } };
+type Uploaded = {
+  image: Record<string, unknown> & {
+    id: string;
+    localUrl: string;
+    thumbnailUrl: string;
+    sha256: string;
+    mimeType: string;
+  };
+  message: { id: string; images: { id: string }[] };
+};
 
 async function upload(data: Buffer, input: Record<string, unknown> = {}, user = 'alice') {
   return multipart(`${server.url}/graphql`, {
@@ -42,7 +57,16 @@ describe('uploadImage', () => {
     const res = await upload(hubble, { caption: ' Deep field ', content: 'look' });
     expect(res.body.errors).toBeUndefined();
     const { image, message } = res.body.data!['uploadImage'] as Uploaded;
-    expect(image).toMatchObject({ width: 1000, height: 872, caption: 'Deep field', generated: false, service: 'LOCAL', replicationStatus: 'LOCAL_ONLY', cloudUrl: null, fallbackUrl: null });
+    expect(image).toMatchObject({
+      width: 1000,
+      height: 872,
+      caption: 'Deep field',
+      generated: false,
+      service: 'LOCAL',
+      replicationStatus: 'LOCAL_ONLY',
+      cloudUrl: null,
+      fallbackUrl: null,
+    });
     expect(image['displayUrl']).toBe(image.localUrl);
     expect(image['placeholder']).toMatch(/^data:image\/webp;base64,/);
     expect(message).toMatchObject({ conversationId, role: 'ASSISTANT', content: 'look', images: [{ id: image.id }] });
@@ -69,7 +93,11 @@ describe('uploadImage', () => {
   });
 
   it('stores generated images under Image_Gen and attaches to an existing message', async () => {
-    const posted = await server.gql(PostMessageDocument, { input: { conversationId, role: 'ASSISTANT', content: 'here you go' } }, as('alice'));
+    const posted = await server.gql(
+      PostMessageDocument,
+      { input: { conversationId, role: 'ASSISTANT', content: 'here you go' } },
+      as('alice'),
+    );
     const messageId = posted.data!.postMessage.id;
     const first = (await upload(coffee, { messageId, generated: true })).body.data!['uploadImage'] as Uploaded;
     const second = (await upload(hubble, { messageId })).body.data!['uploadImage'] as Uploaded;
@@ -82,7 +110,11 @@ describe('uploadImage', () => {
 
   it('accepts raw base64 and data: URIs, deciding the format from the bytes', async () => {
     for (const base64 of [coffee.toString('base64'), `data:text/plain;base64,${coffee.toString('base64')}`]) {
-      const res = await server.gql(UploadImageDocument, { input: { conversationId, base64, generated: true } }, as('alice'));
+      const res = await server.gql(
+        UploadImageDocument,
+        { input: { conversationId, base64, generated: true } },
+        as('alice'),
+      );
       expect(res.errors).toBeUndefined();
       expect(res.data!.uploadImage.image).toMatchObject({ width: 600, height: 400, generated: true });
     }
@@ -106,7 +138,11 @@ describe('uploadImage', () => {
 });
 
 describe('refused uploads change nothing', () => {
-  async function expectRefused(send: () => Promise<{ status: number; body: { errors?: { message: string; extensions?: { code?: string } }[] } }>, code: string, message?: RegExp) {
+  async function expectRefused(
+    send: () => Promise<{ status: number; body: { errors?: { message: string; extensions?: { code?: string } }[] } }>,
+    code: string,
+    message?: RegExp,
+  ) {
     const filesBefore = await listFiles(server.storageDir);
     const rowsBefore = snapshotSqlite(server.sqlitePath);
     const res = await send();
@@ -189,7 +225,12 @@ describe('refused uploads change nothing', () => {
     ihdr.writeUInt32BE(60000, 0);
     ihdr.writeUInt32BE(60000, 4);
     ihdr.set([8, 2, 0, 0, 0], 8);
-    const png = Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', Buffer.alloc(16)), chunk('IEND', Buffer.alloc(0))]);
+    const png = Buffer.concat([
+      Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
+      chunk('IHDR', ihdr),
+      chunk('IDAT', Buffer.alloc(16)),
+      chunk('IEND', Buffer.alloc(0)),
+    ]);
     await expectRefused(() => upload(png), 'PAYLOAD_TOO_LARGE', /pixels/);
   });
 });
@@ -198,7 +239,9 @@ describe('upload limits and malformed multipart', () => {
   let small: TestServer;
   let smallConversation: string;
   beforeAll(async () => {
-    small = await startTestServer({ env: { MAX_UPLOAD_BYTES: '100000', MAX_FILES: '2', UPLOAD_IDLE_TIMEOUT_MS: '500' } });
+    small = await startTestServer({
+      env: { MAX_UPLOAD_BYTES: '100000', MAX_FILES: '2', UPLOAD_IDLE_TIMEOUT_MS: '500' },
+    });
     const c = await small.gql(CreateConversationDocument, { input: {} }, as('alice'));
     smallConversation = c.data!.createConversation.id;
     rowsBefore = snapshotSqlite(small.sqlitePath);
@@ -230,15 +273,23 @@ describe('upload limits and malformed multipart', () => {
   });
 
   it('base64 over MAX_UPLOAD_BYTES is PAYLOAD_TOO_LARGE before decoding', async () => {
-    const res = await small.gql(UploadImageDocument, { input: { conversationId: smallConversation, base64: coffee.toString('base64') } }, as('alice'));
+    const res = await small.gql(
+      UploadImageDocument,
+      { input: { conversationId: smallConversation, base64: coffee.toString('base64') } },
+      as('alice'),
+    );
     expect(res.errors?.[0]?.extensions?.code).toBe('PAYLOAD_TOO_LARGE');
   });
 
   it('more files than MAX_FILES: 413 PAYLOAD_TOO_LARGE', async () => {
-    const tiny = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#f00' } }).png().toBuffer();
+    const tiny = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#f00' } })
+      .png()
+      .toBuffer();
     const res = await multipart(`${small.url}/graphql`, {
       query: print(PostMessageWithImagesDocument),
-      variables: { input: { conversationId: smallConversation, role: 'USER', content: 'x', images: [null, null, null] } },
+      variables: {
+        input: { conversationId: smallConversation, role: 'USER', content: 'x', images: [null, null, null] },
+      },
       files: Object.fromEntries([0, 1, 2].map((i) => [String(i), { path: `variables.input.images.${i}`, data: tiny }])),
       headers: as('alice'),
     });
@@ -255,7 +306,9 @@ describe('upload limits and malformed multipart', () => {
     const before = await listFiles(small.storageDir);
     const answer = await openEndedUpload({});
     expect(answer.status).toBe(400);
-    expect(JSON.parse(answer.body).errors[0].message).toMatch(/refused to prevent cross-site request forgery.*apollo-require-preflight: true/);
+    expect(JSON.parse(answer.body).errors[0].message).toMatch(
+      /refused to prevent cross-site request forgery.*apollo-require-preflight: true/,
+    );
     expect(await listFiles(small.storageDir)).toEqual(before);
   });
 
@@ -263,19 +316,27 @@ describe('upload limits and malformed multipart', () => {
     const boundary = 'XyZ';
     const res = await fetch(`${small.url}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'apollo-require-preflight': 'true', ...as('alice') },
+      headers: {
+        'content-type': `multipart/form-data; boundary=${boundary}`,
+        'apollo-require-preflight': 'true',
+        ...as('alice'),
+      },
       body: parts.replaceAll('--B', `--${boundary}`),
     });
     const body = (await res.json()) as { errors?: { message: string; extensions?: { code?: string } }[] };
     return { status: res.status, code: body.errors?.[0]?.extensions?.code, message: body.errors?.[0]?.message };
   }
-  const field = (name: string, value: string) => `--B\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+  const field = (name: string, value: string) =>
+    `--B\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
   const ops = JSON.stringify({ query: UPLOAD, variables: { input: { conversationId: 'x', file: null } } });
 
   it.each([
     ['operations that are not JSON', `${field('operations', '{nope')}${field('map', '{}')}--B--\r\n`],
     ['a map that is not JSON', `${field('operations', ops)}${field('map', '[')}--B--\r\n`],
-    ['a map pointing nowhere', `${field('operations', ops)}${field('map', '{"0":["variables.nothing.here.file"]}')}--B--\r\n`],
+    [
+      'a map pointing nowhere',
+      `${field('operations', ops)}${field('map', '{"0":["variables.nothing.here.file"]}')}--B--\r\n`,
+    ],
     ['a missing file part', `${field('operations', ops)}${field('map', '{"0":["variables.input.file"]}')}--B--\r\n`],
   ])('%s: a 4xx or a coded GraphQL error', async (_name, body) => {
     const before = await listFiles(small.storageDir);
@@ -289,10 +350,20 @@ describe('upload limits and malformed multipart', () => {
   /** A multipart upload whose file part starts and then never ends; resolves with the server's answer. */
   async function openEndedUpload(headers: Record<string, string>): Promise<{ status: number; body: string }> {
     const { request } = await import('node:http');
-    const operations = JSON.stringify({ query: UPLOAD, variables: { input: { conversationId: smallConversation, file: null } } });
-    const head = `${field('operations', operations)}${field('map', '{"0":["variables.input.file"]}')}--B\r\nContent-Disposition: form-data; name="0"; filename="x.png"\r\nContent-Type: image/png\r\n\r\n`.replaceAll('--B', '--XyZ');
+    const operations = JSON.stringify({
+      query: UPLOAD,
+      variables: { input: { conversationId: smallConversation, file: null } },
+    });
+    const head =
+      `${field('operations', operations)}${field('map', '{"0":["variables.input.file"]}')}--B\r\nContent-Disposition: form-data; name="0"; filename="x.png"\r\nContent-Type: image/png\r\n\r\n`.replaceAll(
+        '--B',
+        '--XyZ',
+      );
     return new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request(`${small.url}/graphql`, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=XyZ', ...as('alice'), ...headers } });
+      const req = request(`${small.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'multipart/form-data; boundary=XyZ', ...as('alice'), ...headers },
+      });
       req.on('response', (res) => {
         let body = '';
         res.on('data', (d: Buffer) => (body += d.toString()));
@@ -318,22 +389,22 @@ describe('upload limits and malformed multipart', () => {
 
 /** An upload on `failing` fails as an internal error, and leaves no file and no record behind. */
 async function expectUploadLeavesNothing(failing: TestServer): Promise<void> {
-    try {
-      const c = await failing.gql(CreateConversationDocument, { input: {} }, as('alice'));
-      const id = c.data!.createConversation.id;
-      const res = await multipart(`${failing.url}/graphql`, {
-        query: UPLOAD,
-        variables: { input: { conversationId: id, file: null } },
-        files: { 0: { path: 'variables.input.file', data: coffee } },
-        headers: as('alice'),
-      });
-      expect(res.body.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
-      expect(await listFiles(failing.storageDir)).toEqual({});
-      const conv = await failing.gql(ConversationDocument, { id }, as('alice'));
-      expect(conv.data!.conversation).toMatchObject({ imageCount: 0, messages: { totalCount: 0 } });
-    } finally {
-      await failing.stop();
-    }
+  try {
+    const c = await failing.gql(CreateConversationDocument, { input: {} }, as('alice'));
+    const id = c.data!.createConversation.id;
+    const res = await multipart(`${failing.url}/graphql`, {
+      query: UPLOAD,
+      variables: { input: { conversationId: id, file: null } },
+      files: { 0: { path: 'variables.input.file', data: coffee } },
+      headers: as('alice'),
+    });
+    expect(res.body.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+    expect(await listFiles(failing.storageDir)).toEqual({});
+    const conv = await failing.gql(ConversationDocument, { id }, as('alice'));
+    expect(conv.data!.conversation).toMatchObject({ imageCount: 0, messages: { totalCount: 0 } });
+  } finally {
+    await failing.stop();
+  }
 }
 
 describe('a failure after a file is written leaves no orphan file and no record', () => {
@@ -361,7 +432,8 @@ describe('a failure after a file is written leaves no orphan file and no record'
     const failing = await startTestServer({
       fileFs: {
         rename: async (from, to) => {
-          if (String(to).includes(`${join('thumbnails', 'thumb_')}`)) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+          if (String(to).includes(`${join('thumbnails', 'thumb_')}`))
+            throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
           return rename(from, to);
         },
       },

@@ -16,7 +16,10 @@ export function spawnCli(args: string[], env: Record<string, string>, stdio: Std
 }
 
 /** Runs the CLI to its end; stdout and stderr as text. */
-export function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawnCli(args, env, ['ignore', 'pipe', 'pipe']);
     let stdout = '';

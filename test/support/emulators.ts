@@ -7,7 +7,21 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { type AddressInfo, type Socket } from 'node:net';
 
-export type Mode = 'ok' | 'error500' | 'rate429' | 'hang' | 'malformed' | 'html' | 'nourl' | 'slow' | 'reset' | 'wronghost' | 'otherport' | 'userinfo' | 'altered' | 'huge';
+export type Mode =
+  | 'ok'
+  | 'error500'
+  | 'rate429'
+  | 'hang'
+  | 'malformed'
+  | 'html'
+  | 'nourl'
+  | 'slow'
+  | 'reset'
+  | 'wronghost'
+  | 'otherport'
+  | 'userinfo'
+  | 'altered'
+  | 'huge';
 
 export interface EmulatedUpload {
   name: string;
@@ -64,9 +78,19 @@ interface Flavour {
   nourl(): Answer;
 }
 
-const HTML: Answer = { status: 200, type: 'text/html; charset=utf-8', body: '<!DOCTYPE html><html><body><h1>Welcome</h1></body></html>' };
+const HTML: Answer = {
+  status: 200,
+  type: 'text/html; charset=utf-8',
+  body: '<!DOCTYPE html><html><body><h1>Welcome</h1></body></html>',
+};
 
-const MIME: Record<string, string> = { jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png', gif: 'image/gif', webp: 'image/webp' };
+const MIME: Record<string, string> = {
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  gif: 'image/gif',
+  webp: 'image/webp',
+};
 
 const imgbb: Flavour = {
   path: '/1/upload',
@@ -92,10 +116,18 @@ const imgbb: Flavour = {
   badKey: () => ({
     status: 400,
     type: 'application/json',
-    body: JSON.stringify({ status_code: 400, error: { message: 'Invalid API v1 key.', code: 100 }, status_txt: 'Bad Request' }),
+    body: JSON.stringify({
+      status_code: 400,
+      error: { message: 'Invalid API v1 key.', code: 100 },
+      status_txt: 'Bad Request',
+    }),
   }),
   malformed: () => ({ status: 200, type: 'application/json', body: '{"data": {"url": "http://127.0.0.1/' }),
-  nourl: () => ({ status: 200, type: 'application/json', body: JSON.stringify({ data: { id: 'x1' }, success: true, status: 200 }) }),
+  nourl: () => ({
+    status: 200,
+    type: 'application/json',
+    body: JSON.stringify({ data: { id: 'x1' }, success: true, status: 200 }),
+  }),
 };
 
 const postimages: Flavour = {
@@ -108,9 +140,21 @@ const postimages: Flavour = {
       `<page>${base}/p/${id}</page><hotlink>${base}/i/${id}/${name}.${ext}</hotlink>` +
       `<delete>${base}/delete/${id}</delete><thumbnail>${base}/i/${id}/${name}.${ext}</thumbnail></links></data>`,
   }),
-  badKey: () => ({ status: 200, type: 'text/xml', body: '<?xml version="1.0"?>\n<data success="0" status="403"><error>Invalid key</error></data>' }),
-  malformed: () => ({ status: 200, type: 'text/xml', body: '<?xml version="1.0"?>\n<data success="1"><links><hotlink>http://127.0.0.1/i/' }),
-  nourl: () => ({ status: 200, type: 'text/xml', body: '<?xml version="1.0"?>\n<data success="1"><links><page>http://127.0.0.1/p/x</page></links></data>' }),
+  badKey: () => ({
+    status: 200,
+    type: 'text/xml',
+    body: '<?xml version="1.0"?>\n<data success="0" status="403"><error>Invalid key</error></data>',
+  }),
+  malformed: () => ({
+    status: 200,
+    type: 'text/xml',
+    body: '<?xml version="1.0"?>\n<data success="1"><links><hotlink>http://127.0.0.1/i/',
+  }),
+  nourl: () => ({
+    status: 200,
+    type: 'text/xml',
+    body: '<?xml version="1.0"?>\n<data success="1"><links><page>http://127.0.0.1/p/x</page></links></data>',
+  }),
 };
 
 export function startImgbbEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
@@ -122,7 +166,12 @@ export function startPostImagesEmulator(options: EmulatorOptions = {}): Promise<
 }
 
 /** Both emulators, and the env of a server whose chain is `postimages,imgbb` on them. */
-export async function startChainEmulators(): Promise<{ postimages: Emulator; imgbb: Emulator; env: Record<string, string>; stop(): Promise<void> }> {
+export async function startChainEmulators(): Promise<{
+  postimages: Emulator;
+  imgbb: Emulator;
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}> {
   const [postimages, imgbb] = await Promise.all([startPostImagesEmulator(), startImgbbEmulator()]);
   return {
     postimages,
@@ -186,10 +235,12 @@ async function start(flavour: Flavour, options: EmulatorOptions): Promise<Emulat
     if (mode === 'hang') return;
     if (mode === 'reset') return void req.socket.destroy();
     if (mode === 'error500') return send(res, { status: 500, type: 'text/plain', body: 'Internal Server Error' });
-    if (mode === 'rate429') return send(res, { status: 429, type: 'text/plain', body: 'Too Many Requests', headers: { 'Retry-After': '1' } });
+    if (mode === 'rate429')
+      return send(res, { status: 429, type: 'text/plain', body: 'Too Many Requests', headers: { 'Retry-After': '1' } });
     if (mode === 'html') return send(res, HTML);
     // An answer larger than any image: the client must stop reading it and refuse it.
-    if (mode === 'huge') return send(res, { status: 200, type: 'application/octet-stream', body: 'x'.repeat(3 * 1024 * 1024) });
+    if (mode === 'huge')
+      return send(res, { status: 200, type: 'application/octet-stream', body: 'x'.repeat(3 * 1024 * 1024) });
 
     const fields = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));
     if (fields.key !== emu.apiKey) return send(res, flavour.badKey());

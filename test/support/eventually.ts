@@ -3,7 +3,12 @@
  * asserts on it, so a timeout fails with what was last seen rather than a bare "timed out".
  * For work that lands in the background (replication, deletion jobs, a sweep's log line).
  */
-export async function eventually<T>(read: () => Promise<T> | T, done: (v: T) => boolean, ms = 10_000, everyMs = 50): Promise<T> {
+export async function eventually<T>(
+  read: () => Promise<T> | T,
+  done: (v: T) => boolean,
+  ms = 10_000,
+  everyMs = 50,
+): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await read();

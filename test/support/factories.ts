@@ -44,7 +44,10 @@ export function makeMessage(conversation: Pick<Conversation, 'id' | 'userId'>, o
 export type ImageOverrides = Partial<Omit<ImageRecord, 'replication'>> & { replication?: Partial<Replication> };
 
 /** An image belonging to `message` (its ids are copied so the record is consistent). */
-export function makeImage(message: Pick<Message, 'id' | 'conversationId' | 'userId'>, o: ImageOverrides = {}): ImageRecord {
+export function makeImage(
+  message: Pick<Message, 'id' | 'conversationId' | 'userId'>,
+  o: ImageOverrides = {},
+): ImageRecord {
   const id = o.id ?? newId();
   const { replication, ...rest } = o;
   return {
@@ -71,7 +74,15 @@ export function makeImage(message: Pick<Message, 'id' | 'conversationId' | 'user
     placeholder: null,
     uploadedAt: at(2000),
     ...rest,
-    replication: { status: 'PENDING', attempts: 0, nextAttemptAt: null, lastError: null, leaseOwner: null, leaseUntil: null, ...replication },
+    replication: {
+      status: 'PENDING',
+      attempts: 0,
+      nextAttemptAt: null,
+      lastError: null,
+      leaseOwner: null,
+      leaseUntil: null,
+      ...replication,
+    },
   };
 }
 
@@ -98,12 +109,18 @@ export async function walkPages<T>(
     pages.push(page);
     const last = page.items.at(-1);
     if (!page.hasNextPage || !last) return pages;
-    if (pages.length > 1000) throw new Error('walkPages: the store keeps answering hasNextPage, cursor does not advance');
+    if (pages.length > 1000)
+      throw new Error('walkPages: the store keeps answering hasNextPage, cursor does not advance');
     after = cursorOf(last);
   }
 }
 
 /** Comparators of the port's three orderings, to compute what a listing must return. */
-export const byTimeAscId = <T extends { id: string }>(time: (x: T) => Date) => (a: T, b: T) =>
-  time(a).getTime() - time(b).getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-export const byTimeDescId = <T extends { id: string }>(time: (x: T) => Date) => (a: T, b: T) => byTimeAscId(time)(b, a);
+export const byTimeAscId =
+  <T extends { id: string }>(time: (x: T) => Date) =>
+  (a: T, b: T) =>
+    time(a).getTime() - time(b).getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+export const byTimeDescId =
+  <T extends { id: string }>(time: (x: T) => Date) =>
+  (a: T, b: T) =>
+    byTimeAscId(time)(b, a);

@@ -17,25 +17,38 @@ export type ImageClass = 'render' | 'screenshot' | 'photo';
 export const IMAGE_CLASSES: readonly ImageClass[] = ['render', 'screenshot', 'photo'];
 
 async function render(): Promise<Buffer> {
-  const base = await sharp('test/fixtures/astronaut.png').resize(1024, 1024, { kernel: 'lanczos3' }).sharpen({ sigma: 0.8 }).removeAlpha().toBuffer();
+  const base = await sharp('test/fixtures/astronaut.png')
+    .resize(1024, 1024, { kernel: 'lanczos3' })
+    .sharpen({ sigma: 0.8 })
+    .removeAlpha()
+    .toBuffer();
   // A soft key light from the top left, as renders have.
   const light = Buffer.from(
     `<svg xmlns="http://www.w3.org/2000/svg" width="1024" height="1024"><defs><radialGradient id="g" cx="0.3" cy="0.25" r="0.9"><stop offset="0" stop-color="#fff6e0" stop-opacity="0.35"/><stop offset="1" stop-color="#102040" stop-opacity="0.35"/></radialGradient></defs><rect width="1024" height="1024" fill="url(#g)"/></svg>`,
   );
   // Flattened after the composite (which adds an alpha channel): renders are RGB.
-  const lit = await sharp(base).composite([{ input: light, blend: 'soft-light' }]).removeAlpha().toBuffer();
+  const lit = await sharp(base)
+    .composite([{ input: light, blend: 'soft-light' }])
+    .removeAlpha()
+    .toBuffer();
   return sharp(lit).png({ compressionLevel: 6 }).toBuffer();
 }
 
 async function screenshot(): Promise<Buffer> {
   const random = prng(1080);
-  const parts: string[] = ['<rect width="1920" height="1080" fill="#f7f7f8"/>', '<rect width="300" height="1080" fill="#202123"/>'];
+  const parts: string[] = [
+    '<rect width="1920" height="1080" fill="#f7f7f8"/>',
+    '<rect width="300" height="1080" fill="#202123"/>',
+  ];
   // Sidebar entries and message lines: rows of glyph-sized strokes with word gaps.
   const line = (x: number, y: number, width: number, colour: string) => {
     let at = x;
     while (at < x + width) {
       const word = 12 + Math.floor(random() * 70);
-      for (let c = 0; c < word && at + c < x + width; c += 8) parts.push(`<rect x="${at + c}" y="${y + (random() < 0.3 ? 0 : 3)}" width="6" height="${random() < 0.3 ? 13 : 10}" rx="1" fill="${colour}"/>`);
+      for (let c = 0; c < word && at + c < x + width; c += 8)
+        parts.push(
+          `<rect x="${at + c}" y="${y + (random() < 0.3 ? 0 : 3)}" width="6" height="${random() < 0.3 ? 13 : 10}" rx="1" fill="${colour}"/>`,
+        );
       at += word + 9;
     }
   };
@@ -43,11 +56,16 @@ async function screenshot(): Promise<Buffer> {
   for (let m = 0; m < 4; m++) {
     const y = 60 + m * 250;
     const user = m % 2 === 0;
-    parts.push(`<rect x="${user ? 980 : 380}" y="${y}" width="${user ? 860 : 1100}" height="200" rx="18" fill="${user ? '#dbeafe' : '#ffffff'}" stroke="#e5e5e5"/>`);
-    for (let l = 0; l < 6; l++) line((user ? 1005 : 405) + 0, y + 24 + l * 28, user ? 800 : m === 1 ? 640 : 1040, '#343541');
+    parts.push(
+      `<rect x="${user ? 980 : 380}" y="${y}" width="${user ? 860 : 1100}" height="200" rx="18" fill="${user ? '#dbeafe' : '#ffffff'}" stroke="#e5e5e5"/>`,
+    );
+    for (let l = 0; l < 6; l++)
+      line((user ? 1005 : 405) + 0, y + 24 + l * 28, user ? 800 : m === 1 ? 640 : 1040, '#343541');
   }
   const photo = await sharp('test/fixtures/coffee.png').resize(380, 190).toBuffer();
-  return sharp(Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="1920" height="1080">${parts.join('')}</svg>`))
+  return sharp(
+    Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="1920" height="1080">${parts.join('')}</svg>`),
+  )
     .composite([{ input: photo, left: 1100, top: 315 }])
     .removeAlpha()
     .png({ compressionLevel: 6 })
@@ -57,7 +75,11 @@ async function screenshot(): Promise<Buffer> {
 async function photo(): Promise<Buffer> {
   const width = 4032;
   const height = 3024;
-  const { data } = await sharp(await readFile('test/fixtures/coffee.png')).resize(width, height, { fit: 'cover', kernel: 'lanczos3' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { data } = await sharp(await readFile('test/fixtures/coffee.png'))
+    .resize(width, height, { fit: 'cover', kernel: 'lanczos3' })
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   const random = prng(92);
   // Luma grain, σ 7: the same offset on R, G and B of a pixel (Box-Muller, two samples per draw).
   for (let i = 0; i < data.length; i += 6) {
@@ -70,7 +92,9 @@ async function photo(): Promise<Buffer> {
       if (i + 3 + c < data.length) data[i + 3 + c] = Math.max(0, Math.min(255, data[i + 3 + c]! + b));
     }
   }
-  return sharp(data, { raw: { width, height, channels: 3 } }).jpeg({ quality: 92 }).toBuffer();
+  return sharp(data, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 92 })
+    .toBuffer();
 }
 
 const made = new Map<ImageClass, Promise<Buffer>>();

@@ -15,12 +15,22 @@ export async function multipart(
     headers?: Record<string, string>;
     preflight?: boolean;
   },
-): Promise<{ status: number; body: { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: { code?: string } }[] } }> {
+): Promise<{
+  status: number;
+  body: { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: { code?: string } }[] };
+}> {
   const form = new FormData();
   form.append('operations', JSON.stringify({ query: o.query, variables: o.variables }));
-  form.append('map', JSON.stringify(Object.fromEntries(Object.entries(o.files).map(([field, f]) => [field, [f.path]]))));
+  form.append(
+    'map',
+    JSON.stringify(Object.fromEntries(Object.entries(o.files).map(([field, f]) => [field, [f.path]]))),
+  );
   for (const [field, f] of Object.entries(o.files)) {
-    form.append(field, new Blob([new Uint8Array(f.data)], { type: f.type ?? 'application/octet-stream' }), f.name ?? 'upload.bin');
+    form.append(
+      field,
+      new Blob([new Uint8Array(f.data)], { type: f.type ?? 'application/octet-stream' }),
+      f.name ?? 'upload.bin',
+    );
   }
   const res = await fetch(url, {
     method: 'POST',

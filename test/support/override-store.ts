@@ -13,7 +13,8 @@ export function overrideStore(inner: MetadataStore, overrides: Overrides): Metad
     replaced.set(name, make((inner[name] as (...a: unknown[]) => unknown).bind(inner)));
   }
   return new Proxy(inner, {
-    get: (target, prop, receiver) => (replaced.has(prop) ? replaced.get(prop) : (Reflect.get(target, prop, receiver) as unknown)),
+    get: (target, prop, receiver) =>
+      replaced.has(prop) ? replaced.get(prop) : (Reflect.get(target, prop, receiver) as unknown),
   });
 }
 

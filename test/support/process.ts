@@ -5,7 +5,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
  * (PATH and HOME kept). Started through tsx so tests need no build step; `npm start` runs the
  * tsc output.
  */
-export function startProcess(env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+export function startProcess(env: Record<string, string>): {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+} {
   let output = '';
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },

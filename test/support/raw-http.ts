@@ -14,7 +14,14 @@ export interface RawAnswer {
  */
 export async function rawRequest(
   url: string,
-  o: { path?: string; headers: Record<string, string>; body: Buffer; contentLength?: number; truncate?: number; timeoutMs?: number },
+  o: {
+    path?: string;
+    headers: Record<string, string>;
+    body: Buffer;
+    contentLength?: number;
+    truncate?: number;
+    timeoutMs?: number;
+  },
 ): Promise<RawAnswer> {
   const { hostname, port } = new URL(url);
   const head =

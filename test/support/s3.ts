@@ -50,7 +50,13 @@ const ERRORS: Record<Exclude<S3Mode, 'ok' | 'dead' | 'hang'>, { status: number; 
 export async function startS3(o: { bucket?: string } = {}): Promise<S3Endpoint> {
   const bucket = o.bucket ?? 'chat-images';
   const directory = await mkdtemp(join(tmpdir(), 'his-s3rver-'));
-  const s3rver = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory, configureBuckets: [{ name: bucket, configs: [] }] });
+  const s3rver = new S3rver({
+    port: 0,
+    address: '127.0.0.1',
+    silent: true,
+    directory,
+    configureBuckets: [{ name: bucket, configs: [] }],
+  });
   const { port: upstream } = (await s3rver.run()) as AddressInfo;
   const sockets = new Set<Socket>();
 
@@ -107,14 +113,19 @@ export async function startS3(o: { bucket?: string } = {}): Promise<S3Endpoint> 
       const e = ERRORS[mode];
       req.resume();
       res.writeHead(e.status, { 'Content-Type': 'application/xml' });
-      res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${e.code}</Code><Message>${e.message}</Message><RequestId>test</RequestId></Error>`);
+      res.end(
+        `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${e.code}</Code><Message>${e.message}</Message><RequestId>test</RequestId></Error>`,
+      );
       return;
     }
     const go = () => {
-      const forward = request({ host: '127.0.0.1', port: upstream, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      });
+      const forward = request(
+        { host: '127.0.0.1', port: upstream, method: req.method, path: req.url, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
       forward.on('error', () => res.destroy());
       req.pipe(forward);
     };

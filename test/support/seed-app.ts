@@ -60,12 +60,17 @@ export async function copySeedApp(dir: string, clouds: { postimages: Emulator; i
     files.set(relative(storage, path), await readFile(path));
   }
   const rewrite = (text: string) =>
-    text.replaceAll('https://i.postimg.cc/', `${clouds.postimages.origin}/i/`).replaceAll('https://i.ibb.co/', `${clouds.imgbb.origin}/i/`);
+    text
+      .replaceAll('https://i.postimg.cc/', `${clouds.postimages.origin}/i/`)
+      .replaceAll('https://i.ibb.co/', `${clouds.imgbb.origin}/i/`);
   const messages = join(dir, 'messages.json');
   const conversations = join(dir, 'conversations.json');
   await writeFile(messages, rewrite(await readFile(join(SEED_APP, 'messages.json'), 'utf8')));
   await writeFile(conversations, rewrite(await readFile(join(SEED_APP, 'conversations.json'), 'utf8')));
-  for (const [host, emulator] of [['postimg', clouds.postimages], ['ibb', clouds.imgbb]] as const) {
+  for (const [host, emulator] of [
+    ['postimg', clouds.postimages],
+    ['ibb', clouds.imgbb],
+  ] as const) {
     const root = join(SEED_APP, 'cdn', host);
     for (const path of await walk(root)) emulator.stored.set(relative(root, path), await readFile(path));
   }

@@ -52,10 +52,25 @@ export async function seedChat(
           sha256: createHash('sha256').update(name).digest('hex'),
           placeholder: null,
           uploadedAt: createdAt,
-          replication: { status: i % 2 === 0 ? 'REPLICATED' : 'PENDING', attempts: 0, nextAttemptAt: null, lastError: null, leaseOwner: null, leaseUntil: null },
+          replication: {
+            status: i % 2 === 0 ? 'REPLICATED' : 'PENDING',
+            attempts: 0,
+            nextAttemptAt: null,
+            lastError: null,
+            leaseOwner: null,
+            leaseUntil: null,
+          },
         };
       });
-      const message: Message = { id: messageId, conversationId: conversation.id, userId: o.userId, role: m % 2 ? 'ASSISTANT' : 'USER', content: `message ${m}`, createdAt, images };
+      const message: Message = {
+        id: messageId,
+        conversationId: conversation.id,
+        userId: o.userId,
+        role: m % 2 ? 'ASSISTANT' : 'USER',
+        content: `message ${m}`,
+        createdAt,
+        images,
+      };
       await store.addMessage(message);
     }
   }

@@ -9,7 +9,10 @@ import { makeImage, TEST_FILE_URL_SECRET } from './factories.js';
 const hex = (n: number) => randomBytes(n).toString('hex');
 
 /** The environment of a server or CLI over `dir` (SQLite file and STORAGE_DIR) with the PostImages emulator as its provider. */
-export function emulatedEnv(dir: string, cloud: Emulator): { SQLITE_PATH: string; STORAGE_DIR: string } & Record<string, string> {
+export function emulatedEnv(
+  dir: string,
+  cloud: Emulator,
+): { SQLITE_PATH: string; STORAGE_DIR: string } & Record<string, string> {
   return {
     SQLITE_PATH: join(dir, 'metadata.sqlite'),
     STORAGE_DIR: join(dir, 'storage'),
@@ -33,15 +36,33 @@ export async function seedReplicatedImages(
   o: { photo: Buffer; count: number; width: number; height: number; userId?: string; sameInstantEvery?: number },
 ): Promise<{ conversationId: string; images: ImageRecord[]; bytes: number }> {
   const userId = o.userId ?? 'alice';
-  const base = await sharp(o.photo).resize(o.width, o.height, { fit: 'cover' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const base = await sharp(o.photo)
+    .resize(o.width, o.height, { fit: 'cover' })
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   const cdn = new URL(cloud.apiUrl).origin;
   const now = Date.now();
-  const conversation = { id: hex(12), userId, title: 'restored after a disk loss', createdAt: new Date(now), updatedAt: new Date(now) };
+  const conversation = {
+    id: hex(12),
+    userId,
+    title: 'restored after a disk loss',
+    createdAt: new Date(now),
+    updatedAt: new Date(now),
+  };
   await store.createConversation(conversation);
   const images: ImageRecord[] = [];
   let bytes = 0;
   for (let m = 0; m * 10 < o.count; m++) {
-    const message: Message = { id: hex(12), conversationId: conversation.id, userId, role: 'ASSISTANT', content: '', createdAt: new Date(now + m), images: [] };
+    const message: Message = {
+      id: hex(12),
+      conversationId: conversation.id,
+      userId,
+      role: 'ASSISTANT',
+      content: '',
+      createdAt: new Date(now + m),
+      images: [],
+    };
     for (let n = m * 10; n < Math.min(o.count, m * 10 + 10); n++) {
       const pixels = Buffer.from(base.data);
       pixels.writeUInt32LE(n, 0); // distinct bytes per image

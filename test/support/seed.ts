@@ -52,7 +52,14 @@ export async function seedImage(
     sha256: o.sha256 ?? randomBytes(32).toString('hex'),
     placeholder: null,
     uploadedAt: o.uploadedAt ?? new Date(Date.UTC(2026, 0, 1, 12, 0, 0, ++counter)),
-    replication: { status: o.status ?? 'PENDING', attempts: 0, nextAttemptAt: null, lastError: null, leaseOwner: null, leaseUntil: null },
+    replication: {
+      status: o.status ?? 'PENDING',
+      attempts: 0,
+      nextAttemptAt: null,
+      lastError: null,
+      leaseOwner: null,
+      leaseUntil: null,
+    },
   };
   await store.addImage(o.messageId, image);
   await store.close();

@@ -28,7 +28,11 @@ export interface TestServer {
   storageDir: string;
   /** Log lines the server wrote, parsed. */
   logs: Record<string, unknown>[];
-  gql<T, V>(doc: TypedDocumentNode<T, V> | DocumentNode | string, variables?: V, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
+  gql<T, V>(
+    doc: TypedDocumentNode<T, V> | DocumentNode | string,
+    variables?: V,
+    headers?: Record<string, string>,
+  ): Promise<GraphQLResponse<T>>;
   /** A store on the same SQLite file, for seeding and for checking what was stored. */
   stop(): Promise<void>;
 }
@@ -70,7 +74,8 @@ export async function startTestServer(
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });

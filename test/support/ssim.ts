@@ -13,7 +13,10 @@ async function luma(input: Buffer, width: number, height: number): Promise<Buffe
 }
 
 export async function ssimAtViewingSize(original: Buffer, candidate: Buffer): Promise<number> {
-  const meta = await sharp(original).rotate().toBuffer({ resolveWithObject: true }).then((r) => r.info);
+  const meta = await sharp(original)
+    .rotate()
+    .toBuffer({ resolveWithObject: true })
+    .then((r) => r.info);
   const scale = Math.min(1, VIEWING_MAX / Math.max(meta.width, meta.height));
   const width = Math.max(8, Math.round(meta.width * scale));
   const height = Math.max(8, Math.round(meta.height * scale));

@@ -2,7 +2,11 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 
 /** A graphql-ws client as a frontend makes one, against a test server's /graphql. */
-export function wsClient(httpUrl: string, connectionParams: Record<string, unknown> = {}, o: { onClose?: (code: number, reason: string) => void } = {}): Client {
+export function wsClient(
+  httpUrl: string,
+  connectionParams: Record<string, unknown> = {},
+  o: { onClose?: (code: number, reason: string) => void } = {},
+): Client {
   return createClient({
     url: `${httpUrl.replace(/^http/, 'ws')}/graphql`,
     webSocketImpl: WebSocket,
@@ -11,12 +15,18 @@ export function wsClient(httpUrl: string, connectionParams: Record<string, unkno
     lazy: false,
     // Closes are the tests' to look at (onClose), not to print.
     onNonLazyError: () => undefined,
-    on: { closed: (event) => o.onClose?.((event as { code: number }).code, String((event as { reason: unknown }).reason)) },
+    on: {
+      closed: (event) => o.onClose?.((event as { code: number }).code, String((event as { reason: unknown }).reason)),
+    },
   });
 }
 
 /** The payloads one subscription delivers, gathered as they come, with a way to wait for more. */
-export function collect<T = Record<string, unknown>>(client: Client, query: string, variables: Record<string, unknown>) {
+export function collect<T = Record<string, unknown>>(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown>,
+) {
   const received: { data?: T | null; errors?: { message: string; extensions?: Record<string, unknown> }[] }[] = [];
   const arrivals: number[] = [];
   let error: unknown = null;
@@ -55,7 +65,10 @@ export function collect<T = Record<string, unknown>>(client: Client, query: stri
     async until(done: (r: typeof received) => boolean, ms = 10_000): Promise<typeof received> {
       const deadline = Date.now() + ms;
       while (!done(received)) {
-        if (error || completed) throw new Error(`the subscription ended (${completed ? 'complete' : String(error)}) after ${JSON.stringify(received)}`);
+        if (error || completed)
+          throw new Error(
+            `the subscription ended (${completed ? 'complete' : String(error)}) after ${JSON.stringify(received)}`,
+          );
         const left = deadline - Date.now();
         if (left <= 0) throw new Error(`timed out waiting; received ${JSON.stringify(received)}`);
         await new Promise<void>((resolve) => {

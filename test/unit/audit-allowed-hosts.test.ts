@@ -14,7 +14,10 @@ import { checkCloudUrl, ProviderError } from '../../src/storage/providers/provid
 const ALLOWED = ['ibb.co', 'i.ibb.co'];
 const uses: [string, (url: string, allowed: string[]) => boolean][] = [
   ['originRefusal', (url, allowed) => originRefusal(url, allowed, true) === null],
-  ['refusal (restore downloads)', (url, allowed) => refusal(url, { allowedHosts: allowed, requireHttps: true }) === null],
+  [
+    'refusal (restore downloads)',
+    (url, allowed) => refusal(url, { allowedHosts: allowed, requireHttps: true }) === null,
+  ],
   [
     'checkCloudUrl (provider answers)',
     (url, allowed) => {
@@ -30,12 +33,14 @@ const uses: [string, (url: string, allowed: string[]) => boolean][] = [
 ];
 
 describe.each(uses)('allowed hosts match at a dot boundary: %s', (_name, allows) => {
-  it.each(['https://i.ibb.co/a/b.png', 'https://ibb.co/a/b.png', 'https://IBB.CO/a/b.png', 'https://i.ibb.co:443/a/b.png'])(
-    'allows %s with ibb.co and i.ibb.co listed',
-    (url) => {
-      expect(allows(url, ALLOWED)).toBe(true);
-    },
-  );
+  it.each([
+    'https://i.ibb.co/a/b.png',
+    'https://ibb.co/a/b.png',
+    'https://IBB.CO/a/b.png',
+    'https://i.ibb.co:443/a/b.png',
+  ])('allows %s with ibb.co and i.ibb.co listed', (url) => {
+    expect(allows(url, ALLOWED)).toBe(true);
+  });
 
   it.each([
     'https://evilibb.co/a/b.png',

@@ -26,14 +26,17 @@ afterEach(async () => {
 });
 
 /** A store whose first put (the old bytes) runs on the real fs, and later ones through `inject`. */
-async function storeWithOldBytes(inject: (real: FsOps) => Partial<FsOps>): Promise<{ store: LocalFileStore; old: Buffer }> {
+async function storeWithOldBytes(
+  inject: (real: FsOps) => Partial<FsOps>,
+): Promise<{ store: LocalFileStore; old: Buffer }> {
   let armed = false;
   const real: FsOps = defaultFs;
   const injected = inject(real);
   const fs = Object.fromEntries(
     (Object.keys(real) as (keyof FsOps)[]).map((name) => [
       name,
-      (...args: unknown[]) => ((armed ? (injected[name] ?? real[name]) : real[name]) as (...a: unknown[]) => unknown)(...args),
+      (...args: unknown[]) =>
+        ((armed ? (injected[name] ?? real[name]) : real[name]) as (...a: unknown[]) => unknown)(...args),
     ]),
   ) as unknown as FsOps;
   const store = new LocalFileStore({ root, fs });
@@ -65,7 +68,9 @@ describe('a failed overwrite keeps the old bytes (#11 point 9)', () => {
   ])('when %s, put rejects, the key still holds every old byte, and .tmp is empty', async (_name, inject) => {
     const { store, old } = await storeWithOldBytes(inject);
     await expect(store.put(KEY, randomBytes(128 * 1024))).rejects.toThrow(/injected/);
-    const after = await fsp.readFile(store.absolutePath(KEY)).catch((e: NodeJS.ErrnoException) => `the key is gone (${e.code})`);
+    const after = await fsp
+      .readFile(store.absolutePath(KEY))
+      .catch((e: NodeJS.ErrnoException) => `the key is gone (${e.code})`);
     expect(after, 'the old bytes at the key').toEqual(old);
     expect(await store.stat(KEY)).toMatchObject({ size: old.length });
     expect(await fsp.readdir(join(root, '.tmp'))).toEqual([]);

@@ -38,15 +38,18 @@ describe('processImage decoding per encode (decodeOnceMaxBytes: 0) keeps no meta
   it.each([
     ['fits at once', 5000],
     ['searched and downscaled', 20],
-  ])('a JPEG with EXIF, GPS and XMP (%s): neither the original nor the thumbnail keeps any', async (_name, imageMaxKb) => {
-    const input = await photo(1200, 800, 6);
-    for (const m of MARKERS) expect(input.includes(m), m).toBe(true);
-    const options = { ...OPTIONS, imageMaxKb, decodeOnceMaxBytes: 0 };
-    const out = await processImage(input, await probeImage(input, options), options);
-    expect(out.format).toBe('jpeg');
-    expect(out.width / out.height).toBeCloseTo(800 / 1200, 2); // turned upright by its pixels, not by a kept tag
-    await expectClean(out.data, 'original');
-    await expectClean(out.thumbnail, 'thumbnail');
-    await expectClean(Buffer.from(out.placeholder.split(',')[1]!, 'base64'), 'placeholder');
-  });
+  ])(
+    'a JPEG with EXIF, GPS and XMP (%s): neither the original nor the thumbnail keeps any',
+    async (_name, imageMaxKb) => {
+      const input = await photo(1200, 800, 6);
+      for (const m of MARKERS) expect(input.includes(m), m).toBe(true);
+      const options = { ...OPTIONS, imageMaxKb, decodeOnceMaxBytes: 0 };
+      const out = await processImage(input, await probeImage(input, options), options);
+      expect(out.format).toBe('jpeg');
+      expect(out.width / out.height).toBeCloseTo(800 / 1200, 2); // turned upright by its pixels, not by a kept tag
+      await expectClean(out.data, 'original');
+      await expectClean(out.thumbnail, 'thumbnail');
+      await expectClean(Buffer.from(out.placeholder.split(',')[1]!, 'base64'), 'placeholder');
+    },
+  );
 });

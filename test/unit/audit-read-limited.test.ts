@@ -31,7 +31,9 @@ function bytes(total: number): Buffer {
   return b;
 }
 const stream = (data: Buffer, chunk: number) =>
-  Readable.from(Array.from({ length: Math.ceil(data.length / chunk) }, (_, i) => data.subarray(i * chunk, (i + 1) * chunk)));
+  Readable.from(
+    Array.from({ length: Math.ceil(data.length / chunk) }, (_, i) => data.subarray(i * chunk, (i + 1) * chunk)),
+  );
 
 describe.each([
   ['in memory', 1_000_000],
@@ -47,25 +49,42 @@ describe.each([
     expect(read.data ?? (await readFile(p))).toEqual(data);
   });
 
-  it.each([1, 1000, MAX + 1])('refuses maxBytes + 1 as PAYLOAD_TOO_LARGE and leaves no file (chunks of %i)', async (chunk) => {
-    const p = path();
-    const err = await readLimited(stream(bytes(MAX + 1), chunk), p, { maxBytes: MAX, idleTimeoutMs: 5000, memoryBytes }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(PayloadTooLargeError);
-    expect((err as Error).message).toContain(`larger than the ${MAX} bytes accepted`);
-    expect(existsSync(p)).toBe(false);
-  });
+  it.each([1, 1000, MAX + 1])(
+    'refuses maxBytes + 1 as PAYLOAD_TOO_LARGE and leaves no file (chunks of %i)',
+    async (chunk) => {
+      const p = path();
+      const err = await readLimited(stream(bytes(MAX + 1), chunk), p, {
+        maxBytes: MAX,
+        idleTimeoutMs: 5000,
+        memoryBytes,
+      }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(PayloadTooLargeError);
+      expect((err as Error).message).toContain(`larger than the ${MAX} bytes accepted`);
+      expect(existsSync(p)).toBe(false);
+    },
+  );
 });
 
 describe('decodeBase64Image at exactly maxBytes, for each padding', () => {
-  it.each([30, 31, 32])('maxBytes %i: max - 1 and max decode, max + 1 is PAYLOAD_TOO_LARGE (raw, data: URI, base64url)', (max) => {
-    for (const n of [max - 1, max, max + 1]) {
-      const data = bytes(n);
-      const encodings = [data.toString('base64'), `data:image/png;base64,${data.toString('base64')}`, data.toString('base64url')];
-      for (const text of encodings) {
-        if (n <= max) expect(decodeBase64Image(text, max), `${n} bytes as ${text.slice(0, 12)}…`).toEqual(data);
-        else expect(() => decodeBase64Image(text, max), `${n} bytes as ${text.slice(0, 12)}…`).toThrow(PayloadTooLargeError);
+  it.each([30, 31, 32])(
+    'maxBytes %i: max - 1 and max decode, max + 1 is PAYLOAD_TOO_LARGE (raw, data: URI, base64url)',
+    (max) => {
+      for (const n of [max - 1, max, max + 1]) {
+        const data = bytes(n);
+        const encodings = [
+          data.toString('base64'),
+          `data:image/png;base64,${data.toString('base64')}`,
+          data.toString('base64url'),
+        ];
+        for (const text of encodings) {
+          if (n <= max) expect(decodeBase64Image(text, max), `${n} bytes as ${text.slice(0, 12)}…`).toEqual(data);
+          else
+            expect(() => decodeBase64Image(text, max), `${n} bytes as ${text.slice(0, 12)}…`).toThrow(
+              PayloadTooLargeError,
+            );
+        }
+        expect(base64DecodedLength(data.toString('base64'))).toBe(n);
       }
-      expect(base64DecodedLength(data.toString('base64'))).toBe(n);
-    }
-  });
+    },
+  );
 });

@@ -11,11 +11,26 @@ import { budgetId, takeBudgetUpdate } from '../../src/store/mongo/budgets.js';
 describe('budget windows', () => {
   it('are UTC minutes, hours, days and calendar months', () => {
     const now = new Date('2026-02-28T23:59:30.500Z');
-    expect(budgetWindow('minute', now)).toEqual({ start: new Date('2026-02-28T23:59:00Z'), end: new Date('2026-03-01T00:00:00Z') });
-    expect(budgetWindow('hour', now)).toEqual({ start: new Date('2026-02-28T23:00:00Z'), end: new Date('2026-03-01T00:00:00Z') });
-    expect(budgetWindow('day', now)).toEqual({ start: new Date('2026-02-28T00:00:00Z'), end: new Date('2026-03-01T00:00:00Z') });
-    expect(budgetWindow('month', now)).toEqual({ start: new Date('2026-02-01T00:00:00Z'), end: new Date('2026-03-01T00:00:00Z') });
-    expect(budgetWindow('month', new Date('2026-12-31T12:00:00Z'))).toEqual({ start: new Date('2026-12-01T00:00:00Z'), end: new Date('2027-01-01T00:00:00Z') });
+    expect(budgetWindow('minute', now)).toEqual({
+      start: new Date('2026-02-28T23:59:00Z'),
+      end: new Date('2026-03-01T00:00:00Z'),
+    });
+    expect(budgetWindow('hour', now)).toEqual({
+      start: new Date('2026-02-28T23:00:00Z'),
+      end: new Date('2026-03-01T00:00:00Z'),
+    });
+    expect(budgetWindow('day', now)).toEqual({
+      start: new Date('2026-02-28T00:00:00Z'),
+      end: new Date('2026-03-01T00:00:00Z'),
+    });
+    expect(budgetWindow('month', now)).toEqual({
+      start: new Date('2026-02-01T00:00:00Z'),
+      end: new Date('2026-03-01T00:00:00Z'),
+    });
+    expect(budgetWindow('month', new Date('2026-12-31T12:00:00Z'))).toEqual({
+      start: new Date('2026-12-01T00:00:00Z'),
+      end: new Date('2027-01-01T00:00:00Z'),
+    });
   });
 });
 
@@ -25,13 +40,23 @@ describe('budget settings', () => {
     expect(parseBudget(' 4500 / Month ')).toEqual({ limit: 4500, per: 'month' });
     expect(parseBudget('off')).toBeNull();
     expect(parseBudget('unlimited')).toBeNull();
-    for (const bad of ['90', '90/week', '-1/hour', '0/hour', 'lots/day', '1.5/day']) expect(typeof parseBudget(bad), bad).toBe('string');
+    for (const bad of ['90', '90/week', '-1/hour', '0/hour', 'lots/day', '1.5/day'])
+      expect(typeof parseBudget(bad), bad).toBe('string');
   });
 
   it('default under the free hosts’ limits, none for s3, and a bad one stops the server naming the variable', () => {
-    expect(loadConfig({}).cloud.budgets).toEqual({ postimages: { limit: 90, per: 'hour' }, imgbb: { limit: 4500, per: 'month' }, s3: null });
-    expect(loadConfig({ S3_BUDGET: '10000/day', IMGBB_BUDGET: 'off' }).cloud.budgets).toMatchObject({ s3: { limit: 10000, per: 'day' }, imgbb: null });
-    expect(() => loadConfig({ POSTIMAGES_BUDGET: '100 per hour' })).toThrow(/POSTIMAGES_BUDGET="100 per hour": expected <uploads>\/<window>/);
+    expect(loadConfig({}).cloud.budgets).toEqual({
+      postimages: { limit: 90, per: 'hour' },
+      imgbb: { limit: 4500, per: 'month' },
+      s3: null,
+    });
+    expect(loadConfig({ S3_BUDGET: '10000/day', IMGBB_BUDGET: 'off' }).cloud.budgets).toMatchObject({
+      s3: { limit: 10000, per: 'day' },
+      imgbb: null,
+    });
+    expect(() => loadConfig({ POSTIMAGES_BUDGET: '100 per hour' })).toThrow(
+      /POSTIMAGES_BUDGET="100 per hour": expected <uploads>\/<window>/,
+    );
   });
 
   it('put s3 first in the default chain', () => {
@@ -58,11 +83,25 @@ describe('ProviderBudget', () => {
     expect(await budget.take()).toEqual({ ok: true });
     expect(await budget.take()).toEqual({ ok: true });
     const spent = await budget.take();
-    expect(spent).toEqual({ ok: false, reason: 'budget spent: 2 uploads per hour used; resets at 2026-12-07T11:00:00.000Z', resetsAt: new Date('2026-12-07T11:00:00Z') });
-    expect(await budget.status()).toEqual({ limit: 2, per: 'hour', used: 2, resetsAt: new Date('2026-12-07T11:00:00Z') });
+    expect(spent).toEqual({
+      ok: false,
+      reason: 'budget spent: 2 uploads per hour used; resets at 2026-12-07T11:00:00.000Z',
+      resetsAt: new Date('2026-12-07T11:00:00Z'),
+    });
+    expect(await budget.status()).toEqual({
+      limit: 2,
+      per: 'hour',
+      used: 2,
+      resetsAt: new Date('2026-12-07T11:00:00Z'),
+    });
     now = new Date('2026-12-07T11:00:00Z');
     expect(await budget.take()).toEqual({ ok: true });
-    expect(await budget.status()).toEqual({ limit: 2, per: 'hour', used: 1, resetsAt: new Date('2026-12-07T12:00:00Z') });
+    expect(await budget.status()).toEqual({
+      limit: 2,
+      per: 'hour',
+      used: 1,
+      resetsAt: new Date('2026-12-07T12:00:00Z'),
+    });
   });
 
   it('skips the provider when the count cannot be read', async () => {

@@ -49,8 +49,28 @@ describe('the recording store and the SQLite change log', () => {
     const second = makeImage(m);
     await store.addImage(m.id, second);
     expect(await store.updateImage(image.id, { replication: { leaseOwner: 'w', leaseUntil: at(99_000) } })).toBe(true);
-    expect(await store.updateImage(image.id, { replication: { status: 'REPLICATED', leaseOwner: null, leaseUntil: null }, cloudUrl: 'https://i.example/x.jpg', service: 'IMGBB' })).toBe(true);
-    expect(await store.beginDeletion({ imageId: second.id, userId: c.userId, localKeys: [], cloud: null, cloudDeleted: false, requestedAt: at(0), attempts: 0, nextAttemptAt: null, lastError: null, leaseOwner: null, leaseUntil: null })).toBe(true);
+    expect(
+      await store.updateImage(image.id, {
+        replication: { status: 'REPLICATED', leaseOwner: null, leaseUntil: null },
+        cloudUrl: 'https://i.example/x.jpg',
+        service: 'IMGBB',
+      }),
+    ).toBe(true);
+    expect(
+      await store.beginDeletion({
+        imageId: second.id,
+        userId: c.userId,
+        localKeys: [],
+        cloud: null,
+        cloudDeleted: false,
+        requestedAt: at(0),
+        attempts: 0,
+        nextAttemptAt: null,
+        lastError: null,
+        leaseOwner: null,
+        leaseUntil: null,
+      }),
+    ).toBe(true);
     // A second deletion of the same image removes nothing and records nothing.
     expect(await store.removeImage(second.id)).toBe(false);
 
@@ -63,7 +83,9 @@ describe('the recording store and the SQLite change log', () => {
       ['IMAGE_CHANGED', image.id],
       ['IMAGE_DELETED', second.id],
     ]);
-    expect(changes.every((ch) => ch.conversationId === c.id && ch.messageId === m.id && ch.userId === c.userId)).toBe(true);
+    expect(changes.every((ch) => ch.conversationId === c.id && ch.messageId === m.id && ch.userId === c.userId)).toBe(
+      true,
+    );
     const cursors = changes.map((ch) => Number(ch.cursor));
     expect([...cursors].sort((a, b) => a - b)).toEqual(cursors);
   });
@@ -80,7 +102,8 @@ describe('the recording store and the SQLite change log', () => {
     const got = (await next).value as Change;
     expect(got.messageId).toBe(later.id);
     await store.addMessage(makeMessage(c, { id: 'bbbbbbbbbbbbbbbbbbbbbbbb' }));
-    const resumed = inner.tailChanges({ signal: abort.signal, pollMs: 10, wake, after: got.cursor })[Symbol.asyncIterator]();
+    const resumedChanges = inner.tailChanges({ signal: abort.signal, pollMs: 10, wake, after: got.cursor });
+    const resumed = resumedChanges[Symbol.asyncIterator]();
     expect(((await resumed.next()).value as Change).messageId).toBe('bbbbbbbbbbbbbbbbbbbbbbbb');
     abort.abort();
   });
@@ -88,7 +111,14 @@ describe('the recording store and the SQLite change log', () => {
   it('keeps the write when the append fails, and says so in the log', async () => {
     const lines: string[] = [];
     const captured = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
-    const failing = recordingStore(inner, { changes: { appendChanges: () => Promise.reject(new Error('disk full')), tailChanges: inner.tailChanges.bind(inner) }, wake, log: captured });
+    const failing = recordingStore(inner, {
+      changes: {
+        appendChanges: () => Promise.reject(new Error('disk full')),
+        tailChanges: inner.tailChanges.bind(inner),
+      },
+      wake,
+      log: captured,
+    });
     const c = makeConversation();
     await failing.createConversation(c);
     const m = makeMessage(c);
@@ -144,9 +174,22 @@ describe('the change feed', () => {
 
 describe('the MongoDB change documents', () => {
   it('map both ways, with a cursor that orders by time', () => {
-    const change = { kind: 'IMAGE_CHANGED' as const, conversationId: 'c'.repeat(24), userId: 'alice', messageId: 'm'.repeat(24), imageId: 'i'.repeat(24) };
+    const change = {
+      kind: 'IMAGE_CHANGED' as const,
+      conversationId: 'c'.repeat(24),
+      userId: 'alice',
+      messageId: 'm'.repeat(24),
+      imageId: 'i'.repeat(24),
+    };
     const doc = changeToDoc(change, at(5000));
-    expect(doc).toMatchObject({ kind: 'IMAGE_CHANGED', conversation_id: change.conversationId, user_id: 'alice', message_id: change.messageId, image_id: change.imageId, at: at(5000) });
+    expect(doc).toMatchObject({
+      kind: 'IMAGE_CHANGED',
+      conversation_id: change.conversationId,
+      user_id: 'alice',
+      message_id: change.messageId,
+      image_id: change.imageId,
+      at: at(5000),
+    });
     const back = docToChange(doc);
     expect(back).toMatchObject({ ...change, at: at(5000) });
     expect(back.cursor).toBe(`${at(5000).getTime()}:${doc._id.toHexString()}`);
@@ -160,7 +203,13 @@ describe('errors of a subscription', () => {
     const { createErrorFormatter } = await import('../../src/graphql/errors.js');
     const format = createErrorFormatter({ isProduction: true, introspection: false });
     const slow = new SubscriberTooSlowError('This subscription fell more than 1000 updates behind and was ended.');
-    const [kept, masked] = formatSubscriptionErrors([new GraphQLError(slow.message, { originalError: slow }), new GraphQLError('boom', { originalError: new Error('boom') })], format);
+    const [kept, masked] = formatSubscriptionErrors(
+      [
+        new GraphQLError(slow.message, { originalError: slow }),
+        new GraphQLError('boom', { originalError: new Error('boom') }),
+      ],
+      format,
+    );
     expect(kept).toMatchObject({ message: slow.message, extensions: { code: 'SERVICE_UNAVAILABLE' } });
     expect(masked).toMatchObject({ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
   });

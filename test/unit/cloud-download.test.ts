@@ -21,7 +21,8 @@ beforeAll(async () => {
     if (url.pathname === '/img') return res.writeHead(200, { 'Content-Length': BYTES.length }).end(BYTES);
     if (url.pathname === '/to') return res.writeHead(302, { Location: url.searchParams.get('u') ?? '/' }).end();
     if (url.pathname === '/loop') return res.writeHead(301, { Location: '/loop' }).end();
-    if (url.pathname === '/declared-big') return res.writeHead(200, { 'Content-Length': 10_000 }).end(Buffer.alloc(10_000));
+    if (url.pathname === '/declared-big')
+      return res.writeHead(200, { 'Content-Length': 10_000 }).end(Buffer.alloc(10_000));
     if (url.pathname === '/chunked-big') {
       res.writeHead(200);
       for (let i = 0; i < 20; i++) res.write(Buffer.alloc(1000));
@@ -42,7 +43,13 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const policy: DownloadPolicy = { allowedHosts: [], requireHttps: false, maxBytes: 5000, timeoutMs: 500, maxRedirects: 2 };
+const policy: DownloadPolicy = {
+  allowedHosts: [],
+  requireHttps: false,
+  maxBytes: 5000,
+  timeoutMs: 500,
+  maxRedirects: 2,
+};
 let n = 0;
 const target = () => join(dir, `f${n++}`);
 
@@ -63,13 +70,21 @@ describe('downloadToFile', () => {
   it('refuses a redirect out of the allow list, before connecting to it', async () => {
     const path = target();
     const out = `${base.replace('127.0.0.1', 'localhost')}/img`;
-    await expect(downloadToFile(`${base}/to?u=${encodeURIComponent(out)}`, path, policy)).rejects.toThrow(/redirected to a refused URL: .*origin http:\/\/localhost:\d+ is not one of/);
+    await expect(downloadToFile(`${base}/to?u=${encodeURIComponent(out)}`, path, policy)).rejects.toThrow(
+      /redirected to a refused URL: .*origin http:\/\/localhost:\d+ is not one of/,
+    );
     // The same host on another port is another service: refused before connecting.
     const otherPort = `http://127.0.0.1:1/img`;
-    await expect(downloadToFile(`${base}/to?u=${encodeURIComponent(otherPort)}`, path, policy)).rejects.toThrow(/redirected to a refused URL: .*127\.0\.0\.1:1 is not one of/);
+    await expect(downloadToFile(`${base}/to?u=${encodeURIComponent(otherPort)}`, path, policy)).rejects.toThrow(
+      /redirected to a refused URL: .*127\.0\.0\.1:1 is not one of/,
+    );
     await expect(downloadToFile(otherPort, path, policy)).rejects.toThrow(/127\.0\.0\.1:1 is not one of/);
-    await expect(downloadToFile(`${base.replace('http://', 'http://evil@')}/img`, path, policy)).rejects.toThrow(/credentials/);
-    await expect(downloadToFile(`${base}/to?u=${encodeURIComponent('http://169.254.169.254/latest/meta-data/')}`, path, policy)).rejects.toThrow(/169\.254\.169\.254/);
+    await expect(downloadToFile(`${base.replace('http://', 'http://evil@')}/img`, path, policy)).rejects.toThrow(
+      /credentials/,
+    );
+    await expect(
+      downloadToFile(`${base}/to?u=${encodeURIComponent('http://169.254.169.254/latest/meta-data/')}`, path, policy),
+    ).rejects.toThrow(/169\.254\.169\.254/);
     expect(existsSync(path)).toBe(false);
   });
 
@@ -79,7 +94,9 @@ describe('downloadToFile', () => {
 
   it('refuses a body over the size cap, declared or streamed, and leaves no file', async () => {
     const a = target();
-    await expect(downloadToFile(`${base}/declared-big`, a, policy)).rejects.toThrow(/10000 bytes, over the 5000-byte limit/);
+    await expect(downloadToFile(`${base}/declared-big`, a, policy)).rejects.toThrow(
+      /10000 bytes, over the 5000-byte limit/,
+    );
     const b = target();
     await expect(downloadToFile(`${base}/chunked-big`, b, policy)).rejects.toThrow(/5000/);
     expect(existsSync(a) || existsSync(b)).toBe(false);
@@ -101,11 +118,21 @@ describe('downloadToFile', () => {
 describe('refusal', () => {
   it('allows only listed hosts, https in production, and no credentials', () => {
     expect(refusal('https://i.postimg.cc/a/b.jpg', { allowedHosts: ['i.postimg.cc'], requireHttps: true })).toBeNull();
-    expect(refusal('http://i.postimg.cc/a/b.jpg', { allowedHosts: ['i.postimg.cc'], requireHttps: true })).toMatch(/https only/);
-    expect(refusal('https://user:pw@i.postimg.cc/a.jpg', { allowedHosts: ['i.postimg.cc'], requireHttps: true })).toMatch(/credentials/);
-    expect(refusal('file:///etc/passwd', { allowedHosts: ['i.postimg.cc'], requireHttps: false })).toMatch(/scheme "file:"/);
-    expect(refusal('https://i.postimg.cc.evil.example/a.jpg', { allowedHosts: ['i.postimg.cc'], requireHttps: true })).toMatch(/RESTORE_ALLOWED_HOSTS.*is not one of/);
-    expect(refusal('https://i.postimg.cc:8443/a.jpg', { allowedHosts: ['i.postimg.cc'], requireHttps: true })).toMatch(/i\.postimg\.cc:8443 is not one of/);
+    expect(refusal('http://i.postimg.cc/a/b.jpg', { allowedHosts: ['i.postimg.cc'], requireHttps: true })).toMatch(
+      /https only/,
+    );
+    expect(
+      refusal('https://user:pw@i.postimg.cc/a.jpg', { allowedHosts: ['i.postimg.cc'], requireHttps: true }),
+    ).toMatch(/credentials/);
+    expect(refusal('file:///etc/passwd', { allowedHosts: ['i.postimg.cc'], requireHttps: false })).toMatch(
+      /scheme "file:"/,
+    );
+    expect(
+      refusal('https://i.postimg.cc.evil.example/a.jpg', { allowedHosts: ['i.postimg.cc'], requireHttps: true }),
+    ).toMatch(/RESTORE_ALLOWED_HOSTS.*is not one of/);
+    expect(refusal('https://i.postimg.cc:8443/a.jpg', { allowedHosts: ['i.postimg.cc'], requireHttps: true })).toMatch(
+      /i\.postimg\.cc:8443 is not one of/,
+    );
     expect(refusal('not a url', { allowedHosts: [], requireHttps: false })).toMatch(/not a valid URL/);
   });
 });

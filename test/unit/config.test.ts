@@ -28,7 +28,15 @@ describe('loadConfig', () => {
     expect(c.cloud.imgbb.apiUrl).toBe('https://api.imgbb.com/1/upload');
     expect(c.cloud.imgbb.expirationSeconds).toBeNull();
     expect(c.cloud.timeoutMs).toBe(15_000);
-    expect(c.limits).toMatchObject({ maxUploadBytes: 52_428_800, maxInputPixels: 100_000_000, maxFiles: 10, imageMaxKb: 500, thumbnailSize: 256, maxDimension: 2048, keepPng: false });
+    expect(c.limits).toMatchObject({
+      maxUploadBytes: 52_428_800,
+      maxInputPixels: 100_000_000,
+      maxFiles: 10,
+      imageMaxKb: 500,
+      thumbnailSize: 256,
+      maxDimension: 2048,
+      keepPng: false,
+    });
     expect(c.localRetentionDays).toBeNull();
     expect(c.reconcileIntervalMinutes).toBeNull();
     expect(c.logLevel).toBe('info');
@@ -37,25 +45,60 @@ describe('loadConfig', () => {
 
   it('reads the s3 provider settings, and refuses half credentials, a bad bucket name or prefix', () => {
     expect(loadConfig({}).cloud.s3).toBeNull();
-    const base = { CLOUD_PROVIDERS: 's3,postimages', S3_BUCKET: 'chat-images', S3_PUBLIC_BASE_URL: 'https://cdn.example.com/' };
+    const base = {
+      CLOUD_PROVIDERS: 's3,postimages',
+      S3_BUCKET: 'chat-images',
+      S3_PUBLIC_BASE_URL: 'https://cdn.example.com/',
+    };
     expect(loadConfig(base).cloud).toMatchObject({
       providers: ['s3', 'postimages'],
-      s3: { bucket: 'chat-images', region: 'us-east-1', endpoint: null, forcePathStyle: false, credentials: null, keyPrefix: '', publicBaseUrl: 'https://cdn.example.com', presignTtlSeconds: 3600 },
+      s3: {
+        bucket: 'chat-images',
+        region: 'us-east-1',
+        endpoint: null,
+        forcePathStyle: false,
+        credentials: null,
+        keyPrefix: '',
+        publicBaseUrl: 'https://cdn.example.com',
+        presignTtlSeconds: 3600,
+      },
     });
-    const full = loadConfig({ ...base, S3_ENDPOINT: 'http://127.0.0.1:9000', S3_FORCE_PATH_STYLE: 'true', S3_ACCESS_KEY_ID: 'AK', S3_SECRET_ACCESS_KEY: 'SK', S3_KEY_PREFIX: 'chat/images/', S3_REGION: 'auto' });
-    expect(full.cloud.s3).toMatchObject({ endpoint: 'http://127.0.0.1:9000', forcePathStyle: true, credentials: { accessKeyId: 'AK', secretAccessKey: 'SK' }, keyPrefix: 'chat/images/', region: 'auto' });
-    expect(errorOf({ ...base, S3_ACCESS_KEY_ID: 'AK' })).toMatch(/S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together/);
+    const full = loadConfig({
+      ...base,
+      S3_ENDPOINT: 'http://127.0.0.1:9000',
+      S3_FORCE_PATH_STYLE: 'true',
+      S3_ACCESS_KEY_ID: 'AK',
+      S3_SECRET_ACCESS_KEY: 'SK',
+      S3_KEY_PREFIX: 'chat/images/',
+      S3_REGION: 'auto',
+    });
+    expect(full.cloud.s3).toMatchObject({
+      endpoint: 'http://127.0.0.1:9000',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'AK', secretAccessKey: 'SK' },
+      keyPrefix: 'chat/images/',
+      region: 'auto',
+    });
+    expect(errorOf({ ...base, S3_ACCESS_KEY_ID: 'AK' })).toMatch(
+      /S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together/,
+    );
     expect(errorOf({ ...base, S3_BUCKET: 'Bad_Bucket' })).toMatch(/S3_BUCKET.*bucket name/);
     expect(errorOf({ ...base, S3_KEY_PREFIX: 'no-slash' })).toMatch(/S3_KEY_PREFIX/);
     // A private bucket: presigned URLs.
-    expect(loadConfig({ S3_BUCKET: 'chat-images', S3_PRESIGN_TTL_SECONDS: '600' }).cloud.s3).toMatchObject({ publicBaseUrl: null, presignTtlSeconds: 600 });
+    expect(loadConfig({ S3_BUCKET: 'chat-images', S3_PRESIGN_TTL_SECONDS: '600' }).cloud.s3).toMatchObject({
+      publicBaseUrl: null,
+      presignTtlSeconds: 600,
+    });
     expect(errorOf({ S3_BUCKET: 'chat-images', S3_PRESIGN_TTL_SECONDS: '700000' })).toMatch(/S3_PRESIGN_TTL_SECONDS/);
     expect(errorOf({ CLOUD_PROVIDERS: 's3,ftp' })).toMatch(/postimages, imgbb, s3/);
   });
 
   it('reads the seed adoption settings, refusing an owner that is no user id', () => {
     expect(loadConfig({})).toMatchObject({ legacyDefaultOwner: null, legacyStaticLinks: true });
-    expect(loadConfig({ LEGACY_DEFAULT_OWNER: 'archive', LEGACY_STATIC_LINKS: 'false' })).toMatchObject({ legacyDefaultOwner: 'archive', legacyStaticLinks: false });
+    expect(loadConfig({ LEGACY_DEFAULT_OWNER: 'archive', LEGACY_STATIC_LINKS: 'false' })).toMatchObject({
+      legacyDefaultOwner: 'archive',
+      legacyStaticLinks: false,
+    });
     expect(errorOf({ LEGACY_DEFAULT_OWNER: 'a b' })).toMatch(/LEGACY_DEFAULT_OWNER.*user id/);
     expect(errorOf({ LEGACY_STATIC_LINKS: 'maybe' })).toMatch(/LEGACY_STATIC_LINKS.*true or false/);
   });
@@ -102,7 +145,15 @@ describe('loadConfig', () => {
     expect(c.cloud.postimages).toEqual({ apiKey: 'pk', apiUrl: 'http://127.0.0.1:9/up' });
     expect(c.cloud.imgbb).toEqual({ apiKey: 'ik', apiUrl: 'http://127.0.0.1:9/imgbb', expirationSeconds: 600 });
     expect(c.cloud.timeoutMs).toBe(2500);
-    expect(c.limits).toMatchObject({ maxUploadBytes: 1000, maxInputPixels: 2000, maxFiles: 3, imageMaxKb: 200, thumbnailSize: 128, maxDimension: 0, keepPng: true });
+    expect(c.limits).toMatchObject({
+      maxUploadBytes: 1000,
+      maxInputPixels: 2000,
+      maxFiles: 3,
+      imageMaxKb: 200,
+      thumbnailSize: 128,
+      maxDimension: 0,
+      keepPng: true,
+    });
     expect(c.restoreAllowedHosts).toEqual(['i.ibb.co', 'i.postimg.cc']);
     expect(c.localRetentionDays).toBe(30);
     expect(c.reconcileIntervalMinutes).toBe(60);
@@ -112,15 +163,42 @@ describe('loadConfig', () => {
   it.each([
     [{ PORT: 'abc' }, 'Invalid configuration: PORT="abc": expected a whole number from 0 to 65535'],
     [{ PORT: '70000' }, 'Invalid configuration: PORT="70000": expected a whole number from 0 to 65535'],
-    [{ IMGBB_EXPIRATION: '30' }, 'Invalid configuration: IMGBB_EXPIRATION="30": expected a whole number from 60 to 15552000'],
-    [{ CLOUD_PROVIDERS: 'postimages,flickr' }, 'Invalid configuration: CLOUD_PROVIDERS="postimages,flickr": expected a comma-separated list of postimages, imgbb, s3'],
-    [{ MONGODB_URI: 'postgres://x' }, 'Invalid configuration: MONGODB_URI="postgres://x": expected a mongodb:// or mongodb+srv:// connection string'],
-    [{ LOG_LEVEL: 'loud' }, 'Invalid configuration: LOG_LEVEL="loud": expected one of fatal, error, warn, info, debug, trace, silent'],
-    [{ PUBLIC_BASE_URL: 'ftp://x' }, 'Invalid configuration: PUBLIC_BASE_URL="ftp://x": expected an http:// or https:// URL'],
-    [{ AUTH_JWT_SECRET: 'short' }, 'Invalid configuration: AUTH_JWT_SECRET=(hidden): expected at least 32 characters for an HS256 secret'],
-    [{ FILES_ACCEL_REDIRECT_PREFIX: '_protected' }, 'Invalid configuration: FILES_ACCEL_REDIRECT_PREFIX="_protected": expected an absolute path such as /_protected (nginx internal location)'],
-    [{ FILES_ACCEL_REDIRECT_PREFIX: '/' }, 'Invalid configuration: FILES_ACCEL_REDIRECT_PREFIX="/": expected an absolute path such as /_protected (nginx internal location)'],
-    [{ FILES_ACCEL_REDIRECT_PREFIX: '/a/../b' }, 'Invalid configuration: FILES_ACCEL_REDIRECT_PREFIX="/a/../b": expected an absolute path such as /_protected (nginx internal location)'],
+    [
+      { IMGBB_EXPIRATION: '30' },
+      'Invalid configuration: IMGBB_EXPIRATION="30": expected a whole number from 60 to 15552000',
+    ],
+    [
+      { CLOUD_PROVIDERS: 'postimages,flickr' },
+      'Invalid configuration: CLOUD_PROVIDERS="postimages,flickr": expected a comma-separated list of postimages, imgbb, s3',
+    ],
+    [
+      { MONGODB_URI: 'postgres://x' },
+      'Invalid configuration: MONGODB_URI="postgres://x": expected a mongodb:// or mongodb+srv:// connection string',
+    ],
+    [
+      { LOG_LEVEL: 'loud' },
+      'Invalid configuration: LOG_LEVEL="loud": expected one of fatal, error, warn, info, debug, trace, silent',
+    ],
+    [
+      { PUBLIC_BASE_URL: 'ftp://x' },
+      'Invalid configuration: PUBLIC_BASE_URL="ftp://x": expected an http:// or https:// URL',
+    ],
+    [
+      { AUTH_JWT_SECRET: 'short' },
+      'Invalid configuration: AUTH_JWT_SECRET=(hidden): expected at least 32 characters for an HS256 secret',
+    ],
+    [
+      { FILES_ACCEL_REDIRECT_PREFIX: '_protected' },
+      'Invalid configuration: FILES_ACCEL_REDIRECT_PREFIX="_protected": expected an absolute path such as /_protected (nginx internal location)',
+    ],
+    [
+      { FILES_ACCEL_REDIRECT_PREFIX: '/' },
+      'Invalid configuration: FILES_ACCEL_REDIRECT_PREFIX="/": expected an absolute path such as /_protected (nginx internal location)',
+    ],
+    [
+      { FILES_ACCEL_REDIRECT_PREFIX: '/a/../b' },
+      'Invalid configuration: FILES_ACCEL_REDIRECT_PREFIX="/a/../b": expected an absolute path such as /_protected (nginx internal location)',
+    ],
   ])('refuses %o with one line naming the variable, the problem and what is accepted', (env, line) => {
     expect(errorOf(env)).toBe(line);
   });
@@ -130,12 +208,19 @@ describe('loadConfig', () => {
   });
 
   it('refuses to start in production without real auth settings', () => {
-    expect(errorOf({ NODE_ENV: 'production', FILE_URL_SECRET: SECRET })).toMatch(/^Invalid configuration: AUTH_JWT_SECRET and AUTH_JWKS_URL are both unset/);
-    expect(loadConfig({ NODE_ENV: 'production', FILE_URL_SECRET: SECRET, AUTH_JWKS_URL: 'https://id.example.com/jwks' }).auth.mode).toBe('jwt');
+    expect(errorOf({ NODE_ENV: 'production', FILE_URL_SECRET: SECRET })).toMatch(
+      /^Invalid configuration: AUTH_JWT_SECRET and AUTH_JWKS_URL are both unset/,
+    );
+    expect(
+      loadConfig({ NODE_ENV: 'production', FILE_URL_SECRET: SECRET, AUTH_JWKS_URL: 'https://id.example.com/jwks' }).auth
+        .mode,
+    ).toBe('jwt');
   });
 
   it('refuses to start in production without FILE_URL_SECRET', () => {
-    expect(errorOf({ NODE_ENV: 'production', AUTH_JWT_SECRET: SECRET })).toMatch(/^Invalid configuration: FILE_URL_SECRET is unset/);
+    expect(errorOf({ NODE_ENV: 'production', AUTH_JWT_SECRET: SECRET })).toMatch(
+      /^Invalid configuration: FILE_URL_SECRET is unset/,
+    );
   });
 
   it('treats empty strings as unset', () => {

@@ -10,18 +10,24 @@ describe('cursors', () => {
     expect(decodeCursor(encodeCursor(c))).toEqual(c);
   });
 
-  it.each(['', 'not-base64-json', Buffer.from('{"t":1}').toString('base64url'), Buffer.from('[1.5,"x"]').toString('base64url'), Buffer.from('[1,""]').toString('base64url')])(
-    'refuse the malformed cursor %j with BAD_USER_INPUT',
-    (s) => {
-      expect(() => decodeCursor(s)).toThrow(BadUserInputError);
-    },
-  );
+  it.each([
+    '',
+    'not-base64-json',
+    Buffer.from('{"t":1}').toString('base64url'),
+    Buffer.from('[1.5,"x"]').toString('base64url'),
+    Buffer.from('[1,""]').toString('base64url'),
+  ])('refuse the malformed cursor %j with BAD_USER_INPUT', (s) => {
+    expect(() => decodeCursor(s)).toThrow(BadUserInputError);
+  });
 });
 
 describe('ids', () => {
   it('are 24 hex characters led by the creation second', () => {
     let n = 0;
-    const gen = createIdGenerator(() => new Date(0x65000000 * 1000), (k) => Buffer.alloc(k, ++n));
+    const gen = createIdGenerator(
+      () => new Date(0x65000000 * 1000),
+      (k) => Buffer.alloc(k, ++n),
+    );
     const a = gen();
     const b = gen();
     expect(a).toMatch(/^65000000[0-9a-f]{16}$/);
@@ -47,7 +53,9 @@ describe('UrlSigner', () => {
     expect(url.pathname).toBe('/files/uploads/img_20260101_000000_ab12cd34.jpg');
     const exp = url.searchParams.get('exp') as string;
     expect(Number(exp)).toBeGreaterThanOrEqual(now.getTime() / 1000 + 3600);
-    expect(signer.verify('uploads/img_20260101_000000_ab12cd34.jpg', exp, url.searchParams.get('sig') as string)).toBe(true);
+    expect(signer.verify('uploads/img_20260101_000000_ab12cd34.jpg', exp, url.searchParams.get('sig') as string)).toBe(
+      true,
+    );
   });
 
   it('rejects another key, a changed expiry, a forged or malformed signature, and an expired URL', () => {
@@ -56,9 +64,20 @@ describe('UrlSigner', () => {
     const sig = url.searchParams.get('sig') as string;
     expect(signer.verify('uploads/b.jpg', exp, sig)).toBe(false);
     expect(signer.verify('uploads/a.jpg', String(Number(exp) + 1), sig)).toBe(false);
-    expect(signer.verify('uploads/a.jpg', exp, sig.replace(/^./, (c) => (c === 'a' ? 'b' : 'a')))).toBe(false);
+    expect(
+      signer.verify(
+        'uploads/a.jpg',
+        exp,
+        sig.replace(/^./, (c) => (c === 'a' ? 'b' : 'a')),
+      ),
+    ).toBe(false);
     expect(signer.verify('uploads/a.jpg', exp, 'zz')).toBe(false);
-    const later = new UrlSigner('s'.repeat(32), 'http://localhost:4000', 3600, () => new Date((Number(exp) + 1) * 1000));
+    const later = new UrlSigner(
+      's'.repeat(32),
+      'http://localhost:4000',
+      3600,
+      () => new Date((Number(exp) + 1) * 1000),
+    );
     expect(later.verify('uploads/a.jpg', exp, sig)).toBe(false);
   });
 

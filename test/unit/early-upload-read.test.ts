@@ -10,7 +10,10 @@ import { drainUnread, fileSource } from '../../src/graphql/uploads.js';
 /** The parser's side of an Upload, which its type definitions leave out. */
 type ParserUpload = Upload & { resolve(file: FileUpload): void; reject(error: Error): void };
 
-function filePart(chunks: string[], o: { endless?: boolean } = {}): { upload: Upload; raw: Readable & { truncated?: boolean }; pulled: () => number } {
+function filePart(
+  chunks: string[],
+  o: { endless?: boolean } = {},
+): { upload: Upload; raw: Readable & { truncated?: boolean }; pulled: () => number } {
   let pulled = 0;
   let i = 0;
   const raw = new Readable({
@@ -93,7 +96,7 @@ describe('uploaded files are received ahead of the resolver', () => {
     await expect(broken.upload.promise.then((f) => f.createReadStream())).rejects.toThrow('Unexpected end of form');
   });
 
-  it('is the one relay the upload path reads: not wrapped again, and a body cut short mid-read is the client\'s 400', async () => {
+  it("is the one relay the upload path reads: not wrapped again, and a body cut short mid-read is the client's 400", async () => {
     const part = filePart(Array.from({ length: 100 }, () => 'abcdef'));
     run({ variables: { file: part.upload } }, 64);
     await settle();
@@ -112,13 +115,19 @@ describe('uploaded files are received ahead of the resolver', () => {
   });
 
   it('survives a body cut short while a refused request drains it, or before anyone read it', async () => {
-    const drained = filePart(Array.from({ length: 100 }, () => 'abcdef'), { endless: true });
+    const drained = filePart(
+      Array.from({ length: 100 }, () => 'abcdef'),
+      { endless: true },
+    );
     run({ variables: { file: drained.upload } }, 64);
     await settle();
     drainUnread([drained.upload.promise]);
     await settle();
     drained.raw.destroy(new Error('Unexpected end of form'));
-    const unread = filePart(Array.from({ length: 100 }, () => 'abcdef'), { endless: true });
+    const unread = filePart(
+      Array.from({ length: 100 }, () => 'abcdef'),
+      { endless: true },
+    );
     run({ variables: { file: unread.upload } }, 64);
     await settle();
     unread.raw.destroy(new Error('Unexpected end of form'));

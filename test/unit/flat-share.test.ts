@@ -16,7 +16,12 @@ function byMap(data: Buffer, channels: number): number {
     samples++;
   }
   if (samples === 0) return 0;
-  return [...counts.values()].sort((a, b) => b - a).slice(0, 8).reduce((a, b) => a + b, 0) / samples;
+  return (
+    [...counts.values()]
+      .sort((a, b) => b - a)
+      .slice(0, 8)
+      .reduce((a, b) => a + b, 0) / samples
+  );
 }
 
 function pixels(count: number, channels: number, palette: number, seed: number): Buffer {
@@ -43,7 +48,12 @@ describe('flatShare', () => {
     [3, 5000],
     [4, 200_000],
   ])('gives the Map count’s answer (%i channels, %i colours)', (channels, palette) => {
-    for (const [count, seed] of [[1, 1], [17, 2], [4096, 3], [300_000, 4]] as const) {
+    for (const [count, seed] of [
+      [1, 1],
+      [17, 2],
+      [4096, 3],
+      [300_000, 4],
+    ] as const) {
       const data = pixels(count, channels, palette, seed + palette);
       expect(flatShare({ data, channels })).toBeCloseTo(byMap(data, channels), 12);
     }

@@ -27,7 +27,12 @@ export function pngHeaderOnly(width: number, height: number): Buffer {
   };
   const ihdr = Buffer.concat([u32(width), u32(height), Buffer.from([8, 6, 0, 0, 0])]);
   const signature = Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]);
-  return Buffer.concat([signature, chunk('IHDR', ihdr), chunk('IDAT', Buffer.alloc(8)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    signature,
+    chunk('IHDR', ihdr),
+    chunk('IDAT', Buffer.alloc(8)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /**
@@ -40,11 +45,15 @@ export function heifHeaderOnly(brand: 'heic' | 'avif', width: number, height: nu
     const body = Buffer.concat(parts);
     return Buffer.concat([u32(body.length + 8), Buffer.from(type, 'latin1'), body]);
   };
-  const full = (type: string, version: number, ...parts: Buffer[]) => box(type, Buffer.from([version, 0, 0, 0]), ...parts);
+  const full = (type: string, version: number, ...parts: Buffer[]) =>
+    box(type, Buffer.from([version, 0, 0, 0]), ...parts);
   const codec = brand === 'heic' ? 'hvc1' : 'av01';
   const config =
     brand === 'heic'
-      ? box('hvcC', Buffer.from([1, 1, 0x60, 0, 0, 0, 0x90, 0, 0, 0, 0, 0, 90, 0xf0, 0, 0xfc, 0xfd, 0xf8, 0xf8, 0, 0, 0x0f, 0]))
+      ? box(
+          'hvcC',
+          Buffer.from([1, 1, 0x60, 0, 0, 0, 0x90, 0, 0, 0, 0, 0, 90, 0xf0, 0, 0xfc, 0xfd, 0xf8, 0xf8, 0, 0, 0x0f, 0]),
+        )
       : box('av1C', Buffer.from([0x81, 0x00, 0x0c, 0x00]));
   const coded = Buffer.alloc(64);
   const meta = (dataOffset: number) =>
@@ -56,7 +65,11 @@ export function heifHeaderOnly(brand: 'heic' | 'avif', width: number, height: nu
       full('iinf', 0, u16(1), full('infe', 2, u16(1), u16(0), Buffer.from(codec), Buffer.from([0]))),
       // iloc v0, 4-byte offsets and lengths: item 1 is one extent in mdat.
       full('iloc', 0, Buffer.from([0x44, 0x00]), u16(1), u16(1), u16(0), u16(1), u32(dataOffset), u32(coded.length)),
-      box('iprp', box('ipco', config, full('ispe', 0, u32(width), u32(height))), full('ipma', 0, u32(1), u16(1), Buffer.from([2, 0x81, 0x02]))),
+      box(
+        'iprp',
+        box('ipco', config, full('ispe', 0, u32(width), u32(height))),
+        full('ipma', 0, u32(1), u16(1), Buffer.from([2, 0x81, 0x02])),
+      ),
     );
   const ftyp = box('ftyp', Buffer.from(brand), u32(0), Buffer.from('mif1'), Buffer.from(brand));
   const offset = ftyp.length + meta(0).length + 8;
@@ -88,14 +101,15 @@ export async function animatedGif(frames: number, width: number, height: number,
     .toBuffer();
 }
 
-
 /**
  * A phone photo: `width`×`height` stored sideways with EXIF orientation 6, camera make and a
  * GPS position in EXIF, XMP, and a Display P3 ICC profile. `marker` paints the stored image's
  * top-left corner red so a test can see where it lands after orientation.
  */
 export async function phonePhoto(base: Buffer, width: number, height: number, quality = 92): Promise<Buffer> {
-  const corner = await sharp({ create: { width: Math.round(width / 10), height: Math.round(height / 10), channels: 3, background: '#ff0000' } })
+  const corner = await sharp({
+    create: { width: Math.round(width / 10), height: Math.round(height / 10), channels: 3, background: '#ff0000' },
+  })
     .png()
     .toBuffer();
   return sharp(base)
@@ -107,7 +121,9 @@ export async function phonePhoto(base: Buffer, width: number, height: number, qu
       IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '48/1 51/1 24/1', GPSLongitudeRef: 'E', GPSLongitude: '2/1 21/1 3/1' },
     })
     .withMetadata({ orientation: 6 })
-    .withXmp('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/></x:xmpmeta>')
+    .withXmp(
+      '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/></x:xmpmeta>',
+    )
     .jpeg({ quality })
     .toBuffer();
 }

@@ -29,7 +29,9 @@ describe('naming', () => {
   });
 
   it('uses only the first 4 random bytes and refuses fewer', () => {
-    expect(imageFileName(new Date(0), Buffer.from([1, 2, 3, 4, 5, 6]), 'webp')).toBe('img_19700101_000000_01020304.webp');
+    expect(imageFileName(new Date(0), Buffer.from([1, 2, 3, 4, 5, 6]), 'webp')).toBe(
+      'img_19700101_000000_01020304.webp',
+    );
     expect(() => imageFileName(new Date(0), Buffer.from([1, 2]), 'webp')).toThrow(/4 random bytes/);
   });
 });
@@ -44,11 +46,18 @@ describe('configureSharp', () => {
     expect([cache.memory.max, cache.files.max, cache.items.max]).toEqual([0, 0, 0]);
   });
 
-  it('is what sizes the server\'s image queue', async () => {
+  it("is what sizes the server's image queue", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'his-core-'));
     const saved = process.env['UV_THREADPOOL_SIZE'];
     const core = async () => {
-      const c = await createCore(loadConfig({ SQLITE_PATH: join(dir, 'm.sqlite'), STORAGE_DIR: join(dir, 's'), FILE_URL_SECRET: TEST_FILE_URL_SECRET }), { log: pino({ level: 'silent' }) });
+      const c = await createCore(
+        loadConfig({
+          SQLITE_PATH: join(dir, 'm.sqlite'),
+          STORAGE_DIR: join(dir, 's'),
+          FILE_URL_SECRET: TEST_FILE_URL_SECRET,
+        }),
+        { log: pino({ level: 'silent' }) },
+      );
       await c.store.close();
       return c.imageConcurrency;
     };
@@ -113,7 +122,12 @@ describe('ImageProcessor', () => {
 
 describe('ImageProcessor fairness', () => {
   /** A job that starts, records its name, and ends when released. */
-  function gate(processor: ImageProcessor, started: string[], name: string, options: { owner: string; heavy?: boolean }) {
+  function gate(
+    processor: ImageProcessor,
+    started: string[],
+    name: string,
+    options: { owner: string; heavy?: boolean },
+  ) {
     let release!: () => void;
     const done = processor.run(
       () =>

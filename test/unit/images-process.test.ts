@@ -15,7 +15,11 @@ async function ingest(input: Buffer | string, o: Partial<ProcessOptions> = {}): 
 
 /** The colour of one pixel of an encoded image. */
 async function pixel(image: Buffer, x: number, y: number): Promise<number[]> {
-  const { data } = await sharp(image).extract({ left: x, top: y, width: 1, height: 1 }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { data } = await sharp(image)
+    .extract({ left: x, top: y, width: 1, height: 1 })
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return [...data];
 }
 
@@ -23,7 +27,11 @@ let hubble: Buffer;
 let coffee: Buffer;
 let chelsea: Buffer;
 beforeAll(async () => {
-  [hubble, coffee, chelsea] = await Promise.all([fixture('hubble_deep_field.jpg'), fixture('coffee.png'), fixture('chelsea.png')]);
+  [hubble, coffee, chelsea] = await Promise.all([
+    fixture('hubble_deep_field.jpg'),
+    fixture('coffee.png'),
+    fixture('chelsea.png'),
+  ]);
 });
 
 describe('processImage: a 24 MP phone photo', () => {
@@ -40,7 +48,13 @@ describe('processImage: a 24 MP phone photo', () => {
     const meta = await sharp(out.data).metadata();
     expect(meta.format).toBe('jpeg');
     expect(meta.space).toBe('srgb');
-    expect([meta.exif, meta.xmp, meta.icc, meta.iptc, meta.orientation]).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect([meta.exif, meta.xmp, meta.icc, meta.iptc, meta.orientation]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
     expect(out.data.includes('PhoneCo')).toBe(false);
     // Upright: portrait, 4000 wide for 6000 high (downscaled alike to fit the target).
     expect([out.width, out.height]).toEqual([meta.width, meta.height]);
@@ -90,7 +104,14 @@ describe('processImage keeps the format when it fits', () => {
   it('stores a small opaque PNG as JPEG in one encode (as the seed chatbot does), with a WebP thumbnail never enlarged and a tiny placeholder', async () => {
     const small = await sharp(coffee).resize(120, 80).png().toBuffer();
     const out = await ingest(small);
-    expect(out).toMatchObject({ format: 'jpeg', mimeType: 'image/jpeg', ext: 'jpg', width: 120, height: 80, encodes: 1 });
+    expect(out).toMatchObject({
+      format: 'jpeg',
+      mimeType: 'image/jpeg',
+      ext: 'jpg',
+      width: 120,
+      height: 80,
+      encodes: 1,
+    });
     expect([out.thumbnailWidth, out.thumbnailHeight]).toEqual([120, 80]);
     expect((await sharp(out.thumbnail).metadata()).format).toBe('webp');
   });
@@ -121,7 +142,9 @@ describe('processImage keeps the format when it fits', () => {
 
   it('with a core idle, streams a PNG too dense to be flat graphics through the encoder, to the same bytes as through memory', async () => {
     // Noise: 3 bytes per pixel even compressed, well over the 1.9 under which a PNG could be 40% flat.
-    const dense = await sharp(noise(600 * 400 * 3), { raw: { width: 600, height: 400, channels: 3 } }).png().toBuffer();
+    const dense = await sharp(noise(600 * 400 * 3), { raw: { width: 600, height: 400, channels: 3 } })
+      .png()
+      .toBuffer();
     const [memory, streamed] = [await ingest(dense), await ingest(dense, { spareCore: () => true })];
     expect(streamed.data.equals(memory.data)).toBe(true);
     expect(streamed.thumbnail.equals(memory.thumbnail)).toBe(true);
@@ -167,7 +190,11 @@ describe('processImage keeps the format when it fits', () => {
   });
 
   it('never keeps TIFF: JPEG when opaque, PNG when it has alpha', async () => {
-    expect(await ingest(await sharp(chelsea).tiff().toBuffer())).toMatchObject({ format: 'jpeg', ext: 'jpg', width: 451 });
+    expect(await ingest(await sharp(chelsea).tiff().toBuffer())).toMatchObject({
+      format: 'jpeg',
+      ext: 'jpg',
+      width: 451,
+    });
     // sharp's default TIFF compression is JPEG, which has no alpha.
     const alpha = await sharp(chelsea).ensureAlpha(0.5).tiff({ compression: 'lzw' }).toBuffer();
     const out = await ingest(alpha);
@@ -229,7 +256,9 @@ describe('processImage re-encodes what is over IMAGE_MAX_KB', () => {
   });
 
   it('keeps the alpha of an over-size WebP by staying WebP', async () => {
-    const noisy = await sharp(noise(1200 * 1200 * 4), { raw: { width: 1200, height: 1200, channels: 4 } }).webp({ lossless: true }).toBuffer();
+    const noisy = await sharp(noise(1200 * 1200 * 4), { raw: { width: 1200, height: 1200, channels: 4 } })
+      .webp({ lossless: true })
+      .toBuffer();
     expect(noisy.length).toBeGreaterThan(1024 * 1024);
     const out = await ingest(noisy, { imageMaxKb: 200 });
     const meta = await sharp(out.data).metadata();
@@ -259,7 +288,11 @@ describe('processImage and animation', () => {
   it('keeps an animated GIF animated', async () => {
     const out = await ingest(await animatedGif(3, 40, 30));
     expect(out).toMatchObject({ format: 'gif', mimeType: 'image/gif', ext: 'gif', width: 40, height: 30 });
-    expect(await sharp(out.data, { animated: true }).metadata()).toMatchObject({ format: 'gif', pages: 3, pageHeight: 30 });
+    expect(await sharp(out.data, { animated: true }).metadata()).toMatchObject({
+      format: 'gif',
+      pages: 3,
+      pageHeight: 30,
+    });
     // The thumbnail is the first frame.
     const thumb = await sharp(out.thumbnail, { animated: true }).metadata();
     expect(thumb).toMatchObject({ format: 'webp', width: 40, height: 30 });

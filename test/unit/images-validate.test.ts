@@ -24,16 +24,31 @@ describe('probeImage reads the format from the bytes', () => {
     ['astronaut.png', 'png', 'image/png', 512, 512, null],
   ])('%s is %s (%s)', async (name, format, mimeType, width, height, orientation) => {
     const probe = await probeImage(await fixture(name), limits);
-    expect(probe).toEqual({ format, mimeType, width, height, pages: 1, hasAlpha: false, orientation, isAnimated: false });
+    expect(probe).toEqual({
+      format,
+      mimeType,
+      width,
+      height,
+      pages: 1,
+      hasAlpha: false,
+      orientation,
+      isAnimated: false,
+    });
   });
 
   it('reads a temp file by path as well as bytes', async () => {
-    expect(await probeImage('test/fixtures/coffee.png', limits)).toMatchObject({ format: 'png', width: 600, height: 400 });
+    expect(await probeImage('test/fixtures/coffee.png', limits)).toMatchObject({
+      format: 'png',
+      width: 600,
+      height: 400,
+    });
   });
 
   it('ignores what the file claims to be: a PNG named and typed as JPEG is a PNG', async () => {
     // probeImage has no name or mime type parameter at all; the bytes are all it sees.
-    const png = await sharp(await fixture('chelsea.png')).png().toBuffer();
+    const png = await sharp(await fixture('chelsea.png'))
+      .png()
+      .toBuffer();
     expect((await probeImage(png, limits)).format).toBe('png');
   });
 
@@ -50,7 +65,10 @@ describe('probeImage reads the format from the bytes', () => {
   it('reports alpha and the EXIF orientation, with the stored (not upright) size', async () => {
     const photo = await phonePhoto(await fixture('hubble_deep_field.jpg'), 300, 200);
     expect(await probeImage(photo, limits)).toMatchObject({ format: 'jpeg', width: 300, height: 200, orientation: 6 });
-    const withAlpha = await sharp(await fixture('chelsea.png')).ensureAlpha(0.5).png().toBuffer();
+    const withAlpha = await sharp(await fixture('chelsea.png'))
+      .ensureAlpha(0.5)
+      .png()
+      .toBuffer();
     expect((await probeImage(withAlpha, limits)).hasAlpha).toBe(true);
   });
 
@@ -62,11 +80,29 @@ describe('probeImage reads the format from the bytes', () => {
 
 describe('probeImage refuses what is not an accepted image', () => {
   it.each([
-    ['an SVG with a script', Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script></svg>'), /SVG is not accepted/],
-    ['a minimal PDF', Buffer.from('%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n'), /not/],
-    ['HTML', Buffer.from('<!doctype html><html><body><img src=x onerror=alert(1)></body></html>'), /not a supported image/],
+    [
+      'an SVG with a script',
+      Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script></svg>'),
+      /SVG is not accepted/,
+    ],
+    [
+      'a minimal PDF',
+      Buffer.from(
+        '%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n',
+      ),
+      /not/,
+    ],
+    [
+      'HTML',
+      Buffer.from('<!doctype html><html><body><img src=x onerror=alert(1)></body></html>'),
+      /not a supported image/,
+    ],
     ['plain text', Buffer.from('just some text, not a picture\n'), /not a supported image/],
-    ['random bytes', Buffer.from(Array.from({ length: 4096 }, (_, i) => (Math.imul(i + 3, 2654435761) >>> 24) & 255)), /not a supported image/],
+    [
+      'random bytes',
+      Buffer.from(Array.from({ length: 4096 }, (_, i) => (Math.imul(i + 3, 2654435761) >>> 24) & 255)),
+      /not a supported image/,
+    ],
   ])('%s is UNSUPPORTED_MEDIA_TYPE, naming what is accepted', async (_name, bytes, message) => {
     const err = await refusal(bytes);
     expect(err).toBeInstanceOf(UnsupportedMediaTypeError);
@@ -103,7 +139,12 @@ describe('probeImage refuses what is not an accepted image', () => {
   });
 
   it('takes a HEIF container with the AV1 brand for AVIF', async () => {
-    expect(await probeImage(heifHeaderOnly('avif', 64, 48), limits)).toMatchObject({ format: 'avif', mimeType: 'image/avif', width: 64, height: 48 });
+    expect(await probeImage(heifHeaderOnly('avif', 64, 48), limits)).toMatchObject({
+      format: 'avif',
+      mimeType: 'image/avif',
+      width: 64,
+      height: 48,
+    });
   });
 });
 
@@ -130,7 +171,11 @@ describe('probeImage checks the pixel count from the header', () => {
   });
 
   it('accepts an image of exactly the limit', async () => {
-    await expect(probeImage(await fixture('coffee.png'), { maxInputPixels: 600 * 400 })).resolves.toMatchObject({ width: 600 });
-    await expect(probeImage(await fixture('coffee.png'), { maxInputPixels: 600 * 400 - 1 })).rejects.toBeInstanceOf(PayloadTooLargeError);
+    await expect(probeImage(await fixture('coffee.png'), { maxInputPixels: 600 * 400 })).resolves.toMatchObject({
+      width: 600,
+    });
+    await expect(probeImage(await fixture('coffee.png'), { maxInputPixels: 600 * 400 - 1 })).rejects.toBeInstanceOf(
+      PayloadTooLargeError,
+    );
   });
 });

@@ -129,7 +129,10 @@ describe('LocalFileStore', () => {
     await fsp.writeFile(join(root, 'uploads', 'with space.png'), 'x');
     await fsp.writeFile(join(root, 'stray.png'), 'x');
     const keys = (await collect(store.listKeys())).map((f) => [f.key, f.size]);
-    expect(keys.sort()).toEqual([['Image_Gen/a.png', 1], ['thumbnails/b.webp', 2]]);
+    expect(keys.sort()).toEqual([
+      ['Image_Gen/a.png', 1],
+      ['thumbnails/b.webp', 2],
+    ]);
   });
 
   it('recreates a storage folder removed under a running store', async () => {
@@ -252,12 +255,14 @@ describe('LocalFileStore', () => {
       expect(canonicalKey(['uploads/x.png'])).toBeNull();
     });
 
-    it.each(['uploads/img_20260101_120000_ab12cd34.jpg', 'Image_Gen/x-1.v2.png', 'thumbnails/_t.webp', `uploads/${'a'.repeat(201)}`])(
-      'accepts %j inside the root',
-      (key) => {
-        const store = new LocalFileStore({ root });
-        expect(store.resolveKey(key)).toBe(join(root, key));
-      },
-    );
+    it.each([
+      'uploads/img_20260101_120000_ab12cd34.jpg',
+      'Image_Gen/x-1.v2.png',
+      'thumbnails/_t.webp',
+      `uploads/${'a'.repeat(201)}`,
+    ])('accepts %j inside the root', (key) => {
+      const store = new LocalFileStore({ root });
+      expect(store.resolveKey(key)).toBe(join(root, key));
+    });
   });
 });

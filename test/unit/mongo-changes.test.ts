@@ -72,7 +72,13 @@ function setup() {
 
 let n = 0;
 const doc = (at: number): ChangeDoc => {
-  const c: NewChange = { kind: 'IMAGE_CHANGED', conversationId: 'c'.repeat(24), userId: 'alice', messageId: 'm'.repeat(24), imageId: (++n).toString(16).padStart(24, '0') };
+  const c: NewChange = {
+    kind: 'IMAGE_CHANGED',
+    conversationId: 'c'.repeat(24),
+    userId: 'alice',
+    messageId: 'm'.repeat(24),
+    imageId: (++n).toString(16).padStart(24, '0'),
+  };
   return changeToDoc(c, new Date(at), new ObjectId());
 };
 
@@ -121,7 +127,8 @@ describe('the MongoDB change log tail', () => {
     capped.insert(docs);
     const cursor = `${t}:${docs[1]!._id.toHexString()}`;
     const abort = new AbortController();
-    const resumed = changes.tail({ signal: abort.signal, pollMs: 10, wake: new WakeSignal(), after: cursor })[Symbol.asyncIterator]();
+    const resumedChanges = changes.tail({ signal: abort.signal, pollMs: 10, wake: new WakeSignal(), after: cursor });
+    const resumed = resumedChanges[Symbol.asyncIterator]();
     expect((await take(resumed, 2)).map((c) => c.imageId)).toEqual([docs[2]!.image_id, docs[3]!.image_id]);
     abort.abort();
   });

@@ -10,9 +10,29 @@ import { Aggregator, updateOne } from 'mingo';
 import type { Document } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { STORAGE_SERVICES, type ImageRecord, type StorageStats } from '../../src/domain/types.js';
-import { anyIdForm, docToImage, docToMessage, idString, messageOwners, messageToDoc, parentOf, type ConversationDoc, type ImageDoc, type MessageDoc } from '../../src/store/mongo/documents.js';
+import {
+  anyIdForm,
+  docToImage,
+  docToMessage,
+  idString,
+  messageOwners,
+  messageToDoc,
+  parentOf,
+  type ConversationDoc,
+  type ImageDoc,
+  type MessageDoc,
+} from '../../src/store/mongo/documents.js';
 import { countImagesPipeline, FIRST_WINDOW_MS, listImageRows } from '../../src/store/mongo/image-listing.js';
-import { imageCountsPipelines, pendingReplicationPipeline, pullImageUpdate, pushImageUpdate, statsFromRows, storageStatsPipeline, type MessageScope, type StorageStatsRow } from '../../src/store/mongo/queries.js';
+import {
+  imageCountsPipelines,
+  pendingReplicationPipeline,
+  pullImageUpdate,
+  pushImageUpdate,
+  statsFromRows,
+  storageStatsPipeline,
+  type MessageScope,
+  type StorageStatsRow,
+} from '../../src/store/mongo/queries.js';
 import { idMatch, imageToDoc } from '../../src/store/mongo/documents.js';
 import type { ImageFilter } from '../../src/domain/types.js';
 import { ObjectId } from 'mongodb';
@@ -31,8 +51,21 @@ function ourMessage(): MessageDoc {
     makeImage(message, { uploadedAt: at(1), size: 100, replication: { status: 'PENDING' } }),
     makeImage(message, { uploadedAt: at(2), size: 200, replication: { status: 'RETRYING', attempts: 2 } }),
     makeImage(message, { uploadedAt: at(3), size: 300, replication: { status: 'LOCAL_ONLY' } }),
-    makeImage(message, { uploadedAt: at(4), size: 400, service: 'S3', cloudUrl: 'https://bucket.example/k', replication: { status: 'REPLICATED' } }),
-    makeImage(message, { uploadedAt: at(5), size: 500, localKey: null, service: 'S3', cloudUrl: 'https://bucket.example/e', replication: { status: 'REPLICATED' } }),
+    makeImage(message, {
+      uploadedAt: at(4),
+      size: 400,
+      service: 'S3',
+      cloudUrl: 'https://bucket.example/k',
+      replication: { status: 'REPLICATED' },
+    }),
+    makeImage(message, {
+      uploadedAt: at(5),
+      size: 500,
+      localKey: null,
+      service: 'S3',
+      cloudUrl: 'https://bucket.example/e',
+      replication: { status: 'REPLICATED' },
+    }),
   ];
   return messageToDoc({ ...message, images });
 }
@@ -55,7 +88,8 @@ function expectedStats(images: readonly ImageRecord[]): StorageStats {
     totalBytes: images.reduce((n, i) => n + i.size, 0),
     localBytes: images.filter((i) => i.localKey !== null).reduce((n, i) => n + i.size, 0),
     byService,
-    pendingReplication: images.filter((i) => i.replication.status === 'PENDING' || i.replication.status === 'RETRYING').length,
+    pendingReplication: images.filter((i) => i.replication.status === 'PENDING' || i.replication.status === 'RETRYING')
+      .length,
   };
 }
 
@@ -100,7 +134,13 @@ function history(): MessageDoc[] {
   times.push(times[0]!, times[0]!, times[1]!); // ties
   times.push(Date.now() + 60_000); // a clock a little ahead
   const forms = (t: number, i: number): ImageDoc['uploaded_at'] =>
-    i % 7 === 3 ? new Date(t).toISOString().replace('Z', '') : i % 7 === 5 ? new Date(t + 5 * 3_600_000).toISOString().replace('Z', '+05:00') : i % 11 === 4 ? t : new Date(t);
+    i % 7 === 3
+      ? new Date(t).toISOString().replace('Z', '')
+      : i % 7 === 5
+        ? new Date(t + 5 * 3_600_000).toISOString().replace('Z', '+05:00')
+        : i % 11 === 4
+          ? t
+          : new Date(t);
   times.forEach((t, i) => {
     const owner = i % 5 === 2 ? 'bob' : 'alice';
     const conversation = owner === 'bob' ? SEED_BOB_CONVERSATION : SEED_ALICE_CONVERSATION;
@@ -111,10 +151,25 @@ function history(): MessageDoc[] {
       role: 'user',
       content: `image ${i}`,
       created_at: new Date(t),
-      images: [{ _id: new ObjectId(), url: `uploads/${i}.jpg`, size: 100 + i, generated: i % 3 === 0, uploaded_at: forms(t, i), replication: { status: 'PENDING', attempts: 0 } }],
+      images: [
+        {
+          _id: new ObjectId(),
+          url: `uploads/${i}.jpg`,
+          size: 100 + i,
+          generated: i % 3 === 0,
+          uploaded_at: forms(t, i),
+          replication: { status: 'PENDING', attempts: 0 },
+        },
+      ],
     };
     // Some messages hold two images at different times: each is listed at its own.
-    if (i % 9 === 1) message.images!.push({ _id: new ObjectId(), url: `uploads/${i}b.jpg`, size: 7, uploaded_at: new Date(t - 90 * 86_400_000) });
+    if (i % 9 === 1)
+      message.images!.push({
+        _id: new ObjectId(),
+        url: `uploads/${i}b.jpg`,
+        size: 7,
+        uploaded_at: new Date(t - 90 * 86_400_000),
+      });
     // As this server writes it; a few as an older version did, without the count.
     if (i % 13 !== 6) message.image_count = message.images!.length;
     out.push(message);
@@ -127,11 +182,20 @@ const SEED_BOB_CONVERSATION = '6725f3a0c2b1a4e5f6a7b802';
 
 function scopeOf(owner: string | null): MessageScope | null {
   if (owner === null) return null;
-  return { owner, conversations: anyIdForm(conversations.filter((c) => idString(c.user_id!) === owner).map((c) => idString(c._id))) };
+  return {
+    owner,
+    conversations: anyIdForm(conversations.filter((c) => idString(c.user_id!) === owner).map((c) => idString(c._id))),
+  };
 }
 
 /** Every page of a listing, walked with the cursor of each page's last image, as the resolver hands it out. */
-async function walk(docsIn: MessageDoc[], owner: string | null, filter: ImageFilter, first: number, now = new Date()): Promise<{ ids: string[]; pages: number; windows: number }> {
+async function walk(
+  docsIn: MessageDoc[],
+  owner: string | null,
+  filter: ImageFilter,
+  first: number,
+  now = new Date(),
+): Promise<{ ids: string[]; pages: number; windows: number }> {
   const ownerOf = messageOwners(conversations, null);
   const ids: string[] = [];
   let after: { t: number; id: string } | null = null;
@@ -152,7 +216,11 @@ async function walk(docsIn: MessageDoc[], owner: string | null, filter: ImageFil
   }
 }
 
-function expectedOrder(docsIn: MessageDoc[], owner: string | null, filter: (i: ImageRecord) => boolean = () => true): string[] {
+function expectedOrder(
+  docsIn: MessageDoc[],
+  owner: string | null,
+  filter: (i: ImageRecord) => boolean = () => true,
+): string[] {
   return records(docsIn)
     .filter((i) => (owner === null || i.userId === owner) && filter(i))
     .sort((a, b) => b.uploadedAt.getTime() - a.uploadedAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
@@ -188,7 +256,9 @@ describe('MongoDB image listing by windows of time, evaluated in memory', () => 
     };
     const withBobs = [...docsIn, bobsSeed];
     expect((await walk(withBobs, 'alice', { conversationId: SEED_BOB_CONVERSATION }, 10)).ids).toEqual([]);
-    expect((await walk(withBobs, 'bob', { conversationId: SEED_BOB_CONVERSATION }, 10)).ids).toEqual(expectedOrder(withBobs, 'bob'));
+    expect((await walk(withBobs, 'bob', { conversationId: SEED_BOB_CONVERSATION }, 10)).ids).toEqual(
+      expectedOrder(withBobs, 'bob'),
+    );
     expect(expectedOrder(withBobs, 'bob')).toHaveLength(bob.ids.length + 1);
   });
 
@@ -221,10 +291,22 @@ describe('MongoDB image listing by windows of time, evaluated in memory', () => 
 
   it('reads few windows for a page of a bunched history, and a bounded number for a sparse one', async () => {
     // The newest forty images lie within an hour of each other: the first page needs few windows.
-    const dense = await listImageRows(scopeOf('alice'), {}, { first: 10, after: null }, new Date(Date.UTC(2025, 5, 1, 0, 40)), async (p) => run(p, docsIn));
+    const dense = await listImageRows(
+      scopeOf('alice'),
+      {},
+      { first: 10, after: null },
+      new Date(Date.UTC(2025, 5, 1, 0, 40)),
+      async (p) => run(p, docsIn),
+    );
     expect(dense).toHaveLength(11);
     let windows = 0;
-    await listImageRows(scopeOf('carol'), {}, { first: 10, after: null }, new Date(), async (p) => (windows++, run(p, docsIn)));
+    await listImageRows(
+      scopeOf('carol'),
+      {},
+      { first: 10, after: null },
+      new Date(),
+      async (p) => (windows++, run(p, docsIn)),
+    );
     expect(windows).toBeLessThanOrEqual(12);
     const { pages } = await walk(docsIn, 'alice', {}, 100);
     expect(pages).toBe(1);
@@ -235,7 +317,10 @@ describe('MongoDB image counts kept in the message, evaluated in memory', () => 
   function counts(docsIn: MessageDoc[], ids: string[]): Map<string, number> {
     const { counted, measured } = imageCountsPipelines(ids);
     const out = new Map(ids.map((id) => [id, 0]));
-    for (const r of [...run<{ _id: ObjectId | string; n: number }>(counted, docsIn), ...run<{ _id: ObjectId | string; n: number }>(measured, docsIn)]) {
+    for (const r of [
+      ...run<{ _id: ObjectId | string; n: number }>(counted, docsIn),
+      ...run<{ _id: ObjectId | string; n: number }>(measured, docsIn),
+    ]) {
       const id = idString(r._id);
       if (out.has(id)) out.set(id, out.get(id)! + r.n);
     }
@@ -255,13 +340,21 @@ describe('MongoDB image counts kept in the message, evaluated in memory', () => 
     const measured = run<{ n: number }>(imageCountsPipelines([SEED_ALICE_CONVERSATION]).measured, docsIn);
     const uncounted = docsIn.filter((d) => d.image_count == null);
     expect(uncounted.length).toBeGreaterThan(seedMessages.length);
-    expect(measured.reduce((n, r) => n + r.n, 0)).toBe(records(uncounted).filter((i) => i.conversationId === SEED_ALICE_CONVERSATION).length);
+    expect(measured.reduce((n, r) => n + r.n, 0)).toBe(
+      records(uncounted).filter((i) => i.conversationId === SEED_ALICE_CONVERSATION).length,
+    );
   });
 
   it('keeps image_count equal to the images through pushes and pulls, on seed messages with images missing, null or present', () => {
     const conversation = makeConversation({ userId: 'alice' });
     const message = makeMessage(conversation);
-    const textOnly: MessageDoc = { _id: new ObjectId(), conversation_id: conversation.id, user_id: 'alice', role: 'user', content: 'hi' };
+    const textOnly: MessageDoc = {
+      _id: new ObjectId(),
+      conversation_id: conversation.id,
+      user_id: 'alice',
+      role: 'user',
+      content: 'hi',
+    };
     const nullImages: MessageDoc = { ...textOnly, _id: new ObjectId(), images: null };
     const seed = structuredClone(seedMessages[0]!);
     const ours = messageToDoc({ ...message, images: [makeImage(message)] });
@@ -269,7 +362,8 @@ describe('MongoDB image counts kept in the message, evaluated in memory', () => 
     const docsIn = [textOnly, nullImages, seed, ours];
     const image = makeImage(message, { caption: '$5 pizza, {"$gt": 1}' });
     // mingo may replace a document rather than change it: each is looked up again by position.
-    for (const d of [...docsIn]) expect(updateOne(docsIn, { _id: d._id }, pushImageUpdate(imageToDoc(image)) as never).matchedCount).toBe(1);
+    for (const d of [...docsIn])
+      expect(updateOne(docsIn, { _id: d._id }, pushImageUpdate(imageToDoc(image)) as never).matchedCount).toBe(1);
     for (const d of docsIn) {
       expect(d.image_count).toBe(d.images!.length);
       expect(d.images!.at(-1)).toMatchObject({ caption: '$5 pizza, {"$gt": 1}' });

@@ -4,7 +4,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { classify, parseRetryAfter } from '../../src/storage/providers/http.js';
 import { ImgbbProvider } from '../../src/storage/providers/imgbb.js';
 import { PostImagesProvider } from '../../src/storage/providers/postimages.js';
-import { checkCloudUrl, type CloudProvider, ProviderError, type UploadFile } from '../../src/storage/providers/provider.js';
+import {
+  checkCloudUrl,
+  type CloudProvider,
+  ProviderError,
+  type UploadFile,
+} from '../../src/storage/providers/provider.js';
 import { type Emulator, type Mode, startImgbbEmulator, startPostImagesEmulator } from '../support/emulators.js';
 import { failure } from '../support/provider-failure.js';
 
@@ -15,7 +20,12 @@ let file: UploadFile;
 
 beforeAll(async () => {
   png = await readFile(new URL('../fixtures/chelsea.png', import.meta.url));
-  file = { data: png, fileName: 'img_20260101_120000_ab12cd34.png', mimeType: 'image/png', sha256: createHash('sha256').update(png).digest('hex') };
+  file = {
+    data: png,
+    fileName: 'img_20260101_120000_ab12cd34.png',
+    mimeType: 'image/png',
+    sha256: createHash('sha256').update(png).digest('hex'),
+  };
 });
 
 const never = () => new AbortController().signal;
@@ -37,13 +47,26 @@ const cases: Case[] = [
     label: 'ImgBB',
     start: () => startImgbbEmulator(),
     make: (emu, o = {}) =>
-      new ImgbbProvider({ apiKey: o.apiKey ?? emu.apiKey, apiUrl: emu.apiUrl, expirationSeconds: 600, timeoutMs: o.timeoutMs ?? TIMEOUT_MS, requireHttps: o.requireHttps ?? false, extraHosts: [emu.origin] }),
+      new ImgbbProvider({
+        apiKey: o.apiKey ?? emu.apiKey,
+        apiUrl: emu.apiUrl,
+        expirationSeconds: 600,
+        timeoutMs: o.timeoutMs ?? TIMEOUT_MS,
+        requireHttps: o.requireHttps ?? false,
+        extraHosts: [emu.origin],
+      }),
   },
   {
     label: 'PostImages',
     start: () => startPostImagesEmulator(),
     make: (emu, o = {}) =>
-      new PostImagesProvider({ apiKey: o.apiKey ?? emu.apiKey, apiUrl: emu.apiUrl, timeoutMs: o.timeoutMs ?? TIMEOUT_MS, requireHttps: o.requireHttps ?? false, extraHosts: [emu.origin] }),
+      new PostImagesProvider({
+        apiKey: o.apiKey ?? emu.apiKey,
+        apiUrl: emu.apiUrl,
+        timeoutMs: o.timeoutMs ?? TIMEOUT_MS,
+        requireHttps: o.requireHttps ?? false,
+        extraHosts: [emu.origin],
+      }),
   },
 ];
 
@@ -162,7 +185,13 @@ describe('provider specifics', () => {
   it('ImgBB sends expiration only when configured, and offers no delete', async () => {
     const emu = await startImgbbEmulator();
     try {
-      const base = { apiKey: emu.apiKey, apiUrl: emu.apiUrl, timeoutMs: 2000, requireHttps: false, extraHosts: [emu.origin] };
+      const base = {
+        apiKey: emu.apiKey,
+        apiUrl: emu.apiUrl,
+        timeoutMs: 2000,
+        requireHttps: false,
+        extraHosts: [emu.origin],
+      };
       await new ImgbbProvider({ ...base, expirationSeconds: 600 }).upload(file, never());
       expect(emu.uploads.at(-1)!.fields.expiration).toBe('600');
       const plain: CloudProvider = new ImgbbProvider({ ...base, expirationSeconds: null });
@@ -178,11 +207,22 @@ describe('provider specifics', () => {
   it('PostImages sends the desktop-client fields and deletes through the delete URL', async () => {
     const emu = await startPostImagesEmulator();
     try {
-      const p = new PostImagesProvider({ apiKey: emu.apiKey, apiUrl: emu.apiUrl, timeoutMs: 2000, requireHttps: false, extraHosts: [emu.origin] });
+      const p = new PostImagesProvider({
+        apiKey: emu.apiKey,
+        apiUrl: emu.apiUrl,
+        timeoutMs: 2000,
+        requireHttps: false,
+        extraHosts: [emu.origin],
+      });
       expect(p.allowedHosts).toEqual(['i.postimg.cc', emu.origin]);
       const copy = await p.upload(file, never());
       const { fields } = emu.uploads.at(-1)!;
-      expect(fields).toMatchObject({ version: '1.0.1', portable: '1', type: 'png', name: 'img_20260101_120000_ab12cd34' });
+      expect(fields).toMatchObject({
+        version: '1.0.1',
+        portable: '1',
+        type: 'png',
+        name: 'img_20260101_120000_ab12cd34',
+      });
       expect(fields.o).toBe(createHash('md5').update('hybrid-image-store').digest('hex'));
       expect(fields.m).toMatch(/^[0-9a-f]{32}$/);
       await p.delete(copy, never());
@@ -194,15 +234,31 @@ describe('provider specifics', () => {
   });
 
   it('PostImages refuses to follow a delete URL off its own hosts', async () => {
-    const p = new PostImagesProvider({ apiKey: 'k', apiUrl: 'http://127.0.0.1:1/1/upload', timeoutMs: 500, requireHttps: true });
-    const err = await failure(p.delete({ url: 'https://i.postimg.cc/a/b.png', deleteUrl: 'https://evil.example/delete/x', providerId: null }, never()));
+    const p = new PostImagesProvider({
+      apiKey: 'k',
+      apiUrl: 'http://127.0.0.1:1/1/upload',
+      timeoutMs: 500,
+      requireHttps: true,
+    });
+    const err = await failure(
+      p.delete(
+        { url: 'https://i.postimg.cc/a/b.png', deleteUrl: 'https://evil.example/delete/x', providerId: null },
+        never(),
+      ),
+    );
     expect(err.retryable).toBe(false);
   });
 
   it('a refused connection is retryable', async () => {
     const emu = await startImgbbEmulator();
     await emu.stop();
-    const p = new ImgbbProvider({ apiKey: emu.apiKey, apiUrl: emu.apiUrl, expirationSeconds: null, timeoutMs: 1000, requireHttps: false });
+    const p = new ImgbbProvider({
+      apiKey: emu.apiKey,
+      apiUrl: emu.apiUrl,
+      expirationSeconds: null,
+      timeoutMs: 1000,
+      requireHttps: false,
+    });
     const err = await failure(p.upload(file, never()));
     expect(err.retryable).toBe(true);
   });
@@ -230,11 +286,18 @@ describe('checkCloudUrl and Retry-After', () => {
   it('matches an allowed entry by scheme, host and port', () => {
     const origin = ['http://127.0.0.1:4010'];
     expect(checkCloudUrl('http://127.0.0.1:4010/i/a.png', origin, false)).toBe('http://127.0.0.1:4010/i/a.png');
-    for (const url of ['http://127.0.0.1:4011/i/a.png', 'https://127.0.0.1:4010/i/a.png', 'http://127.0.0.1/i/a.png', 'http://localhost:4010/i/a.png']) {
+    for (const url of [
+      'http://127.0.0.1:4011/i/a.png',
+      'https://127.0.0.1:4010/i/a.png',
+      'http://127.0.0.1/i/a.png',
+      'http://localhost:4010/i/a.png',
+    ]) {
       expect(() => checkCloudUrl(url, origin, false), url).toThrow(ProviderError);
     }
     // host:port allows that port on https (and http where it is allowed), and nothing else.
-    expect(checkCloudUrl('https://cdn.example:8443/a.png', ['cdn.example:8443'], true)).toBe('https://cdn.example:8443/a.png');
+    expect(checkCloudUrl('https://cdn.example:8443/a.png', ['cdn.example:8443'], true)).toBe(
+      'https://cdn.example:8443/a.png',
+    );
     expect(() => checkCloudUrl('https://cdn.example/a.png', ['cdn.example:8443'], true)).toThrow(ProviderError);
     // A bare host allows only the default port: https://i.ibb.co:443 is the same origin.
     expect(checkCloudUrl('https://i.ibb.co:443/a.png', ['i.ibb.co'], true)).toBe('https://i.ibb.co/a.png');

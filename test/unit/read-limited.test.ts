@@ -36,7 +36,9 @@ describe('readLimited', () => {
 
   it('refuses an upload over maxBytes after it spilled, and leaves no file', async () => {
     const p = path();
-    await expect(readLimited(chunks(20, 1000), p, { maxBytes: 10_000, idleTimeoutMs: 1000, memoryBytes: 4000 })).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    await expect(
+      readLimited(chunks(20, 1000), p, { maxBytes: 10_000, idleTimeoutMs: 1000, memoryBytes: 4000 }),
+    ).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
     expect(existsSync(p)).toBe(false);
   });
 

@@ -3,8 +3,12 @@ import { redactPaths } from '../../src/domain/redact.js';
 
 describe('redactPaths', () => {
   it('replaces absolute paths in an error message', () => {
-    expect(redactPaths("ENOENT: no such file or directory, open '/srv/storage/uploads/img_1.png'")).toBe("ENOENT: no such file or directory, open '<path>'");
-    expect(redactPaths('EACCES: permission denied, mkdir /home/alice/app/storage/.tmp')).toBe('EACCES: permission denied, mkdir <path>');
+    expect(redactPaths("ENOENT: no such file or directory, open '/srv/storage/uploads/img_1.png'")).toBe(
+      "ENOENT: no such file or directory, open '<path>'",
+    );
+    expect(redactPaths('EACCES: permission denied, mkdir /home/alice/app/storage/.tmp')).toBe(
+      'EACCES: permission denied, mkdir <path>',
+    );
     expect(redactPaths('cannot read /tmp')).toBe('cannot read <path>');
     expect(redactPaths('rename /a/b.part -> /a/c.png failed')).toBe('rename <path> -> <path> failed');
   });

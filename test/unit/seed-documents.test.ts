@@ -7,7 +7,13 @@
 import { describe, expect, it } from 'vitest';
 import type { ImageRecord } from '../../src/domain/types.js';
 import { NO_OWNER } from '../../src/domain/viewer.js';
-import { docToConversation, docToMessage, messageOwners, type ConversationDoc, type MessageDoc } from '../../src/store/mongo/documents.js';
+import {
+  docToConversation,
+  docToMessage,
+  messageOwners,
+  type ConversationDoc,
+  type MessageDoc,
+} from '../../src/store/mongo/documents.js';
 import { missingFieldsSet } from '../../src/store/mongo/legacy.js';
 import { readSeedDocs, SEED } from '../support/seed-app.js';
 
@@ -34,26 +40,44 @@ describe("the seed chatbot's documents, read in place", () => {
       ]),
     );
     const withoutUserId = messages.find((m) => m.user_id === undefined)!;
-    expect(docToMessage(withoutUserId, messageOwners(conversations, null)(withoutUserId))).toMatchObject({ userId: 'alice', conversationId: SEED.aliceConversation });
+    expect(docToMessage(withoutUserId, messageOwners(conversations, null)(withoutUserId))).toMatchObject({
+      userId: 'alice',
+      conversationId: SEED.aliceConversation,
+    });
   });
 
   it('reads the local-only image as LOCAL_ONLY with no cloud copy, and recorded copies as not yet checked', () => {
     const byKey = new Map(read().map((i) => [i.localKey, i]));
-    expect(byKey.get(legacy(SEED.localOnly))).toMatchObject({ cloudUrl: null, service: 'LOCAL', cloudVerifiedAt: null, replication: { status: 'LOCAL_ONLY' } });
+    expect(byKey.get(legacy(SEED.localOnly))).toMatchObject({
+      cloudUrl: null,
+      service: 'LOCAL',
+      cloudVerifiedAt: null,
+      replication: { status: 'LOCAL_ONLY' },
+    });
     for (const key of [SEED.generated, SEED.upload, SEED.missing]) {
       const image = byKey.get(legacy(key))!;
       expect(image.cloudUrl).toMatch(/^https:\/\/i\.(postimg\.cc|ibb\.co)\//);
       expect(image).toMatchObject({ cloudVerifiedAt: null, sha256: '', replication: { status: 'REPLICATED' } });
     }
-    expect(byKey.get(legacy(SEED.generated))).toMatchObject({ service: 'POSTIMAGES', generated: true, uploadedAt: new Date('2024-11-02T10:15:00.412Z') });
-    expect(byKey.get(legacy(SEED.upload))).toMatchObject({ service: 'IMGBB', thumbnailKey: legacy('thumbnails/thumb_img_20241102_101620_0badc0de.jpg') });
+    expect(byKey.get(legacy(SEED.generated))).toMatchObject({
+      service: 'POSTIMAGES',
+      generated: true,
+      uploadedAt: new Date('2024-11-02T10:15:00.412Z'),
+    });
+    expect(byKey.get(legacy(SEED.upload))).toMatchObject({
+      service: 'IMGBB',
+      thumbnailKey: legacy('thumbnails/thumb_img_20241102_101620_0badc0de.jpg'),
+    });
   });
 
   it('completing a seed image on its first update writes cloud_verified_at null, so the copy stays unchecked', () => {
     const [doc] = messages;
     const stored = doc!.images![0]!;
     const image = read()[0]!;
-    expect(missingFieldsSet(stored, image, 'images.$')).toMatchObject({ 'images.$.cloud_verified_at': null, 'images.$.replication': { status: 'REPLICATED' } });
+    expect(missingFieldsSet(stored, image, 'images.$')).toMatchObject({
+      'images.$.cloud_verified_at': null,
+      'images.$.replication': { status: 'REPLICATED' },
+    });
   });
 
   it('gives documents that name no owner NO_OWNER, or LEGACY_DEFAULT_OWNER when set', () => {

@@ -32,7 +32,12 @@ describe('scripts/start.sh (npm start)', () => {
   const start = async (env: Record<string, string>, args: string[] = []) => {
     const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(MALLOC_|V8_INITIAL)/.test(k)));
     const { stdout } = await run('sh', [SCRIPT, ...args], { env: { ...clean, NODE: fakeNode, ...env } });
-    return Object.fromEntries(stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    return Object.fromEntries(
+      stdout
+        .trim()
+        .split('\n')
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
   };
 
   it('starts the built server with the allocator and V8 heap settings, passing arguments through', async () => {

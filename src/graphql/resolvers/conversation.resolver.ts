@@ -8,15 +8,22 @@ import { Conversation, ConversationConnection, MessageConnection } from '../type
 
 @Resolver(() => Conversation)
 export class ConversationResolver {
-  @Query(() => Conversation, { nullable: true, description: 'One of your conversations (any, for an admin). Someone else\'s id is NOT_FOUND.' })
+  @Query(() => Conversation, {
+    nullable: true,
+    description: "One of your conversations (any, for an admin). Someone else's id is NOT_FOUND.",
+  })
   async conversation(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<ConversationRecord> {
     return ctx.chat.getConversation(requireViewer(ctx.viewer), parseId('conversation', id));
   }
 
-  @Query(() => ConversationConnection, { description: 'Your conversations, most recently updated first (everyone\'s, for an admin).' })
+  @Query(() => ConversationConnection, {
+    description: "Your conversations, most recently updated first (everyone's, for an admin).",
+  })
   async conversations(
-    @Arg('first', () => Int, { nullable: true, defaultValue: 20, description: '1 to 100 (default 20).' }) first: number | null,
-    @Arg('after', () => String, { nullable: true, description: 'endCursor of the previous page.' }) after: string | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 20, description: '1 to 100 (default 20).' })
+    first: number | null,
+    @Arg('after', () => String, { nullable: true, description: 'endCursor of the previous page.' })
+    after: string | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     const viewer = requireViewer(ctx.viewer);
@@ -25,7 +32,10 @@ export class ConversationResolver {
   }
 
   @Mutation(() => Conversation, { description: 'Start a conversation owned by the caller.' })
-  async createConversation(@Arg('input', () => CreateConversationInput) input: CreateConversationInput, @Ctx() ctx: GraphQLContext) {
+  async createConversation(
+    @Arg('input', () => CreateConversationInput) input: CreateConversationInput,
+    @Ctx() ctx: GraphQLContext,
+  ) {
     return ctx.chat.createConversation(requireViewer(ctx.viewer), input);
   }
 
@@ -37,8 +47,10 @@ export class ConversationResolver {
   @FieldResolver(() => MessageConnection, { description: 'Messages, oldest first.' })
   async messages(
     @Root() conversation: ConversationRecord,
-    @Arg('first', () => Int, { nullable: true, defaultValue: 20, description: '1 to 100 (default 20).' }) first: number | null,
-    @Arg('after', () => String, { nullable: true, description: 'endCursor of the previous page.' }) after: string | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 20, description: '1 to 100 (default 20).' })
+    first: number | null,
+    @Arg('after', () => String, { nullable: true, description: 'endCursor of the previous page.' })
+    after: string | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     const page = await ctx.loaders.messagePage.load({ conversationId: conversation.id, page: pageArgs(first, after) });

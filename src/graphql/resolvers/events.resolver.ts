@@ -18,17 +18,25 @@ import { Message } from '../types/objects.js';
 export class EventsResolver {
   @Subscription(() => ImageEvent, {
     description: 'Images of one of your conversations: added, replication status changed, deleted.',
-    subscribe: ({ args, context }) => imageEvents(context as GraphQLContext, String((args as { conversationId: unknown }).conversationId)),
+    subscribe: ({ args, context }) =>
+      imageEvents(context as GraphQLContext, String((args as { conversationId: unknown }).conversationId)),
   })
-  imageEvents(@Root() event: ImageEventPayload, @Arg('conversationId', () => ID) _conversationId: string): ImageEventPayload {
+  imageEvents(
+    @Root() event: ImageEventPayload,
+    @Arg('conversationId', () => ID) _conversationId: string,
+  ): ImageEventPayload {
     return event;
   }
 
   @Subscription(() => Message, {
     description: 'Messages added to one of your conversations.',
-    subscribe: ({ args, context }) => messagesAdded(context as GraphQLContext, String((args as { conversationId: unknown }).conversationId)),
+    subscribe: ({ args, context }) =>
+      messagesAdded(context as GraphQLContext, String((args as { conversationId: unknown }).conversationId)),
   })
-  messageAdded(@Root() message: MessageRecord, @Arg('conversationId', () => ID) _conversationId: string): MessageRecord {
+  messageAdded(
+    @Root() message: MessageRecord,
+    @Arg('conversationId', () => ID) _conversationId: string,
+  ): MessageRecord {
     return message;
   }
 }
@@ -39,13 +47,19 @@ const KINDS: Partial<Record<Change['kind'], ImageEventKind>> = {
   IMAGE_DELETED: ImageEventKind.DELETED,
 };
 
-async function follow(ctx: GraphQLContext, conversationId: string): Promise<{ viewer: Viewer; changes: AsyncIterableIterator<Change> }> {
+async function follow(
+  ctx: GraphQLContext,
+  conversationId: string,
+): Promise<{ viewer: Viewer; changes: AsyncIterableIterator<Change> }> {
   const viewer = requireViewer(ctx.viewer);
   await ctx.chat.getConversation(viewer, parseId('conversation', conversationId));
   return { viewer, changes: ctx.feed.subscribe(conversationId) };
 }
 
-async function imageEvents(ctx: GraphQLContext, conversationId: string): Promise<AsyncIterableIterator<ImageEventPayload>> {
+async function imageEvents(
+  ctx: GraphQLContext,
+  conversationId: string,
+): Promise<AsyncIterableIterator<ImageEventPayload>> {
   const { viewer, changes } = await follow(ctx, conversationId);
   return mapChanges(changes, async (change) => {
     const kind = change.imageId ? KINDS[change.kind] : undefined;
@@ -55,10 +69,15 @@ async function imageEvents(ctx: GraphQLContext, conversationId: string): Promise
   });
 }
 
-async function messagesAdded(ctx: GraphQLContext, conversationId: string): Promise<AsyncIterableIterator<MessageRecord>> {
+async function messagesAdded(
+  ctx: GraphQLContext,
+  conversationId: string,
+): Promise<AsyncIterableIterator<MessageRecord>> {
   const { viewer, changes } = await follow(ctx, conversationId);
   // A message deleted before its event is delivered is skipped.
-  return mapChanges(changes, async (change) => (change.kind === 'MESSAGE_ADDED' ? orNull(ctx.chat.getMessage(viewer, change.messageId)) : null));
+  return mapChanges(changes, async (change) =>
+    change.kind === 'MESSAGE_ADDED' ? orNull(ctx.chat.getMessage(viewer, change.messageId)) : null,
+  );
 }
 
 /** The record, or null when it is gone (NOT_FOUND) by the time the event is delivered. */
@@ -77,7 +96,10 @@ async function orNull<T>(read: Promise<T>): Promise<T | null> {
  * client would stay registered until its conversation's next change; this one ends the source
  * at once.
  */
-function mapChanges<T>(source: AsyncIterableIterator<Change>, fn: (change: Change) => Promise<T | null>): AsyncIterableIterator<T> {
+function mapChanges<T>(
+  source: AsyncIterableIterator<Change>,
+  fn: (change: Change) => Promise<T | null>,
+): AsyncIterableIterator<T> {
   const iterator: AsyncIterableIterator<T> = {
     async next() {
       for (;;) {

@@ -10,16 +10,23 @@ import { Image, ImageConnection, Message, StorageStats } from '../types/objects.
 
 @Resolver(() => Image)
 export class ImageResolver {
-  @Query(() => Image, { nullable: true, description: 'One of your images (any, for an admin). Someone else\'s id is NOT_FOUND.' })
+  @Query(() => Image, {
+    nullable: true,
+    description: "One of your images (any, for an admin). Someone else's id is NOT_FOUND.",
+  })
   async image(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<ImageRecord> {
     return ctx.chat.getImage(requireViewer(ctx.viewer), parseId('image', id));
   }
 
-  @Query(() => ImageConnection, { description: 'Your images, newest first (everyone\'s, for an admin), optionally filtered.' })
+  @Query(() => ImageConnection, {
+    description: "Your images, newest first (everyone's, for an admin), optionally filtered.",
+  })
   async images(
     @Arg('filter', () => ImageFilter, { nullable: true }) filter: ImageFilter | null,
-    @Arg('first', () => Int, { nullable: true, defaultValue: 20, description: '1 to 100 (default 20).' }) first: number | null,
-    @Arg('after', () => String, { nullable: true, description: 'endCursor of the previous page.' }) after: string | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 20, description: '1 to 100 (default 20).' })
+    first: number | null,
+    @Arg('after', () => String, { nullable: true, description: 'endCursor of the previous page.' })
+    after: string | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     const viewer = requireViewer(ctx.viewer);
@@ -39,7 +46,10 @@ export class ImageResolver {
     return image.replication.status as ReplicationStatus;
   }
 
-  @FieldResolver(() => String, { nullable: true, description: "Signed, expiring URL of this server's copy; null when no local copy is kept." })
+  @FieldResolver(() => String, {
+    nullable: true,
+    description: "Signed, expiring URL of this server's copy; null when no local copy is kept.",
+  })
   localUrl(@Root() image: ImageRecord, @Ctx() ctx: GraphQLContext): string | null {
     return image.localKey ? ctx.urls.url(image.localKey) : null;
   }
@@ -56,19 +66,25 @@ export class ImageResolver {
 
   @FieldResolver(() => String, {
     nullable: true,
-    description: 'URL of the cloud copy (for a private S3 bucket a presigned, expiring one, made at each read); null while no provider holds one.',
+    description:
+      'URL of the cloud copy (for a private S3 bucket a presigned, expiring one, made at each read); null while no provider holds one.',
   })
   async cloudUrl(@Root() image: ImageRecord, @Ctx() ctx: GraphQLContext): Promise<string | null> {
     return image.cloudUrl ? ctx.cloudLink(image.cloudUrl) : null;
   }
 
-  @FieldResolver(() => String, { description: 'What an <img src> should use: the cloud URL once replicated, else the local URL.' })
+  @FieldResolver(() => String, {
+    description: 'What an <img src> should use: the cloud URL once replicated, else the local URL.',
+  })
   async displayUrl(@Root() image: ImageRecord, @Ctx() ctx: GraphQLContext): Promise<string> {
     const [primary] = await urlsInOrder(image, ctx);
     return primary ?? '';
   }
 
-  @FieldResolver(() => String, { nullable: true, description: 'The other copy, for <img onerror>; null when there is none.' })
+  @FieldResolver(() => String, {
+    nullable: true,
+    description: 'The other copy, for <img onerror>; null when there is none.',
+  })
   async fallbackUrl(@Root() image: ImageRecord, @Ctx() ctx: GraphQLContext): Promise<string | null> {
     return (await urlsInOrder(image, ctx))[1] ?? null;
   }
@@ -84,6 +100,7 @@ export class ImageResolver {
 /** Cloud first once a provider holds the image (it is public and CDN-served), local otherwise. */
 async function urlsInOrder(image: ImageRecord, ctx: GraphQLContext): Promise<string[]> {
   const local = image.localKey ? ctx.urls.url(image.localKey) : null;
-  const cloud = image.replication.status === 'REPLICATED' && image.cloudUrl ? await ctx.cloudLink(image.cloudUrl) : null;
+  const cloud =
+    image.replication.status === 'REPLICATED' && image.cloudUrl ? await ctx.cloudLink(image.cloudUrl) : null;
   return [cloud, local].filter((u): u is string => u !== null);
 }

@@ -5,12 +5,19 @@ import type { DeleteResult } from '../../services/deletion.js';
 import type { RestoreResult } from '../../services/restore.js';
 import { parseId } from '../args.js';
 import type { GraphQLContext } from '../context.js';
-import { CleanupInput, CleanupPayload, DeleteImagePayload, RestoreImagesInput, RestoreImagesPayload } from '../types/maintenance.js';
+import {
+  CleanupInput,
+  CleanupPayload,
+  DeleteImagePayload,
+  RestoreImagesInput,
+  RestoreImagesPayload,
+} from '../types/maintenance.js';
 
 @Resolver()
 export class MaintenanceResolver {
   @Mutation(() => DeleteImagePayload, {
-    description: 'Delete one of your images everywhere: cloud copy (where the provider allows), local original, thumbnail and record. Admins may delete any image.',
+    description:
+      'Delete one of your images everywhere: cloud copy (where the provider allows), local original, thumbnail and record. Admins may delete any image.',
   })
   async deleteImage(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<DeleteResult> {
     const viewer = requireViewer(ctx.viewer);
@@ -34,9 +41,13 @@ export class MaintenanceResolver {
   }
 
   @Mutation(() => CleanupPayload, {
-    description: 'Admin only: remove local originals older than `olderThanDays` whose cloud copy holds them; thumbnails stay. Their /files links then redirect to the cloud copy.',
+    description:
+      'Admin only: remove local originals older than `olderThanDays` whose cloud copy holds them; thumbnails stay. Their /files links then redirect to the cloud copy.',
   })
-  async cleanupLocalImages(@Arg('input', () => CleanupInput) input: CleanupInput, @Ctx() ctx: GraphQLContext): Promise<CleanupResult> {
+  async cleanupLocalImages(
+    @Arg('input', () => CleanupInput) input: CleanupInput,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<CleanupResult> {
     const viewer = requireViewer(ctx.viewer);
     return ctx.cleanup.cleanup(viewer, { olderThanDays: input.olderThanDays, dryRun: input.dryRun ?? false });
   }

@@ -10,17 +10,24 @@ import { Conversation, Image, Message } from '../types/objects.js';
 
 @Resolver(() => Message)
 export class MessageResolver {
-  @Query(() => Message, { nullable: true, description: 'One of your messages (any, for an admin). Someone else\'s id is NOT_FOUND.' })
+  @Query(() => Message, {
+    nullable: true,
+    description: "One of your messages (any, for an admin). Someone else's id is NOT_FOUND.",
+  })
   async message(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<MessageRecord> {
     return ctx.chat.getMessage(requireViewer(ctx.viewer), parseId('message', id));
   }
 
   @Mutation(() => Message, { description: 'Add a message to one of your conversations.' })
-  async postMessage(@Arg('input', () => PostMessageInput) input: PostMessageInput, @Ctx() ctx: GraphQLContext): Promise<MessageRecord> {
+  async postMessage(
+    @Arg('input', () => PostMessageInput) input: PostMessageInput,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<MessageRecord> {
     try {
       const viewer = requireViewer(ctx.viewer);
       const conversationId = parseId('conversation', input.conversationId);
-      if (!input.images?.length) return await ctx.chat.postMessage(viewer, { conversationId, role: input.role, content: input.content });
+      if (!input.images?.length)
+        return await ctx.chat.postMessage(viewer, { conversationId, role: input.role, content: input.content });
       return await ctx.images.postMessageWithImages(viewer, {
         conversationId,
         role: input.role,

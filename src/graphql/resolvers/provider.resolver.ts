@@ -5,7 +5,9 @@ import { ProviderStatus } from '../types/providers.js';
 
 @Resolver()
 export class ProviderResolver {
-  @Query(() => [ProviderStatus], { description: 'The cloud providers in chain order, then the disabled ones, with their health.' })
+  @Query(() => [ProviderStatus], {
+    description: 'The cloud providers in chain order, then the disabled ones, with their health.',
+  })
   async providers(@Ctx() ctx: GraphQLContext): Promise<ProviderStatus[]> {
     requireViewer(ctx.viewer);
     return (await ctx.providers()) as ProviderStatus[];

@@ -17,7 +17,10 @@ export class ReplicationResolver {
     const viewer = requireViewer(ctx.viewer);
     if (!viewer.isAdmin) throw new ForbiddenError('Only an admin may requeue replication.');
     const image = await ctx.chat.getImage(viewer, parseId('image', id));
-    if (!ctx.replication) throw new BadUserInputError('No cloud provider is enabled: set POSTIMAGES_API_KEY, IMGBB_API_KEY or S3_BUCKET (with s3 in CLOUD_PROVIDERS) first.');
+    if (!ctx.replication)
+      throw new BadUserInputError(
+        'No cloud provider is enabled: set POSTIMAGES_API_KEY, IMGBB_API_KEY or S3_BUCKET (with s3 in CLOUD_PROVIDERS) first.',
+      );
     if (image.replication.status === 'REPLICATED' || image.replication.status === 'PENDING') return image;
     return ctx.replication.requeue(image);
   }
@@ -27,12 +30,16 @@ export class ReplicationResolver {
       "Admin only: queue every LOCAL_ONLY image that still has its local original for replication (PENDING, attempts reset): those replication gave up on, and the seed chatbot's local-only images (cloud_url = url) read in place. Safe to run again.",
   })
   async requeueLocalOnlyImages(
-    @Arg('dryRun', () => Boolean, { nullable: true, defaultValue: false, description: 'Count, change nothing.' }) dryRun: boolean,
+    @Arg('dryRun', () => Boolean, { nullable: true, defaultValue: false, description: 'Count, change nothing.' })
+    dryRun: boolean,
     @Ctx() ctx: GraphQLContext,
   ): Promise<RequeueLocalOnlyPayload> {
     const viewer = requireViewer(ctx.viewer);
     if (!viewer.isAdmin) throw new ForbiddenError('Only an admin may requeue replication.');
-    if (!ctx.replication) throw new BadUserInputError('No cloud provider is enabled: set POSTIMAGES_API_KEY, IMGBB_API_KEY or S3_BUCKET (with s3 in CLOUD_PROVIDERS) first.');
+    if (!ctx.replication)
+      throw new BadUserInputError(
+        'No cloud provider is enabled: set POSTIMAGES_API_KEY, IMGBB_API_KEY or S3_BUCKET (with s3 in CLOUD_PROVIDERS) first.',
+      );
     return ctx.replication.requeueLocalOnly({ dryRun: dryRun ?? false });
   }
 }

@@ -14,7 +14,8 @@ registerEnumType(ImageEventKind, {
   valuesConfig: {
     ADDED: { description: 'It was uploaded or generated, to a new message or an existing one.' },
     REPLICATION_CHANGED: {
-      description: 'Its record changed after it was added: its replication status (a cloud copy landed: REPLICATED; a retry; LOCAL_ONLY), its cloud URL, or its local copy.',
+      description:
+        'Its record changed after it was added: its replication status (a cloud copy landed: REPLICATED; a retry; LOCAL_ONLY), its cloud URL, or its local copy.',
     },
     DELETED: { description: 'It was deleted: `image` is null, and its URLs stop working.' },
   },
@@ -35,6 +36,10 @@ export class ImageEvent {
   @Field(() => ID, { description: 'The image the event is about (also for DELETED).' })
   imageId!: string;
 
-  @Field(() => Image, { nullable: true, description: 'The image as it is after the event, read when the event is delivered; null for DELETED, or when it was deleted since.' })
+  @Field(() => Image, {
+    nullable: true,
+    description:
+      'The image as it is after the event, read when the event is delivered; null for DELETED, or when it was deleted since.',
+  })
   image!: ImageRecord | null;
 }

@@ -43,9 +43,16 @@ export class PostMessageInput {
   @Field(() => String, { description: 'Text of the message, at most 100,000 characters.' })
   content!: string;
 
-  @Field(() => [GraphQLUpload], { nullable: true, description: 'Optional attachments (multipart), processed like uploadImage; at most MAX_FILES.' })
+  @Field(() => [GraphQLUpload], {
+    nullable: true,
+    description: 'Optional attachments (multipart), processed like uploadImage; at most MAX_FILES.',
+  })
   images?: Promise<FileUpload>[] | null;
 
-  @Field(() => Boolean, { nullable: true, defaultValue: false, description: 'Whether the attached images are AI-generated.' })
+  @Field(() => Boolean, {
+    nullable: true,
+    defaultValue: false,
+    description: 'Whether the attached images are AI-generated.',
+  })
   generated?: boolean | null;
 }

@@ -1,11 +1,17 @@
 import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
 
-@ObjectType({ description: 'What deleteImage removed. The image is gone from every query at once; copies that could not be removed yet are retried by the server.' })
+@ObjectType({
+  description:
+    'What deleteImage removed. The image is gone from every query at once; copies that could not be removed yet are retried by the server.',
+})
 export class DeleteImagePayload {
   @Field(() => ID)
   deletedImageId!: string;
 
-  @Field(() => Boolean, { description: 'No local file of the image (original or thumbnail) remains. false: a removal failed and is retried in the background.' })
+  @Field(() => Boolean, {
+    description:
+      'No local file of the image (original or thumbnail) remains. false: a removal failed and is retried in the background.',
+  })
   localDeleted!: boolean;
 
   @Field(() => Boolean, {
@@ -15,7 +21,9 @@ export class DeleteImagePayload {
   cloudDeleted!: boolean;
 }
 
-@InputType({ description: 'Which images restoreImages looks at. Without a scope: every image of yours (an admin: every image).' })
+@InputType({
+  description: 'Which images restoreImages looks at. Without a scope: every image of yours (an admin: every image).',
+})
 export class RestoreImagesInput {
   @Field(() => ID, { nullable: true, description: 'Restrict to one conversation.' })
   conversationId?: string | null;
@@ -23,7 +31,11 @@ export class RestoreImagesInput {
   @Field(() => [ID], { nullable: true, description: 'Restrict to these images (at most 1,000).' })
   imageIds?: string[] | null;
 
-  @Field(() => Boolean, { nullable: true, defaultValue: false, description: 'Count what would be restored, change nothing.' })
+  @Field(() => Boolean, {
+    nullable: true,
+    defaultValue: false,
+    description: 'Count what would be restored, change nothing.',
+  })
   dryRun?: boolean | null;
 }
 
@@ -53,13 +65,18 @@ export class RestoreImagesPayload {
   @Field(() => Int)
   scanned!: number;
 
-  @Field(() => Int, { description: 'Local copy written from the cloud copy, after its sha256 matched the record (in a dry run: would be).' })
+  @Field(() => Int, {
+    description:
+      'Local copy written from the cloud copy, after its sha256 matched the record (in a dry run: would be).',
+  })
   restored!: number;
 
   @Field(() => Int, { description: 'Local copy present and its sha256 matches.' })
   alreadyPresent!: number;
 
-  @Field(() => Int, { description: 'Missing (or damaged) locally and no cloud copy: cannot be restored. Listed in `lost`.' })
+  @Field(() => Int, {
+    description: 'Missing (or damaged) locally and no cloud copy: cannot be restored. Listed in `lost`.',
+  })
   noCloudCopy!: number;
 
   @Field(() => Int)
@@ -71,7 +88,10 @@ export class RestoreImagesPayload {
   @Field(() => Int, { description: 'Missing thumbnails made again from the original.' })
   thumbnailsRegenerated!: number;
 
-  @Field(() => Int, { description: 'Images whose local original cleanupLocalImages removed on purpose; not restored (their thumbnail is).' })
+  @Field(() => Int, {
+    description:
+      'Images whose local original cleanupLocalImages removed on purpose; not restored (their thumbnail is).',
+  })
   cloudOnly!: number;
 
   @Field(() => [LostImage], { description: 'The first 100 images counted in noCloudCopy.' })
@@ -83,7 +103,11 @@ export class CleanupInput {
   @Field(() => Int, { description: 'Remove local originals uploaded more than this many days ago: 0 to 36,500.' })
   olderThanDays!: number;
 
-  @Field(() => Boolean, { nullable: true, defaultValue: false, description: 'Count what would be removed, change nothing.' })
+  @Field(() => Boolean, {
+    nullable: true,
+    defaultValue: false,
+    description: 'Count what would be removed, change nothing.',
+  })
   dryRun?: boolean | null;
 }
 
@@ -93,11 +117,14 @@ export class CleanupPayload {
   deleted!: number;
 
   @Field(() => Int, {
-    description: 'Local thumbnails removed with their original, because the same provider holds a copy of the thumbnail too (s3). Other thumbnails stay.',
+    description:
+      'Local thumbnails removed with their original, because the same provider holds a copy of the thumbnail too (s3). Other thumbnails stay.',
   })
   thumbnailsDeleted!: number;
 
-  @Field(() => Int, { description: 'Old, but the only lasting copy (not REPLICATED, or on ImgBB with IMGBB_EXPIRATION): kept.' })
+  @Field(() => Int, {
+    description: 'Old, but the only lasting copy (not REPLICATED, or on ImgBB with IMGBB_EXPIRATION): kept.',
+  })
   keptNoCloudCopy!: number;
 
   @Field(() => Int, {
@@ -107,7 +134,8 @@ export class CleanupPayload {
   verifiedCloudCopies!: number;
 
   @Field(() => Int, {
-    description: 'Old, with a recorded cloud copy this server had not made that was unreachable or held other bytes when checked: kept (logged).',
+    description:
+      'Old, with a recorded cloud copy this server had not made that was unreachable or held other bytes when checked: kept (logged).',
   })
   keptUnverifiedCloudCopy!: number;
 
@@ -121,7 +149,8 @@ export class CleanupPayload {
   bytesFreed!: number;
 
   @Field(() => Int, {
-    description: 'Originals now served from the cloud whose local file could not be removed (logged); a reconcile pass removes them.',
+    description:
+      'Originals now served from the cloud whose local file could not be removed (logged); a reconcile pass removes them.',
   })
   failed!: number;
 }
@@ -131,6 +160,9 @@ export class RequeueLocalOnlyPayload {
   @Field(() => Int, { description: 'Images looked at (all of them).' })
   scanned!: number;
 
-  @Field(() => Int, { description: 'LOCAL_ONLY images with a local original, now PENDING with fresh attempts (in a dry run: that would be).' })
+  @Field(() => Int, {
+    description:
+      'LOCAL_ONLY images with a local original, now PENDING with fresh attempts (in a dry run: that would be).',
+  })
   queued!: number;
 }

@@ -90,7 +90,11 @@ export class Image {
   cloudAlteredAt!: Date | null;
 }
 
-export const { Edge: ConversationEdge, Connection: ConversationConnection } = connectionTypes('Conversation', Conversation, 'conversation');
+export const { Edge: ConversationEdge, Connection: ConversationConnection } = connectionTypes(
+  'Conversation',
+  Conversation,
+  'conversation',
+);
 export const { Edge: MessageEdge, Connection: MessageConnection } = connectionTypes('Message', Message, 'message');
 export const { Edge: ImageEdge, Connection: ImageConnection } = connectionTypes('Image', Image, 'image');
 

@@ -27,7 +27,9 @@ export class ProviderStatus {
   @Field(() => Boolean, { description: 'False when its API key is not configured.' })
   enabled!: boolean;
 
-  @Field(() => String, { description: 'Circuit breaker: CLOSED, OPEN (skipped for now) or HALF_OPEN (one trial call allowed).' })
+  @Field(() => String, {
+    description: 'Circuit breaker: CLOSED, OPEN (skipped for now) or HALF_OPEN (one trial call allowed).',
+  })
   circuit!: string;
 
   @Field(() => Int, { description: 'Successful uploads since start.' })
@@ -45,6 +47,9 @@ export class ProviderStatus {
   })
   misconfigured!: boolean;
 
-  @Field(() => ProviderBudget, { nullable: true, description: 'Its upload budget and what is used of the current window; null: no budget.' })
+  @Field(() => ProviderBudget, {
+    nullable: true,
+    description: 'Its upload budget and what is used of the current window; null: no budget.',
+  })
   budget!: ProviderBudget | null;
 }

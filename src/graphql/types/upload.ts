@@ -7,19 +7,32 @@ export { GraphQLUpload, type FileUpload };
 
 @InputType({ description: 'An image to store: send exactly one of `file` (multipart) or `base64`.' })
 export class UploadImageInput {
-  @Field(() => GraphQLUpload, { nullable: true, description: 'The image as a multipart file (GraphQL multipart request spec).' })
+  @Field(() => GraphQLUpload, {
+    nullable: true,
+    description: 'The image as a multipart file (GraphQL multipart request spec).',
+  })
   file?: Promise<FileUpload> | null;
 
-  @Field(() => String, { nullable: true, description: 'The image as raw base64 or a data: URI, for callers that cannot send multipart.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'The image as raw base64 or a data: URI, for callers that cannot send multipart.',
+  })
   base64?: string | null;
 
   @Field(() => ID)
   conversationId!: string;
 
-  @Field(() => ID, { nullable: true, description: 'Attach to this message of the conversation; when absent a new message is created.' })
+  @Field(() => ID, {
+    nullable: true,
+    description: 'Attach to this message of the conversation; when absent a new message is created.',
+  })
   messageId?: string | null;
 
-  @Field(() => MessageRole, { nullable: true, defaultValue: MessageRole.ASSISTANT, description: 'Role of the new message.' })
+  @Field(() => MessageRole, {
+    nullable: true,
+    defaultValue: MessageRole.ASSISTANT,
+    description: 'Role of the new message.',
+  })
   role?: MessageRole | null;
 
   @Field(() => String, { nullable: true, defaultValue: '', description: 'Content of the new message.' })
@@ -28,7 +41,11 @@ export class UploadImageInput {
   @Field(() => String, { nullable: true, description: 'At most 2,000 characters.' })
   caption?: string | null;
 
-  @Field(() => Boolean, { nullable: true, defaultValue: false, description: 'AI-generated (true) or uploaded by a user (false).' })
+  @Field(() => Boolean, {
+    nullable: true,
+    defaultValue: false,
+    description: 'AI-generated (true) or uploaded by a user (false).',
+  })
   generated?: boolean | null;
 
   @Field(() => Boolean, {

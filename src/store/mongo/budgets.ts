@@ -17,7 +17,11 @@ export const budgetId = (provider: string, windowStart: Date): string => `${prov
  * counted, and creates the window's document on its first upload. When the window is spent the
  * upsert collides with the existing `_id` (duplicate key): that means "spent", as does no match.
  */
-export function takeBudgetUpdate(provider: string, windowStart: Date, limit: number): { filter: Document; update: Document } {
+export function takeBudgetUpdate(
+  provider: string,
+  windowStart: Date,
+  limit: number,
+): { filter: Document; update: Document } {
   return {
     filter: { _id: budgetId(provider, windowStart), used: { $lt: limit } },
     update: { $inc: { used: 1 }, $setOnInsert: { provider, window_start: windowStart } },
@@ -34,9 +38,14 @@ export class MongoBudgets {
   async take(provider: string, windowStart: Date, limit: number): Promise<number | null> {
     const { filter, update } = takeBudgetUpdate(provider, windowStart, limit);
     try {
-      const result = await this.collection.findOneAndUpdate(filter, update, { upsert: true, returnDocument: 'after', includeResultMetadata: true });
+      const result = await this.collection.findOneAndUpdate(filter, update, {
+        upsert: true,
+        returnDocument: 'after',
+        includeResultMetadata: true,
+      });
       // A new window: the provider's earlier ones are of no use any more.
-      if (result.lastErrorObject?.['upserted'] !== undefined) await this.collection.deleteMany({ provider, window_start: { $lt: windowStart } });
+      if (result.lastErrorObject?.['upserted'] !== undefined)
+        await this.collection.deleteMany({ provider, window_start: { $lt: windowStart } });
       return result.value?.used ?? null;
     } catch (e) {
       if (!(e instanceof MongoServerError && e.code === DUPLICATE_KEY)) throw e;

@@ -21,11 +21,27 @@ export const CHANGES_CAPPED_BYTES = 16 * 1024 * 1024;
 const CLOCK_SLACK_MS = 5000;
 
 export function changeToDoc(change: NewChange, at: Date, id = new ObjectId()): ChangeDoc {
-  return { _id: id, at, kind: change.kind, conversation_id: change.conversationId, user_id: change.userId, message_id: change.messageId, image_id: change.imageId };
+  return {
+    _id: id,
+    at,
+    kind: change.kind,
+    conversation_id: change.conversationId,
+    user_id: change.userId,
+    message_id: change.messageId,
+    image_id: change.imageId,
+  };
 }
 
 export function docToChange(doc: ChangeDoc): Change {
-  return { cursor: `${doc.at.getTime()}:${doc._id.toHexString()}`, at: doc.at, kind: doc.kind, conversationId: doc.conversation_id, userId: doc.user_id, messageId: doc.message_id, imageId: doc.image_id };
+  return {
+    cursor: `${doc.at.getTime()}:${doc._id.toHexString()}`,
+    at: doc.at,
+    kind: doc.kind,
+    conversationId: doc.conversation_id,
+    userId: doc.user_id,
+    messageId: doc.message_id,
+    imageId: doc.image_id,
+  };
 }
 
 /**
@@ -57,10 +73,18 @@ export class MongoChanges {
   async append(changes: readonly NewChange[]): Promise<void> {
     if (changes.length === 0) return;
     const at = new Date();
-    await this.collection.insertMany(changes.map((c) => changeToDoc(c, at)), { ordered: true });
+    await this.collection.insertMany(
+      changes.map((c) => changeToDoc(c, at)),
+      { ordered: true },
+    );
   }
 
-  async *tail(o: { signal: AbortSignal; pollMs: number; wake: WakeSignal; after?: string | null }): AsyncIterable<Change> {
+  async *tail(o: {
+    signal: AbortSignal;
+    pollMs: number;
+    wake: WakeSignal;
+    after?: string | null;
+  }): AsyncIterable<Change> {
     // Everything in natural order up to the change `after` names, or without it up to the newest
     // change in the log now, is older than this tail: skipped, and remembered as seen.
     let from = Date.now();
@@ -70,7 +94,9 @@ export class MongoChanges {
       from = Number(at);
       skipThrough = id ?? null;
     } else {
-      const newest = await this.collection.find({}, { sort: { $natural: -1 }, limit: 1, projection: { _id: 1, at: 1 } }).next();
+      const newest = await this.collection
+        .find({}, { sort: { $natural: -1 }, limit: 1, projection: { _id: 1, at: 1 } })
+        .next();
       if (newest) {
         skipThrough = newest._id.toHexString();
         from = newest.at.getTime();
@@ -80,7 +106,10 @@ export class MongoChanges {
     // Ids met at or after `from - 2 × CLOCK_SLACK_MS`: what a reopened cursor would give again.
     const seen = new Map<string, number>();
     while (!o.signal.aborted) {
-      const cursor = this.collection.find({ at: { $gte: new Date(from - CLOCK_SLACK_MS) } }, { tailable: true, awaitData: true, maxAwaitTimeMS: Math.max(100, o.pollMs * 10) });
+      const cursor = this.collection.find(
+        { at: { $gte: new Date(from - CLOCK_SLACK_MS) } },
+        { tailable: true, awaitData: true, maxAwaitTimeMS: Math.max(100, o.pollMs * 10) },
+      );
       const close = () => void cursor.close().catch(() => undefined);
       o.signal.addEventListener('abort', close, { once: true });
       try {

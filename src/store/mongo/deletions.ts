@@ -27,7 +27,9 @@ export function deletionToDoc(j: DeletionJob): DeletionDoc {
     _id: j.imageId,
     user_id: j.userId,
     local_keys: j.localKeys,
-    cloud: j.cloud ? { service: SERVICE_TO_DOC[j.cloud.service], url: j.cloud.url, delete_url: j.cloud.deleteUrl } : null,
+    cloud: j.cloud
+      ? { service: SERVICE_TO_DOC[j.cloud.service], url: j.cloud.url, delete_url: j.cloud.deleteUrl }
+      : null,
     cloud_deleted: j.cloudDeleted,
     requested_at: j.requestedAt,
     attempts: j.attempts,
@@ -43,7 +45,9 @@ export function docToDeletion(d: DeletionDoc): DeletionJob {
     imageId: d._id,
     userId: d.user_id,
     localKeys: d.local_keys,
-    cloud: d.cloud ? { service: DOC_TO_SERVICE[d.cloud.service] ?? 'LOCAL', url: d.cloud.url, deleteUrl: d.cloud.delete_url } : null,
+    cloud: d.cloud
+      ? { service: DOC_TO_SERVICE[d.cloud.service] ?? 'LOCAL', url: d.cloud.url, deleteUrl: d.cloud.delete_url }
+      : null,
     cloudDeleted: d.cloud_deleted,
     requestedAt: d.requested_at,
     attempts: d.attempts,
@@ -75,7 +79,11 @@ export class MongoDeletions {
   async begin(job: DeletionJob, removeImage: (id: string) => Promise<boolean>): Promise<boolean> {
     const { _id, ...fields } = deletionToDoc(job);
     const token = randomUUID();
-    const written = await this.collection.updateOne({ _id }, { $setOnInsert: { ...fields, begin_token: token } }, { upsert: true });
+    const written = await this.collection.updateOne(
+      { _id },
+      { $setOnInsert: { ...fields, begin_token: token } },
+      { upsert: true },
+    );
     if (await removeImage(_id)) {
       // This call removed the record, so the job is its own (as on SQLite). The job may have been
       // inserted by a concurrent deleter that lost the race for the record: writing it whole, by
@@ -109,7 +117,11 @@ export class MongoDeletions {
     while (claimed.length < limit) {
       // Never the same job twice in one claim, even with a zero lease (as on SQLite).
       const filter = claimed.length > 0 ? { $and: [due, { _id: { $nin: claimed.map((j) => j.imageId) } }] } : due;
-      const doc = await this.collection.findOneAndUpdate(filter, { $set: { lease_owner: leaseOwner, lease_until: leaseUntil }, $unset: { begin_token: '' } }, { returnDocument: 'after', sort: { next_attempt_at: 1, requested_at: 1 } });
+      const doc = await this.collection.findOneAndUpdate(
+        filter,
+        { $set: { lease_owner: leaseOwner, lease_until: leaseUntil }, $unset: { begin_token: '' } },
+        { returnDocument: 'after', sort: { next_attempt_at: 1, requested_at: 1 } },
+      );
       if (!doc) break;
       claimed.push(docToDeletion(doc));
     }

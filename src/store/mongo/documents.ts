@@ -227,7 +227,12 @@ export function imagesOf(d: Pick<MessageDoc, 'images'>): ImageDoc[] {
 }
 
 /** Storage service names as stored, back to ours (the inverse of SERVICE_TO_DOC). */
-export const DOC_TO_SERVICE: Record<string, StorageService> = { postimages: 'POSTIMAGES', imgbb: 'IMGBB', s3: 'S3', local: 'LOCAL' };
+export const DOC_TO_SERVICE: Record<string, StorageService> = {
+  postimages: 'POSTIMAGES',
+  imgbb: 'IMGBB',
+  s3: 'S3',
+  local: 'LOCAL',
+};
 const MIME_BY_EXT: Record<string, string> = {
   png: 'image/png',
   jpg: 'image/jpeg',
@@ -300,7 +305,11 @@ export function docToImage(d: ImageDoc, parent: ImageParent, index: number): Ima
   const r = d.replication ?? {};
   const storedStatus = String(r.status ?? '').toUpperCase();
   const known = (REPLICATION_STATUSES as readonly string[]).includes(storedStatus);
-  const ext = fileNameOf(localKey ?? cloudUrl ?? '').split('.').at(-1)?.toLowerCase() ?? '';
+  const ext =
+    fileNameOf(localKey ?? cloudUrl ?? '')
+      .split('.')
+      .at(-1)
+      ?.toLowerCase() ?? '';
   return {
     id: imageIdOf(d, parent.id, index),
     messageId: parent.id,
@@ -346,7 +355,9 @@ export function messageOwners(
   conversations: readonly Pick<ConversationDoc, '_id' | 'user_id'>[],
   defaultOwner: string | null,
 ): (d: Pick<MessageDoc, 'user_id' | 'conversation_id'>) => string | undefined {
-  const owners = new Map(conversations.map((c) => [idString(c._id), c.user_id != null ? idString(c.user_id) : (defaultOwner ?? NO_OWNER)]));
+  const owners = new Map(
+    conversations.map((c) => [idString(c._id), c.user_id != null ? idString(c.user_id) : (defaultOwner ?? NO_OWNER)]),
+  );
   return (d) => (d.user_id != null ? undefined : (owners.get(idString(d.conversation_id)) ?? defaultOwner ?? NO_OWNER));
 }
 
@@ -355,7 +366,10 @@ export function messageOwners(
  * chatbot puts no `user_id` on messages (ownership lives on the conversation): then `owner`, the
  * conversation's owner as the store resolved it, is the message's; without one, NO_OWNER.
  */
-export function parentOf(d: Pick<MessageDoc, '_id' | 'conversation_id' | 'user_id' | 'created_at'>, owner?: string): ImageParent {
+export function parentOf(
+  d: Pick<MessageDoc, '_id' | 'conversation_id' | 'user_id' | 'created_at'>,
+  owner?: string,
+): ImageParent {
   const userId = d.user_id != null ? idString(d.user_id) : (owner ?? NO_OWNER);
   return { id: idString(d._id), conversationId: idString(d.conversation_id), userId, createdAt: createdAtOf(d) };
 }

@@ -25,7 +25,9 @@ export async function* readExportFile(path: string): AsyncIterable<ExportEntry> 
     let i = 0;
     for (const doc of docs as unknown[]) {
       i++;
-      yield isDocument(doc) ? { ok: true, doc, line: i } : { ok: false, line: i, reason: `element ${i} of the array is not an object` };
+      yield isDocument(doc)
+        ? { ok: true, doc, line: i }
+        : { ok: false, line: i, reason: `element ${i} of the array is not an object` };
     }
     return;
   }
@@ -55,7 +57,7 @@ async function firstNonSpace(path: string): Promise<string> {
   const handle = await open(path, 'r');
   try {
     const buffer = Buffer.alloc(4096);
-    for (let position = 0; ; ) {
+    for (let position = 0; ;) {
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
       if (bytesRead === 0) return '';
       // \s covers the byte order mark.

@@ -2,7 +2,14 @@ import type { Document } from 'mongodb';
 import type { PageArgs } from '../../domain/cursor.js';
 import type { ImageFilter } from '../../domain/types.js';
 import { idMatch, idString } from './documents.js';
-import { imageMessagesMatch, imageView, imageViewMatch, keysetAfter, UNWIND_IMAGES, type MessageScope } from './queries.js';
+import {
+  imageMessagesMatch,
+  imageView,
+  imageViewMatch,
+  keysetAfter,
+  UNWIND_IMAGES,
+  type MessageScope,
+} from './queries.js';
 
 /**
  * The `images` listing on MongoDB, newest first, read through an index instead of sorting all
@@ -81,7 +88,12 @@ export function windowRanges(w: TimeWindow): Document[] {
     { images: { $elemMatch: { uploaded_at: { $gte: w.from, [upper]: w.to } } } },
     {
       images: {
-        $elemMatch: { uploaded_at: { $gte: isoBound(w.from.getTime() - STRING_SLACK_MS, 'low'), $lte: isoBound(w.to.getTime() + STRING_SLACK_MS, 'high') } },
+        $elemMatch: {
+          uploaded_at: {
+            $gte: isoBound(w.from.getTime() - STRING_SLACK_MS, 'low'),
+            $lte: isoBound(w.to.getTime() + STRING_SLACK_MS, 'high'),
+          },
+        },
       },
     },
     { images: { $elemMatch: { uploaded_at: { $gte: w.from.getTime(), [upper]: w.to.getTime() } } } },
@@ -100,7 +112,10 @@ export function scopeBranches(scope: MessageScope | null, filter: ImageFilter): 
   if (scope.conversations.length === 0) return [own];
   // A conversation filter narrows the seed branch to that conversation, only when it is the owner's:
   // messages without user_id are the owner's through their conversation, never through the filter.
-  const conversations = filter.conversationId != null ? scope.conversations.filter((c) => idString(c) === filter.conversationId) : scope.conversations;
+  const conversations =
+    filter.conversationId != null
+      ? scope.conversations.filter((c) => idString(c) === filter.conversationId)
+      : scope.conversations;
   return conversations.length === 0 ? [own] : [own, { user_id: null, conversation_id: { $in: conversations } }];
 }
 
@@ -111,7 +126,13 @@ export function windowMatch(scope: MessageScope | null, filter: ImageFilter, w: 
 }
 
 /** The images of one window after the cursor, newest first, at most `limit`, as rows of `images` unwound. */
-export function windowPipeline(scope: MessageScope | null, filter: ImageFilter, w: TimeWindow, after: PageArgs['after'], limit: number): Document[] {
+export function windowPipeline(
+  scope: MessageScope | null,
+  filter: ImageFilter,
+  w: TimeWindow,
+  after: PageArgs['after'],
+  limit: number,
+): Document[] {
   const exact = { 'v.at': { $gte: w.from, [w.toInclusive ? '$lte' : '$lt']: w.to } };
   return [
     { $match: windowMatch(scope, filter, w) },

@@ -36,11 +36,16 @@ const NAMESPACE_NOT_FOUND = 26;
 
 /** The key pattern of an index as a comparable string: fields in order, with their direction or type. */
 function keyOf(key: Document): string {
-  return JSON.stringify(Object.entries(key).map(([field, kind]) => [field, typeof kind === 'number' ? Math.sign(kind) : String(kind)]));
+  return JSON.stringify(
+    Object.entries(key).map(([field, kind]) => [field, typeof kind === 'number' ? Math.sign(kind) : String(kind)]),
+  );
 }
 
 /** The wanted indexes the collection lacks, compared by key pattern (names do not matter). */
-export function missingIndexes(existing: readonly { key: Document }[], wanted: readonly IndexSpecification[]): IndexSpecification[] {
+export function missingIndexes(
+  existing: readonly { key: Document }[],
+  wanted: readonly IndexSpecification[],
+): IndexSpecification[] {
   const have = new Set(existing.map((i) => keyOf(i.key)));
   return wanted.filter((w) => !have.has(keyOf(w as Document)));
 }
@@ -51,7 +56,10 @@ export function missingIndexes(existing: readonly { key: Document }[], wanted: r
  * already there are never created again, so a user without createIndex rights starts fine once
  * an administrator made them; one still missing is named, with the command that creates it.
  */
-export async function ensureIndexes<T extends Document>(collection: Collection<T>, keys: readonly IndexSpecification[]): Promise<void> {
+export async function ensureIndexes<T extends Document>(
+  collection: Collection<T>,
+  keys: readonly IndexSpecification[],
+): Promise<void> {
   let existing: { key: Document }[] = [];
   try {
     existing = (await collection.listIndexes().toArray()) as { key: Document }[];
@@ -64,7 +72,8 @@ export async function ensureIndexes<T extends Document>(collection: Collection<T
       await collection.createIndex(key);
     } catch (e) {
       if (e instanceof MongoServerError && e.code === INDEX_OPTIONS_CONFLICT) continue;
-      if (e instanceof MongoServerError && e.code === UNAUTHORIZED) throw new Error(missingIndexMessage(collection.collectionName, key));
+      if (e instanceof MongoServerError && e.code === UNAUTHORIZED)
+        throw new Error(missingIndexMessage(collection.collectionName, key));
       throw e;
     }
   }

@@ -21,7 +21,9 @@ export interface ImageElement {
 
 /** The message's image elements; a null element (nothing to adopt) is left out. */
 export function elementsOf(doc: MessageDoc): ImageElement[] {
-  return imagesOf(doc).flatMap((image, index) => (doc.images?.[index] == null ? [] : [{ messageId: doc._id, index, image }]));
+  return imagesOf(doc).flatMap((image, index) =>
+    doc.images?.[index] == null ? [] : [{ messageId: doc._id, index, image }],
+  );
 }
 
 /**
@@ -63,7 +65,8 @@ export function missingFieldsSet(stored: ImageDoc, derived: ImageRecord, path: s
     set[`${path}.replication`] = full.replication;
   } else {
     for (const [key, value] of Object.entries(full.replication)) {
-      if (stored.replication[key as keyof typeof stored.replication] === undefined) set[`${path}.replication.${key}`] = value;
+      if (stored.replication[key as keyof typeof stored.replication] === undefined)
+        set[`${path}.replication.${key}`] = value;
     }
   }
   return set;

@@ -3,7 +3,15 @@ import { MongoChanges } from './changes.js';
 import { MongoClient, type Collection, type Db, type Document } from 'mongodb';
 import type { Page, PageArgs } from '../../domain/cursor.js';
 import { NotFoundError } from '../../domain/errors.js';
-import type { Conversation, DeletionJob, ImageFilter, ImageRecord, Message, OwnerScope, StorageStats } from '../../domain/types.js';
+import type {
+  Conversation,
+  DeletionJob,
+  ImageFilter,
+  ImageRecord,
+  Message,
+  OwnerScope,
+  StorageStats,
+} from '../../domain/types.js';
 import { matchesImageFilter } from '../../domain/image-filter.js';
 import type { ClaimArgs, ImagePatch, ImageSlice, MetadataStore } from '../metadata-store.js';
 import {
@@ -92,7 +100,13 @@ export class MongoMetadataStore implements MetadataStore {
   /** The totals of `images` listings per owner and filter, kept and dropped as `stats`. */
   private readonly counts: InvalidatedCache<string, number>;
 
-  constructor(options: { uri: string; dbName: string; client?: MongoClient; legacyDefaultOwner?: string | null; statsTtlMs?: number }) {
+  constructor(options: {
+    uri: string;
+    dbName: string;
+    client?: MongoClient;
+    legacyDefaultOwner?: string | null;
+    statsTtlMs?: number;
+  }) {
     this.stats = new InvalidatedCache(options.statsTtlMs ?? STATS_TTL_MS);
     this.counts = new InvalidatedCache(options.statsTtlMs ?? STATS_TTL_MS);
     this.ownsClient = !options.client;
@@ -118,7 +132,12 @@ export class MongoMetadataStore implements MetadataStore {
     return this.changes.append(changes);
   }
 
-  tailChanges(o: { signal: AbortSignal; pollMs: number; wake: WakeSignal; after?: string | null }): AsyncIterable<Change> {
+  tailChanges(o: {
+    signal: AbortSignal;
+    pollMs: number;
+    wake: WakeSignal;
+    after?: string | null;
+  }): AsyncIterable<Change> {
     return this.changes.tail(o);
   }
 
@@ -159,9 +178,16 @@ export class MongoMetadataStore implements MetadataStore {
 
   async addMessage(message: Message): Promise<void> {
     const [conversation, sibling] = await Promise.all([
-      this.conversations.findOneAndUpdate({ _id: idMatch([message.conversationId]) }, { $max: { updated_at: message.createdAt } }, { projection: { _id: 1 } }),
+      this.conversations.findOneAndUpdate(
+        { _id: idMatch([message.conversationId]) },
+        { $max: { updated_at: message.createdAt } },
+        { projection: { _id: 1 } },
+      ),
       // The older app may hold conversation_id as a string: new messages follow what is there.
-      this.messages.findOne({ conversation_id: idMatch([message.conversationId]) }, { projection: { conversation_id: 1 } }),
+      this.messages.findOne(
+        { conversation_id: idMatch([message.conversationId]) },
+        { projection: { conversation_id: 1 } },
+      ),
     ]);
     if (!conversation) throw new NotFoundError('Conversation', message.conversationId);
     await this.messages.insertOne(messageToDoc(message, (sibling?.conversation_id ?? conversation._id) as Id));
@@ -176,12 +202,17 @@ export class MongoMetadataStore implements MetadataStore {
     return docs.map((d) => docToMessage(d, ownerOf(d)));
   }
 
-  async listMessagesOfConversations(conversationIds: readonly string[], page: PageArgs): Promise<Map<string, Page<Message>>> {
+  async listMessagesOfConversations(
+    conversationIds: readonly string[],
+    page: PageArgs,
+  ): Promise<Map<string, Page<Message>>> {
     const ids = [...new Set(conversationIds)];
     const result = new Map<string, Page<Message>>();
     if (ids.length === 0) return result;
     const [docs, counts] = await Promise.all([
-      this.messages.aggregate<MessageDoc>(messagesPagePipeline(this.messages.collectionName, ids, page), { allowDiskUse: true }).toArray(),
+      this.messages
+        .aggregate<MessageDoc>(messagesPagePipeline(this.messages.collectionName, ids, page), { allowDiskUse: true })
+        .toArray(),
       this.messages.aggregate<{ _id: string; n: number }>(messageCountsPipeline(ids)).toArray(),
     ]);
     await this.adopt(docs.flatMap(elementsOf));
@@ -198,7 +229,9 @@ export class MongoMetadataStore implements MetadataStore {
   }
 
   async addImage(messageId: string, image: ImageRecord): Promise<void> {
-    const found = (await this.messages.updateOne({ _id: idMatch([messageId]) }, pushImageUpdate(imageToDoc(image)))).matchedCount > 0;
+    const found =
+      (await this.messages.updateOne({ _id: idMatch([messageId]) }, pushImageUpdate(imageToDoc(image)))).matchedCount >
+      0;
     this.invalidateCounts();
     if (!found) throw new NotFoundError('Message', messageId);
   }
@@ -215,11 +248,18 @@ export class MongoMetadataStore implements MetadataStore {
     const _id = idMatch([id]);
     const held = guard ? { 'replication.lease_owner': guard.leaseOwner } : {};
     const set = patchSet(patch, 'images.$');
-    if (Object.keys(set).length === 0) return (await this.messages.countDocuments({ images: { $elemMatch: { _id, ...held } } }, { limit: 1 })) > 0;
+    if (Object.keys(set).length === 0)
+      return (await this.messages.countDocuments({ images: { $elemMatch: { _id, ...held } } }, { limit: 1 })) > 0;
     // A legacy element has no `replication` object: it is completed first (below), never patched half-shaped.
     // Statistics are dropped after the write, so a read racing it cannot keep what it read before.
     const apply = async () => {
-      const matched = (await this.messages.updateOne({ images: { $elemMatch: { _id, replication: { $type: 'object' }, ...held } } }, { $set: set })).matchedCount > 0;
+      const matched =
+        (
+          await this.messages.updateOne(
+            { images: { $elemMatch: { _id, replication: { $type: 'object' }, ...held } } },
+            { $set: set },
+          )
+        ).matchedCount > 0;
       this.invalidateCounts();
       return matched;
     };
@@ -258,13 +298,19 @@ export class MongoMetadataStore implements MetadataStore {
   async listImages(owner: OwnerScope, filter: ImageFilter, page: PageArgs): Promise<Page<ImageRecord>> {
     const scope = await this.scope(owner);
     const [rows, totalCount] = await Promise.all([
-      listImageRows(scope, filter, page, new Date(), (pipeline) => this.messages.aggregate<UnwoundRow>(pipeline, { allowDiskUse: true }).toArray()),
+      listImageRows(scope, filter, page, new Date(), (pipeline) =>
+        this.messages.aggregate<UnwoundRow>(pipeline, { allowDiskUse: true }).toArray(),
+      ),
       this.counts.get(`${owner ?? ALL_OWNERS}\n${JSON.stringify(filter)}`, async () => {
-        const [row] = await this.messages.aggregate<{ n: number }>(countImagesPipeline(scope, filter), { allowDiskUse: true }).toArray();
+        const [row] = await this.messages
+          .aggregate<{ n: number }>(countImagesPipeline(scope, filter), { allowDiskUse: true })
+          .toArray();
         return row?.n ?? 0;
       }),
     ]);
-    await this.adopt(rows.flatMap((r) => (r.images ? [{ messageId: r._id, index: r.image_index, image: r.images }] : [])));
+    await this.adopt(
+      rows.flatMap((r) => (r.images ? [{ messageId: r._id, index: r.image_index, image: r.images }] : [])),
+    );
     const ownerOf = await this.ownersOf(rows);
     return toPage(
       rows.map((r) => docToImage(r.images ?? {}, parentOf(r, ownerOf(r)), r.image_index)),
@@ -283,15 +329,14 @@ export class MongoMetadataStore implements MetadataStore {
     let cursor = decodeScanCursor(after);
     for (;;) {
       const query: Document = { ...imageMessagesMatch(scope, filter), _id: scanIdMatch(cursor) };
-      const docs = await this.messages
-        .find(query)
-        .sort({ _id: 1 })
-        .limit(limit)
-        .toArray();
+      const docs = await this.messages.find(query).sort({ _id: 1 }).limit(limit).toArray();
       await this.adopt(docs.flatMap(elementsOf));
       const ownerOf = await this.ownersOf(docs);
-      const items = docs.flatMap((d) => docToMessage(d, ownerOf(d)).images.filter((i) => matchesImageFilter(i, filter)));
-      if (docs.length === limit) return { items, next: encodeScanCursor({ phase: cursor.phase, last: idString(docs.at(-1)!._id) }) };
+      const items = docs.flatMap((d) =>
+        docToMessage(d, ownerOf(d)).images.filter((i) => matchesImageFilter(i, filter)),
+      );
+      if (docs.length === limit)
+        return { items, next: encodeScanCursor({ phase: cursor.phase, last: idString(docs.at(-1)!._id) }) };
       if (cursor.phase === 'objectId') return { items, next: null };
       // The strings are done: the ObjectIds come next, in this slice when it has room.
       cursor = { phase: 'objectId', last: null };
@@ -307,11 +352,16 @@ export class MongoMetadataStore implements MetadataStore {
    */
   async countOwnerlessImages(): Promise<number> {
     if (this.defaultOwner) return 0;
-    const ids = (await this.messages.distinct('conversation_id', { user_id: null, 'images.0': { $exists: true } })) as Id[];
+    const ids = (await this.messages.distinct('conversation_id', {
+      user_id: null,
+      'images.0': { $exists: true },
+    })) as Id[];
     const ownerless: Id[] = [];
     for (let i = 0; i < ids.length; i += 1000) {
       const batch = ids.slice(i, i + 1000);
-      const owned = await this.conversations.find({ _id: idMatch(batch.map(idString)), user_id: { $ne: null } }, { projection: { _id: 1 } }).toArray();
+      const owned = await this.conversations
+        .find({ _id: idMatch(batch.map(idString)), user_id: { $ne: null } }, { projection: { _id: 1 } })
+        .toArray();
       const known = new Set(owned.map((c) => idString(c._id)));
       for (const id of batch) if (!known.has(idString(id))) ownerless.push(id);
     }
@@ -329,7 +379,9 @@ export class MongoMetadataStore implements MetadataStore {
     const counts = new Map<string, number>(conversationIds.map((id) => [id, 0]));
     if (conversationIds.length === 0) return counts;
     const { counted, measured } = imageCountsPipelines(conversationIds);
-    const rows = (await Promise.all([counted, measured].map((p) => this.messages.aggregate<{ _id: Id; n: number }>(p).toArray()))).flat();
+    const rows = (
+      await Promise.all([counted, measured].map((p) => this.messages.aggregate<{ _id: Id; n: number }>(p).toArray()))
+    ).flat();
     // A conversation whose messages hold its id in both forms has a row per form.
     for (const r of rows) {
       const id = idString(r._id);
@@ -345,7 +397,9 @@ export class MongoMetadataStore implements MetadataStore {
   }
 
   private async computeStorageStats(owner: OwnerScope): Promise<StorageStats> {
-    const rows = await this.messages.aggregate<StorageStatsRow>(storageStatsPipeline(await this.scope(owner)), { allowDiskUse: true }).toArray();
+    const rows = await this.messages
+      .aggregate<StorageStatsRow>(storageStatsPipeline(await this.scope(owner)), { allowDiskUse: true })
+      .toArray();
     return statsFromRows(rows);
   }
 
@@ -354,7 +408,11 @@ export class MongoMetadataStore implements MetadataStore {
     if (!doc) return null;
     await this.adopt(elementsOf(doc));
     const forms = new Set(fileKeyForms(key));
-    return docToMessage(doc, (await this.ownersOf([doc]))(doc)).images.find((i) => forms.has(i.localKey ?? '') || forms.has(i.thumbnailKey ?? '') || forms.has(i.evictedKey ?? '')) ?? null;
+    return (
+      docToMessage(doc, (await this.ownersOf([doc]))(doc)).images.find(
+        (i) => forms.has(i.localKey ?? '') || forms.has(i.thumbnailKey ?? '') || forms.has(i.evictedKey ?? ''),
+      ) ?? null
+    );
   }
 
   async cloudUrlInUse(cloudUrl: string, exceptImageId: string): Promise<boolean> {
@@ -378,16 +436,20 @@ export class MongoMetadataStore implements MetadataStore {
     const lease = leaseUpdate(leaseOwner, new Date(now.getTime() + leaseMs));
     const claimed = new Map<string, ImageRecord>();
     for (let round = 0; round < CLAIM_ROUNDS && claimed.size < limit; round++) {
-      const candidates = (await this.messages.aggregate<{ _id: Id; image_id: Id }>(claimCandidatesPipeline(now, 2 * (limit - claimed.size))).toArray()).filter(
-        (c) => !claimed.has(idString(c.image_id)),
-      );
+      const candidates = (
+        await this.messages
+          .aggregate<{ _id: Id; image_id: Id }>(claimCandidatesPipeline(now, 2 * (limit - claimed.size)))
+          .toArray()
+      ).filter((c) => !claimed.has(idString(c.image_id)));
       if (candidates.length === 0) break;
       let lost = 0;
       while (candidates.length > 0 && claimed.size < limit) {
         // At most as many at once as are still wanted, so `limit` is never exceeded.
         const batch = candidates.splice(0, limit - claimed.size);
         const docs = await Promise.all(
-          batch.map((c) => this.messages.findOneAndUpdate(claimFilter(c._id, c.image_id, now), lease, { returnDocument: 'after' })),
+          batch.map((c) =>
+            this.messages.findOneAndUpdate(claimFilter(c._id, c.image_id, now), lease, { returnDocument: 'after' }),
+          ),
         );
         const ownerOf = await this.ownersOf(docs.filter((d) => d !== null));
         docs.forEach((doc, i) => {
@@ -450,17 +512,23 @@ export class MongoMetadataStore implements MetadataStore {
    * query for all of them; LEGACY_DEFAULT_OWNER (else NO_OWNER) when the conversation names none
    * either, or is missing. Messages with a `user_id` cost nothing.
    */
-  private async ownersOf(docs: readonly Pick<MessageDoc, 'user_id' | 'conversation_id'>[]): Promise<(d: Pick<MessageDoc, 'user_id' | 'conversation_id'>) => string | undefined> {
+  private async ownersOf(
+    docs: readonly Pick<MessageDoc, 'user_id' | 'conversation_id'>[],
+  ): Promise<(d: Pick<MessageDoc, 'user_id' | 'conversation_id'>) => string | undefined> {
     const wanted = [...new Set(docs.filter((d) => d.user_id == null).map((d) => idString(d.conversation_id)))];
     if (wanted.length === 0) return () => undefined;
-    const conversations = await this.conversations.find({ _id: idMatch(wanted) }, { projection: { user_id: 1 } }).toArray();
+    const conversations = await this.conversations
+      .find({ _id: idMatch(wanted) }, { projection: { user_id: 1 } })
+      .toArray();
     return messageOwners(conversations, this.defaultOwner);
   }
 
   /** An owner-scoped read as messageOwnerMatch needs it: the ids of the owner's conversations, in every stored form. */
   private async scope(owner: OwnerScope): Promise<MessageScope | null> {
     if (owner === null) return null;
-    const docs = await this.conversations.find(conversationOwnerMatch(owner, this.defaultOwner), { projection: { _id: 1 } }).toArray();
+    const docs = await this.conversations
+      .find(conversationOwnerMatch(owner, this.defaultOwner), { projection: { _id: 1 } })
+      .toArray();
     return { owner, conversations: anyIdForm(docs.map((d) => idString(d._id))) };
   }
 

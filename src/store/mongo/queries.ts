@@ -73,7 +73,11 @@ export const MESSAGE_AT: Document = { $ifNull: [dateExpression('$created_at'), d
  * Conversation ids are partitioned as strings so one conversation stays one partition when
  * legacy messages hold its id as a string and ours as an ObjectId. Needs MongoDB 5.0.
  */
-export function messagesPagePipeline(collection: string, conversationIds: readonly string[], page: PageArgs): Document[] {
+export function messagesPagePipeline(
+  collection: string,
+  conversationIds: readonly string[],
+  page: PageArgs,
+): Document[] {
   return [
     { $match: { conversation_id: idMatch(conversationIds) } },
     {
@@ -83,7 +87,13 @@ export function messagesPagePipeline(collection: string, conversationIds: readon
       },
     },
     { $match: keysetAfter('at', '_id', page.after, 1) },
-    { $setWindowFields: { partitionBy: '$conversation', sortBy: { at: 1, _id: 1 }, output: { rn: { $documentNumber: {} } } } },
+    {
+      $setWindowFields: {
+        partitionBy: '$conversation',
+        sortBy: { at: 1, _id: 1 },
+        output: { rn: { $documentNumber: {} } },
+      },
+    },
     { $match: { rn: { $lte: page.first + 1 } } },
     { $lookup: { from: collection, localField: '_id', foreignField: '_id', as: 'doc' } },
     // A message deleted since the window ran has no doc and is dropped here.
@@ -95,7 +105,10 @@ export function messagesPagePipeline(collection: string, conversationIds: readon
 
 /** Messages per conversation, `_id` being the conversation id as a string. */
 export function messageCountsPipeline(conversationIds: readonly string[]): Document[] {
-  return [{ $match: { conversation_id: idMatch(conversationIds) } }, { $group: { _id: { $toString: '$conversation_id' }, n: { $sum: 1 } } }];
+  return [
+    { $match: { conversation_id: idMatch(conversationIds) } },
+    { $group: { _id: { $toString: '$conversation_id' }, n: { $sum: 1 } } },
+  ];
 }
 
 /**
@@ -104,13 +117,21 @@ export function messageCountsPipeline(conversationIds: readonly string[]): Docum
  * image_count) index without reading a document; the others (the seed's, and this server's
  * before it kept the count) are read and their `images` measured.
  */
-export function imageCountsPipelines(conversationIds: readonly string[]): { counted: Document[]; measured: Document[] } {
+export function imageCountsPipelines(conversationIds: readonly string[]): {
+  counted: Document[];
+  measured: Document[];
+} {
   const conversation = { conversation_id: idMatch(conversationIds) };
   return {
-    counted: [{ $match: { ...conversation, image_count: { $type: 'number' } } }, { $group: { _id: '$conversation_id', n: { $sum: '$image_count' } } }],
+    counted: [
+      { $match: { ...conversation, image_count: { $type: 'number' } } },
+      { $group: { _id: '$conversation_id', n: { $sum: '$image_count' } } },
+    ],
     measured: [
       { $match: { ...conversation, image_count: { $not: { $type: 'number' } } } },
-      { $group: { _id: '$conversation_id', n: { $sum: { $cond: [{ $isArray: '$images' }, { $size: '$images' }, 0] } } } },
+      {
+        $group: { _id: '$conversation_id', n: { $sum: { $cond: [{ $isArray: '$images' }, { $size: '$images' }, 0] } } },
+      },
     ],
   };
 }
@@ -130,7 +151,13 @@ export function pushImageUpdate(doc: Document): Document[] {
 /** Removes the image with one of these stored ids and sets `image_count` to the new length, atomically. */
 export function pullImageUpdate(ids: readonly unknown[]): Document[] {
   return [
-    { $set: { images: { $filter: { input: '$images', as: 'i', cond: { $not: [{ $in: [{ $ifNull: ['$$i._id', null] }, ids] }] } } } } },
+    {
+      $set: {
+        images: {
+          $filter: { input: '$images', as: 'i', cond: { $not: [{ $in: [{ $ifNull: ['$$i._id', null] }, ids] }] } },
+        },
+      },
+    },
     { $set: { image_count: { $size: '$images' } } },
   ];
 }
@@ -219,7 +246,12 @@ export function decodeScanCursor(s: string | null): ScanCursor {
   try {
     const [p, last] = JSON.parse(s) as [unknown, unknown];
     const phase = p === 's' ? 'string' : p === 'o' ? 'objectId' : null;
-    if (phase && (last === null || typeof last === 'string') && (phase === 'string' || last === null || isValidId(last))) return { phase, last };
+    if (
+      phase &&
+      (last === null || typeof last === 'string') &&
+      (phase === 'string' || last === null || isValidId(last))
+    )
+      return { phase, last };
   } catch {
     // fall through
   }
@@ -274,7 +306,12 @@ export function statsFromRows(rows: readonly StorageStatsRow[]): StorageStats {
 /** Messages with an image other than those `exceptIds` name that shows `url` as its original's or its thumbnail's cloud copy. */
 export function cloudUrlInUseFilter(url: string, exceptIds: readonly unknown[]): Document {
   const others = { _id: { $nin: exceptIds } };
-  return { $or: [{ images: { $elemMatch: { cloud_url: url, ...others } } }, { images: { $elemMatch: { thumbnail_cloud_url: url, ...others } } }] };
+  return {
+    $or: [
+      { images: { $elemMatch: { cloud_url: url, ...others } } },
+      { images: { $elemMatch: { thumbnail_cloud_url: url, ...others } } },
+    ],
+  };
 }
 
 /** The owner's newest REPLICATED image with a cloud copy and these bytes. */
@@ -301,7 +338,17 @@ export function pendingReplicationPipeline(): Document[] {
     {
       $group: {
         _id: null,
-        n: { $sum: { $size: { $filter: { input: '$images', as: 'i', cond: { $in: [{ $ifNull: ['$$i.replication.status', null] }, QUEUED] } } } } },
+        n: {
+          $sum: {
+            $size: {
+              $filter: {
+                input: '$images',
+                as: 'i',
+                cond: { $in: [{ $ifNull: ['$$i.replication.status', null] }, QUEUED] },
+              },
+            },
+          },
+        },
       },
     },
   ];
@@ -312,8 +359,15 @@ export function dueForReplication(now: Date, prefix = ''): Document {
   return {
     [`${prefix}replication.status`]: { $in: QUEUED },
     $and: [
-      { $or: [{ [`${prefix}replication.next_attempt_at`]: null }, { [`${prefix}replication.next_attempt_at`]: { $lte: now } }] },
-      { $or: [{ [`${prefix}replication.lease_until`]: null }, { [`${prefix}replication.lease_until`]: { $lte: now } }] },
+      {
+        $or: [
+          { [`${prefix}replication.next_attempt_at`]: null },
+          { [`${prefix}replication.next_attempt_at`]: { $lte: now } },
+        ],
+      },
+      {
+        $or: [{ [`${prefix}replication.lease_until`]: null }, { [`${prefix}replication.lease_until`]: { $lte: now } }],
+      },
     ],
   };
 }
@@ -396,5 +450,11 @@ export function fileKeyForms(key: string): string[] {
 
 export function fileKeyMatch(key: string): Document {
   const forms = fileKeyForms(key);
-  return { $or: [{ 'images.url': { $in: forms } }, { 'images.thumbnail_url': { $in: forms } }, { 'images.evicted_url': { $in: forms } }] };
+  return {
+    $or: [
+      { 'images.url': { $in: forms } },
+      { 'images.thumbnail_url': { $in: forms } },
+      { 'images.evicted_url': { $in: forms } },
+    ],
+  };
 }

@@ -33,7 +33,6 @@ export const DUE_DELETIONS = `
   ORDER BY COALESCE(next_attempt_at, 0), requested_at, image_id
   LIMIT ?`;
 
-
 export function deletionParams(j: DeletionJob): DeletionRow {
   return {
     image_id: j.imageId,

@@ -1,4 +1,11 @@
-import type { Conversation, ImageRecord, Message, MessageRole, ReplicationStatus, StorageService } from '../../domain/types.js';
+import type {
+  Conversation,
+  ImageRecord,
+  Message,
+  MessageRole,
+  ReplicationStatus,
+  StorageService,
+} from '../../domain/types.js';
 import type { ImagePatch } from '../metadata-store.js';
 
 export interface ConversationRow {
@@ -54,11 +61,23 @@ export const dateOrNull = (ms: number | null): Date | null => (ms === null ? nul
 export const msOrNull = (d: Date | null): number | null => (d === null ? null : d.getTime());
 
 export function toConversation(r: ConversationRow): Conversation {
-  return { id: r.id, userId: r.user_id, title: r.title, createdAt: new Date(r.created_at), updatedAt: new Date(r.updated_at) };
+  return {
+    id: r.id,
+    userId: r.user_id,
+    title: r.title,
+    createdAt: new Date(r.created_at),
+    updatedAt: new Date(r.updated_at),
+  };
 }
 
 export function conversationParams(c: Conversation): ConversationRow {
-  return { id: c.id, user_id: c.userId, title: c.title, created_at: c.createdAt.getTime(), updated_at: c.updatedAt.getTime() };
+  return {
+    id: c.id,
+    user_id: c.userId,
+    title: c.title,
+    created_at: c.createdAt.getTime(),
+    updated_at: c.updatedAt.getTime(),
+  };
 }
 
 export function toMessage(r: MessageRow, images: ImageRecord[]): Message {
@@ -75,7 +94,14 @@ export function toMessage(r: MessageRow, images: ImageRecord[]): Message {
 }
 
 export function messageParams(m: Message): MessageRow {
-  return { id: m.id, conversation_id: m.conversationId, user_id: m.userId, role: m.role, content: m.content, created_at: m.createdAt.getTime() };
+  return {
+    id: m.id,
+    conversation_id: m.conversationId,
+    user_id: m.userId,
+    role: m.role,
+    content: m.content,
+    created_at: m.createdAt.getTime(),
+  };
 }
 
 export function toImage(r: ImageRow): ImageRecord {
@@ -118,7 +144,9 @@ export function toImage(r: ImageRow): ImageRecord {
  * record: the insert reads them from the parent message row, as the MongoDB adapter does by
  * embedding the image in its message, so both stores agree when a caller passes stale ones.
  */
-export type ImageInsertParams = Omit<ImageRow, 'message_id' | 'conversation_id' | 'user_id' | 'position'> & { message_id: string };
+export type ImageInsertParams = Omit<ImageRow, 'message_id' | 'conversation_id' | 'user_id' | 'position'> & {
+  message_id: string;
+};
 
 export function imageInsertParams(messageId: string, i: ImageRecord): ImageInsertParams {
   return {
@@ -152,27 +180,29 @@ export function imageInsertParams(messageId: string, i: ImageRecord): ImageInser
 }
 
 /** Patch keys mapped to columns, with the conversion each value needs. */
-const PATCH_COLUMNS: { [K in keyof Omit<ImagePatch, 'replication' | 'cloudVerifiedAt' | 'cloudAlteredAt'>]-?: string } = {
-  localKey: 'local_key',
-  evictedKey: 'evicted_key',
-  thumbnailKey: 'thumbnail_key',
-  cloudUrl: 'cloud_url',
-  thumbnailCloudUrl: 'thumbnail_cloud_url',
-  deleteUrl: 'delete_url',
-  service: 'service',
-  caption: 'caption',
-  placeholder: 'placeholder',
-  sha256: 'sha256',
-};
+const PATCH_COLUMNS: { [K in keyof Omit<ImagePatch, 'replication' | 'cloudVerifiedAt' | 'cloudAlteredAt'>]-?: string } =
+  {
+    localKey: 'local_key',
+    evictedKey: 'evicted_key',
+    thumbnailKey: 'thumbnail_key',
+    cloudUrl: 'cloud_url',
+    thumbnailCloudUrl: 'thumbnail_cloud_url',
+    deleteUrl: 'delete_url',
+    service: 'service',
+    caption: 'caption',
+    placeholder: 'placeholder',
+    sha256: 'sha256',
+  };
 
-const REPLICATION_COLUMNS: { [K in keyof NonNullable<ImagePatch['replication']>]-?: [string, (v: never) => unknown] } = {
-  status: ['repl_status', (v: string) => v],
-  attempts: ['repl_attempts', (v: number) => v],
-  nextAttemptAt: ['repl_next_attempt_at', msOrNull],
-  lastError: ['repl_last_error', (v: string | null) => v],
-  leaseOwner: ['lease_owner', (v: string | null) => v],
-  leaseUntil: ['lease_until', msOrNull],
-};
+const REPLICATION_COLUMNS: { [K in keyof NonNullable<ImagePatch['replication']>]-?: [string, (v: never) => unknown] } =
+  {
+    status: ['repl_status', (v: string) => v],
+    attempts: ['repl_attempts', (v: number) => v],
+    nextAttemptAt: ['repl_next_attempt_at', msOrNull],
+    lastError: ['repl_last_error', (v: string | null) => v],
+    leaseOwner: ['lease_owner', (v: string | null) => v],
+    leaseUntil: ['lease_until', msOrNull],
+  };
 
 /**
  * The SET clause and values of a patch. A key whose value is undefined is treated as absent, so

@@ -4,7 +4,16 @@ import Database from 'better-sqlite3';
 import type { Page, PageArgs } from '../../domain/cursor.js';
 import { NotFoundError, StoreBusyError } from '../../domain/errors.js';
 import { STORAGE_SERVICES } from '../../domain/types.js';
-import type { Conversation, DeletionJob, ImageFilter, ImageRecord, Message, OwnerScope, StorageService, StorageStats } from '../../domain/types.js';
+import type {
+  Conversation,
+  DeletionJob,
+  ImageFilter,
+  ImageRecord,
+  Message,
+  OwnerScope,
+  StorageService,
+  StorageStats,
+} from '../../domain/types.js';
 import type { Change, ChangeKind, NewChange, WakeSignal } from '../change-log.js';
 import type { ClaimArgs, ImagePatch, ImageSlice, MetadataStore } from '../metadata-store.js';
 import { DUE_DELETIONS, UPSERT_DELETION, deletionParams, toDeletion, type DeletionRow } from './deletions.js';
@@ -74,7 +83,9 @@ interface ChangeRow {
 
 function isBusy(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_') || code === 'SQLITE_LOCKED');
+  return (
+    typeof code === 'string' && (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_') || code === 'SQLITE_LOCKED')
+  );
 }
 
 export class SqliteMetadataStore implements MetadataStore {
@@ -87,7 +98,16 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly takeBudgetTx: (provider: string, windowStart: number, limit: number) => number | null;
 
   private readonly busyTimeoutMs: number;
-  private readonly appendTx: (rows: { at: number; kind: string; conversationId: string; userId: string; messageId: string; imageId: string | null }[]) => void;
+  private readonly appendTx: (
+    rows: {
+      at: number;
+      kind: string;
+      conversationId: string;
+      userId: string;
+      messageId: string;
+      imageId: string | null;
+    }[],
+  ) => void;
   private appendsSincePrune = 0;
 
   constructor(options: { path: string; busyTimeoutMs?: number }) {
@@ -116,20 +136,36 @@ export class SqliteMetadataStore implements MetadataStore {
     // One statement counts or refuses atomically (RETURNING: no row when the window is spent).
     // The first upload of a window drops the provider's earlier ones, in the same transaction.
     const take = this.db.transaction((provider: string, windowStart: number, limit: number) => {
-      const used = this.stmt<number>(`
+      const used = this.stmt<number>(
+        `
         INSERT INTO provider_budgets (provider, window_start, used) VALUES (@provider, @windowStart, 1)
         ON CONFLICT (provider, window_start) DO UPDATE SET used = used + 1 WHERE used < @limit
-        RETURNING used`)
+        RETURNING used`,
+      )
         .pluck()
         .get({ provider, windowStart, limit });
-      if (used === 1) this.stmt('DELETE FROM provider_budgets WHERE provider = ? AND window_start < ?').run(provider, windowStart);
+      if (used === 1)
+        this.stmt('DELETE FROM provider_budgets WHERE provider = ? AND window_start < ?').run(provider, windowStart);
       return used ?? null;
     });
     this.takeBudgetTx = (provider, windowStart, limit) => take.immediate(provider, windowStart, limit);
-    this.appendTx = this.db.transaction((rows: { at: number; kind: string; conversationId: string; userId: string; messageId: string; imageId: string | null }[]) => {
-      const insert = this.stmt('INSERT INTO changes (at, kind, conversation_id, user_id, message_id, image_id) VALUES (@at, @kind, @conversationId, @userId, @messageId, @imageId)');
-      for (const row of rows) insert.run(row);
-    });
+    this.appendTx = this.db.transaction(
+      (
+        rows: {
+          at: number;
+          kind: string;
+          conversationId: string;
+          userId: string;
+          messageId: string;
+          imageId: string | null;
+        }[],
+      ) => {
+        const insert = this.stmt(
+          'INSERT INTO changes (at, kind, conversation_id, user_id, message_id, image_id) VALUES (@at, @kind, @conversationId, @userId, @messageId, @imageId)',
+        );
+        for (const row of rows) insert.run(row);
+      },
+    );
   }
 
   /** Prepared once per SQL text and reused; dynamic queries have a small finite set of shapes. */
@@ -193,7 +229,9 @@ export class SqliteMetadataStore implements MetadataStore {
   async getConversationsByIds(ids: readonly string[]): Promise<Conversation[]> {
     return this.busy(() => {
       if (ids.length === 0) return [];
-      return this.stmt<ConversationRow>(`SELECT * FROM conversations WHERE id ${IN_IDS}`).all(JSON.stringify(ids)).map(toConversation);
+      return this.stmt<ConversationRow>(`SELECT * FROM conversations WHERE id ${IN_IDS}`)
+        .all(JSON.stringify(ids))
+        .map(toConversation);
     });
   }
 
@@ -205,7 +243,10 @@ export class SqliteMetadataStore implements MetadataStore {
         where.push('user_id = ?');
         params.push(owner);
       }
-      const total = this.stmt<number>(`SELECT COUNT(*) FROM conversations ${whereClause(where)}`).pluck().get(...params) ?? 0;
+      const total =
+        this.stmt<number>(`SELECT COUNT(*) FROM conversations ${whereClause(where)}`)
+          .pluck()
+          .get(...params) ?? 0;
       if (page.after) {
         where.push('(updated_at, id) < (?, ?)');
         params.push(page.after.t, page.after.id);
@@ -220,7 +261,10 @@ export class SqliteMetadataStore implements MetadataStore {
   async addMessage(message: Message): Promise<void> {
     return this.busy(() => {
       this.db.transaction(() => {
-        const bumped = this.stmt('UPDATE conversations SET updated_at = MAX(updated_at, ?) WHERE id = ?').run(message.createdAt.getTime(), message.conversationId);
+        const bumped = this.stmt('UPDATE conversations SET updated_at = MAX(updated_at, ?) WHERE id = ?').run(
+          message.createdAt.getTime(),
+          message.conversationId,
+        );
         if (bumped.changes === 0) throw new NotFoundError('Conversation', message.conversationId);
         this.stmt(
           `INSERT INTO messages (${MESSAGE_COLUMNS}) VALUES (@id, @conversation_id, @user_id, @role, @content, @created_at)`,
@@ -233,12 +277,17 @@ export class SqliteMetadataStore implements MetadataStore {
   async getMessagesByIds(ids: readonly string[]): Promise<Message[]> {
     return this.busy(() => {
       if (ids.length === 0) return [];
-      const rows = this.stmt<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id ${IN_IDS}`).all(JSON.stringify(ids));
+      const rows = this.stmt<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id ${IN_IDS}`).all(
+        JSON.stringify(ids),
+      );
       return this.withImages(rows);
     });
   }
 
-  async listMessagesOfConversations(conversationIds: readonly string[], page: PageArgs): Promise<Map<string, Page<Message>>> {
+  async listMessagesOfConversations(
+    conversationIds: readonly string[],
+    page: PageArgs,
+  ): Promise<Map<string, Page<Message>>> {
     return this.busy(() => {
       const ids = [...new Set(conversationIds)];
       const result = new Map<string, Page<Message>>();
@@ -248,12 +297,14 @@ export class SqliteMetadataStore implements MetadataStore {
       const cursorParams = page.after ? [page.after.t, page.after.id] : [];
       // One statement for every conversation: number each conversation's rows after the cursor
       // and keep first + 1 of them, the extra one only telling whether a next page exists.
-      const rows = this.stmt<MessageRow>(`
+      const rows = this.stmt<MessageRow>(
+        `
         WITH ranked AS (
           SELECT ${MESSAGE_COLUMNS}, ROW_NUMBER() OVER (PARTITION BY conversation_id ORDER BY created_at, id) AS rn
           FROM messages WHERE conversation_id ${IN_IDS} ${cursor}
         )
-        SELECT ${MESSAGE_COLUMNS} FROM ranked WHERE rn <= ? ORDER BY conversation_id, created_at, id`).all(json, ...cursorParams, page.first + 1);
+        SELECT ${MESSAGE_COLUMNS} FROM ranked WHERE rn <= ? ORDER BY conversation_id, created_at, id`,
+      ).all(json, ...cursorParams, page.first + 1);
       const totals = new Map(
         this.stmt<{ conversation_id: string; n: number }>(
           `SELECT conversation_id, COUNT(*) AS n FROM messages WHERE conversation_id ${IN_IDS} GROUP BY conversation_id`,
@@ -313,15 +364,17 @@ export class SqliteMetadataStore implements MetadataStore {
   async listImages(owner: OwnerScope, filter: ImageFilter, page: PageArgs): Promise<Page<ImageRecord>> {
     return this.busy(() => {
       const { where, params } = imageFilterWhere(owner, filter);
-      const total = this.stmt<number>(`SELECT COUNT(*) FROM images ${whereClause(where)}`).pluck().get(...params) ?? 0;
+      const total =
+        this.stmt<number>(`SELECT COUNT(*) FROM images ${whereClause(where)}`)
+          .pluck()
+          .get(...params) ?? 0;
       if (page.after) {
         where.push('(uploaded_at, id) < (?, ?)');
         params.push(page.after.t, page.after.id);
       }
-      const rows = this.stmt<ImageRow>(`SELECT * FROM images ${whereClause(where)} ORDER BY uploaded_at DESC, id DESC LIMIT ?`).all(
-        ...params,
-        page.first + 1,
-      );
+      const rows = this.stmt<ImageRow>(
+        `SELECT * FROM images ${whereClause(where)} ORDER BY uploaded_at DESC, id DESC LIMIT ?`,
+      ).all(...params, page.first + 1);
       return toPage(rows.map(toImage), page.first, total);
     });
   }
@@ -334,7 +387,10 @@ export class SqliteMetadataStore implements MetadataStore {
         params.push(after);
       }
       // By id: the primary key (or images_user_id for an owner) serves the range and the order.
-      const rows = this.stmt<ImageRow>(`SELECT * FROM images ${whereClause(where)} ORDER BY id LIMIT ?`).all(...params, limit);
+      const rows = this.stmt<ImageRow>(`SELECT * FROM images ${whereClause(where)} ORDER BY id LIMIT ?`).all(
+        ...params,
+        limit,
+      );
       return { items: rows.map(toImage), next: rows.length === limit ? rows.at(-1)!.id : null };
     });
   }
@@ -359,12 +415,19 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.busy(() => {
       const where = whereClause(owner === null ? [] : ['user_id = ?']);
       const params = owner === null ? [] : [owner];
-      const totals = this.stmt<{ imageCount: number; totalBytes: number; localBytes: number; pendingReplication: number }>(`
+      const totals = this.stmt<{
+        imageCount: number;
+        totalBytes: number;
+        localBytes: number;
+        pendingReplication: number;
+      }>(
+        `
         SELECT COUNT(*) AS imageCount,
           COALESCE(SUM(size), 0) AS totalBytes,
           COALESCE(SUM(size) FILTER (WHERE local_key IS NOT NULL), 0) AS localBytes,
           COUNT(*) FILTER (WHERE repl_status IN ('PENDING', 'RETRYING')) AS pendingReplication
-        FROM images ${where}`).get(...params)!;
+        FROM images ${where}`,
+      ).get(...params)!;
       const byService = this.stmt<{ service: StorageService; count: number; bytes: number }>(
         `SELECT service, COUNT(*) AS count, COALESCE(SUM(size), 0) AS bytes FROM images ${where} GROUP BY service`,
       )
@@ -378,7 +441,9 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.busy(() => {
       // The original's copy or the thumbnail's: twins (the same bytes of one owner) share both.
       return (
-        this.stmt('SELECT 1 FROM images WHERE cloud_url = @url AND id <> @id UNION ALL SELECT 1 FROM images WHERE thumbnail_cloud_url = @url AND id <> @id LIMIT 1').get({
+        this.stmt(
+          'SELECT 1 FROM images WHERE cloud_url = @url AND id <> @id UNION ALL SELECT 1 FROM images WHERE thumbnail_cloud_url = @url AND id <> @id LIMIT 1',
+        ).get({
           url: cloudUrl,
           id: exceptImageId,
         }) !== undefined
@@ -388,10 +453,12 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async findReplicatedBySha256(userId: string, sha256: string): Promise<ImageRecord | null> {
     return this.busy(() => {
-      const row = this.stmt<ImageRow>(`
+      const row = this.stmt<ImageRow>(
+        `
         SELECT * FROM images
         WHERE user_id = ? AND sha256 = ? AND repl_status = 'REPLICATED' AND cloud_url IS NOT NULL
-        ORDER BY uploaded_at DESC, id DESC LIMIT 1`).get(userId, sha256);
+        ORDER BY uploaded_at DESC, id DESC LIMIT 1`,
+      ).get(userId, sha256);
       return row ? toImage(row) : null;
     });
   }
@@ -406,13 +473,15 @@ export class SqliteMetadataStore implements MetadataStore {
   private claimInTransaction({ now, leaseOwner, leaseMs, limit }: ClaimArgs): ImageRecord[] {
     const t = now.getTime();
     // Oldest due first: never-scheduled (null) retries before scheduled ones, then upload order.
-    const due = this.stmt<ImageRow>(`
+    const due = this.stmt<ImageRow>(
+      `
       SELECT * FROM images
       WHERE repl_status IN ('PENDING', 'RETRYING')
         AND (repl_next_attempt_at IS NULL OR repl_next_attempt_at <= ?)
         AND (lease_until IS NULL OR lease_until <= ?)
       ORDER BY COALESCE(repl_next_attempt_at, 0), uploaded_at, id
-      LIMIT ?`).all(t, t, limit);
+      LIMIT ?`,
+    ).all(t, t, limit);
     if (due.length === 0) return [];
     const leaseUntil = t + leaseMs;
     this.stmt(`UPDATE images SET lease_owner = ?, lease_until = ? WHERE id ${IN_IDS}`).run(
@@ -447,11 +516,13 @@ export class SqliteMetadataStore implements MetadataStore {
       const p = deletionParams(job);
       const where = guard ? 'image_id = @image_id AND lease_owner = @guard' : 'image_id = @image_id';
       return (
-        this.stmt(`
+        this.stmt(
+          `
           UPDATE image_deletions SET local_keys = @local_keys, cloud_service = @cloud_service, cloud_url = @cloud_url,
             cloud_delete_url = @cloud_delete_url, cloud_deleted = @cloud_deleted, attempts = @attempts,
             next_attempt_at = @next_attempt_at, last_error = @last_error, lease_owner = @lease_owner, lease_until = @lease_until
-          WHERE ${where}`).run({ ...p, guard: guard?.leaseOwner ?? null }).changes > 0
+          WHERE ${where}`,
+        ).run({ ...p, guard: guard?.leaseOwner ?? null }).changes > 0
       );
     });
   }
@@ -470,14 +541,20 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async budgetUsed(provider: string, windowStart: Date): Promise<number> {
     return this.busy(() => {
-      return this.stmt<number>('SELECT used FROM provider_budgets WHERE provider = ? AND window_start = ?').pluck().get(provider, windowStart.getTime()) ?? 0;
+      return (
+        this.stmt<number>('SELECT used FROM provider_budgets WHERE provider = ? AND window_start = ?')
+          .pluck()
+          .get(provider, windowStart.getTime()) ?? 0
+      );
     });
   }
 
   async countPendingReplication(): Promise<number> {
     return this.busy(() => {
       // images_replication_due (repl_status, repl_next_attempt_at) serves this.
-      return this.stmt<number>("SELECT COUNT(*) FROM images WHERE repl_status IN ('PENDING', 'RETRYING')").pluck().get() ?? 0;
+      return (
+        this.stmt<number>("SELECT COUNT(*) FROM images WHERE repl_status IN ('PENDING', 'RETRYING')").pluck().get() ?? 0
+      );
     });
   }
 
@@ -485,7 +562,16 @@ export class SqliteMetadataStore implements MetadataStore {
     if (changes.length === 0) return;
     const at = Date.now();
     await this.busy(() =>
-      this.appendTx(changes.map((c) => ({ at, kind: c.kind, conversationId: c.conversationId, userId: c.userId, messageId: c.messageId, imageId: c.imageId }))),
+      this.appendTx(
+        changes.map((c) => ({
+          at,
+          kind: c.kind,
+          conversationId: c.conversationId,
+          userId: c.userId,
+          messageId: c.messageId,
+          imageId: c.imageId,
+        })),
+      ),
     );
     // Now and then, changes older than CHANGE_RETENTION_MS go: a reader is never that far behind.
     if (++this.appendsSincePrune >= CHANGE_PRUNE_EVERY) {
@@ -494,10 +580,19 @@ export class SqliteMetadataStore implements MetadataStore {
     }
   }
 
-  async *tailChanges(o: { signal: AbortSignal; pollMs: number; wake: WakeSignal; after?: string | null }): AsyncIterable<Change> {
-    let after = o.after ? Number(o.after) : await this.busy(() => this.stmt<number>('SELECT COALESCE(MAX(seq), 0) FROM changes').pluck().get() ?? 0);
+  async *tailChanges(o: {
+    signal: AbortSignal;
+    pollMs: number;
+    wake: WakeSignal;
+    after?: string | null;
+  }): AsyncIterable<Change> {
+    let after = o.after
+      ? Number(o.after)
+      : await this.busy(() => this.stmt<number>('SELECT COALESCE(MAX(seq), 0) FROM changes').pluck().get() ?? 0);
     while (!o.signal.aborted) {
-      const rows = await this.busy(() => this.stmt<ChangeRow>('SELECT * FROM changes WHERE seq > ? ORDER BY seq LIMIT ?').all(after, CHANGE_PAGE));
+      const rows = await this.busy(() =>
+        this.stmt<ChangeRow>('SELECT * FROM changes WHERE seq > ? ORDER BY seq LIMIT ?').all(after, CHANGE_PAGE),
+      );
       for (const r of rows) {
         after = r.seq;
         yield {
