@@ -5,7 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from '../config.js';
 import { createCore, type Core } from '../core.js';
-import { isDomainError } from '../domain/errors.js';
+import { isDomainError, messageOf } from '../domain/errors.js';
 import type { Viewer } from '../domain/viewer.js';
 import { packageVersion } from '../project-root.js';
 import { printResult, progressReporter } from './output.js';
@@ -309,7 +309,7 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 buildProgram()
   .parseAsync(process.argv)
   .catch((err: unknown) => {
-    process.stderr.write(`hybrid-image-store: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`hybrid-image-store: ${messageOf(err)}\n`);
     // An id that names nothing, or an argument the service refused: the caller's usage, 2.
     process.exit(isDomainError(err) && (err.code === 'NOT_FOUND' || err.code === 'BAD_USER_INPUT') ? 2 : 1);
   });

@@ -61,3 +61,24 @@ export class StoreBusyError extends DomainError {
 export function isDomainError(e: unknown): e is DomainError {
   return e instanceof DomainError;
 }
+
+/** The message of anything thrown: an Error's own message, anything else as text. */
+export function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * A failed attempt at an outside service that says whether trying again later may help
+ * (network errors, timeouts, throttling: yes; a refusal: no). Callers check it with
+ * `instanceof`; anything else thrown counts as not retryable.
+ */
+export class AttemptError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}

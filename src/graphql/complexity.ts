@@ -4,6 +4,7 @@ import { MAX_PAGE_SIZE } from './args.js';
 import { createRequire } from 'node:module';
 import type * as QueryComplexity from 'graphql-query-complexity';
 import type { ComplexityEstimator } from 'graphql-query-complexity';
+import { messageOf } from '../domain/errors.js';
 
 // The ESM build of graphql-query-complexity imports graphql's .mjs files, while type-graphql
 // and Apollo run on graphql's CommonJS build; graphql refuses schema objects from the other
@@ -48,7 +49,7 @@ export function complexityPlugin(schema: GraphQLSchema, maxComplexity: number): 
             });
           } catch (e) {
             // getComplexity coerces the variables first; bad ones are the client's error.
-            throw new GraphQLError(e instanceof Error ? e.message : String(e), {
+            throw new GraphQLError(messageOf(e), {
               extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
             });
           }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import sharp from 'sharp';
-import { DomainError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../domain/errors.js';
+import { DomainError, messageOf, PayloadTooLargeError, UnsupportedMediaTypeError } from '../domain/errors.js';
 import { toThumbnail } from './thumbnail.js';
 import { ACCEPTED_FORMATS_TEXT, MIME_TYPES, type ImageFormat, type ImageProbe } from './validate.js';
 
@@ -138,7 +138,7 @@ export async function processImage(
     return await run(input, probe, o, budget);
   } catch (e) {
     if (e instanceof DomainError) throw e;
-    const message = e instanceof Error ? e.message : String(e);
+    const message = messageOf(e);
     if (budget.spent() || /^timeout\b/i.test(message)) {
       const frames = probe.pages > 1 ? ` × ${probe.pages} frames` : '';
       throw new PayloadTooLargeError(

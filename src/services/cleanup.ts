@@ -1,6 +1,6 @@
 import { unlink } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { BadUserInputError, ForbiddenError } from '../domain/errors.js';
+import { BadUserInputError, ForbiddenError, messageOf } from '../domain/errors.js';
 import type { ImageRecord } from '../domain/types.js';
 import type { Viewer } from '../domain/viewer.js';
 import type { MetadataStore } from '../store/metadata-store.js';
@@ -190,7 +190,7 @@ export class CleanupService {
       return null;
     } catch (err) {
       this.deps.log.warn(
-        { imageId: image.id, reason: err instanceof Error ? err.message : String(err) },
+        { imageId: image.id, reason: messageOf(err) },
         'the recorded cloud copy could not be checked: the original is kept',
       );
       return null;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { NotFoundError } from '../domain/errors.js';
+import { AttemptError, messageOf, NotFoundError } from '../domain/errors.js';
 import type { DeletionJob, ImageRecord, StorageService } from '../domain/types.js';
 import { visibleOrNotFound, type Viewer } from '../domain/viewer.js';
 import type { MetadataStore } from '../store/metadata-store.js';
@@ -10,7 +10,7 @@ import { jitteredBackoff, PolledService, Poller, withLeaseHeartbeat } from './po
 export interface CloudDeleter {
   /** Whether the service's provider is enabled here and offers deletion (ImgBB's API does not). */
   canDelete(service: StorageService): boolean;
-  /** Throws on failure; `retryable` on the error says whether trying later may help. */
+  /** Throws on failure; an AttemptError says whether trying later may help, anything else is final. */
   delete(service: StorageService, copy: { url: string; deleteUrl: string }): Promise<void>;
 }
 
@@ -210,8 +210,8 @@ export class DeletionService extends PolledService {
         cloud = null;
         cloudDeleted = true;
       } catch (e) {
-        const retryable = (e as { retryable?: unknown }).retryable === true;
-        const reason = `cloud: ${e instanceof Error ? e.message : String(e)}`;
+        const retryable = e instanceof AttemptError && e.retryable;
+        const reason = `cloud: ${messageOf(e)}`;
         if (!retryable) {
           this.deps.log.error(
             { imageId: job.imageId, cloudUrl: target.url, reason },
@@ -228,7 +228,7 @@ export class DeletionService extends PolledService {
         await this.deps.files.delete(key);
       } catch (e) {
         localKeys.push(key);
-        errors.push(`local ${key}: ${e instanceof Error ? e.message : String(e)}`);
+        errors.push(`local ${key}: ${messageOf(e)}`);
       }
     }
     const left: DeletionJob = { ...job, cloud, cloudDeleted, localKeys, leaseOwner: null, leaseUntil: null };

@@ -8,6 +8,7 @@ import type { CloudCopy, ProviderName, UploadFile } from '../storage/providers/p
 import type { MetadataStore } from '../store/metadata-store.js';
 import { jitteredBackoff, PolledService, Poller, withLeaseHeartbeat } from './poller.js';
 import { walkImages } from './walk.js';
+import { messageOf } from '../domain/errors.js';
 
 export interface ReplicationOptions {
   /** How long a claimed image is reserved for one worker. */
@@ -189,7 +190,7 @@ export class ReplicationService extends PolledService {
     } catch (e) {
       // The local copy could not be read: no provider was tried, so none is blamed.
       // lastError is stored and shown to clients: no server paths in it.
-      lastError = `local copy unreadable: ${redactPaths(e instanceof Error ? e.message : String(e))}`;
+      lastError = `local copy unreadable: ${redactPaths(messageOf(e))}`;
     }
     if (attempts >= this.deps.options.maxAttempts) {
       this.deps.log.error(

@@ -1,7 +1,7 @@
 import { unlink } from 'node:fs/promises';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
-import { BadUserInputError, NotFoundError } from '../domain/errors.js';
+import { BadUserInputError, messageOf, NotFoundError } from '../domain/errors.js';
 import { redactPaths } from '../domain/redact.js';
 import { thumbnailEvicted, type ImageRecord } from '../domain/types.js';
 import { ownerScope, visibleOrNotFound, type Viewer } from '../domain/viewer.js';
@@ -117,12 +117,9 @@ export class RestoreService {
               if (result.failures.length < MAX_LISTED)
                 result.failures.push({
                   imageId: image.id,
-                  reason: redactPaths(e instanceof Error ? e.message : String(e)),
+                  reason: redactPaths(messageOf(e)),
                 });
-              this.deps.log.warn(
-                { imageId: image.id, reason: e instanceof Error ? e.message : String(e) },
-                'restore of an image failed',
-              );
+              this.deps.log.warn({ imageId: image.id, reason: messageOf(e) }, 'restore of an image failed');
             }
             result.scanned++;
             onProgress?.(result.scanned, total);

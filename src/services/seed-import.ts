@@ -16,6 +16,7 @@ import {
   type MessageDoc,
 } from '../store/mongo/documents.js';
 import type { ExportEntry } from '../store/mongo/export-file.js';
+import { messageOf } from '../domain/errors.js';
 
 /**
  * import-seed: moves a deployment of the seed chatbot (its `mongoexport` files and its Storage
@@ -227,7 +228,7 @@ export class SeedImportService {
         try {
           await this.importMessage(doc, input, ensureConversation, problem, result);
         } catch (err) {
-          problem({ kind: 'failed', where: `message ${id}`, reason: err instanceof Error ? err.message : String(err) });
+          problem({ kind: 'failed', where: `message ${id}`, reason: messageOf(err) });
         }
         onProgress?.(++done);
       });
@@ -414,7 +415,7 @@ export class SeedImportService {
       problem({
         kind: 'unreadable',
         where,
-        reason: `not an image this server reads: ${e instanceof Error ? e.message : String(e)}`,
+        reason: `not an image this server reads: ${messageOf(e)}`,
       });
       return null;
     }

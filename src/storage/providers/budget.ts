@@ -7,6 +7,7 @@
  * to keep a key from being banned. An image's thumbnail travels with it and is not counted.
  */
 import type { ProviderName } from './provider.js';
+import { messageOf } from '../../domain/errors.js';
 
 export const BUDGET_WINDOWS = ['minute', 'hour', 'day', 'month'] as const;
 export type BudgetWindow = (typeof BUDGET_WINDOWS)[number];
@@ -87,7 +88,7 @@ export class ProviderBudget {
       used = await this.counter.takeBudget(this.provider, start, this.spec.limit);
     } catch (e) {
       // Not knowing the count is not a licence to send: the provider is skipped this time.
-      return { ok: false, reason: `budget could not be checked (${e instanceof Error ? e.message : String(e)}): skipped`, resetsAt: end };
+      return { ok: false, reason: `budget could not be checked (${messageOf(e)}): skipped`, resetsAt: end };
     }
     if (used !== null) return { ok: true };
     return { ok: false, reason: `budget spent: ${this.spec.limit} uploads per ${this.spec.per} used; resets at ${end.toISOString()}`, resetsAt: end };

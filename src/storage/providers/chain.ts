@@ -15,6 +15,7 @@ import {
 } from 'cockatiel';
 import type { BudgetSpec, BudgetStatus, ProviderBudget } from './budget.js';
 import { ProviderError, type CloudCopy, type CloudProvider, type ProviderName, type UploadFile } from './provider.js';
+import { messageOf } from '../../domain/errors.js';
 
 export interface ChainOptions {
   /** Per attempt (CLOUD_TIMEOUT_MS). */
@@ -213,5 +214,5 @@ function circuitName(state: CircuitState): ProviderHealth['circuit'] {
 function describe(e: unknown): string {
   if (e instanceof BrokenCircuitError) return 'circuit open: the provider failed repeatedly and is skipped for now';
   if (e instanceof TaskCancelledError) return 'timed out';
-  return e instanceof Error ? e.message : String(e);
+  return messageOf(e);
 }

@@ -1,3 +1,4 @@
+import { AttemptError } from '../../domain/errors.js';
 import { originRefusal } from '../allowed-origins.js';
 /**
  * The port every cloud image host implements. The replication chain only sees this
@@ -51,14 +52,12 @@ export interface ProviderErrorOptions {
 }
 
 /** A failed attempt. retryable: network errors, timeouts, 5xx and 429; never other 4xx or bad answers. */
-export class ProviderError extends Error {
+export class ProviderError extends AttemptError {
   override name = 'ProviderError';
-  readonly retryable: boolean;
   readonly options: ProviderErrorOptions;
 
   constructor(message: string, retryable: boolean, options: ProviderErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.retryable = retryable;
+    super(message, retryable, options.cause === undefined ? undefined : { cause: options.cause });
     this.options = options;
   }
 
