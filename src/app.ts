@@ -38,6 +38,7 @@ import { ORPHAN_MIN_AGE_MS, sweepOrphanFiles } from './services/orphan-sweep.js'
 import { sameFileKey } from './storage/local-file-store.js';
 import type { ReplicationService } from './services/replication.js';
 import type { MetadataStore } from './store/metadata-store.js';
+import { errorBody } from './http/error-body.js';
 
 export interface AppDeps extends CoreDeps {
   /** Off only in bench/read.ts, to measure what DataLoader batching saves. */
@@ -308,7 +309,7 @@ function answerClientError(err: Error & { code?: string }, socket: Duplex): void
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? [408, 'Request Timeout', 'The request was not received in time.']
         : [400, 'Bad Request', 'The request is not valid HTTP.'];
-  const body = JSON.stringify({ errors: [{ message, extensions: { code: 'BAD_USER_INPUT' } }] });
+  const body = JSON.stringify(errorBody('BAD_USER_INPUT', message));
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );

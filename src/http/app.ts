@@ -15,6 +15,7 @@ import type { Authenticate } from './identity.js';
 import { assertMultipartParserPatched } from './multipart-patch.js';
 import { readUploadsEarly } from './early-upload-read.js';
 import { createFaviconRouter } from './favicon.js';
+import { sendError, type HttpErrorCode } from './error-body.js';
 
 /** How much of each uploaded file is received ahead of the resolver (see early-upload-read.ts). */
 const UPLOAD_READ_AHEAD_BYTES = 2 * 1024 * 1024;
@@ -95,17 +96,9 @@ export function createHttpApp(deps: HttpDeps): Express {
           .update(req.headers.authorization ?? '')
           .digest();
         if (!timingSafeEqual(given, expected)) {
-          res
-            .status(401)
-            .set('WWW-Authenticate', 'Bearer realm="metrics"')
-            .json({
-              errors: [
-                {
-                  message: 'GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`.',
-                  extensions: { code: 'UNAUTHENTICATED' },
-                },
-              ],
-            });
+          sendError(res, 401, 'UNAUTHENTICATED', 'GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`.', {
+            'WWW-Authenticate': 'Bearer realm="metrics"',
+          });
           return;
         }
       }
@@ -160,9 +153,7 @@ export function createHttpApp(deps: HttpDeps): Express {
   );
 
   app.use((_req, res) => {
-    res
-      .status(404)
-      .json({ errors: [{ message: 'Not found. The API is at /graphql.', extensions: { code: 'NOT_FOUND' } }] });
+    sendError(res, 404, 'NOT_FOUND', 'Not found. The API is at /graphql.');
   });
 
   app.use(bodyErrorHandler);
@@ -178,15 +169,12 @@ const requirePreflightForMultipart: RequestHandler = (req, res, next) => {
   if (!req.is('multipart/form-data')) return next();
   const preflight = req.headers['apollo-require-preflight'] ?? req.headers['x-apollo-operation-name'];
   if (typeof preflight === 'string' && preflight.length > 0) return next();
-  res.status(400).json({
-    errors: [
-      {
-        message:
-          'This multipart request was refused to prevent cross-site request forgery: send the header `apollo-require-preflight: true` with uploads.',
-        extensions: { code: 'BAD_USER_INPUT' },
-      },
-    ],
-  });
+  sendError(
+    res,
+    400,
+    'BAD_USER_INPUT',
+    'This multipart request was refused to prevent cross-site request forgery: send the header `apollo-require-preflight: true` with uploads.',
+  );
 };
 
 /**
@@ -198,10 +186,7 @@ function credentialsBeforeBody(authenticate: Authenticate): RequestHandler {
   return (req, res, next) => {
     if (req.method !== 'POST') return next();
     const refuse = (message: string) => {
-      res
-        .status(401)
-        .set({ Connection: 'close', 'WWW-Authenticate': 'Bearer' })
-        .json({ errors: [{ message, extensions: { code: 'UNAUTHENTICATED' } }] });
+      sendError(res, 401, 'UNAUTHENTICATED', message, { Connection: 'close', 'WWW-Authenticate': 'Bearer' });
     };
     authenticate(req.headers).then(
       (viewer) => {
@@ -277,7 +262,7 @@ function largeJsonBodiesWithinBudget(maxJsonBodyBytes: number): RequestHandler {
 const bodyErrorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const e = err as { type?: string; status?: number; limit?: number; expose?: boolean; message?: string };
   let status = 500;
-  let code = 'INTERNAL_SERVER_ERROR';
+  let code: HttpErrorCode = 'INTERNAL_SERVER_ERROR';
   let message = 'Internal server error';
   if (e.type === 'entity.too.large') {
     status = 413;
@@ -297,5 +282,5 @@ const bodyErrorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     req.log.error({ err }, 'unhandled error in an HTTP route');
   }
   if (res.headersSent) return;
-  res.status(status).json({ errors: [{ message, extensions: { code } }] });
+  sendError(res, status, code, message);
 };

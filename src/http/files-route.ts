@@ -4,6 +4,7 @@ import { Router, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { canonicalKey, type LocalFileStore } from '../storage/local-file-store.js';
 import type { UrlSigner } from '../storage/url-signer.js';
+import { sendError } from './error-body.js';
 
 export interface FileRecord {
   mimeType: string;
@@ -55,10 +56,7 @@ const PREFIX_LENGTH = '/files/'.length;
 type ErrorCode = 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT';
 
 function fail(res: Response, status: number, code: ErrorCode, message: string): void {
-  res
-    .status(status)
-    .set('Cache-Control', 'no-store')
-    .json({ errors: [{ message, extensions: { code } }] });
+  sendError(res, status, code, message, { 'Cache-Control': 'no-store' });
 }
 
 /**

@@ -5,6 +5,7 @@ import type { ImageRecord } from '../domain/types.js';
 import { canSee } from '../domain/viewer.js';
 import { canonicalKey, sameFileKey } from '../storage/local-file-store.js';
 import type { Authenticate } from './identity.js';
+import { sendError } from './error-body.js';
 
 export interface LegacyStaticDeps {
   authenticate: Authenticate;
@@ -24,10 +25,7 @@ const LEGACY_PATH = /^\/static\/Storage\/.+$/;
 const PREFIX_LENGTH = '/static/Storage/'.length;
 
 function notFound(res: Response): void {
-  res
-    .status(404)
-    .set('Cache-Control', 'no-store')
-    .json({ errors: [{ message: 'No file at this address.', extensions: { code: 'NOT_FOUND' } }] });
+  sendError(res, 404, 'NOT_FOUND', 'No file at this address.', { 'Cache-Control': 'no-store' });
 }
 
 /**
@@ -62,10 +60,7 @@ export function createLegacyStaticRouter(deps: LegacyStaticDeps): Router {
       viewer = await deps.authenticate(req.headers);
     } catch (e) {
       if (!isDomainError(e)) throw e;
-      res
-        .status(401)
-        .set({ 'Cache-Control': 'no-store', 'WWW-Authenticate': 'Bearer' })
-        .json({ errors: [{ message: e.message, extensions: { code: e.code } }] });
+      sendError(res, 401, e.code, e.message, { 'Cache-Control': 'no-store', 'WWW-Authenticate': 'Bearer' });
       return;
     }
     // Another user's file is as unknown as a missing one.
