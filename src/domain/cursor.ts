@@ -43,7 +43,7 @@ function truncate(s: string): string {
   return s.length > 40 ? `${s.slice(0, 40)}…` : s;
 }
 
-export interface PageArgs {
+export interface PageRequest {
   /** 1..100, validated before it reaches a store. */
   first: number;
   after: Cursor | null;

@@ -1,13 +1,25 @@
 /** Plain domain types shared by every layer. No I/O, no framework imports. */
 
-export const MESSAGE_ROLES = ['USER', 'ASSISTANT', 'SYSTEM'] as const;
-export type MessageRole = (typeof MESSAGE_ROLES)[number];
+// Each enum is a const object and its union of values: code writes `MessageRole.USER` or
+// `'USER'` alike, and the GraphQL layer registers these very objects (src/graphql/types/enums.ts).
 
-export const STORAGE_SERVICES = ['POSTIMAGES', 'IMGBB', 'S3', 'LOCAL'] as const;
-export type StorageService = (typeof STORAGE_SERVICES)[number];
+export const MessageRole = { USER: 'USER', ASSISTANT: 'ASSISTANT', SYSTEM: 'SYSTEM' } as const;
+export type MessageRole = (typeof MessageRole)[keyof typeof MessageRole];
+export const MESSAGE_ROLES: readonly MessageRole[] = Object.values(MessageRole);
 
-export const REPLICATION_STATUSES = ['PENDING', 'REPLICATED', 'RETRYING', 'LOCAL_ONLY'] as const;
-export type ReplicationStatus = (typeof REPLICATION_STATUSES)[number];
+export const StorageService = { POSTIMAGES: 'POSTIMAGES', IMGBB: 'IMGBB', S3: 'S3', LOCAL: 'LOCAL' } as const;
+export type StorageService = (typeof StorageService)[keyof typeof StorageService];
+/** In this order: the order of the storage stats. */
+export const STORAGE_SERVICES: readonly StorageService[] = Object.values(StorageService);
+
+export const ReplicationStatus = {
+  PENDING: 'PENDING',
+  REPLICATED: 'REPLICATED',
+  RETRYING: 'RETRYING',
+  LOCAL_ONLY: 'LOCAL_ONLY',
+} as const;
+export type ReplicationStatus = (typeof ReplicationStatus)[keyof typeof ReplicationStatus];
+export const REPLICATION_STATUSES: readonly ReplicationStatus[] = Object.values(ReplicationStatus);
 
 export interface Conversation {
   id: string;

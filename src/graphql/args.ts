@@ -1,14 +1,15 @@
-import { decodeCursor, encodeCursor, type Page, type PageArgs } from '../domain/cursor.js';
+import { decodeCursor, encodeCursor, type Page, type PageRequest } from '../domain/cursor.js';
 import { BadUserInputError } from '../domain/errors.js';
 import { isValidId } from '../domain/ids.js';
-import type { ConnectionShape } from './types/pagination.js';
+import type { ConnectionShape, PageArgs } from './types/pagination.js';
 
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 20;
 
 /** Validates `first` and `after` of a connection field. */
-export function pageArgs(requested: number | null | undefined, after: string | null | undefined): PageArgs {
-  const first = requested ?? DEFAULT_PAGE_SIZE;
+export function pageArgs(args: PageArgs): PageRequest {
+  const first = args.first ?? DEFAULT_PAGE_SIZE;
+  const after = args.after;
   if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
     throw new BadUserInputError(`first must be between 1 and ${MAX_PAGE_SIZE}; got ${first}.`);
   }

@@ -3,11 +3,11 @@ import type { Page } from '../domain/cursor.js';
 import { encodeCursor } from '../domain/cursor.js';
 import type { Conversation, Message } from '../domain/types.js';
 import type { ChatService } from '../services/chat-service.js';
-import type { PageArgs } from '../domain/cursor.js';
+import type { PageRequest } from '../domain/cursor.js';
 
 export interface MessagePageKey {
   conversationId: string;
-  page: PageArgs;
+  page: PageRequest;
 }
 
 /**
@@ -43,7 +43,7 @@ export function createLoaders(chat: ChatService, options: { batch?: boolean } = 
     // Keys that ask for the same page shape are batched into one store call.
     messagePage: new DataLoader<MessagePageKey, Page<Message>, string>(
       async (keys) => {
-        const groups = new Map<string, { page: PageArgs; ids: string[] }>();
+        const groups = new Map<string, { page: PageRequest; ids: string[] }>();
         for (const k of keys) {
           const shape = pageShape(k.page);
           const group = groups.get(shape) ?? { page: k.page, ids: [] };
@@ -67,7 +67,7 @@ export function createLoaders(chat: ChatService, options: { batch?: boolean } = 
   };
 }
 
-function pageShape(page: PageArgs): string {
+function pageShape(page: PageRequest): string {
   return `${page.first}|${page.after ? encodeCursor(page.after) : ''}`;
 }
 

@@ -1,4 +1,4 @@
-import type { Page, PageArgs } from '../domain/cursor.js';
+import type { Page, PageRequest } from '../domain/cursor.js';
 import { BadUserInputError } from '../domain/errors.js';
 import type { IdGenerator } from '../domain/ids.js';
 import type { Conversation, ImageFilter, ImageRecord, Message, MessageRole, StorageStats } from '../domain/types.js';
@@ -54,7 +54,7 @@ export class ChatService {
     return visibleOrNotFound(viewer, 'Conversation', id, found);
   }
 
-  listConversations(viewer: Viewer, page: PageArgs): Promise<Page<Conversation>> {
+  listConversations(viewer: Viewer, page: PageRequest): Promise<Page<Conversation>> {
     return this.store.listConversations(ownerScope(viewer), page);
   }
 
@@ -91,7 +91,7 @@ export class ChatService {
     return visibleOrNotFound(viewer, 'Image', id, found);
   }
 
-  async listImages(viewer: Viewer, filter: ImageFilter, page: PageArgs): Promise<Page<ImageRecord>> {
+  async listImages(viewer: Viewer, filter: ImageFilter, page: PageRequest): Promise<Page<ImageRecord>> {
     if (filter.conversationId) {
       // Someone else's conversation id is NOT_FOUND rather than an empty page.
       await this.getConversation(viewer, filter.conversationId);
@@ -116,7 +116,7 @@ export class ChatService {
     return this.store.getMessagesByIds(ids);
   }
 
-  messagePages(conversationIds: readonly string[], page: PageArgs): Promise<Map<string, Page<Message>>> {
+  messagePages(conversationIds: readonly string[], page: PageRequest): Promise<Map<string, Page<Message>>> {
     return this.store.listMessagesOfConversations(conversationIds, page);
   }
 

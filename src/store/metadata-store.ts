@@ -1,4 +1,4 @@
-import type { Page, PageArgs } from '../domain/cursor.js';
+import type { Page, PageRequest } from '../domain/cursor.js';
 import type { ChangeLog } from './change-log.js';
 import type { BudgetCounter } from '../storage/providers/budget.js';
 import type {
@@ -71,7 +71,7 @@ export interface MetadataStore extends ChangeLog {
   createConversation(conversation: Conversation): Promise<void>;
   /** Unknown ids are absent from the result; order is unspecified. No owner filter. */
   getConversationsByIds(ids: readonly string[]): Promise<Conversation[]>;
-  listConversations(owner: OwnerScope, page: PageArgs): Promise<Page<Conversation>>;
+  listConversations(owner: OwnerScope, page: PageRequest): Promise<Page<Conversation>>;
 
   /**
    * Insert a message with the images it carries (possibly none) and raise its conversation's
@@ -86,7 +86,7 @@ export interface MetadataStore extends ChangeLog {
    * One page of messages for each conversation in one round trip. The same `page` applies to
    * every conversation. Every requested id has an entry (an empty page when it has no messages).
    */
-  listMessagesOfConversations(conversationIds: readonly string[], page: PageArgs): Promise<Map<string, Page<Message>>>;
+  listMessagesOfConversations(conversationIds: readonly string[], page: PageRequest): Promise<Map<string, Page<Message>>>;
 
   /** Append an image to an existing message. Throws when the message does not exist. */
   addImage(messageId: string, image: ImageRecord): Promise<void>;
@@ -98,7 +98,7 @@ export interface MetadataStore extends ChangeLog {
   updateImage(id: string, patch: ImagePatch, guard?: { leaseOwner: string }): Promise<boolean>;
   /** Returns whether a record was removed. */
   removeImage(id: string): Promise<boolean>;
-  listImages(owner: OwnerScope, filter: ImageFilter, page: PageArgs): Promise<Page<ImageRecord>>;
+  listImages(owner: OwnerScope, filter: ImageFilter, page: PageRequest): Promise<Page<ImageRecord>>;
   /**
    * Every image matching `filter`, a slice at a time in storage order (not by time), for the
    * maintenance walks (restore, cleanup, reconcile, requeue): each slice is one index range

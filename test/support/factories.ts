@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Cursor, Page, PageArgs } from '../../src/domain/cursor.js';
+import type { Cursor, Page, PageRequest } from '../../src/domain/cursor.js';
 import { createIdGenerator } from '../../src/domain/ids.js';
 import type { Conversation, ImageRecord, Message, Replication } from '../../src/domain/types.js';
 
@@ -99,7 +99,7 @@ export function scramble<T>(items: readonly T[]): T[] {
  */
 export async function walkPages<T>(
   first: number,
-  fetch: (page: PageArgs) => Promise<Page<T>>,
+  fetch: (page: PageRequest) => Promise<Page<T>>,
   cursorOf: (item: T) => Cursor,
 ): Promise<Page<T>[]> {
   const pages: Page<T>[] = [];

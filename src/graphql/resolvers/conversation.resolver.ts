@@ -1,10 +1,12 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Conversation as ConversationRecord } from '../../domain/types.js';
-import { requireViewer } from '../../domain/viewer.js';
+import type { Viewer } from '../../domain/viewer.js';
 import { pageArgs, parseId, toConnection } from '../args.js';
 import type { GraphQLContext } from '../context.js';
+import { CurrentViewer } from '../current-viewer.js';
 import { CreateConversationInput } from '../types/inputs.js';
 import { Conversation, ConversationConnection, MessageConnection } from '../types/objects.js';
+import { PageArgs } from '../types/pagination.js';
 
 @Resolver(() => Conversation)
 export class ConversationResolver {
@@ -12,31 +14,33 @@ export class ConversationResolver {
     nullable: true,
     description: "One of your conversations (any, for an admin). Someone else's id is NOT_FOUND.",
   })
-  async conversation(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<ConversationRecord> {
-    return ctx.chat.getConversation(requireViewer(ctx.viewer), parseId('conversation', id));
+  async conversation(
+    @Arg('id', () => ID) id: string,
+    @CurrentViewer() viewer: Viewer,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<ConversationRecord> {
+    return ctx.chat.getConversation(viewer, parseId('conversation', id));
   }
 
   @Query(() => ConversationConnection, {
     description: "Your conversations, most recently updated first (everyone's, for an admin).",
   })
   async conversations(
-    @Arg('first', () => Int, { nullable: true, defaultValue: 20, description: '1 to 100 (default 20).' })
-    first: number | null,
-    @Arg('after', () => String, { nullable: true, description: 'endCursor of the previous page.' })
-    after: string | null,
+    @Args(() => PageArgs) page: PageArgs,
+    @CurrentViewer() viewer: Viewer,
     @Ctx() ctx: GraphQLContext,
   ) {
-    const viewer = requireViewer(ctx.viewer);
-    const page = await ctx.chat.listConversations(viewer, pageArgs(first, after));
-    return toConnection(page, (c) => c.updatedAt);
+    const conversations = await ctx.chat.listConversations(viewer, pageArgs(page));
+    return toConnection(conversations, (c) => c.updatedAt);
   }
 
   @Mutation(() => Conversation, { description: 'Start a conversation owned by the caller.' })
   async createConversation(
     @Arg('input', () => CreateConversationInput) input: CreateConversationInput,
+    @CurrentViewer() viewer: Viewer,
     @Ctx() ctx: GraphQLContext,
   ) {
-    return ctx.chat.createConversation(requireViewer(ctx.viewer), input);
+    return ctx.chat.createConversation(viewer, input);
   }
 
   @FieldResolver(() => Int, { description: 'How many images the messages of this conversation carry.' })
@@ -47,13 +51,10 @@ export class ConversationResolver {
   @FieldResolver(() => MessageConnection, { description: 'Messages, oldest first.' })
   async messages(
     @Root() conversation: ConversationRecord,
-    @Arg('first', () => Int, { nullable: true, defaultValue: 20, description: '1 to 100 (default 20).' })
-    first: number | null,
-    @Arg('after', () => String, { nullable: true, description: 'endCursor of the previous page.' })
-    after: string | null,
+    @Args(() => PageArgs) page: PageArgs,
     @Ctx() ctx: GraphQLContext,
   ) {
-    const page = await ctx.loaders.messagePage.load({ conversationId: conversation.id, page: pageArgs(first, after) });
-    return toConnection(page, (m) => m.createdAt);
+    const messages = await ctx.loaders.messagePage.load({ conversationId: conversation.id, page: pageArgs(page) });
+    return toConnection(messages, (m) => m.createdAt);
   }
 }

@@ -1,12 +1,14 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
 import { NotFoundError } from '../../domain/errors.js';
 import { thumbnailEvicted, type ImageRecord, type Message as MessageRecord } from '../../domain/types.js';
-import { requireViewer } from '../../domain/viewer.js';
+import type { Viewer } from '../../domain/viewer.js';
 import { pageArgs, parseId, toConnection } from '../args.js';
 import type { GraphQLContext } from '../context.js';
+import { CurrentViewer } from '../current-viewer.js';
 import { ReplicationStatus } from '../types/enums.js';
 import { ImageFilter } from '../types/inputs.js';
 import { Image, ImageConnection, Message, StorageStats } from '../types/objects.js';
+import { PageArgs } from '../types/pagination.js';
 
 @Resolver(() => Image)
 export class ImageResolver {
@@ -14,8 +16,12 @@ export class ImageResolver {
     nullable: true,
     description: "One of your images (any, for an admin). Someone else's id is NOT_FOUND.",
   })
-  async image(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<ImageRecord> {
-    return ctx.chat.getImage(requireViewer(ctx.viewer), parseId('image', id));
+  async image(
+    @Arg('id', () => ID) id: string,
+    @CurrentViewer() viewer: Viewer,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<ImageRecord> {
+    return ctx.chat.getImage(viewer, parseId('image', id));
   }
 
   @Query(() => ImageConnection, {
@@ -23,27 +29,24 @@ export class ImageResolver {
   })
   async images(
     @Arg('filter', () => ImageFilter, { nullable: true }) filter: ImageFilter | null,
-    @Arg('first', () => Int, { nullable: true, defaultValue: 20, description: '1 to 100 (default 20).' })
-    first: number | null,
-    @Arg('after', () => String, { nullable: true, description: 'endCursor of the previous page.' })
-    after: string | null,
+    @Args(() => PageArgs) page: PageArgs,
+    @CurrentViewer() viewer: Viewer,
     @Ctx() ctx: GraphQLContext,
   ) {
-    const viewer = requireViewer(ctx.viewer);
     const f = { ...filter };
     if (f.conversationId) f.conversationId = parseId('conversation', f.conversationId);
-    const page = await ctx.chat.listImages(viewer, f, pageArgs(first, after));
-    return toConnection(page, (i) => i.uploadedAt);
+    const images = await ctx.chat.listImages(viewer, f, pageArgs(page));
+    return toConnection(images, (i) => i.uploadedAt);
   }
 
   @Query(() => StorageStats, { description: 'Counts and bytes of the images you may see.' })
-  storageStats(@Ctx() ctx: GraphQLContext) {
-    return ctx.chat.storageStats(requireViewer(ctx.viewer));
+  storageStats(@CurrentViewer() viewer: Viewer, @Ctx() ctx: GraphQLContext) {
+    return ctx.chat.storageStats(viewer);
   }
 
   @FieldResolver(() => ReplicationStatus)
   replicationStatus(@Root() image: ImageRecord): ReplicationStatus {
-    return image.replication.status as ReplicationStatus;
+    return image.replication.status;
   }
 
   @FieldResolver(() => String, {

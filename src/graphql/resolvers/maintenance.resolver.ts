@@ -1,10 +1,11 @@
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
-import { requireViewer } from '../../domain/viewer.js';
+import type { Viewer } from '../../domain/viewer.js';
 import type { CleanupResult } from '../../services/cleanup.js';
 import type { DeleteResult } from '../../services/deletion.js';
 import type { RestoreResult } from '../../services/restore.js';
 import { parseId } from '../args.js';
 import type { GraphQLContext } from '../context.js';
+import { CurrentViewer } from '../current-viewer.js';
 import {
   CleanupInput,
   CleanupPayload,
@@ -19,8 +20,11 @@ export class MaintenanceResolver {
     description:
       'Delete one of your images everywhere: cloud copy (where the provider allows), local original, thumbnail and record. Admins may delete any image.',
   })
-  async deleteImage(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<DeleteResult> {
-    const viewer = requireViewer(ctx.viewer);
+  async deleteImage(
+    @Arg('id', () => ID) id: string,
+    @CurrentViewer() viewer: Viewer,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<DeleteResult> {
     return ctx.deletion.deleteImage(viewer, parseId('image', id));
   }
 
@@ -30,9 +34,9 @@ export class MaintenanceResolver {
   })
   async restoreImages(
     @Arg('input', () => RestoreImagesInput, { nullable: true }) input: RestoreImagesInput | null,
+    @CurrentViewer() viewer: Viewer,
     @Ctx() ctx: GraphQLContext,
   ): Promise<RestoreResult> {
-    const viewer = requireViewer(ctx.viewer);
     return ctx.restore.restore(viewer, {
       conversationId: input?.conversationId == null ? null : parseId('conversation', input.conversationId),
       imageIds: input?.imageIds?.map((id) => parseId('image', id)) ?? null,
@@ -46,9 +50,9 @@ export class MaintenanceResolver {
   })
   async cleanupLocalImages(
     @Arg('input', () => CleanupInput) input: CleanupInput,
+    @CurrentViewer() viewer: Viewer,
     @Ctx() ctx: GraphQLContext,
   ): Promise<CleanupResult> {
-    const viewer = requireViewer(ctx.viewer);
     return ctx.cleanup.cleanup(viewer, { olderThanDays: input.olderThanDays, dryRun: input.dryRun ?? false });
   }
 }

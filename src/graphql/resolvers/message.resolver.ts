@@ -1,10 +1,11 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { NotFoundError } from '../../domain/errors.js';
 import type { ImageRecord, Message as MessageRecord } from '../../domain/types.js';
-import { requireViewer } from '../../domain/viewer.js';
+import { requireViewer, type Viewer } from '../../domain/viewer.js';
 import { parseId } from '../args.js';
 import { drainUnread, fileSource } from '../uploads.js';
 import type { GraphQLContext } from '../context.js';
+import { CurrentViewer } from '../current-viewer.js';
 import { PostMessageInput } from '../types/inputs.js';
 import { Conversation, Image, Message } from '../types/objects.js';
 
@@ -14,8 +15,12 @@ export class MessageResolver {
     nullable: true,
     description: "One of your messages (any, for an admin). Someone else's id is NOT_FOUND.",
   })
-  async message(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<MessageRecord> {
-    return ctx.chat.getMessage(requireViewer(ctx.viewer), parseId('message', id));
+  async message(
+    @Arg('id', () => ID) id: string,
+    @CurrentViewer() viewer: Viewer,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<MessageRecord> {
+    return ctx.chat.getMessage(viewer, parseId('message', id));
   }
 
   @Mutation(() => Message, { description: 'Add a message to one of your conversations.' })
@@ -24,6 +29,7 @@ export class MessageResolver {
     @Ctx() ctx: GraphQLContext,
   ): Promise<MessageRecord> {
     try {
+      // Inside the try, not @CurrentViewer(): a refused caller's uploads are still drained.
       const viewer = requireViewer(ctx.viewer);
       const conversationId = parseId('conversation', input.conversationId);
       if (!input.images?.length)

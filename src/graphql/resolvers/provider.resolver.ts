@@ -1,6 +1,7 @@
 import { Ctx, Query, Resolver } from 'type-graphql';
-import { requireViewer } from '../../domain/viewer.js';
+import type { Viewer } from '../../domain/viewer.js';
 import type { GraphQLContext } from '../context.js';
+import { CurrentViewer } from '../current-viewer.js';
 import { ProviderStatus } from '../types/providers.js';
 
 @Resolver()
@@ -8,8 +9,7 @@ export class ProviderResolver {
   @Query(() => [ProviderStatus], {
     description: 'The cloud providers in chain order, then the disabled ones, with their health.',
   })
-  async providers(@Ctx() ctx: GraphQLContext): Promise<ProviderStatus[]> {
-    requireViewer(ctx.viewer);
+  async providers(@CurrentViewer() _viewer: Viewer, @Ctx() ctx: GraphQLContext): Promise<ProviderStatus[]> {
     return (await ctx.providers()) as ProviderStatus[];
   }
 }

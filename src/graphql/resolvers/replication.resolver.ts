@@ -1,9 +1,10 @@
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import { BadUserInputError, ForbiddenError } from '../../domain/errors.js';
 import type { ImageRecord } from '../../domain/types.js';
-import { requireViewer } from '../../domain/viewer.js';
+import type { Viewer } from '../../domain/viewer.js';
 import { parseId } from '../args.js';
 import type { GraphQLContext } from '../context.js';
+import { CurrentViewer } from '../current-viewer.js';
 import { RequeueLocalOnlyPayload } from '../types/maintenance.js';
 import { Image } from '../types/objects.js';
 
@@ -13,8 +14,11 @@ export class ReplicationResolver {
     description:
       'Admin only: put an image that gave up (LOCAL_ONLY) or is waiting (RETRYING) back in the replication queue, due now, with its attempts reset.',
   })
-  async requeueImageReplication(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<ImageRecord> {
-    const viewer = requireViewer(ctx.viewer);
+  async requeueImageReplication(
+    @Arg('id', () => ID) id: string,
+    @CurrentViewer() viewer: Viewer,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<ImageRecord> {
     if (!viewer.isAdmin) throw new ForbiddenError('Only an admin may requeue replication.');
     const image = await ctx.chat.getImage(viewer, parseId('image', id));
     if (!ctx.replication)
@@ -32,9 +36,9 @@ export class ReplicationResolver {
   async requeueLocalOnlyImages(
     @Arg('dryRun', () => Boolean, { nullable: true, defaultValue: false, description: 'Count, change nothing.' })
     dryRun: boolean,
+    @CurrentViewer() viewer: Viewer,
     @Ctx() ctx: GraphQLContext,
   ): Promise<RequeueLocalOnlyPayload> {
-    const viewer = requireViewer(ctx.viewer);
     if (!viewer.isAdmin) throw new ForbiddenError('Only an admin may requeue replication.');
     if (!ctx.replication)
       throw new BadUserInputError(

@@ -15,6 +15,7 @@ export class UploadResolver {
   })
   async uploadImage(@Arg('input', () => UploadImageInput) input: UploadImageInput, @Ctx() ctx: GraphQLContext) {
     try {
+      // Inside the try, not @CurrentViewer(): a refused caller's upload is still drained.
       const viewer = requireViewer(ctx.viewer);
       const hasFile = input.file != null;
       const hasBase64 = input.base64 != null;

@@ -1,27 +1,9 @@
 import { registerEnumType } from 'type-graphql';
+import { MessageRole, ReplicationStatus, StorageService } from '../../domain/types.js';
 
-// TypeScript enums with the same string values as the domain's literal unions, so domain
-// records flow through the resolvers unchanged.
-
-export enum MessageRole {
-  USER = 'USER',
-  ASSISTANT = 'ASSISTANT',
-  SYSTEM = 'SYSTEM',
-}
-
-export enum StorageService {
-  POSTIMAGES = 'POSTIMAGES',
-  IMGBB = 'IMGBB',
-  S3 = 'S3',
-  LOCAL = 'LOCAL',
-}
-
-export enum ReplicationStatus {
-  PENDING = 'PENDING',
-  REPLICATED = 'REPLICATED',
-  RETRYING = 'RETRYING',
-  LOCAL_ONLY = 'LOCAL_ONLY',
-}
+// The domain's own const objects, registered as GraphQL enums: domain records flow through the
+// resolvers unchanged. Import them from here in the GraphQL layer, so the registration has run.
+export { MessageRole, ReplicationStatus, StorageService };
 
 registerEnumType(MessageRole, {
   name: 'MessageRole',

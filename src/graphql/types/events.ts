@@ -2,11 +2,12 @@ import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import type { ImageRecord } from '../../domain/types.js';
 import { Image } from './objects.js';
 
-export enum ImageEventKind {
-  ADDED = 'ADDED',
-  REPLICATION_CHANGED = 'REPLICATION_CHANGED',
-  DELETED = 'DELETED',
-}
+export const ImageEventKind = {
+  ADDED: 'ADDED',
+  REPLICATION_CHANGED: 'REPLICATION_CHANGED',
+  DELETED: 'DELETED',
+} as const;
+export type ImageEventKind = (typeof ImageEventKind)[keyof typeof ImageEventKind];
 
 registerEnumType(ImageEventKind, {
   name: 'ImageEventKind',

@@ -1,4 +1,4 @@
-import { Field, Int, ObjectType, type ClassType } from 'type-graphql';
+import { ArgsType, Field, Int, ObjectType, type ClassType } from 'type-graphql';
 
 @ObjectType({ description: 'Relay-style page information.' })
 export class PageInfo {
@@ -10,6 +10,19 @@ export class PageInfo {
     description: 'Cursor of the last item of this page; pass it as `after` for the next page. Null on an empty page.',
   })
   endCursor!: string | null;
+}
+
+/**
+ * `first` and `after` of every connection field; validated by pageArgs() in src/graphql/args.ts.
+ * In this order, the order the schema has always listed them in.
+ */
+@ArgsType()
+export class PageArgs {
+  @Field(() => String, { nullable: true, description: 'endCursor of the previous page.' })
+  after!: string | null;
+
+  @Field(() => Int, { nullable: true, defaultValue: 20, description: '1 to 100 (default 20).' })
+  first!: number | null;
 }
 
 export interface EdgeShape<T> {

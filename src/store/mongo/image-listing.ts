@@ -1,5 +1,5 @@
 import type { Document } from 'mongodb';
-import type { PageArgs } from '../../domain/cursor.js';
+import type { PageRequest } from '../../domain/cursor.js';
 import type { ImageFilter } from '../../domain/types.js';
 import { idMatch, idString } from './documents.js';
 import {
@@ -130,7 +130,7 @@ export function windowPipeline(
   scope: MessageScope | null,
   filter: ImageFilter,
   w: TimeWindow,
-  after: PageArgs['after'],
+  after: PageRequest['after'],
   limit: number,
 ): Document[] {
   const exact = { 'v.at': { $gte: w.from, [w.toInclusive ? '$lte' : '$lt']: w.to } };
@@ -165,7 +165,7 @@ export function countImagesPipeline(scope: MessageScope | null, filter: ImageFil
 export async function listImageRows<Row>(
   scope: MessageScope | null,
   filter: ImageFilter,
-  page: PageArgs,
+  page: PageRequest,
   now: Date,
   aggregate: (pipeline: Document[]) => Promise<Row[]>,
 ): Promise<Row[]> {

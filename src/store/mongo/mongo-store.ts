@@ -1,7 +1,7 @@
 import type { Change, NewChange, WakeSignal } from '../change-log.js';
 import { MongoChanges } from './changes.js';
 import { MongoClient, type Collection, type Db, type Document } from 'mongodb';
-import type { Page, PageArgs } from '../../domain/cursor.js';
+import type { Page, PageRequest } from '../../domain/cursor.js';
 import { NotFoundError } from '../../domain/errors.js';
 import type {
   Conversation,
@@ -159,7 +159,7 @@ export class MongoMetadataStore implements MetadataStore {
     return docs.map((d) => docToConversation(d, this.defaultOwner));
   }
 
-  async listConversations(owner: OwnerScope, page: PageArgs): Promise<Page<Conversation>> {
+  async listConversations(owner: OwnerScope, page: PageRequest): Promise<Page<Conversation>> {
     const filter = conversationOwnerMatch(owner, this.defaultOwner);
     const [docs, totalCount] = await Promise.all([
       this.conversations
@@ -204,7 +204,7 @@ export class MongoMetadataStore implements MetadataStore {
 
   async listMessagesOfConversations(
     conversationIds: readonly string[],
-    page: PageArgs,
+    page: PageRequest,
   ): Promise<Map<string, Page<Message>>> {
     const ids = [...new Set(conversationIds)];
     const result = new Map<string, Page<Message>>();
@@ -295,7 +295,7 @@ export class MongoMetadataStore implements MetadataStore {
    * A page by time windows over the uploaded_at indexes (image-listing.ts); the total is kept
    * like storageStats (see STATS_TTL_MS), since counting reads every image of the scope.
    */
-  async listImages(owner: OwnerScope, filter: ImageFilter, page: PageArgs): Promise<Page<ImageRecord>> {
+  async listImages(owner: OwnerScope, filter: ImageFilter, page: PageRequest): Promise<Page<ImageRecord>> {
     const scope = await this.scope(owner);
     const [rows, totalCount] = await Promise.all([
       listImageRows(scope, filter, page, new Date(), (pipeline) =>

@@ -1,6 +1,6 @@
 import { ObjectId, type Document } from 'mongodb';
 import { isValidId } from '../../domain/ids.js';
-import type { Cursor, PageArgs } from '../../domain/cursor.js';
+import type { Cursor, PageRequest } from '../../domain/cursor.js';
 import { STORAGE_SERVICES, type ImageFilter, type OwnerScope, type StorageStats } from '../../domain/types.js';
 import { SERVICE_TO_DOC, type ImagePatch } from '../metadata-store.js';
 import { anyIdForm, IMGBB_URL, idMatch, POSTIMAGES_URL, toObjectId, type Id } from './documents.js';
@@ -76,7 +76,7 @@ export const MESSAGE_AT: Document = { $ifNull: [dateExpression('$created_at'), d
 export function messagesPagePipeline(
   collection: string,
   conversationIds: readonly string[],
-  page: PageArgs,
+  page: PageRequest,
 ): Document[] {
   return [
     { $match: { conversation_id: idMatch(conversationIds) } },

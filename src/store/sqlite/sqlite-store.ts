@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Page, PageArgs } from '../../domain/cursor.js';
+import type { Page, PageRequest } from '../../domain/cursor.js';
 import { NotFoundError, StoreBusyError } from '../../domain/errors.js';
 import { STORAGE_SERVICES } from '../../domain/types.js';
 import type {
@@ -235,7 +235,7 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  async listConversations(owner: OwnerScope, page: PageArgs): Promise<Page<Conversation>> {
+  async listConversations(owner: OwnerScope, page: PageRequest): Promise<Page<Conversation>> {
     return this.busy(() => {
       const where: string[] = [];
       const params: unknown[] = [];
@@ -286,7 +286,7 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async listMessagesOfConversations(
     conversationIds: readonly string[],
-    page: PageArgs,
+    page: PageRequest,
   ): Promise<Map<string, Page<Message>>> {
     return this.busy(() => {
       const ids = [...new Set(conversationIds)];
@@ -361,7 +361,7 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  async listImages(owner: OwnerScope, filter: ImageFilter, page: PageArgs): Promise<Page<ImageRecord>> {
+  async listImages(owner: OwnerScope, filter: ImageFilter, page: PageRequest): Promise<Page<ImageRecord>> {
     return this.busy(() => {
       const { where, params } = imageFilterWhere(owner, filter);
       const total =
