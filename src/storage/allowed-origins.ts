@@ -29,7 +29,8 @@ export function originRefusal(url: string, allowed: readonly string[], requireHt
     if (a.protocol && a.protocol !== parsed.protocol) return false;
     return (a.port ?? defaultPort(parsed.protocol)) === port;
   });
-  if (!ok) return `its origin ${parsed.protocol}//${host}:${port} is not one of the allowed (${allowed.join(', ') || 'none'})`;
+  if (!ok)
+    return `its origin ${parsed.protocol}//${host}:${port} is not one of the allowed (${allowed.join(', ') || 'none'})`;
   return null;
 }
 

@@ -52,13 +52,21 @@ const redacted = (url: string) => {
 function get(url: string, signal: AbortSignal): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const target = new URL(url);
-    const req = (target.protocol === 'https:' ? httpsRequest : httpRequest)(target, { method: 'GET', signal, headers: { accept: 'image/*' } }, resolve);
+    const req = (target.protocol === 'https:' ? httpsRequest : httpRequest)(
+      target,
+      { method: 'GET', signal, headers: { accept: 'image/*' } },
+      resolve,
+    );
     req.on('error', reject);
     req.end();
   });
 }
 
-export async function downloadToFile(url: string, path: string, policy: DownloadPolicy): Promise<{ bytes: number; sha256: string }> {
+export async function downloadToFile(
+  url: string,
+  path: string,
+  policy: DownloadPolicy,
+): Promise<{ bytes: number; sha256: string }> {
   const signal = AbortSignal.timeout(policy.timeoutMs);
   let current = url;
   for (let hop = 0; ; hop++) {
@@ -68,7 +76,9 @@ export async function downloadToFile(url: string, path: string, policy: Download
     try {
       response = await get(current, signal);
     } catch (e) {
-      throw new DownloadError(`downloading ${redacted(current)} failed: ${signal.aborted ? `no complete answer within ${policy.timeoutMs} ms` : (e as Error).message}`);
+      throw new DownloadError(
+        `downloading ${redacted(current)} failed: ${signal.aborted ? `no complete answer within ${policy.timeoutMs} ms` : (e as Error).message}`,
+      );
     }
     const { statusCode: status = 0, headers } = response;
     const data = response;
@@ -95,7 +105,12 @@ export async function downloadToFile(url: string, path: string, policy: Download
       signal.addEventListener('abort', onAbort, { once: true });
       try {
         // Flushed before it is closed: the caller moves it into place as it is (putFromFile with synced).
-        bytes = await streamToFile(data, path, { maxBytes: policy.maxBytes, idleTimeoutMs: policy.timeoutMs, hash, flush: true });
+        bytes = await streamToFile(data, path, {
+          maxBytes: policy.maxBytes,
+          idleTimeoutMs: policy.timeoutMs,
+          hash,
+          flush: true,
+        });
       } finally {
         signal.removeEventListener('abort', onAbort);
       }

@@ -86,7 +86,10 @@ export interface MetadataStore extends ChangeLog {
    * One page of messages for each conversation in one round trip. The same `page` applies to
    * every conversation. Every requested id has an entry (an empty page when it has no messages).
    */
-  listMessagesOfConversations(conversationIds: readonly string[], page: PageRequest): Promise<Map<string, Page<Message>>>;
+  listMessagesOfConversations(
+    conversationIds: readonly string[],
+    page: PageRequest,
+  ): Promise<Map<string, Page<Message>>>;
 
   /** Append an image to an existing message. Throws when the message does not exist. */
   addImage(messageId: string, image: ImageRecord): Promise<void>;

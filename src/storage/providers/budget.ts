@@ -91,7 +91,11 @@ export class ProviderBudget {
       return { ok: false, reason: `budget could not be checked (${messageOf(e)}): skipped`, resetsAt: end };
     }
     if (used !== null) return { ok: true };
-    return { ok: false, reason: `budget spent: ${this.spec.limit} uploads per ${this.spec.per} used; resets at ${end.toISOString()}`, resetsAt: end };
+    return {
+      ok: false,
+      reason: `budget spent: ${this.spec.limit} uploads per ${this.spec.per} used; resets at ${end.toISOString()}`,
+      resetsAt: end,
+    };
   }
 
   async status(): Promise<BudgetStatus> {

@@ -117,11 +117,23 @@ export class ProviderChain {
         const base = options.backoffMs * 2 ** (ctx.attempt - 1);
         return base / 2 + random() * (base / 2);
       });
-      const retries = retry(handleWhen(isRetryable), { maxAttempts: Math.max(0, options.maxAttempts - 1), backoff: backoff as never });
+      const retries = retry(handleWhen(isRetryable), {
+        maxAttempts: Math.max(0, options.maxAttempts - 1),
+        backoff: backoff as never,
+      });
       const perAttempt = timeout(options.timeoutMs, TimeoutStrategy.Aggressive);
       // The breaker sees the outcome of the whole retried call: one dead provider, one count.
       const budget = options.budgets?.find((b) => b.provider === provider.name) ?? null;
-      return { provider, budget, policy: wrap(breaker, retries, perAttempt), breaker, uploads: 0, failures: 0, lastError: null, misconfigured: false };
+      return {
+        provider,
+        budget,
+        policy: wrap(breaker, retries, perAttempt),
+        breaker,
+        uploads: 0,
+        failures: 0,
+        lastError: null,
+        misconfigured: false,
+      };
     });
   }
 
@@ -143,11 +155,19 @@ export class ProviderChain {
    * provider keeps thumbnails, and goes to the same provider under the same policy. `avoid`: a
    * provider tried last (one that altered this image's earlier copy).
    */
-  async upload(file: UploadFile, o: { thumbnail?: () => Promise<UploadFile | null>; avoid?: ProviderName } = {}): Promise<ChainSuccess | ChainFailure> {
+  async upload(
+    file: UploadFile,
+    o: { thumbnail?: () => Promise<UploadFile | null>; avoid?: ProviderName } = {},
+  ): Promise<ChainSuccess | ChainFailure> {
     const failures: { provider: ProviderName; reason: string }[] = [];
     let budgetsResetAt: Date | null = null;
     let onlyBudgets = true;
-    const links = o.avoid ? [...this.links.filter((l) => l.provider.name !== o.avoid), ...this.links.filter((l) => l.provider.name === o.avoid)] : this.links;
+    const links = o.avoid
+      ? [
+          ...this.links.filter((l) => l.provider.name !== o.avoid),
+          ...this.links.filter((l) => l.provider.name === o.avoid),
+        ]
+      : this.links;
     for (const link of links) {
       // The budget first: a spent provider gets no request at all (nor a count against its circuit).
       // An open circuit sends nothing either, so it takes nothing from the budget.
@@ -200,7 +220,16 @@ export class ProviderChain {
       misconfigured: l.misconfigured,
       budget: budgets[i] ?? null,
     }));
-    const off = this.disabled.map((name) => ({ name, enabled: false, circuit: 'CLOSED' as const, uploads: 0, failures: 0, lastError: null, misconfigured: false, budget: null }));
+    const off = this.disabled.map((name) => ({
+      name,
+      enabled: false,
+      circuit: 'CLOSED' as const,
+      uploads: 0,
+      failures: 0,
+      lastError: null,
+      misconfigured: false,
+      budget: null,
+    }));
     return [...enabled, ...off];
   }
 }

@@ -19,13 +19,26 @@ export function providersFromConfig(config: Config): { enabled: CloudProvider[];
     switch (name) {
       case 'postimages': {
         const { apiKey, apiUrl } = config.cloud.postimages;
-        if (apiKey) enabled.push(new PostImagesProvider({ apiKey, apiUrl, timeoutMs, requireHttps, extraHosts: [originOf(apiUrl)] }));
+        if (apiKey)
+          enabled.push(
+            new PostImagesProvider({ apiKey, apiUrl, timeoutMs, requireHttps, extraHosts: [originOf(apiUrl)] }),
+          );
         else disabled.push('POSTIMAGES');
         break;
       }
       case 'imgbb': {
         const { apiKey, apiUrl, expirationSeconds } = config.cloud.imgbb;
-        if (apiKey) enabled.push(new ImgbbProvider({ apiKey, apiUrl, expirationSeconds, timeoutMs, requireHttps, extraHosts: [originOf(apiUrl)] }));
+        if (apiKey)
+          enabled.push(
+            new ImgbbProvider({
+              apiKey,
+              apiUrl,
+              expirationSeconds,
+              timeoutMs,
+              requireHttps,
+              extraHosts: [originOf(apiUrl)],
+            }),
+          );
         else disabled.push('IMGBB');
         break;
       }

@@ -50,7 +50,13 @@ export function parseRetryAfter(value: unknown, now = Date.now()): number | unde
 }
 
 function isResponse(x: unknown): x is AxiosResponse {
-  return typeof x === 'object' && x !== null && typeof (x as { status?: unknown }).status === 'number' && 'headers' in x && 'config' in x;
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof (x as { status?: unknown }).status === 'number' &&
+    'headers' in x &&
+    'config' in x
+  );
 }
 
 /**
@@ -66,9 +72,12 @@ export function classify(x: unknown): ProviderError | null {
     const byStatus = x.response ? classify(x.response) : null;
     if (byStatus) return byStatus;
     const code = x.code ?? '';
-    if (/maxContentLength/.test(x.message)) return new ProviderError(`the provider's answer exceeded ${MAX_ANSWER_BYTES} bytes`, false, { cause: x });
-    if (/maxBodyLength/.test(x.message)) return new ProviderError(`the upload exceeded ${MAX_REQUEST_BYTES} bytes`, false, { cause: x });
-    if (code === 'ETIMEDOUT' || code === 'ECONNABORTED') return new ProviderError(`the provider did not answer in time (${x.message})`, true, { cause: x });
+    if (/maxContentLength/.test(x.message))
+      return new ProviderError(`the provider's answer exceeded ${MAX_ANSWER_BYTES} bytes`, false, { cause: x });
+    if (/maxBodyLength/.test(x.message))
+      return new ProviderError(`the upload exceeded ${MAX_REQUEST_BYTES} bytes`, false, { cause: x });
+    if (code === 'ETIMEDOUT' || code === 'ECONNABORTED')
+      return new ProviderError(`the provider did not answer in time (${x.message})`, true, { cause: x });
     if (code === 'ERR_CANCELED') return new ProviderError('the request was aborted', true, { cause: x });
     // A connection dropped mid-answer surfaces as ERR_BAD_RESPONSE "stream has been aborted".
     if (RETRYABLE_CODES.has(code) || /aborted|socket hang up/i.test(x.message)) {
@@ -81,10 +90,16 @@ export function classify(x: unknown): ProviderError | null {
     if (status >= 200 && status < 300) return null;
     if (status === 429) {
       const retryAfterMs = parseRetryAfter(x.headers['retry-after']);
-      return new ProviderError('the provider is rate limiting (429)', true, retryAfterMs === undefined ? { status } : { status, retryAfterMs });
+      return new ProviderError(
+        'the provider is rate limiting (429)',
+        true,
+        retryAfterMs === undefined ? { status } : { status, retryAfterMs },
+      );
     }
     if (status >= 500) return new ProviderError(`the provider failed with status ${status}`, true, { status });
-    return new ProviderError(`the provider refused the request with status ${status}${describeBody(x.data)}`, false, { status });
+    return new ProviderError(`the provider refused the request with status ${status}${describeBody(x.data)}`, false, {
+      status,
+    });
   }
   const err = x as { code?: unknown; name?: unknown; message?: unknown } | null;
   const code = typeof err?.code === 'string' ? err.code : '';
@@ -121,9 +136,18 @@ export function bodyText(response: AxiosResponse): string {
  * ProviderErrors; the answer is returned whatever its status, for the caller to classify with
  * its provider's own reasons.
  */
-export async function postForm(http: AxiosInstance, url: string, form: URLSearchParams, accept: string, signal: AbortSignal): Promise<AxiosResponse> {
+export async function postForm(
+  http: AxiosInstance,
+  url: string,
+  form: URLSearchParams,
+  accept: string,
+  signal: AbortSignal,
+): Promise<AxiosResponse> {
   try {
-    return await http.post(url, form.toString(), { headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: accept }, signal });
+    return await http.post(url, form.toString(), {
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: accept },
+      signal,
+    });
   } catch (err) {
     throw classify(err);
   }

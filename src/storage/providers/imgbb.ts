@@ -46,13 +46,22 @@ export class ImgbbProvider implements CloudProvider {
   }
 
   async upload(file: UploadFile, signal: AbortSignal): Promise<CloudCopy> {
-    const form = new URLSearchParams({ key: this.options.apiKey, image: file.data.toString('base64'), name: baseName(file.fileName) });
+    const form = new URLSearchParams({
+      key: this.options.apiKey,
+      image: file.data.toString('base64'),
+      name: baseName(file.fileName),
+    });
     if (this.options.expirationSeconds != null) form.set('expiration', String(this.options.expirationSeconds));
 
     const response = await postForm(this.http, this.options.apiUrl, form, 'application/json', signal);
     const failed = classify(response);
     if (failed) throw withImgbbReason(failed, bodyText(response));
-    if (isHtmlAnswer(response)) throw new ProviderError(`ImgBB answered with an HTML page instead of JSON${describeBody(bodyText(response))}`, false, { status: response.status });
+    if (isHtmlAnswer(response))
+      throw new ProviderError(
+        `ImgBB answered with an HTML page instead of JSON${describeBody(bodyText(response))}`,
+        false,
+        { status: response.status },
+      );
 
     const data = parseAnswer(bodyText(response));
     return {
@@ -76,12 +85,15 @@ function parseAnswer(text: string): ImgbbData {
   } catch (cause) {
     throw new ProviderError(`ImgBB answered with something that is not JSON${describeBody(text)}`, false, { cause });
   }
-  if (typeof json !== 'object' || json === null) throw new ProviderError('ImgBB answered with JSON that is not an object', false);
+  if (typeof json !== 'object' || json === null)
+    throw new ProviderError('ImgBB answered with JSON that is not an object', false);
   const answer = json as { success?: unknown; data?: unknown };
-  if (answer.success !== true) throw new ProviderError(`ImgBB answered without success: true${describeBody(text)}`, false);
+  if (answer.success !== true)
+    throw new ProviderError(`ImgBB answered without success: true${describeBody(text)}`, false);
   const data = answer.data as { url?: unknown } | null | undefined;
   if (typeof data !== 'object' || data === null) throw new ProviderError('ImgBB answered without a data object', false);
-  if (typeof data.url !== 'string' || data.url === '') throw new ProviderError('ImgBB answered without data.url', false);
+  if (typeof data.url !== 'string' || data.url === '')
+    throw new ProviderError('ImgBB answered without data.url', false);
   return data as ImgbbData;
 }
 

@@ -44,7 +44,13 @@ const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 const CLIENT_NAME_HASH = md5('hybrid-image-store');
 
 // Values stay strings: parseTagValue would turn an all-digit id into a number.
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_', parseTagValue: false, parseAttributeValue: false, trimValues: true });
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@_',
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: true,
+});
 
 export class PostImagesProvider implements CloudProvider {
   readonly name = 'POSTIMAGES' as const;
@@ -76,7 +82,10 @@ export class PostImagesProvider implements CloudProvider {
     const failed = classify(response);
     if (failed) throw failed;
     const text = bodyText(response);
-    if (isHtmlAnswer(response)) throw new ProviderError(`PostImages answered with an HTML page instead of XML${describeBody(text)}`, false, { status: response.status });
+    if (isHtmlAnswer(response))
+      throw new ProviderError(`PostImages answered with an HTML page instead of XML${describeBody(text)}`, false, {
+        status: response.status,
+      });
 
     const links = parseAnswer(text);
     return {
@@ -131,12 +140,16 @@ function parseAnswer(text: string): Links {
     throw new ProviderError(`PostImages answered with XML that does not parse${describeBody(text)}`, false, { cause });
   }
   const data = (doc as { data?: unknown } | null)?.data;
-  if (typeof data !== 'object' || data === null) throw new ProviderError(`PostImages answered without a <data> element${describeBody(text)}`, false);
+  if (typeof data !== 'object' || data === null)
+    throw new ProviderError(`PostImages answered without a <data> element${describeBody(text)}`, false);
   const { '@_success': success, links } = data as { '@_success'?: unknown; links?: unknown };
-  if (success !== '1') throw new ProviderError(`PostImages refused the upload (success="${String(success)}")${describeBody(text)}`, false);
-  if (typeof links !== 'object' || links === null) throw new ProviderError('PostImages answered without <links>', false);
+  if (success !== '1')
+    throw new ProviderError(`PostImages refused the upload (success="${String(success)}")${describeBody(text)}`, false);
+  if (typeof links !== 'object' || links === null)
+    throw new ProviderError('PostImages answered without <links>', false);
   const l = links as Record<string, unknown>;
-  if (typeof l.hotlink !== 'string' || l.hotlink === '') throw new ProviderError('PostImages answered without a <hotlink>', false);
+  if (typeof l.hotlink !== 'string' || l.hotlink === '')
+    throw new ProviderError('PostImages answered without a <hotlink>', false);
   return {
     hotlink: l.hotlink,
     page: typeof l.page === 'string' ? l.page : undefined,

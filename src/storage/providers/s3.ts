@@ -34,8 +34,24 @@ const EXT_BY_MIME: Record<string, string> = {
 };
 
 /** Errors that say the provider is set up wrong: retrying cannot help, an operator must act. */
-const MISCONFIGURED = new Set(['AccessDenied', 'NoSuchBucket', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidBucketName', 'AuthorizationHeaderMalformed', 'PermanentRedirect']);
-const THROTTLED = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'ServiceUnavailable', 'InternalError', 'RequestTimeout']);
+const MISCONFIGURED = new Set([
+  'AccessDenied',
+  'NoSuchBucket',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'InvalidBucketName',
+  'AuthorizationHeaderMalformed',
+  'PermanentRedirect',
+]);
+const THROTTLED = new Set([
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'ServiceUnavailable',
+  'InternalError',
+  'RequestTimeout',
+]);
 
 /** Presigned URLs kept per signing window; past this the cache starts over (memory stays bounded). */
 const MAX_SIGNED_CACHED = 10_000;
@@ -118,7 +134,10 @@ export class S3Provider implements CloudProvider {
     const { s3, sdk } = await this.connect();
     this.presigner ??= import('@aws-sdk/s3-request-presigner').then((m) => m.getSignedUrl);
     const getSignedUrl = await this.presigner;
-    return getSignedUrl(s3, new sdk.GetObjectCommand({ Bucket: this.options.bucket, Key: key }), { expiresIn, signingDate: new Date(signedAt * 1000) });
+    return getSignedUrl(s3, new sdk.GetObjectCommand({ Bucket: this.options.bucket, Key: key }), {
+      expiresIn,
+      signingDate: new Date(signedAt * 1000),
+    });
   }
 
   /** The caller's signal, bounded by this provider's own timeout (an endpoint that accepts and never answers). */
@@ -140,7 +159,14 @@ export class S3Provider implements CloudProvider {
           partSize: MULTIPART_ABOVE_BYTES,
           queueSize: 4,
           leavePartsOnError: false,
-          params: { Bucket: this.options.bucket, Key: key, Body: file.data, ContentType: file.mimeType, CacheControl: CACHE_CONTROL, ChecksumAlgorithm: 'SHA256' },
+          params: {
+            Bucket: this.options.bucket,
+            Key: key,
+            Body: file.data,
+            ContentType: file.mimeType,
+            CacheControl: CACHE_CONTROL,
+            ChecksumAlgorithm: 'SHA256',
+          },
         });
         const abort = () => void upload.abort();
         signal.addEventListener('abort', abort, { once: true });
@@ -172,7 +198,9 @@ export class S3Provider implements CloudProvider {
   private copyOf(key: string): CloudCopy {
     const recorded = this.recordedUrlOf(key);
     return {
-      url: this.options.publicBaseUrl ? checkCloudUrl(recorded, this.allowedHosts, this.options.requireHttps) : recorded,
+      url: this.options.publicBaseUrl
+        ? checkCloudUrl(recorded, this.allowedHosts, this.options.requireHttps)
+        : recorded,
       deleteUrl: `${this.marker}${key}`,
       providerId: key,
     };
@@ -206,22 +234,36 @@ export class S3Provider implements CloudProvider {
    * fetch of a stored URL, so an edited record cannot point the server anywhere else) into
    * `path`, flushed, and returns its size and SHA-256. On failure nothing is left at `path`.
    */
-  async download(url: string, path: string, o: { maxBytes: number; timeoutMs: number }): Promise<{ bytes: number; sha256: string }> {
+  async download(
+    url: string,
+    path: string,
+    o: { maxBytes: number; timeoutMs: number },
+  ): Promise<{ bytes: number; sha256: string }> {
     const key = this.keyOfCopy({ url, deleteUrl: null, providerId: null });
     const { s3, sdk } = await this.connect();
     const signal = AbortSignal.timeout(o.timeoutMs);
     let answer;
     try {
-      answer = await s3.send(new sdk.GetObjectCommand({ Bucket: this.options.bucket, Key: key }), { abortSignal: signal });
+      answer = await s3.send(new sdk.GetObjectCommand({ Bucket: this.options.bucket, Key: key }), {
+        abortSignal: signal,
+      });
     } catch (e) {
       throw classifyS3Error(e, 'download');
     }
     if (answer.ContentLength !== undefined && answer.ContentLength > o.maxBytes) {
       (answer.Body as Readable | undefined)?.destroy();
-      throw new ProviderError(`the S3 object is ${answer.ContentLength} bytes, over the ${o.maxBytes}-byte limit`, false);
+      throw new ProviderError(
+        `the S3 object is ${answer.ContentLength} bytes, over the ${o.maxBytes}-byte limit`,
+        false,
+      );
     }
     const hash = createHash('sha256');
-    const bytes = await streamToFile(answer.Body as Readable, path, { maxBytes: o.maxBytes, idleTimeoutMs: o.timeoutMs, hash, flush: true });
+    const bytes = await streamToFile(answer.Body as Readable, path, {
+      maxBytes: o.maxBytes,
+      idleTimeoutMs: o.timeoutMs,
+      hash,
+      flush: true,
+    });
     return { bytes, sha256: hash.digest('hex') };
   }
 
@@ -231,7 +273,8 @@ export class S3Provider implements CloudProvider {
     if (copy.deleteUrl?.startsWith(marker)) return copy.deleteUrl.slice(marker.length);
     if (copy.url.startsWith(marker)) return copy.url.slice(marker.length);
     const base = `${this.options.publicBaseUrl}/`;
-    if (this.options.publicBaseUrl && copy.url.startsWith(base)) return copy.url.slice(base.length).split('/').map(decodeURIComponent).join('/');
+    if (this.options.publicBaseUrl && copy.url.startsWith(base))
+      return copy.url.slice(base.length).split('/').map(decodeURIComponent).join('/');
     throw new ProviderError('this copy is not an object of the configured bucket', false);
   }
 
@@ -259,8 +302,15 @@ export function classifyS3Error(e: unknown, what: 'upload' | 'delete' | 'downloa
   const name = err.name ?? 'Error';
   const status = err.$metadata?.httpStatusCode;
   const detail = `S3 ${what} failed: ${name}${status ? ` (HTTP ${status})` : ''}${err.message && err.message !== name ? `: ${err.message}` : ''}`;
-  if (MISCONFIGURED.has(name) || status === 403) return new ProviderError(detail, false, { ...(status ? { status } : {}), cause: e, misconfigured: true });
-  const retryable = THROTTLED.has(name) || status === undefined || status >= 500 || status === 429 || name === 'AbortError' || name === 'TimeoutError';
+  if (MISCONFIGURED.has(name) || status === 403)
+    return new ProviderError(detail, false, { ...(status ? { status } : {}), cause: e, misconfigured: true });
+  const retryable =
+    THROTTLED.has(name) ||
+    status === undefined ||
+    status >= 500 ||
+    status === 429 ||
+    name === 'AbortError' ||
+    name === 'TimeoutError';
   return new ProviderError(detail, retryable, { ...(status ? { status } : {}), cause: e });
 }
 
