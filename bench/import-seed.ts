@@ -13,9 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
-import { walkImages } from '../src/services/walk.js';
-import { countingStore } from '../src/store/counting-store.js';
-import { SqliteMetadataStore } from '../src/store/sqlite/sqlite-store.js';
+import { walkImages } from '../src/metadata/walk.js';
+import { countingStore } from '../test/support/counting-store.js';
+import { SqliteMetadataStore } from '../src/metadata/sqlite/sqlite-store.js';
 import { round, runMeasured } from './lib.js';
 
 const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');

@@ -14,7 +14,7 @@ import { startImgbbEmulator, startPostImagesEmulator } from '../test/support/emu
 import { as, startTestServer } from '../test/support/server.js';
 import { CreateConversationDocument, UploadImageDocument } from '../test/generated/graphql.js';
 import { randomBytes } from 'node:crypto';
-import { S3Provider } from '../src/storage/providers/s3.js';
+import { S3Provider } from '../src/cloud/s3.js';
 import { startS3 } from '../test/support/s3.js';
 import { measure, round } from './lib.js';
 

@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { SqliteMetadataStore } from '../src/store/sqlite/sqlite-store.js';
+import { SqliteMetadataStore } from '../src/metadata/sqlite/sqlite-store.js';
 import { startPostImagesEmulator } from '../test/support/emulators.js';
 import { emulatedEnv, seedReplicatedImages } from '../test/support/seed-replicated.js';
 import { round, runMeasured } from './lib.js';

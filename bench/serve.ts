@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
 import { pino } from 'pino';
-import { createApp } from '../src/app.js';
+import { createApp } from '../src/server.js';
 import { loadConfig } from '../src/config.js';
 import type { ImageRecord } from '../src/domain/types.js';
-import { SqliteMetadataStore } from '../src/store/sqlite/sqlite-store.js';
-import { UrlSigner } from '../src/storage/url-signer.js';
+import { SqliteMetadataStore } from '../src/metadata/sqlite/sqlite-store.js';
+import { UrlSigner } from '../src/files/url-signer.js';
 import { measure } from './lib.js';
 
 const SECRET = 's'.repeat(32);

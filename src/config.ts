@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseBudget, type BudgetSpec } from './storage/providers/budget.js';
+import { parseBudget, type BudgetSpec } from './cloud/budget.js';
 
 /**
  * Every environment variable the server reads, validated once at start. A bad value stops
@@ -35,7 +35,7 @@ const httpUrl = z
 
 const nonEmpty = z.string().trim().min(1, 'expected a non-empty value');
 
-/** `<uploads>/<window>` or `off` (src/storage/providers/budget.ts). */
+/** `<uploads>/<window>` or `off` (src/cloud/budget.ts). */
 const budget = z.string().transform((s, ctx): BudgetSpec | null => {
   const parsed = parseBudget(s);
   if (typeof parsed !== 'string') return parsed;

@@ -11,28 +11,28 @@ import { ImageProcessor } from './images/processor.js';
 import { thumbnailFormatOf, thumbnailOf } from './images/thumbnail.js';
 import { probeImage } from './images/validate.js';
 import { ChatService } from './services/chat-service.js';
-import { CleanupService } from './services/cleanup.js';
+import { CleanupService } from './maintenance/cleanup.js';
 import { DeletionService, type CloudDeleter } from './services/deletion.js';
 import { ImageService } from './services/image-service.js';
-import { Poller } from './services/poller.js';
-import { ReconcileService } from './services/reconcile.js';
-import { ReplicationService } from './services/replication.js';
-import { RestoreService } from './services/restore.js';
-import { originRefusal } from './storage/allowed-origins.js';
-import { downloadToFile, sha256File } from './storage/cloud-download.js';
-import { loadOrCreateFileUrlSecret } from './storage/file-url-secret.js';
-import { LocalFileStore } from './storage/local-file-store.js';
-import { ProviderBudget } from './storage/providers/budget.js';
-import { ProviderChain } from './storage/providers/chain.js';
-import { providersFromConfig } from './storage/providers/from-config.js';
-import { ProviderError } from './storage/providers/provider.js';
-import { S3Provider } from './storage/providers/s3.js';
-import { UrlSigner } from './storage/url-signer.js';
-import type { MetadataStore } from './store/metadata-store.js';
-import { WakeSignal, type ChangeLog } from './store/change-log.js';
+import { Poller } from './workers/poller.js';
+import { ReconcileService } from './maintenance/reconcile.js';
+import { ReplicationService } from './workers/replication.js';
+import { RestoreService } from './maintenance/restore.js';
+import { originRefusal } from './cloud/allowed-origins.js';
+import { downloadToFile, sha256File } from './cloud/download.js';
+import { loadOrCreateFileUrlSecret } from './files/file-url-secret.js';
+import { LocalFileStore } from './files/local-file-store.js';
+import { ProviderBudget } from './cloud/budget.js';
+import { ProviderChain } from './cloud/chain.js';
+import { providersFromConfig } from './cloud/from-config.js';
+import { ProviderError } from './cloud/provider.js';
+import { S3Provider } from './cloud/s3.js';
+import { UrlSigner } from './files/url-signer.js';
+import type { MetadataStore } from './metadata/metadata-store.js';
+import { WakeSignal, type ChangeLog } from './metadata/change-log.js';
 import { recordingStore } from './events/recording-store.js';
 import type { ImageRecord } from './domain/types.js';
-import { SqliteMetadataStore } from './store/sqlite/sqlite-store.js';
+import { SqliteMetadataStore } from './metadata/sqlite/sqlite-store.js';
 
 /** Everything from outside the process that tests may replace. */
 export interface CoreDeps {
@@ -65,7 +65,7 @@ export async function createStore(config: Config): Promise<MetadataStore> {
   if (!config.mongo)
     return new SqliteMetadataStore({ path: config.sqlitePath, busyTimeoutMs: config.sqliteBusyTimeoutMs });
   // Loaded only when configured, so SQLite deployments never load the MongoDB driver.
-  const { MongoMetadataStore } = await import('./store/mongo/mongo-store.js');
+  const { MongoMetadataStore } = await import('./metadata/mongo/mongo-store.js');
   return new MongoMetadataStore({
     uri: config.mongo.uri,
     dbName: config.mongo.dbName,

@@ -1,4 +1,4 @@
-import { createApp } from './app.js';
+import { createApp } from './server.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 

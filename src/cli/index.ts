@@ -198,8 +198,8 @@ export function buildProgram(): Command {
         usage(`--owner ${JSON.stringify(o.owner)} is not a user id (1 to 128 letters, digits or ._:@|-).`);
       // Loaded here: the export format is MongoDB's, and other commands never load its driver.
       const [{ SeedImportService }, { readExportFile }] = await Promise.all([
-        import('../services/seed-import.js'),
-        import('../store/mongo/export-file.js'),
+        import('../maintenance/seed-import.js'),
+        import('../metadata/mongo/export-file.js'),
       ]);
       const result = await withCore(process.env, async (core) => {
         const seedImport = new SeedImportService({

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { DomainError } from '../domain/errors.js';
-import type { Change, ChangeLog, WakeSignal } from '../store/change-log.js';
+import type { Change, ChangeLog, WakeSignal } from '../metadata/change-log.js';
 
 /**
  * Raised in a subscriber that fell too far behind: it is ended rather than let memory grow.

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import type { DeletionJob, ImageRecord, Message } from '../domain/types.js';
-import type { ChangeLog, NewChange, WakeSignal } from '../store/change-log.js';
-import type { ImagePatch, MetadataStore } from '../store/metadata-store.js';
+import type { ChangeLog, NewChange, WakeSignal } from '../metadata/change-log.js';
+import type { ImagePatch, MetadataStore } from '../metadata/metadata-store.js';
 
 /**
  * Wraps the metadata store so that every write a live client cares about is also appended to
- * the change log (src/store/change-log.ts), whoever makes it: an upload, the replication worker
+ * the change log (src/metadata/change-log.ts), whoever makes it: an upload, the replication worker
  * of any server, a deletion, the CLI. One place, so no write path can forget it.
  *
  * - addMessage: MESSAGE_ADDED, then IMAGE_ADDED for each image it carries;

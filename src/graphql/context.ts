@@ -2,12 +2,12 @@ import type { Logger } from 'pino';
 import type { Viewer } from '../domain/viewer.js';
 import type { ChatService } from '../services/chat-service.js';
 import type { ImageService } from '../services/image-service.js';
-import type { CleanupService } from '../services/cleanup.js';
+import type { CleanupService } from '../maintenance/cleanup.js';
 import type { DeletionService } from '../services/deletion.js';
-import type { RestoreService } from '../services/restore.js';
-import type { ReplicationService } from '../services/replication.js';
-import type { ProviderHealth } from '../storage/providers/chain.js';
-import type { UrlSigner } from '../storage/url-signer.js';
+import type { RestoreService } from '../maintenance/restore.js';
+import type { ReplicationService } from '../workers/replication.js';
+import type { ProviderHealth } from '../cloud/chain.js';
+import type { UrlSigner } from '../files/url-signer.js';
 import type { ChangeFeed } from '../events/feed.js';
 import type { Loaders } from './loaders.js';
 

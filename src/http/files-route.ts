@@ -2,8 +2,8 @@ import type { FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { canonicalKey, type LocalFileStore } from '../storage/local-file-store.js';
-import type { UrlSigner } from '../storage/url-signer.js';
+import { canonicalKey, type LocalFileStore } from '../files/local-file-store.js';
+import type { UrlSigner } from '../files/url-signer.js';
 import { sendError } from './error-body.js';
 
 export interface FileRecord {
@@ -36,7 +36,7 @@ export interface FilesRouterDeps {
   accelRedirectPrefix?: string;
   /**
    * Where a stored cloud URL may send the client, or null: it is data that could have been
-   * edited, so it is checked against the providers' origins (src/storage/allowed-origins.ts)
+   * edited, so it is checked against the providers' origins (src/cloud/allowed-origins.ts)
    * at every redirect, not only when it was stored; an object of a private s3 bucket is
    * presigned. Unset: every cloud URL is refused.
    */

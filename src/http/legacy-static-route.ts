@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { isDomainError } from '../domain/errors.js';
 import type { ImageRecord } from '../domain/types.js';
 import { canSee } from '../domain/viewer.js';
-import { canonicalKey, sameFileKey } from '../storage/local-file-store.js';
+import { canonicalKey, sameFileKey } from '../files/local-file-store.js';
 import type { Authenticate } from './identity.js';
 import { sendError } from './error-body.js';
 

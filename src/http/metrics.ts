@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ProviderHealth } from '../storage/providers/chain.js';
-import type { ReplicationEvents } from '../services/replication.js';
+import type { ProviderHealth } from '../cloud/chain.js';
+import type { ReplicationEvents } from '../workers/replication.js';
 
 const CIRCUIT_VALUE = { CLOSED: 0, HALF_OPEN: 1, OPEN: 2 } as const;
 

@@ -3,8 +3,8 @@ import type { Logger } from 'pino';
 import { AttemptError, messageOf, NotFoundError } from '../domain/errors.js';
 import type { DeletionJob, ImageRecord, StorageService } from '../domain/types.js';
 import { visibleOrNotFound, type Viewer } from '../domain/viewer.js';
-import type { MetadataStore } from '../store/metadata-store.js';
-import { jitteredBackoff, PolledService, Poller, withLeaseHeartbeat } from './poller.js';
+import type { MetadataStore } from '../metadata/metadata-store.js';
+import { jitteredBackoff, PolledService, Poller, withLeaseHeartbeat } from '../workers/poller.js';
 
 /** Deletes cloud copies; implemented over the provider chain in app.ts. */
 export interface CloudDeleter {

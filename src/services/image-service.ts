@@ -7,11 +7,11 @@ import type { ImageRecord, Message, MessageRole } from '../domain/types.js';
 import { visibleOrNotFound, type Viewer } from '../domain/viewer.js';
 import { imageFileName, imageKey, thumbnailFileName, thumbnailKey } from '../images/naming.js';
 import type { ProcessedImage } from '../images/process.js';
-import { decodeBase64Image, readLimited } from '../storage/read-limited.js';
-import type { MetadataStore } from '../store/metadata-store.js';
+import { decodeBase64Image, readLimited } from '../files/read-limited.js';
+import type { MetadataStore } from '../metadata/metadata-store.js';
 import { checkContentLength } from './chat-service.js';
 
-/** The part of the local file store the upload path needs (src/storage/local-file-store.ts). */
+/** The part of the local file store the upload path needs (src/files/local-file-store.ts). */
 export interface ImageFiles {
   put(key: string, data: Buffer): Promise<void>;
   /**

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { WakeSignal, type Change, type NewChange } from '../../src/store/change-log.js';
+import { WakeSignal, type Change, type NewChange } from '../../src/metadata/change-log.js';
 import { take } from '../support/changes.js';
 import type { StoreRef } from './metadata-store.contract.js';
 

@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import type { ImageFilter, ImageRecord, Message } from '../../src/domain/types.js';
-import type { MetadataStore } from '../../src/store/metadata-store.js';
+import type { MetadataStore } from '../../src/metadata/metadata-store.js';
 import {
   at,
   byTimeDescId,

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { MetadataStore } from '../../src/store/metadata-store.js';
+import type { MetadataStore } from '../../src/metadata/metadata-store.js';
 import { makeConversation, makeImage, makeMessage } from '../support/factories.js';
 import { conversationCases } from './conversations.contract.js';
 import { budgetCases } from './budgets.contract.js';

@@ -24,7 +24,7 @@ if (externalUri || systemBinary) {
   const source = externalUri ? 'MONGODB_URI' : `mongod at ${systemBinary}`;
   metadataStoreContract(`MetadataStore contract: MongoMetadataStore (${source})`, async () => {
     // Imported here so the SQLite suite never depends on the MongoDB adapter being present.
-    const { MongoMetadataStore } = await import('../../src/store/mongo/mongo-store.js');
+    const { MongoMetadataStore } = await import('../../src/metadata/mongo/mongo-store.js');
     const { MongoClient } = await import('mongodb');
     // A database per test: tests stay independent, and a shared server's data is never touched.
     const dbName = `his_contract_${process.pid}_${randomBytes(6).toString('hex')}`;
@@ -43,9 +43,9 @@ if (externalUri || systemBinary) {
 
   describe(`the seed chatbot's database, read in place (${source})`, () => {
     it("shows each seed image to its owner only, the message without user_id as its conversation owner's", async () => {
-      const { MongoMetadataStore } = await import('../../src/store/mongo/mongo-store.js');
+      const { MongoMetadataStore } = await import('../../src/metadata/mongo/mongo-store.js');
       const { MongoClient } = await import('mongodb');
-      const { readExportFile } = await import('../../src/store/mongo/export-file.js');
+      const { readExportFile } = await import('../../src/metadata/mongo/export-file.js');
       const { SEED_APP, SEED } = await import('../support/seed-app.js');
       const dbName = `his_seed_${process.pid}_${randomBytes(6).toString('hex')}`;
       const client = new MongoClient(uri);

@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import type { ImageRecord } from '../../src/domain/types.js';
-import type { ClaimArgs, MetadataStore } from '../../src/store/metadata-store.js';
+import type { ClaimArgs, MetadataStore } from '../../src/metadata/metadata-store.js';
 import { at, makeConversation, makeImage, makeMessage, type ImageOverrides } from '../support/factories.js';
 import type { StoreRef } from './metadata-store.contract.js';
 

@@ -5,8 +5,8 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MIGRATIONS } from '../../src/store/sqlite/migrations.js';
-import { SqliteMetadataStore } from '../../src/store/sqlite/sqlite-store.js';
+import { MIGRATIONS } from '../../src/metadata/sqlite/migrations.js';
+import { SqliteMetadataStore } from '../../src/metadata/sqlite/sqlite-store.js';
 import { at, makeConversation, makeImage, makeMessage } from '../support/factories.js';
 import { metadataStoreContract } from './metadata-store.contract.js';
 import { drain, expectDisjointAndComplete, seedQueue } from './replication.contract.js';
@@ -157,7 +157,7 @@ describe('SqliteMetadataStore on its file', () => {
       store,
       Array.from({ length: 300 }, () => ({})),
     );
-    const storeModule = resolve('src/store/sqlite/sqlite-store.ts');
+    const storeModule = resolve('src/metadata/sqlite/sqlite-store.ts');
     // Each child waits for a common start instant so the claims really overlap in time.
     const startAt = Date.now() + 3000;
     const child = `
@@ -190,7 +190,7 @@ describe('SqliteMetadataStore on its file', () => {
 
   it('processes sharing the file share one upload budget: together they take exactly the limit', async () => {
     const store = await open();
-    const storeModule = resolve('src/store/sqlite/sqlite-store.ts');
+    const storeModule = resolve('src/metadata/sqlite/sqlite-store.ts');
     const startAt = Date.now() + 3000;
     const window = at(3_600_000).getTime();
     const child = `

@@ -13,7 +13,7 @@ import { CreateConversationDocument, ProvidersDocument, UploadImageDocument } fr
 import { startChainEmulators, type Emulator } from '../support/emulators.js';
 import { startChainServer } from '../support/chain-server.js';
 import { as, startTestServer, type TestServer } from '../support/server.js';
-import { countingStore } from '../../src/store/counting-store.js';
+import { countingStore } from '../support/counting-store.js';
 
 const coffee = await readFile('test/fixtures/coffee.png');
 let n = 0;

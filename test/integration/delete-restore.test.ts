@@ -607,7 +607,7 @@ describe('deletions that race, fail or are interrupted', () => {
     const [record] = await server.app.store.getImagesByIds([image.id]);
     await server.stop();
     // What a crash right after step 1 leaves: the job and every copy, but no record.
-    const { SqliteMetadataStore } = await import('../../src/store/sqlite/sqlite-store.js');
+    const { SqliteMetadataStore } = await import('../../src/metadata/sqlite/sqlite-store.js');
     const store = new SqliteMetadataStore({ path: server.sqlitePath });
     await store.init();
     await store.beginDeletion({

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createCore, type Core } from '../../src/core.js';
-import { SqliteMetadataStore } from '../../src/store/sqlite/sqlite-store.js';
+import { SqliteMetadataStore } from '../../src/metadata/sqlite/sqlite-store.js';
 import { startPostImagesEmulator, type Emulator } from '../support/emulators.js';
 import { overrideStore } from '../support/override-store.js';
 import { emulatedEnv, seedReplicatedImages } from '../support/seed-replicated.js';

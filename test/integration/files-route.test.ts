@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import express from 'express';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createFilesRouter } from '../../src/http/files-route.js';
-import { LocalFileStore, type FsOps } from '../../src/storage/local-file-store.js';
-import { UrlSigner } from '../../src/storage/url-signer.js';
+import { LocalFileStore, type FsOps } from '../../src/files/local-file-store.js';
+import { UrlSigner } from '../../src/files/url-signer.js';
 import { CreateConversationDocument, UploadImageDocument } from '../generated/graphql.js';
 import { as, startTestServer } from '../support/server.js';
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { MetadataStore } from '../../src/store/metadata-store.js';
+import type { MetadataStore } from '../../src/metadata/metadata-store.js';
 import { ConversationsDocument } from '../generated/graphql.js';
 import { failWith, overrideStore } from '../support/override-store.js';
 import { as, startTestServer, type TestServer } from '../support/server.js';

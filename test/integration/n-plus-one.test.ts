@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countingStore } from '../../src/store/counting-store.js';
-import { SqliteMetadataStore } from '../../src/store/sqlite/sqlite-store.js';
+import { countingStore } from '../support/counting-store.js';
+import { SqliteMetadataStore } from '../../src/metadata/sqlite/sqlite-store.js';
 import { ConversationsWithMessagesDocument } from '../generated/graphql.js';
 import { seedChat } from '../support/seed-chat.js';
 import { as, startTestServer, type TestServer } from '../support/server.js';

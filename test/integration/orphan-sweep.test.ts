@@ -2,9 +2,9 @@ import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { sweepOrphanFiles } from '../../src/services/orphan-sweep.js';
-import { LocalFileStore } from '../../src/storage/local-file-store.js';
-import { SqliteMetadataStore } from '../../src/store/sqlite/sqlite-store.js';
+import { sweepOrphanFiles } from '../../src/maintenance/orphan-sweep.js';
+import { LocalFileStore } from '../../src/files/local-file-store.js';
+import { SqliteMetadataStore } from '../../src/metadata/sqlite/sqlite-store.js';
 import { makeConversation, makeImage, makeMessage } from '../support/factories.js';
 import { listFiles } from '../support/multipart.js';
 

@@ -10,11 +10,11 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { originRefusal } from '../../src/storage/allowed-origins.js';
-import { ImgbbProvider } from '../../src/storage/providers/imgbb.js';
-import { PostImagesProvider } from '../../src/storage/providers/postimages.js';
-import type { CloudProvider, UploadFile } from '../../src/storage/providers/provider.js';
-import { S3Provider } from '../../src/storage/providers/s3.js';
+import { originRefusal } from '../../src/cloud/allowed-origins.js';
+import { ImgbbProvider } from '../../src/cloud/imgbb.js';
+import { PostImagesProvider } from '../../src/cloud/postimages.js';
+import type { CloudProvider, UploadFile } from '../../src/cloud/provider.js';
+import { S3Provider } from '../../src/cloud/s3.js';
 import { startImgbbEmulator, startPostImagesEmulator, type Emulator } from '../support/emulators.js';
 import { startS3, type S3Endpoint } from '../support/s3.js';
 import { failure } from '../support/provider-failure.js';

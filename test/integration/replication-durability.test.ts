@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { SqliteMetadataStore } from '../../src/store/sqlite/sqlite-store.js';
+import { SqliteMetadataStore } from '../../src/metadata/sqlite/sqlite-store.js';
 import { CreateConversationDocument, UploadImageDocument } from '../generated/graphql.js';
 import { startImgbbEmulator, startPostImagesEmulator, type Emulator } from '../support/emulators.js';
 import { until } from '../support/eventually.js';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createCore } from '../../src/core.js';
 import type { ImageRecord } from '../../src/domain/types.js';
-import { SqliteMetadataStore } from '../../src/store/sqlite/sqlite-store.js';
+import { SqliteMetadataStore } from '../../src/metadata/sqlite/sqlite-store.js';
 import { runCli, spawnCli } from '../support/cli.js';
 import { startPostImagesEmulator, type Emulator } from '../support/emulators.js';
 import { overrideStore } from '../support/override-store.js';

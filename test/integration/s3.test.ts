@@ -20,7 +20,7 @@ import {
   UploadImageDocument,
 } from '../generated/graphql.js';
 import { startPostImagesEmulator, type Emulator } from '../support/emulators.js';
-import { MULTIPART_ABOVE_BYTES, S3Provider } from '../../src/storage/providers/s3.js';
+import { MULTIPART_ABOVE_BYTES, S3Provider } from '../../src/cloud/s3.js';
 import { startS3, type S3Endpoint } from '../support/s3.js';
 import { as, startTestServer, type TestServer } from '../support/server.js';
 

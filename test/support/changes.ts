@@ -1,4 +1,4 @@
-import type { Change } from '../../src/store/change-log.js';
+import type { Change } from '../../src/metadata/change-log.js';
 
 /** Up to `count` changes from a tail, or fewer if none comes for `ms` (a tail never ends by itself). */
 export async function take(tail: AsyncIterator<Change>, count: number, ms = 5000): Promise<Change[]> {

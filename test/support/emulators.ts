@@ -1,6 +1,6 @@
 /**
  * Real HTTP emulators of the cloud providers' upload APIs (formats as documented in
- * src/storage/providers/imgbb.ts and postimages.ts). They also act as the CDN: the URLs
+ * src/cloud/imgbb.ts and postimages.ts). They also act as the CDN: the URLs
  * they hand out are served back by the same server, so a test can check the bytes.
  */
 import { randomBytes } from 'node:crypto';

@@ -1,4 +1,4 @@
-import type { MetadataStore } from '../../src/store/metadata-store.js';
+import type { MetadataStore } from '../../src/metadata/metadata-store.js';
 
 type Overrides = { [K in keyof MetadataStore]?: (original: MetadataStore[K]) => MetadataStore[K] };
 

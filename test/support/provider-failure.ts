@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { ProviderError } from '../../src/storage/providers/provider.js';
+import { ProviderError } from '../../src/cloud/provider.js';
 
 /** The ProviderError a provider call fails with (the test fails when it succeeds or throws anything else). */
 export async function failure(p: Promise<unknown>): Promise<ProviderError> {

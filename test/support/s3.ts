@@ -10,7 +10,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
-import type { S3Options } from '../../src/storage/providers/s3.js';
+import type { S3Options } from '../../src/cloud/s3.js';
 
 export type S3Mode = 'ok' | 'slowdown' | 'internal' | 'denied' | 'nobucket' | 'dead' | 'hang';
 

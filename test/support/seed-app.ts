@@ -1,6 +1,6 @@
 import { cp, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { readExportFile } from '../../src/store/mongo/export-file.js';
+import { readExportFile } from '../../src/metadata/mongo/export-file.js';
 import type { Emulator } from './emulators.js';
 
 /** The fixture written as the seed chatbot's Python writes it (see test/fixtures/seed-app/generate.ts). */

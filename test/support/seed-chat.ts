@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Conversation, ImageRecord, Message } from '../../src/domain/types.js';
-import type { MetadataStore } from '../../src/store/metadata-store.js';
+import type { MetadataStore } from '../../src/metadata/metadata-store.js';
 
 /** Deterministic 24-hex ids, so seeded data is the same on every run. */
 function hexId(...parts: (string | number)[]): string {

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { ImageRecord, Message } from '../../src/domain/types.js';
-import type { MetadataStore } from '../../src/store/metadata-store.js';
+import type { MetadataStore } from '../../src/metadata/metadata-store.js';
 import type { Emulator } from './emulators.js';
 import { makeImage, TEST_FILE_URL_SECRET } from './factories.js';
 

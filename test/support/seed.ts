@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ImageRecord, ReplicationStatus, StorageService } from '../../src/domain/types.js';
-import { SqliteMetadataStore } from '../../src/store/sqlite/sqlite-store.js';
+import { SqliteMetadataStore } from '../../src/metadata/sqlite/sqlite-store.js';
 
 let counter = 0;
 

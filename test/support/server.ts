@@ -6,11 +6,11 @@ import { Writable } from 'node:stream';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print, type DocumentNode } from 'graphql';
 import { pino } from 'pino';
-import { createApp, type App } from '../../src/app.js';
+import { createApp, type App } from '../../src/server.js';
 import { loadConfig } from '../../src/config.js';
-import type { MetadataStore } from '../../src/store/metadata-store.js';
-import { LocalFileStore, type FsOps } from '../../src/storage/local-file-store.js';
-import { SqliteMetadataStore } from '../../src/store/sqlite/sqlite-store.js';
+import type { MetadataStore } from '../../src/metadata/metadata-store.js';
+import { LocalFileStore, type FsOps } from '../../src/files/local-file-store.js';
+import { SqliteMetadataStore } from '../../src/metadata/sqlite/sqlite-store.js';
 import { TEST_FILE_URL_SECRET } from './factories.js';
 
 export interface GraphQLResponse<T> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { originRefusal } from '../../src/storage/allowed-origins.js';
-import { refusal } from '../../src/storage/cloud-download.js';
-import { checkCloudUrl, ProviderError } from '../../src/storage/providers/provider.js';
+import { originRefusal } from '../../src/cloud/allowed-origins.js';
+import { refusal } from '../../src/cloud/download.js';
+import { checkCloudUrl, ProviderError } from '../../src/cloud/provider.js';
 
 /**
  * Issue #11 point 9, mutation 4: an allowed host matches whole, at a dot boundary and no other.

@@ -4,7 +4,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { defaultFs, LocalFileStore, type FsOps } from '../../src/storage/local-file-store.js';
+import { defaultFs, LocalFileStore, type FsOps } from '../../src/files/local-file-store.js';
 
 /**
  * Issue #11 point 9, mutation 5: `put` writes a temp file and renames it over the key, so a put

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PayloadTooLargeError } from '../../src/domain/errors.js';
-import { base64DecodedLength, decodeBase64Image, readLimited } from '../../src/storage/read-limited.js';
+import { base64DecodedLength, decodeBase64Image, readLimited } from '../../src/files/read-limited.js';
 
 /**
  * Issue #11 point 9, mutation 3, at the byte counters themselves: maxBytes is inclusive.

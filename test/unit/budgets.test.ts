@@ -2,11 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteMetadataStore } from '../../src/store/sqlite/sqlite-store.js';
+import { SqliteMetadataStore } from '../../src/metadata/sqlite/sqlite-store.js';
 import { failWith, overrideStore } from '../support/override-store.js';
 import { loadConfig } from '../../src/config.js';
-import { budgetWindow, parseBudget, ProviderBudget } from '../../src/storage/providers/budget.js';
-import { budgetId, takeBudgetUpdate } from '../../src/store/mongo/budgets.js';
+import { budgetWindow, parseBudget, ProviderBudget } from '../../src/cloud/budget.js';
+import { budgetId, takeBudgetUpdate } from '../../src/metadata/mongo/budgets.js';
 
 describe('budget windows', () => {
   it('are UTC minutes, hours, days and calendar months', () => {

@@ -11,10 +11,10 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ChangeFeed, SubscriberTooSlowError } from '../../src/events/feed.js';
 import { recordingStore } from '../../src/events/recording-store.js';
-import { WakeSignal, type Change } from '../../src/store/change-log.js';
-import { changeToDoc, docToChange } from '../../src/store/mongo/changes.js';
-import type { MetadataStore } from '../../src/store/metadata-store.js';
-import { SqliteMetadataStore } from '../../src/store/sqlite/sqlite-store.js';
+import { WakeSignal, type Change } from '../../src/metadata/change-log.js';
+import { changeToDoc, docToChange } from '../../src/metadata/mongo/changes.js';
+import type { MetadataStore } from '../../src/metadata/metadata-store.js';
+import { SqliteMetadataStore } from '../../src/metadata/sqlite/sqlite-store.js';
 import { take } from '../support/changes.js';
 import { at, makeConversation, makeImage, makeMessage } from '../support/factories.js';
 

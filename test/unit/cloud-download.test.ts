@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { downloadToFile, refusal, type DownloadPolicy } from '../../src/storage/cloud-download.js';
+import { downloadToFile, refusal, type DownloadPolicy } from '../../src/cloud/download.js';
 
 /** A CDN on loopback: /img serves bytes; /to?u= redirects; /big streams past any limit; /hang never answers. */
 let server: Server;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeCursor, encodeCursor } from '../../src/domain/cursor.js';
 import { BadUserInputError } from '../../src/domain/errors.js';
 import { createIdGenerator, isValidId, legacyImageId } from '../../src/domain/ids.js';
-import { UrlSigner } from '../../src/storage/url-signer.js';
+import { UrlSigner } from '../../src/files/url-signer.js';
 
 describe('cursors', () => {
   it('round-trip the sort key and id', () => {

@@ -3,7 +3,7 @@ import * as fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { canonicalKey, InvalidKeyError, LocalFileStore, type FsOps } from '../../src/storage/local-file-store.js';
+import { canonicalKey, InvalidKeyError, LocalFileStore, type FsOps } from '../../src/files/local-file-store.js';
 
 let root: string;
 beforeEach(async () => {

@@ -1,5 +1,5 @@
 /**
- * The MongoDB change log's tail (src/store/mongo/changes.ts) over an in-memory stand-in for a
+ * The MongoDB change log's tail (src/metadata/mongo/changes.ts) over an in-memory stand-in for a
  * capped collection: documents in insertion (natural) order, a tailable cursor that waits for
  * more and can die, as MongoDB's does when the collection wraps. What is tested is this
  * module's own logic: skip what came before the tail, reopen a dead cursor without giving
@@ -8,8 +8,8 @@
  */
 import { ObjectId, type Db } from 'mongodb';
 import { describe, expect, it } from 'vitest';
-import { WakeSignal, type Change, type NewChange } from '../../src/store/change-log.js';
-import { changeToDoc, MongoChanges, type ChangeDoc } from '../../src/store/mongo/changes.js';
+import { WakeSignal, type Change, type NewChange } from '../../src/metadata/change-log.js';
+import { changeToDoc, MongoChanges, type ChangeDoc } from '../../src/metadata/mongo/changes.js';
 import { take } from '../support/changes.js';
 
 class FakeCapped {

@@ -11,14 +11,14 @@ import {
   messageToDoc,
   type ImageDoc,
   type MessageDoc,
-} from '../../src/store/mongo/documents.js';
+} from '../../src/metadata/mongo/documents.js';
 import {
   CONVERSATION_INDEXES,
   MESSAGE_INDEXES,
   missingIndexes,
   missingIndexMessage,
-} from '../../src/store/mongo/indexes.js';
-import { adoptLegacyOps, elementsOf, missingFieldsSet } from '../../src/store/mongo/legacy.js';
+} from '../../src/metadata/mongo/indexes.js';
+import { adoptLegacyOps, elementsOf, missingFieldsSet } from '../../src/metadata/mongo/legacy.js';
 import {
   claimFilter,
   cloudUrlInUseFilter,
@@ -36,7 +36,7 @@ import {
   messageOwnerMatch,
   storageStatsPipeline,
   patchSet,
-} from '../../src/store/mongo/queries.js';
+} from '../../src/metadata/mongo/queries.js';
 import {
   FIRST_WINDOW_MS,
   listingWindows,
@@ -45,7 +45,7 @@ import {
   windowMatch,
   windowPipeline,
   windowRanges,
-} from '../../src/store/mongo/image-listing.js';
+} from '../../src/metadata/mongo/image-listing.js';
 import { at, makeConversation, makeImage, makeMessage } from '../support/factories.js';
 
 const MSG = '65a1b2c3d4e5f60718293a4b';

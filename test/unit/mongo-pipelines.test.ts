@@ -21,8 +21,8 @@ import {
   type ConversationDoc,
   type ImageDoc,
   type MessageDoc,
-} from '../../src/store/mongo/documents.js';
-import { countImagesPipeline, FIRST_WINDOW_MS, listImageRows } from '../../src/store/mongo/image-listing.js';
+} from '../../src/metadata/mongo/documents.js';
+import { countImagesPipeline, FIRST_WINDOW_MS, listImageRows } from '../../src/metadata/mongo/image-listing.js';
 import {
   imageCountsPipelines,
   pendingReplicationPipeline,
@@ -32,8 +32,8 @@ import {
   storageStatsPipeline,
   type MessageScope,
   type StorageStatsRow,
-} from '../../src/store/mongo/queries.js';
-import { idMatch, imageToDoc } from '../../src/store/mongo/documents.js';
+} from '../../src/metadata/mongo/queries.js';
+import { idMatch, imageToDoc } from '../../src/metadata/mongo/documents.js';
 import type { ImageFilter } from '../../src/domain/types.js';
 import { ObjectId } from 'mongodb';
 import { prng } from '../support/prng.js';

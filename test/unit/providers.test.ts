@@ -1,15 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { classify, parseRetryAfter } from '../../src/storage/providers/http.js';
-import { ImgbbProvider } from '../../src/storage/providers/imgbb.js';
-import { PostImagesProvider } from '../../src/storage/providers/postimages.js';
-import {
-  checkCloudUrl,
-  type CloudProvider,
-  ProviderError,
-  type UploadFile,
-} from '../../src/storage/providers/provider.js';
+import { classify, parseRetryAfter } from '../../src/cloud/http.js';
+import { ImgbbProvider } from '../../src/cloud/imgbb.js';
+import { PostImagesProvider } from '../../src/cloud/postimages.js';
+import { checkCloudUrl, type CloudProvider, ProviderError, type UploadFile } from '../../src/cloud/provider.js';
 import { type Emulator, type Mode, startImgbbEmulator, startPostImagesEmulator } from '../support/emulators.js';
 import { failure } from '../support/provider-failure.js';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readLimited } from '../../src/storage/read-limited.js';
+import { readLimited } from '../../src/files/read-limited.js';
 
 let dir: string;
 beforeAll(async () => {

@@ -13,8 +13,8 @@ import {
   messageOwners,
   type ConversationDoc,
   type MessageDoc,
-} from '../../src/store/mongo/documents.js';
-import { missingFieldsSet } from '../../src/store/mongo/legacy.js';
+} from '../../src/metadata/mongo/documents.js';
+import { missingFieldsSet } from '../../src/metadata/mongo/legacy.js';
 import { readSeedDocs, SEED } from '../support/seed-app.js';
 
 const messages = await readSeedDocs<MessageDoc>('messages.json');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidatedCache } from '../../src/store/mongo/stats-cache.js';
+import { InvalidatedCache } from '../../src/metadata/mongo/stats-cache.js';
 
 function deferred<T>() {
   let resolve!: (v: T) => void;

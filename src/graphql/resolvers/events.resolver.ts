@@ -2,7 +2,7 @@ import { Arg, ID, Resolver, Root, Subscription } from 'type-graphql';
 import { isDomainError } from '../../domain/errors.js';
 import type { Message as MessageRecord } from '../../domain/types.js';
 import { requireViewer, type Viewer } from '../../domain/viewer.js';
-import type { Change } from '../../store/change-log.js';
+import type { Change } from '../../metadata/change-log.js';
 import { parseId } from '../args.js';
 import type { GraphQLContext } from '../context.js';
 import { ImageEvent, ImageEventKind, type ImageEventPayload } from '../types/events.js';

@@ -1,8 +1,8 @@
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import type { Viewer } from '../../domain/viewer.js';
-import type { CleanupResult } from '../../services/cleanup.js';
+import type { CleanupResult } from '../../maintenance/cleanup.js';
 import type { DeleteResult } from '../../services/deletion.js';
-import type { RestoreResult } from '../../services/restore.js';
+import type { RestoreResult } from '../../maintenance/restore.js';
 import { parseId } from '../args.js';
 import type { GraphQLContext } from '../context.js';
 import { CurrentViewer } from '../current-viewer.js';

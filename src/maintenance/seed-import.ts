@@ -5,8 +5,8 @@ import type { Logger } from 'pino';
 import type { Conversation, ImageRecord, Message } from '../domain/types.js';
 import { thumbnailFileName, thumbnailKey } from '../images/naming.js';
 import type { ImageProbe } from '../images/validate.js';
-import { canonicalKey } from '../storage/local-file-store.js';
-import type { MetadataStore } from '../store/metadata-store.js';
+import { canonicalKey } from '../files/local-file-store.js';
+import type { MetadataStore } from '../metadata/metadata-store.js';
 import {
   docToConversation,
   docToMessage,
@@ -14,8 +14,8 @@ import {
   idString,
   type ConversationDoc,
   type MessageDoc,
-} from '../store/mongo/documents.js';
-import type { ExportEntry } from '../store/mongo/export-file.js';
+} from '../metadata/mongo/documents.js';
+import type { ExportEntry } from '../metadata/mongo/export-file.js';
 import { messageOf } from '../domain/errors.js';
 
 /**

@@ -1,5 +1,5 @@
-import type { Config } from '../../config.js';
-import { originOf } from '../allowed-origins.js';
+import type { Config } from '../config.js';
+import { originOf } from './allowed-origins.js';
 import { ImgbbProvider } from './imgbb.js';
 import { PostImagesProvider } from './postimages.js';
 import { S3Provider } from './s3.js';

@@ -3,10 +3,10 @@ import { createReadStream } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { originRefusal } from './allowed-origins.js';
-import { streamToFile } from './read-limited.js';
+import { streamToFile } from '../files/read-limited.js';
 
 export interface DownloadPolicy {
-  /** Origins a download (and every redirect it takes) may be on (src/storage/allowed-origins.ts). */
+  /** Origins a download (and every redirect it takes) may be on (src/cloud/allowed-origins.ts). */
   allowedHosts: readonly string[];
   requireHttps: boolean;
   maxBytes: number;

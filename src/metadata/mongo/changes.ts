@@ -1,7 +1,7 @@
 import { ObjectId, type Collection, type Db } from 'mongodb';
 import type { Change, ChangeKind, NewChange, WakeSignal } from '../change-log.js';
 
-/** A document of the `changes` capped collection (src/store/change-log.ts). */
+/** A document of the `changes` capped collection (src/metadata/change-log.ts). */
 export interface ChangeDoc {
   _id: ObjectId;
   at: Date;

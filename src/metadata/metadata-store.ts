@@ -1,6 +1,6 @@
 import type { Page, PageRequest } from '../domain/cursor.js';
 import type { ChangeLog } from './change-log.js';
-import type { BudgetCounter } from '../storage/providers/budget.js';
+import type { BudgetCounter } from '../cloud/budget.js';
 import type {
   Conversation,
   DeletionJob,
@@ -48,7 +48,7 @@ export interface ClaimArgs {
 }
 
 /**
- * The metadata port, the change log (change-log.ts) included. Two adapters implement it (src/store/sqlite, src/store/mongo) and one
+ * The metadata port, the change log (change-log.ts) included. Two adapters implement it (src/metadata/sqlite, src/metadata/mongo) and one
  * contract suite (test/contract) runs against both. Every method is one round trip as far
  * as callers are concerned: batch methods take many ids so DataLoaders can avoid N+1.
  *
@@ -161,7 +161,7 @@ export interface MetadataStore extends ChangeLog {
    * every image.
    */
   countPendingReplication(): Promise<number>;
-  /** Provider upload budgets (src/storage/providers/budget.ts): one count per provider and window, shared by every process. */
+  /** Provider upload budgets (src/cloud/budget.ts): one count per provider and window, shared by every process. */
   takeBudget: BudgetCounter['takeBudget'];
   budgetUsed: BudgetCounter['budgetUsed'];
 }

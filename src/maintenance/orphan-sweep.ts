@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { thumbnailEvicted, type ImageRecord } from '../domain/types.js';
-import { sameFileKey } from '../storage/local-file-store.js';
-import type { MetadataStore } from '../store/metadata-store.js';
+import { sameFileKey } from '../files/local-file-store.js';
+import type { MetadataStore } from '../metadata/metadata-store.js';
 
 /**
  * Whether the record keeps this file: as its original or thumbnail. A file at the key of an

@@ -1,6 +1,6 @@
 import { MongoServerError, type Collection, type Db, type Document } from 'mongodb';
 
-/** `provider_budgets`: one document per provider and budget window (src/storage/providers/budget.ts). */
+/** `provider_budgets`: one document per provider and budget window (src/cloud/budget.ts). */
 export interface BudgetDoc {
   _id: string;
   provider: string;

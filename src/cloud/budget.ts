@@ -7,7 +7,7 @@
  * to keep a key from being banned. An image's thumbnail travels with it and is not counted.
  */
 import type { ProviderName } from './provider.js';
-import { messageOf } from '../../domain/errors.js';
+import { messageOf } from '../domain/errors.js';
 
 export const BUDGET_WINDOWS = ['minute', 'hour', 'day', 'month'] as const;
 export type BudgetWindow = (typeof BUDGET_WINDOWS)[number];

@@ -1,5 +1,5 @@
-import { AttemptError } from '../../domain/errors.js';
-import { originRefusal } from '../allowed-origins.js';
+import { AttemptError } from '../domain/errors.js';
+import { originRefusal } from './allowed-origins.js';
 /**
  * The port every cloud image host implements. The replication chain only sees this
  * interface, so a new host is one new file (the unstorage driver model).
@@ -31,7 +31,7 @@ export interface CloudCopy {
 
 export interface CloudProvider {
   readonly name: ProviderName;
-  /** Origins a cloud URL of this provider may be on: `host`, `host:port` or `scheme://host:port` (src/storage/allowed-origins.ts). */
+  /** Origins a cloud URL of this provider may be on: `host`, `host:port` or `scheme://host:port` (src/cloud/allowed-origins.ts). */
   readonly allowedHosts: readonly string[];
   /**
    * Whether an image's thumbnail is uploaded here too, right after the original (s3: one bucket,
@@ -76,7 +76,7 @@ export class ProviderError extends AttemptError {
 
 /**
  * A provider answer is untrusted input: a URL we store and later hand to clients must be on
- * one of the provider's own origins (scheme, host and port; src/storage/allowed-origins.ts),
+ * one of the provider's own origins (scheme, host and port; src/cloud/allowed-origins.ts),
  * or a compromised/misbehaving endpoint could plant any link, or one into our own network.
  */
 export function checkCloudUrl(url: string, allowedHosts: readonly string[], requireHttps: boolean): string {

@@ -15,7 +15,7 @@ import {
 } from 'cockatiel';
 import type { BudgetSpec, BudgetStatus, ProviderBudget } from './budget.js';
 import { ProviderError, type CloudCopy, type CloudProvider, type ProviderName, type UploadFile } from './provider.js';
-import { messageOf } from '../../domain/errors.js';
+import { messageOf } from '../domain/errors.js';
 
 export interface ChainOptions {
   /** Per attempt (CLOUD_TIMEOUT_MS). */

@@ -3,11 +3,11 @@ import type { Logger } from 'pino';
 import { THUMBNAIL_MIME_TYPES, thumbnailFormatOf } from '../images/thumbnail.js';
 import { redactPaths } from '../domain/redact.js';
 import type { ImageRecord } from '../domain/types.js';
-import type { ChainFailure, ChainSuccess } from '../storage/providers/chain.js';
-import type { CloudCopy, ProviderName, UploadFile } from '../storage/providers/provider.js';
-import type { MetadataStore } from '../store/metadata-store.js';
+import type { ChainFailure, ChainSuccess } from '../cloud/chain.js';
+import type { CloudCopy, ProviderName, UploadFile } from '../cloud/provider.js';
+import type { MetadataStore } from '../metadata/metadata-store.js';
 import { jitteredBackoff, PolledService, Poller, withLeaseHeartbeat } from './poller.js';
-import { walkImages } from './walk.js';
+import { walkImages } from '../metadata/walk.js';
 import { messageOf } from '../domain/errors.js';
 
 export interface ReplicationOptions {

@@ -1,4 +1,4 @@
-import type { MetadataStore } from './metadata-store.js';
+import type { MetadataStore } from '../../src/metadata/metadata-store.js';
 
 /**
  * Wraps a store and counts calls per method. Each port method is one round trip, so this

@@ -1,5 +1,5 @@
 import type { ImageFilter, ImageRecord, OwnerScope } from '../domain/types.js';
-import type { MetadataStore } from '../store/metadata-store.js';
+import type { MetadataStore } from './metadata-store.js';
 
 export const WALK_PAGE_SIZE = 100;
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Viewer } from '../domain/viewer.js';
-import type { MetadataStore } from '../store/metadata-store.js';
+import type { MetadataStore } from '../metadata/metadata-store.js';
 import { ORPHAN_MIN_AGE_MS, sweepOrphanFiles, type SweepFiles } from './orphan-sweep.js';
 import type { RestoreResult, RestoreService } from './restore.js';
 

@@ -3,8 +3,8 @@ import type { Logger } from 'pino';
 import { BadUserInputError, ForbiddenError, messageOf } from '../domain/errors.js';
 import type { ImageRecord } from '../domain/types.js';
 import type { Viewer } from '../domain/viewer.js';
-import type { MetadataStore } from '../store/metadata-store.js';
-import { walkImages } from './walk.js';
+import type { MetadataStore } from '../metadata/metadata-store.js';
+import { walkImages } from '../metadata/walk.js';
 
 export interface CleanupInput {
   olderThanDays: number;

@@ -16,9 +16,9 @@
 import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
-import type { Config } from '../../config.js';
-import { originOf } from '../allowed-origins.js';
-import { streamToFile } from '../read-limited.js';
+import type { Config } from '../config.js';
+import { originOf } from './allowed-origins.js';
+import { streamToFile } from '../files/read-limited.js';
 import { checkCloudUrl, type CloudCopy, type CloudProvider, ProviderError, type UploadFile } from './provider.js';
 
 /** The S3_* settings as config.ts reads them (publicBaseUrl null: a private bucket), plus the chain's. */

@@ -173,7 +173,7 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE images ADD COLUMN cloud_altered_at INTEGER;
   `,
-  // 10: the change log for live updates (src/store/change-log.ts); pruned by age.
+  // 10: the change log for live updates (src/metadata/change-log.ts); pruned by age.
   `
   CREATE TABLE changes (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -5,8 +5,8 @@ import { BadUserInputError, messageOf, NotFoundError } from '../domain/errors.js
 import { redactPaths } from '../domain/redact.js';
 import { thumbnailEvicted, type ImageRecord } from '../domain/types.js';
 import { ownerScope, visibleOrNotFound, type Viewer } from '../domain/viewer.js';
-import type { MetadataStore } from '../store/metadata-store.js';
-import { walkImages } from './walk.js';
+import type { MetadataStore } from '../metadata/metadata-store.js';
+import { walkImages } from '../metadata/walk.js';
 
 export interface RestoreInput {
   conversationId?: string | null;
@@ -56,7 +56,7 @@ export interface RestoreFiles {
 export interface RestoreDeps {
   store: MetadataStore;
   files: RestoreFiles;
-  /** Downloads an allowed cloud URL into a temp path, fsync'd; throws with a reason otherwise (src/storage/cloud-download.ts). */
+  /** Downloads an allowed cloud URL into a temp path, fsync'd; throws with a reason otherwise (src/cloud/download.ts). */
   download: (url: string, path: string) => Promise<{ bytes: number; sha256: string }>;
   sha256File: (path: string) => Promise<string>;
   /** A thumbnail of `input` in the format `key` names (thumbnailFormatOf). */

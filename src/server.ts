@@ -34,10 +34,10 @@ import { createPlaygroundRouter } from './http/playground.js';
 import { createSubscriptionServer } from './http/subscriptions.js';
 import { ChangeFeed } from './events/feed.js';
 import { THUMBNAIL_MIME_TYPES, thumbnailFormatOf } from './images/thumbnail.js';
-import { ORPHAN_MIN_AGE_MS, sweepOrphanFiles } from './services/orphan-sweep.js';
-import { sameFileKey } from './storage/local-file-store.js';
-import type { ReplicationService } from './services/replication.js';
-import type { MetadataStore } from './store/metadata-store.js';
+import { ORPHAN_MIN_AGE_MS, sweepOrphanFiles } from './maintenance/orphan-sweep.js';
+import { sameFileKey } from './files/local-file-store.js';
+import type { ReplicationService } from './workers/replication.js';
+import type { MetadataStore } from './metadata/metadata-store.js';
 import { errorBody } from './http/error-body.js';
 
 export interface AppDeps extends CoreDeps {
