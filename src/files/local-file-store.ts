@@ -4,6 +4,7 @@ import * as nodeFs from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { BadUserInputError } from '../domain/errors.js';
+import type { FileSweeping, LocalFiles } from './ports.js';
 
 /** The folders of STORAGE_DIR that hold images; anything else under the root is never served. */
 export const STORAGE_FOLDERS = ['Image_Gen', 'uploads', 'thumbnails'] as const;
@@ -89,7 +90,7 @@ const READ_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0);
  * filesystem, fsync, rename, fsync of the folder), so a crash never leaves a half-written file
  * under a key. Keys are validated before any filesystem call; nothing else becomes a path.
  */
-export class LocalFileStore {
+export class LocalFileStore implements LocalFiles, FileSweeping {
   readonly root: string;
   private readonly tmpDir: string;
   private readonly fs: FsOps;

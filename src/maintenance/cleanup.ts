@@ -3,8 +3,9 @@ import type { Logger } from 'pino';
 import { BadUserInputError, ForbiddenError, messageOf } from '../domain/errors.js';
 import type { ImageRecord } from '../domain/types.js';
 import type { Viewer } from '../domain/viewer.js';
-import type { MetadataStore } from '../metadata/metadata-store.js';
+import type { ImageStore, ImageQueries } from '../metadata/metadata-store.js';
 import { walkImages } from '../metadata/walk.js';
+import type { LocalFiles } from '../files/ports.js';
 
 export interface CleanupInput {
   olderThanDays: number;
@@ -42,13 +43,8 @@ export const MAX_RETENTION_DAYS = 36_500;
 export class CleanupService {
   constructor(
     private readonly deps: {
-      store: MetadataStore;
-      files: {
-        stat(key: string): Promise<{ size: number } | null>;
-        delete(key: string): Promise<boolean>;
-        absolutePath(key: string): string;
-        tempPath(): string;
-      };
+      store: ImageStore & ImageQueries;
+      files: Pick<LocalFiles, 'stat' | 'delete' | 'absolutePath' | 'tempPath'>;
       /** Downloads a cloud copy (the restore's policy: allowed origins, size and time limits) into `path`. */
       download: (url: string, path: string) => Promise<{ bytes: number; sha256: string }>;
       sha256File: (path: string) => Promise<string>;

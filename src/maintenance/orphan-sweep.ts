@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { thumbnailEvicted, type ImageRecord } from '../domain/types.js';
 import { sameFileKey } from '../files/local-file-store.js';
-import type { MetadataStore } from '../metadata/metadata-store.js';
+import type { ImageStore } from '../metadata/metadata-store.js';
+import type { FileSweeping } from '../files/ports.js';
 
 /**
  * Whether the record keeps this file: as its original or thumbnail. A file at the key of an
@@ -13,15 +14,8 @@ function isReferenced(image: ImageRecord | null, key: string): boolean {
   return sameFileKey(image.localKey, key) || (sameFileKey(image.thumbnailKey, key) && !thumbnailEvicted(image));
 }
 
-/** What the sweep needs of the local file store. */
-export interface SweepFiles {
-  listKeys(): AsyncIterable<{ key: string; size: number; mtime: Date }>;
-  delete(key: string): Promise<boolean>;
-  /** The notes of keys uploads were about to write (LocalFileStore.journal). */
-  listJournal(): AsyncIterable<{ keys: string[]; mtime: Date; remove(): Promise<void> }>;
-  /** Moves the file aside (under STORAGE_DIR/.quarantine) instead of deleting it. */
-  quarantine?(key: string): Promise<void>;
-}
+/** What the sweep needs of the local file store (quarantine only when asked to move files aside). */
+export type SweepFiles = Omit<FileSweeping, 'cleanupTemp' | 'quarantine'> & Partial<Pick<FileSweeping, 'quarantine'>>;
 
 export interface SweepResult {
   scanned: number;
@@ -59,7 +53,7 @@ export const ORPHAN_MIN_AGE_MS = 3_600_000;
  */
 export async function sweepOrphanFiles(deps: {
   files: SweepFiles;
-  store: Pick<MetadataStore, 'findImageByFileKey'>;
+  store: Pick<ImageStore, 'findImageByFileKey'>;
   now: Date;
   olderThanMs: number;
   log?: Logger;

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { Viewer } from '../domain/viewer.js';
-import type { MetadataStore } from '../metadata/metadata-store.js';
-import { ORPHAN_MIN_AGE_MS, sweepOrphanFiles, type SweepFiles } from './orphan-sweep.js';
+import type { ImageStore } from '../metadata/metadata-store.js';
+import type { FileSweeping } from '../files/ports.js';
+import { ORPHAN_MIN_AGE_MS, sweepOrphanFiles } from './orphan-sweep.js';
 import type { RestoreResult, RestoreService } from './restore.js';
 
 export interface ReconcileOptions {
@@ -43,8 +44,8 @@ const OPERATOR: Viewer = { userId: 'reconcile', isAdmin: true };
 export class ReconcileService {
   constructor(
     private readonly deps: {
-      store: MetadataStore;
-      files: SweepFiles & { cleanupTemp(olderThanMs: number, o?: { dryRun?: boolean }): Promise<number> };
+      store: Pick<ImageStore, 'findImageByFileKey'>;
+      files: FileSweeping;
       restore: RestoreService;
       clock: () => Date;
       log: Logger;

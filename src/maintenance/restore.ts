@@ -5,8 +5,9 @@ import { BadUserInputError, messageOf, NotFoundError } from '../domain/errors.js
 import { redactPaths } from '../domain/redact.js';
 import { thumbnailEvicted, type ImageRecord } from '../domain/types.js';
 import { ownerScope, visibleOrNotFound, type Viewer } from '../domain/viewer.js';
-import type { MetadataStore } from '../metadata/metadata-store.js';
+import type { ConversationStore, ImageStore, ImageQueries } from '../metadata/metadata-store.js';
 import { walkImages } from '../metadata/walk.js';
+import type { LocalFiles } from '../files/ports.js';
 
 export interface RestoreInput {
   conversationId?: string | null;
@@ -41,20 +42,11 @@ export interface RestoreResult {
   lost: LostImage[];
 }
 
-/** What restore needs of the local file store. */
-export interface RestoreFiles {
-  init(): Promise<void>;
-  stat(key: string): Promise<{ size: number } | null>;
-  absolutePath(key: string): string;
-  tempPath(): string;
-  /** `synced`: the download already fsync'd the temp file. */
-  putFromFile(key: string, tempPath: string, o?: { synced?: boolean }): Promise<void>;
-  put(key: string, data: Buffer): Promise<void>;
-  delete(key: string): Promise<boolean>;
-}
+/** What restore needs of the local files: everything but the upload journal. */
+export type RestoreFiles = Omit<LocalFiles, 'journal'>;
 
 export interface RestoreDeps {
-  store: MetadataStore;
+  store: ConversationStore & ImageStore & ImageQueries;
   files: RestoreFiles;
   /** Downloads an allowed cloud URL into a temp path, fsync'd; throws with a reason otherwise (src/cloud/download.ts). */
   download: (url: string, path: string) => Promise<{ bytes: number; sha256: string }>;

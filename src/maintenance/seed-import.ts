@@ -6,7 +6,7 @@ import type { Conversation, ImageRecord, Message } from '../domain/types.js';
 import { thumbnailFileName, thumbnailKey } from '../images/naming.js';
 import type { ImageProbe } from '../images/validate.js';
 import { canonicalKey } from '../files/local-file-store.js';
-import type { MetadataStore } from '../metadata/metadata-store.js';
+import type { ConversationStore, MessageStore, ImageStore } from '../metadata/metadata-store.js';
 import {
   docToConversation,
   docToMessage,
@@ -17,6 +17,7 @@ import {
 } from '../metadata/mongo/documents.js';
 import type { ExportEntry } from '../metadata/mongo/export-file.js';
 import { messageOf } from '../domain/errors.js';
+import type { LocalFiles } from '../files/ports.js';
 
 /**
  * import-seed: moves a deployment of the seed chatbot (its `mongoexport` files and its Storage
@@ -83,16 +84,8 @@ export interface SeedImportResult {
 const MAX_PROBLEMS = 100;
 
 export interface SeedImportDeps {
-  store: MetadataStore;
-  files: {
-    stat(key: string): Promise<{ size: number } | null>;
-    absolutePath(key: string): string;
-    tempPath(): string;
-    put(key: string, data: Buffer): Promise<void>;
-    putFromFile(key: string, tempPath: string): Promise<void>;
-    delete(key: string): Promise<boolean>;
-    journal(keys: readonly string[]): Promise<{ done(): Promise<void> }>;
-  };
+  store: ConversationStore & MessageStore & ImageStore;
+  files: Omit<LocalFiles, 'init'>;
   probe: (path: string) => Promise<ImageProbe>;
   thumbnail: (path: string) => Promise<Buffer>;
   sha256File: (path: string) => Promise<string>;

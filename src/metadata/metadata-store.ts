@@ -9,7 +9,6 @@ import type {
   Message,
   OwnerScope,
   Replication,
-  StorageService,
   StorageStats,
 } from '../domain/types.js';
 
@@ -48,9 +47,12 @@ export interface ClaimArgs {
 }
 
 /**
- * The metadata port, the change log (change-log.ts) included. Two adapters implement it (src/metadata/sqlite, src/metadata/mongo) and one
- * contract suite (test/contract) runs against both. Every method is one round trip as far
- * as callers are concerned: batch methods take many ids so DataLoaders can avoid N+1.
+ * The metadata port, split by concern: each service is handed the slices it uses (ReplicationService
+ * an ImageStore and the ReplicationQueue, ChatService the conversation, message and image reads),
+ * and MetadataStore, every slice together, is what the two adapters implement
+ * (src/metadata/sqlite, src/metadata/mongo) and what one contract suite (test/contract) runs
+ * against, one file per slice. Every method is one round trip as far as callers are concerned:
+ * batch methods take many ids so DataLoaders can avoid N+1.
  *
  * Ordering rules, identical in both adapters:
  * - conversations: newest first by (updatedAt desc, id desc);
@@ -59,20 +61,36 @@ export interface ClaimArgs {
  * Cursors carry the sort timestamp and id of the last row, so pages are stable when
  * timestamps are equal.
  */
-export interface MetadataStore extends ChangeLog {
-  readonly kind: 'sqlite' | 'mongo';
+export interface MetadataStore
+  extends
+    StoreLifecycle,
+    ConversationStore,
+    MessageStore,
+    ImageStore,
+    ImageQueries,
+    ReplicationQueue,
+    DeletionQueue,
+    BudgetCounter,
+    ChangeLog {}
 
+/** Opening, health and closing of the store itself. */
+export interface StoreLifecycle {
+  readonly kind: 'sqlite' | 'mongo';
   /** Apply migrations (SQLite) or create indexes (MongoDB). Idempotent. */
   init(): Promise<void>;
   /** Throws when the store cannot be reached; used by /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
 
+export interface ConversationStore {
   createConversation(conversation: Conversation): Promise<void>;
   /** Unknown ids are absent from the result; order is unspecified. No owner filter. */
   getConversationsByIds(ids: readonly string[]): Promise<Conversation[]>;
   listConversations(owner: OwnerScope, page: PageRequest): Promise<Page<Conversation>>;
+}
 
+export interface MessageStore {
   /**
    * Insert a message with the images it carries (possibly none) and raise its conversation's
    * updatedAt to the message's createdAt (never lower it: of two concurrent posts, the later
@@ -90,7 +108,10 @@ export interface MetadataStore extends ChangeLog {
     conversationIds: readonly string[],
     page: PageRequest,
   ): Promise<Map<string, Page<Message>>>;
+}
 
+/** Image records one at a time: written, read by id or by what they point at, changed, removed. */
+export interface ImageStore {
   /** Append an image to an existing message. Throws when the message does not exist. */
   addImage(messageId: string, image: ImageRecord): Promise<void>;
   getImagesByIds(ids: readonly string[]): Promise<ImageRecord[]>;
@@ -101,6 +122,19 @@ export interface MetadataStore extends ChangeLog {
   updateImage(id: string, patch: ImagePatch, guard?: { leaseOwner: string }): Promise<boolean>;
   /** Returns whether a record was removed. */
   removeImage(id: string): Promise<boolean>;
+  /**
+   * The image whose original (`localKey`), thumbnail (`thumbnailKey`) or evicted original
+   * (`evictedKey`) is stored under `key`; null when none.
+   */
+  findImageByFileKey(key: string): Promise<ImageRecord | null>;
+  /** Whether an image other than `exceptImageId` shows this cloud URL, as its original's or its thumbnail's copy (a shared copy must not be deleted). */
+  cloudUrlInUse(cloudUrl: string, exceptImageId: string): Promise<boolean>;
+  /** A REPLICATED image of `userId` with these bytes, to reuse its cloud copy; null when none. */
+  findReplicatedBySha256(userId: string, sha256: string): Promise<ImageRecord | null>;
+}
+
+/** Reads over many images: pages, walks, counts. */
+export interface ImageQueries {
   listImages(owner: OwnerScope, filter: ImageFilter, page: PageRequest): Promise<Page<ImageRecord>>;
   /**
    * Every image matching `filter`, a slice at a time in storage order (not by time), for the
@@ -115,15 +149,15 @@ export interface MetadataStore extends ChangeLog {
   countImagesByConversation(conversationIds: readonly string[]): Promise<Map<string, number>>;
   storageStats(owner: OwnerScope): Promise<StorageStats>;
   /**
-   * The image whose original (`localKey`), thumbnail (`thumbnailKey`) or evicted original
-   * (`evictedKey`) is stored under `key`; null when none.
+   * Images of legacy messages that name no owner anywhere (no `user_id`, nor on their
+   * conversation) and that LEGACY_DEFAULT_OWNER does not claim: only admins see them. Always 0
+   * on SQLite, which stores no such records (import-seed refuses them).
    */
-  findImageByFileKey(key: string): Promise<ImageRecord | null>;
-  /** Whether an image other than `exceptImageId` shows this cloud URL, as its original's or its thumbnail's copy (a shared copy must not be deleted). */
-  cloudUrlInUse(cloudUrl: string, exceptImageId: string): Promise<boolean>;
-  /** A REPLICATED image of `userId` with these bytes, to reuse its cloud copy; null when none. */
-  findReplicatedBySha256(userId: string, sha256: string): Promise<ImageRecord | null>;
+  countOwnerlessImages(): Promise<number>;
+}
 
+/** The images waiting for a cloud copy, as a queue with leases. */
+export interface ReplicationQueue {
   /**
    * Atomically lease up to `limit` images that are PENDING or RETRYING, whose nextAttemptAt
    * is null or <= now, and whose lease is free or expired (leaseUntil <= now). Sets
@@ -131,7 +165,16 @@ export interface MetadataStore extends ChangeLog {
    * concurrent claimers never receive the same image.
    */
   claimDueImages(args: ClaimArgs): Promise<ImageRecord[]>;
+  /**
+   * Images waiting for a cloud copy (PENDING or RETRYING) in the whole store: the replication
+   * queue's depth for `/metrics`. One index range on either store, where storageStats reads
+   * every image.
+   */
+  countPendingReplication(): Promise<number>;
+}
 
+/** Deletion jobs: what is left to remove of deleted images, as a queue with leases. */
+export interface DeletionQueue {
   /**
    * Starts a deletion: stores `job` and removes the image record, atomically where the backend
    * allows (SQLite); on MongoDB the job is written first, so a crash in between leaves a job the
@@ -147,29 +190,6 @@ export interface MetadataStore extends ChangeLog {
   updateDeletion(job: DeletionJob, guard?: { leaseOwner: string }): Promise<boolean>;
   /** Removes a finished job. */
   finishDeletion(imageId: string): Promise<void>;
-  /**
-   * Images of legacy messages that name no owner anywhere (no `user_id`, nor on their
-   * conversation) and that LEGACY_DEFAULT_OWNER does not claim: only admins see them. Always 0
-   * on SQLite, which stores no such records (import-seed refuses them).
-   */
-  countOwnerlessImages(): Promise<number>;
   /** Jobs not finished yet (for stats and tests). */
   countPendingDeletions(): Promise<number>;
-  /**
-   * Images waiting for a cloud copy (PENDING or RETRYING) in the whole store: the replication
-   * queue's depth for `/metrics`. One index range on either store, where storageStats reads
-   * every image.
-   */
-  countPendingReplication(): Promise<number>;
-  /** Provider upload budgets (src/cloud/budget.ts): one count per provider and window, shared by every process. */
-  takeBudget: BudgetCounter['takeBudget'];
-  budgetUsed: BudgetCounter['budgetUsed'];
 }
-
-/** Storage service names as the MongoDB documents of the existing chatbot spell them. */
-export const SERVICE_TO_DOC: Record<StorageService, string> = {
-  POSTIMAGES: 'postimages',
-  IMGBB: 'imgbb',
-  S3: 's3',
-  LOCAL: 'local',
-};

@@ -1,5 +1,5 @@
 import type { ImageFilter, ImageRecord, OwnerScope } from '../domain/types.js';
-import type { MetadataStore } from './metadata-store.js';
+import type { ImageQueries } from './metadata-store.js';
 
 export const WALK_PAGE_SIZE = 100;
 
@@ -10,7 +10,7 @@ export const WALK_PAGE_SIZE = 100;
  * progress bars.
  */
 export async function* walkImages(
-  store: Pick<MetadataStore, 'listImages' | 'scanImages'>,
+  store: Pick<ImageQueries, 'listImages' | 'scanImages'>,
   owner: OwnerScope,
   filter: ImageFilter,
   onTotal?: (total: number) => void,

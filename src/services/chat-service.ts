@@ -3,7 +3,7 @@ import { BadUserInputError } from '../domain/errors.js';
 import type { IdGenerator } from '../domain/ids.js';
 import type { Conversation, ImageFilter, ImageRecord, Message, MessageRole, StorageStats } from '../domain/types.js';
 import { ownerScope, visibleOrNotFound, type Viewer } from '../domain/viewer.js';
-import type { MetadataStore } from '../metadata/metadata-store.js';
+import type { ConversationStore, MessageStore, ImageStore, ImageQueries } from '../metadata/metadata-store.js';
 
 export const MAX_TITLE_LENGTH = 500;
 export const MAX_CONTENT_LENGTH = 100_000;
@@ -25,7 +25,7 @@ export function checkContentLength(content: string): void {
  */
 export class ChatService {
   constructor(
-    private readonly store: MetadataStore,
+    private readonly store: ConversationStore & MessageStore & ImageStore & ImageQueries,
     private readonly clock: () => Date,
     private readonly newId: IdGenerator,
   ) {}

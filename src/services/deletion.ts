@@ -3,8 +3,9 @@ import type { Logger } from 'pino';
 import { AttemptError, messageOf, NotFoundError } from '../domain/errors.js';
 import type { DeletionJob, ImageRecord, StorageService } from '../domain/types.js';
 import { visibleOrNotFound, type Viewer } from '../domain/viewer.js';
-import type { MetadataStore } from '../metadata/metadata-store.js';
+import type { ImageStore, DeletionQueue } from '../metadata/metadata-store.js';
 import { jitteredBackoff, PolledService, Poller, withLeaseHeartbeat } from '../workers/poller.js';
+import type { LocalFiles } from '../files/ports.js';
 
 /** Deletes cloud copies; implemented over the provider chain in app.ts. */
 export interface CloudDeleter {
@@ -14,10 +15,7 @@ export interface CloudDeleter {
   delete(service: StorageService, copy: { url: string; deleteUrl: string }): Promise<void>;
 }
 
-export interface DeletionFiles {
-  /** False when there was nothing to delete. */
-  delete(key: string): Promise<boolean>;
-}
+export type DeletionFiles = Pick<LocalFiles, 'delete'>;
 
 export interface DeletionOptions {
   leaseMs: number;
@@ -48,7 +46,7 @@ export class DeletionService extends PolledService {
 
   constructor(
     private readonly deps: {
-      store: MetadataStore;
+      store: ImageStore & DeletionQueue;
       files: DeletionFiles;
       cloud: CloudDeleter;
       clock: () => Date;

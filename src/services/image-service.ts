@@ -8,21 +8,12 @@ import { visibleOrNotFound, type Viewer } from '../domain/viewer.js';
 import { imageFileName, imageKey, thumbnailFileName, thumbnailKey } from '../images/naming.js';
 import type { ProcessedImage } from '../images/process.js';
 import { decodeBase64Image, readLimited } from '../files/read-limited.js';
-import type { MetadataStore } from '../metadata/metadata-store.js';
+import type { ConversationStore, MessageStore, ImageStore } from '../metadata/metadata-store.js';
 import { checkContentLength } from './chat-service.js';
+import type { LocalFiles } from '../files/ports.js';
 
-/** The part of the local file store the upload path needs (src/files/local-file-store.ts). */
-export interface ImageFiles {
-  put(key: string, data: Buffer): Promise<void>;
-  /**
-   * Notes the keys about to be written, before they are (LocalFileStore.journal): the orphan
-   * sweep deletes only files such a note names. `done()` once the record is stored or the files removed.
-   */
-  journal(keys: readonly string[]): Promise<{ done(): Promise<void> }>;
-  delete(key: string): Promise<boolean>;
-  /** A fresh path in the store's temp folder, on the same filesystem as the final files. */
-  tempPath(): string;
-}
+/** The part of the local files the upload path needs. */
+export type ImageFiles = Pick<LocalFiles, 'put' | 'journal' | 'delete' | 'tempPath'>;
 
 /**
  * Validates and processes bytes (a path to a temp file or a buffer) on the bounded CPU queue;
@@ -74,7 +65,7 @@ const IN_MEMORY_UPLOAD_BYTES = 4 * 1024 * 1024;
 export class ImageService {
   constructor(
     private readonly deps: {
-      store: MetadataStore;
+      store: ConversationStore & MessageStore & ImageStore;
       files: ImageFiles;
       process: ProcessBytes;
       clock: () => Date;

@@ -5,7 +5,7 @@ import { redactPaths } from '../domain/redact.js';
 import type { ImageRecord } from '../domain/types.js';
 import type { ChainFailure, ChainSuccess } from '../cloud/chain.js';
 import type { CloudCopy, ProviderName, UploadFile } from '../cloud/provider.js';
-import type { MetadataStore } from '../metadata/metadata-store.js';
+import type { ImageStore, ImageQueries, ReplicationQueue, ImagePatch } from '../metadata/metadata-store.js';
 import { jitteredBackoff, PolledService, Poller, withLeaseHeartbeat } from './poller.js';
 import { walkImages } from '../metadata/walk.js';
 import { messageOf } from '../domain/errors.js';
@@ -50,7 +50,7 @@ export class ReplicationService extends PolledService {
 
   constructor(
     private readonly deps: {
-      store: MetadataStore;
+      store: ImageStore & ImageQueries & ReplicationQueue;
       readLocal: (key: string) => Promise<Buffer>;
       chain: Uploader;
       clock: () => Date;
@@ -84,7 +84,7 @@ export class ReplicationService extends PolledService {
     const started = this.deps.clock().getTime();
     const attempts = image.replication.attempts + 1;
     const done = async (
-      patch: Parameters<MetadataStore['updateImage']>[1] | null,
+      patch: ImagePatch | null,
       outcome: 'replicated' | 'reused' | 'retrying' | 'local_only',
       provider: ProviderName | null,
     ) => {
@@ -393,7 +393,7 @@ export class ReplicationService extends PolledService {
 
 const sha256Of = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
-function successPatch(result: ChainSuccess, attempts: number, now: Date): Parameters<MetadataStore['updateImage']>[1] {
+function successPatch(result: ChainSuccess, attempts: number, now: Date): ImagePatch {
   const { copy, provider } = result;
   return {
     cloudUrl: copy.url,

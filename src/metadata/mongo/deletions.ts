@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Collection, Db, IndexSpecification } from 'mongodb';
 import type { DeletionJob } from '../../domain/types.js';
-import { SERVICE_TO_DOC, type ClaimArgs } from '../metadata-store.js';
+import type { ClaimArgs } from '../metadata-store.js';
+import { SERVICE_TO_DOC } from './documents.js';
 import { DOC_TO_SERVICE } from './documents.js';
 import { ensureIndexes } from './indexes.js';
 

@@ -11,7 +11,14 @@ import {
   type ReplicationStatus,
   type StorageService,
 } from '../../domain/types.js';
-import { SERVICE_TO_DOC } from '../metadata-store.js';
+
+/** Storage service names as the MongoDB documents of the existing chatbot spell them. */
+export const SERVICE_TO_DOC: Record<StorageService, string> = {
+  POSTIMAGES: 'postimages',
+  IMGBB: 'imgbb',
+  S3: 's3',
+  LOCAL: 'local',
+};
 
 /**
  * The document shape the existing chatbot writes (snake_case, images embedded in messages) and

@@ -2,7 +2,8 @@ import { ObjectId, type Document } from 'mongodb';
 import { isValidId } from '../../domain/ids.js';
 import type { Cursor, PageRequest } from '../../domain/cursor.js';
 import { STORAGE_SERVICES, type ImageFilter, type OwnerScope, type StorageStats } from '../../domain/types.js';
-import { SERVICE_TO_DOC, type ImagePatch } from '../metadata-store.js';
+import type { ImagePatch } from '../metadata-store.js';
+import { SERVICE_TO_DOC } from './documents.js';
 import { anyIdForm, IMGBB_URL, idMatch, POSTIMAGES_URL, toObjectId, type Id } from './documents.js';
 
 /**
