@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseBudget, type BudgetSpec } from './cloud/budget.js';
+import type { ProviderSetting } from './cloud/provider.js';
 
 /**
  * Every environment variable the server reads, validated once at start. A bad value stops
@@ -43,8 +44,7 @@ const budget = z.string().transform((s, ctx): BudgetSpec | null => {
   return z.NEVER;
 });
 
-const PROVIDERS = ['postimages', 'imgbb', 's3'] as const;
-export type ProviderName = (typeof PROVIDERS)[number];
+const PROVIDERS = ['postimages', 'imgbb', 's3'] as const satisfies readonly ProviderSetting[];
 
 const providerList = z
   .string()
@@ -231,11 +231,11 @@ export interface Config {
       }
     | { mode: 'dev' };
   cloud: {
-    providers: ProviderName[];
+    providers: ProviderSetting[];
     postimages: { apiKey: string | null; apiUrl: string };
     imgbb: { apiKey: string | null; apiUrl: string; expirationSeconds: number | null };
     /** Uploads per window each provider may be sent; null: no budget. */
-    budgets: Record<ProviderName, BudgetSpec | null>;
+    budgets: Record<ProviderSetting, BudgetSpec | null>;
     /** Null unless S3_BUCKET is set. */
     s3: {
       bucket: string;

@@ -25,7 +25,7 @@ import { LocalFileStore } from './files/local-file-store.js';
 import { ProviderBudget } from './cloud/budget.js';
 import { ProviderChain } from './cloud/chain.js';
 import { providersFromConfig } from './cloud/from-config.js';
-import { ProviderError } from './cloud/provider.js';
+import { ProviderError, settingOf } from './cloud/provider.js';
 import { S3Provider } from './cloud/s3.js';
 import { UrlSigner } from './files/url-signer.js';
 import type { MetadataStore } from './metadata/metadata-store.js';
@@ -109,7 +109,7 @@ export async function createCore(config: Config, deps: CoreDeps) {
   });
   // Counted in the store, so every process on it shares each provider's window.
   const budgets = cloudProviders.flatMap((p) => {
-    const spec = config.cloud.budgets[p.name.toLowerCase() as keyof Config['cloud']['budgets']];
+    const spec = config.cloud.budgets[settingOf(p.name)];
     return spec ? [new ProviderBudget(p.name, spec, store, clock)] : [];
   });
   const budgetLogged = new Map<string, number>();

@@ -2,8 +2,32 @@ import type { Config } from '../config.js';
 import { originOf } from './allowed-origins.js';
 import { ImgbbProvider } from './imgbb.js';
 import { PostImagesProvider } from './postimages.js';
+import { providerOfSetting, type CloudProvider, type ProviderName } from './provider.js';
 import { S3Provider } from './s3.js';
-import type { CloudProvider, ProviderName } from './provider.js';
+
+/** What every provider is built with, beside its own settings. */
+interface Common {
+  timeoutMs: number;
+  requireHttps: boolean;
+}
+
+/** Builds a provider from its settings; null when they lack its key (s3: S3_BUCKET), so it is disabled. */
+type ProviderFactory = (config: Config, common: Common) => CloudProvider | null;
+
+/** One factory per provider: a new host is one file and one entry here. */
+export const PROVIDER_FACTORIES: Record<ProviderName, ProviderFactory> = {
+  POSTIMAGES: ({ cloud }, common) => {
+    const { apiKey, apiUrl } = cloud.postimages;
+    return apiKey ? new PostImagesProvider({ apiKey, apiUrl, ...common, extraHosts: [originOf(apiUrl)] }) : null;
+  },
+  IMGBB: ({ cloud }, common) => {
+    const { apiKey, apiUrl, expirationSeconds } = cloud.imgbb;
+    return apiKey
+      ? new ImgbbProvider({ apiKey, apiUrl, expirationSeconds, ...common, extraHosts: [originOf(apiUrl)] })
+      : null;
+  },
+  S3: ({ cloud }, common) => (cloud.s3 ? new S3Provider({ ...cloud.s3, ...common }) : null),
+};
 
 /**
  * The providers of CLOUD_PROVIDERS, in that order; one without its API key (s3: S3_BUCKET) is skipped and
@@ -13,42 +37,12 @@ import type { CloudProvider, ProviderName } from './provider.js';
 export function providersFromConfig(config: Config): { enabled: CloudProvider[]; disabled: ProviderName[] } {
   const enabled: CloudProvider[] = [];
   const disabled: ProviderName[] = [];
-  const requireHttps = config.isProduction;
-  const timeoutMs = config.cloud.timeoutMs;
-  for (const name of config.cloud.providers) {
-    switch (name) {
-      case 'postimages': {
-        const { apiKey, apiUrl } = config.cloud.postimages;
-        if (apiKey)
-          enabled.push(
-            new PostImagesProvider({ apiKey, apiUrl, timeoutMs, requireHttps, extraHosts: [originOf(apiUrl)] }),
-          );
-        else disabled.push('POSTIMAGES');
-        break;
-      }
-      case 'imgbb': {
-        const { apiKey, apiUrl, expirationSeconds } = config.cloud.imgbb;
-        if (apiKey)
-          enabled.push(
-            new ImgbbProvider({
-              apiKey,
-              apiUrl,
-              expirationSeconds,
-              timeoutMs,
-              requireHttps,
-              extraHosts: [originOf(apiUrl)],
-            }),
-          );
-        else disabled.push('IMGBB');
-        break;
-      }
-      case 's3': {
-        const s3 = config.cloud.s3;
-        if (s3) enabled.push(new S3Provider({ ...s3, timeoutMs, requireHttps }));
-        else disabled.push('S3');
-        break;
-      }
-    }
+  const common = { timeoutMs: config.cloud.timeoutMs, requireHttps: config.isProduction };
+  for (const setting of config.cloud.providers) {
+    const name = providerOfSetting(setting);
+    const provider = PROVIDER_FACTORIES[name](config, common);
+    if (provider) enabled.push(provider);
+    else disabled.push(name);
   }
   return { enabled, disabled };
 }

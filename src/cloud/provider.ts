@@ -7,6 +7,18 @@ import { originRefusal } from './allowed-origins.js';
 
 /** Upper-case on purpose: it is the value stored with each cloud copy, not the config token. */
 export type ProviderName = 'POSTIMAGES' | 'IMGBB' | 'S3';
+/** How CLOUD_PROVIDERS and the `<PROVIDER>_BUDGET` settings spell a provider. */
+export type ProviderSetting = Lowercase<ProviderName>;
+
+/** The provider a setting names. */
+export function providerOfSetting(setting: ProviderSetting): ProviderName {
+  return setting.toUpperCase() as Uppercase<ProviderSetting>;
+}
+
+/** How the settings spell a provider. */
+export function settingOf(name: ProviderName): ProviderSetting {
+  return name.toLowerCase() as Lowercase<ProviderName>;
+}
 
 export interface UploadFile {
   data: Buffer;
