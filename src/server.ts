@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ApolloServer } from '@apollo/server';
@@ -10,7 +9,6 @@ import {
 } from '@apollo/server/plugin/disabled';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import type { Config } from './config.js';
-import { thumbnailEvicted } from './domain/types.js';
 import { createCore, type Core, type CoreDeps } from './core.js';
 import { complexityPlugin } from './graphql/complexity.js';
 import type { GraphQLContext } from './graphql/context.js';
@@ -33,9 +31,8 @@ import { createDemoRouter } from './http/demo.js';
 import { createPlaygroundRouter } from './http/playground.js';
 import { createSubscriptionServer } from './http/subscriptions.js';
 import { ChangeFeed } from './events/feed.js';
-import { THUMBNAIL_MIME_TYPES, thumbnailFormatOf } from './images/thumbnail.js';
 import { ORPHAN_MIN_AGE_MS, sweepOrphanFiles } from './maintenance/orphan-sweep.js';
-import { sameFileKey } from './files/local-file-store.js';
+import { fileRecords } from './files/file-records.js';
 import type { ReplicationService } from './workers/replication.js';
 import type { MetadataStore } from './metadata/metadata-store.js';
 import { errorBody } from './http/error-body.js';
@@ -165,7 +162,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     chat,
     images,
     urls,
-    cloudLink: core.cloudLink,
+    cloudLink: core.links.link,
     replication,
     deletion,
     restore,
@@ -201,35 +198,17 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       signer: urls,
       clock,
       log,
-      cloudRedirect: core.cloudRedirect,
+      cloudRedirect: core.links.redirect,
       ...(config.filesAccelRedirectPrefix ? { accelRedirectPrefix: config.filesAccelRedirectPrefix } : {}),
-      lookup: async (key) => {
-        const image = await store.findImageByFileKey(key);
-        if (!image) return null;
-        const same = (stored: string | null) => sameFileKey(stored, key);
-        // Files of the older app have no digest yet: their key (never reused) stands in, so two
-        // such files never share an ETag. Our thumbnails are WebP, the seed's keep their format.
-        const digest = image.sha256 || `key-${createHash('sha256').update(key).digest('hex')}`;
-        if (same(image.localKey)) return { mimeType: image.mimeType, sha256: digest, cloudUrl: image.cloudUrl };
-        if (same(image.thumbnailKey)) {
-          // Its cloud copy (s3) answers once cleanup evicted it, or when the disk lost it.
-          return {
-            mimeType: THUMBNAIL_MIME_TYPES[thumbnailFormatOf(key)],
-            sha256: `${digest}-thumb`,
-            cloudUrl: image.thumbnailCloudUrl,
-            evicted: thumbnailEvicted(image),
-          };
-        }
-        return { mimeType: image.mimeType, sha256: digest, cloudUrl: image.cloudUrl, evicted: true };
-      },
+      lookup: fileRecords(store),
     }),
     ...(config.legacyStaticLinks
       ? {
           legacyStaticRouter: createLegacyStaticRouter({
             authenticate,
             lookup: (key) => store.findImageByFileKey(key),
-            cloudRedirect: core.cloudRedirect,
-            cloudUrlPublic: core.cloudUrlPublic,
+            cloudRedirect: core.links.redirect,
+            cloudUrlPublic: core.links.isPublic,
             signedUrl: (key) => urls.url(key),
             log,
           }),

@@ -16,6 +16,7 @@ import {
 import type { BudgetSpec, BudgetStatus, ProviderBudget } from './budget.js';
 import { ProviderError, type CloudCopy, type CloudProvider, type ProviderName, type UploadFile } from './provider.js';
 import { messageOf } from '../domain/errors.js';
+import type { StorageService } from '../domain/types.js';
 
 export interface ChainOptions {
   /** Per attempt (CLOUD_TIMEOUT_MS). */
@@ -96,12 +97,14 @@ export class ProviderChain {
   private readonly links: Link[];
   private readonly onMisconfigured: ChainOptions['onMisconfigured'];
   private readonly onBudgetSkip: ChainOptions['onBudgetSkip'];
+  private readonly timeoutMs: number;
 
   constructor(
     providers: CloudProvider[],
     private readonly disabled: ProviderName[],
     options: ChainOptions,
   ) {
+    this.timeoutMs = options.timeoutMs;
     this.onMisconfigured = options.onMisconfigured;
     this.onBudgetSkip = options.onBudgetSkip;
     const random = options.random ?? Math.random;
@@ -148,6 +151,24 @@ export class ProviderChain {
 
   providerNamed(name: ProviderName): CloudProvider | undefined {
     return this.links.find((l) => l.provider.name === name)?.provider;
+  }
+
+  /** Whether the service's provider is enabled here and offers deletion (ImgBB's API does not). */
+  canDelete(service: StorageService): boolean {
+    return service !== 'LOCAL' && typeof this.providerNamed(service)?.delete === 'function';
+  }
+
+  /**
+   * Deletes a cloud copy at the provider that holds it, within one attempt's timeout (the deletion
+   * worker retries). A service with no deletion here fails as not retryable.
+   */
+  async delete(service: StorageService, copy: { url: string; deleteUrl: string }): Promise<void> {
+    const provider = service === 'LOCAL' ? undefined : this.providerNamed(service);
+    if (!provider?.delete) throw new ProviderError(`${service} offers no deletion here`, false);
+    await provider.delete(
+      { url: copy.url, deleteUrl: copy.deleteUrl, providerId: null },
+      AbortSignal.timeout(this.timeoutMs),
+    );
   }
 
   /**

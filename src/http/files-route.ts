@@ -3,15 +3,9 @@ import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { canonicalKey, type LocalFileStore } from '../files/local-file-store.js';
+import type { FileRecord } from '../files/file-records.js';
 import type { UrlSigner } from '../files/url-signer.js';
 import { sendError } from './error-body.js';
-
-export interface FileRecord {
-  mimeType: string;
-  sha256: string;
-  cloudUrl?: string | null;
-  evicted?: boolean;
-}
 
 export interface FilesRouterDeps {
   files: LocalFileStore;

@@ -6,6 +6,7 @@ import { visibleOrNotFound, type Viewer } from '../domain/viewer.js';
 import type { ImageStore, DeletionQueue } from '../metadata/metadata-store.js';
 import { jitteredBackoff, PolledService, Poller, withLeaseHeartbeat } from '../workers/poller.js';
 import type { LocalFiles } from '../files/ports.js';
+import type { Config } from '../config.js';
 
 /** Deletes cloud copies; implemented over the provider chain in app.ts. */
 export interface CloudDeleter {
@@ -258,4 +259,16 @@ export class DeletionService extends PolledService {
     const shared = await this.deps.store.cloudUrlInUse(image.cloudUrl, image.id);
     return shared ? null : { service: image.service, url: image.cloudUrl, deleteUrl: image.deleteUrl };
   }
+}
+
+/** The deletion worker's settings: a lease long enough for one provider call (CLOUD_TIMEOUT_MS), REPLICATION_* backoff. */
+export function deletionOptions(config: Pick<Config, 'cloud' | 'replication'>): DeletionOptions {
+  const { leaseMs, backoffBaseMs, backoffCapMs, pollMs } = config.replication;
+  return {
+    leaseMs: leaseMs ?? Math.max(60_000, 3 * config.cloud.timeoutMs),
+    batchSize: 8,
+    backoffBaseMs,
+    backoffCapMs,
+    pollMs,
+  };
 }

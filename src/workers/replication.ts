@@ -9,6 +9,7 @@ import type { ImageStore, ImageQueries, ReplicationQueue, ImagePatch } from '../
 import { jitteredBackoff, PolledService, Poller, withLeaseHeartbeat } from './poller.js';
 import { walkImages } from '../metadata/walk.js';
 import { messageOf } from '../domain/errors.js';
+import type { Config } from '../config.js';
 
 export interface ReplicationOptions {
   /** How long a claimed image is reserved for one worker. */
@@ -411,5 +412,43 @@ function successPatch(result: ChainSuccess, attempts: number, now: Date): ImageP
       leaseOwner: null,
       leaseUntil: null,
     },
+  };
+}
+
+/**
+ * What restore and cleanup call when a cloud copy holds other bytes than its sha256: replication
+ * flags it (and, with `requeue`, makes a new copy from the good local original); without any
+ * provider enabled the flag alone is stored.
+ */
+export function alteredCopyMarker(d: {
+  replication: ReplicationService | undefined;
+  store: Pick<ImageStore, 'updateImage'>;
+  clock: () => Date;
+  events: ReplicationEvents;
+}): (image: ImageRecord, o: { requeue: boolean }) => Promise<void> {
+  return async (image, o) => {
+    if (d.replication) return d.replication.markAltered(image, o);
+    if (await d.store.updateImage(image.id, { cloudAlteredAt: d.clock(), cloudVerifiedAt: null }))
+      d.events.onAltered?.(image.service);
+  };
+}
+
+/**
+ * The replication worker's settings (REPLICATION_*). Unless set, the lease is long enough for a
+ * whole chain run: every provider, every attempt, the backoffs.
+ */
+export function replicationOptions(
+  config: Pick<Config, 'cloud' | 'replication'>,
+  providers: number,
+): ReplicationOptions {
+  const { leaseMs, maxAttempts, backoffBaseMs, backoffCapMs, pollMs } = config.replication;
+  const { timeoutMs, attempts } = config.cloud;
+  return {
+    leaseMs: leaseMs ?? Math.max(60_000, 3 * timeoutMs * attempts * Math.max(1, providers)),
+    maxAttempts,
+    batchSize: 8,
+    backoffBaseMs,
+    backoffCapMs,
+    pollMs,
   };
 }

@@ -8,7 +8,7 @@ import { checkCloudUrl, ProviderError } from '../../src/cloud/provider.js';
  * A bare suffix match (`host.endsWith(allowed)`) would let `evilibb.co` or `xibb.co` pass for
  * `ibb.co`. The rule is the same at the three places that use it: a provider's answer
  * (checkCloudUrl), a restore download (refusal, RESTORE_ALLOWED_HOSTS) and the /files redirect
- * (core.cloudUrlAllowed, test/integration/audit-allowed-hosts.test.ts).
+ * (CloudLinks.allowed in src/cloud/links.ts, test/integration/audit-allowed-hosts.test.ts).
  */
 
 const ALLOWED = ['ibb.co', 'i.ibb.co'];
