@@ -6,6 +6,7 @@ import type { Viewer } from '../../src/domain/viewer.js';
 import { at } from '../support/factories.js';
 import {
   cleanupTestServices,
+  elapse,
   newDeletionTestService,
   peekDeletions,
   scriptedRandom,
@@ -318,8 +319,7 @@ describe('DeletionService worker in the background (fake timers)', () => {
     expect(t.cloud.calls).toHaveLength(1);
 
     // Due 500 ms after the failure: the next poll, 1 s later, finishes it.
-    t.clock.advance(1_000);
-    await vi.advanceTimersByTimeAsync(1_000);
+    await elapse(t.clock, 1_000);
     await t.sut.stop();
     expect(passes).toHaveBeenCalledTimes(2);
     expect(t.cloud.calls).toHaveLength(2);

@@ -5,6 +5,7 @@ import {
   chainFailure,
   chainSuccess,
   cleanupTestServices,
+  elapse,
   newReplicationTestService,
   scriptedRandom,
   seedImages,
@@ -371,16 +372,13 @@ describe('ReplicationService: the background worker (fake timers)', () => {
     expect(passes).toHaveBeenCalledTimes(1);
 
     // Each poll sees the fake clock moved on by the same interval.
-    t.clock.advance(4_999);
-    await vi.advanceTimersByTimeAsync(4_999);
+    await elapse(t.clock, 4_999);
     expect(passes).toHaveBeenCalledTimes(1);
-    t.clock.advance(1);
-    await vi.advanceTimersByTimeAsync(1);
+    await elapse(t.clock, 1);
     expect(passes).toHaveBeenCalledTimes(2);
     expect(t.uploader.calls).toHaveLength(0);
 
-    t.clock.advance(5_000);
-    await vi.advanceTimersByTimeAsync(5_000);
+    await elapse(t.clock, 5_000);
     await t.sut.stop();
     expect(passes).toHaveBeenCalledTimes(3);
     expect(t.uploader.calls).toHaveLength(1);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { pino, type Logger } from 'pino';
+import { vi } from 'vitest';
 import type { ChainFailure, ChainSuccess } from '../../src/cloud/chain.js';
 import type { CloudCopy, CloudProvider, ProviderName, UploadFile } from '../../src/cloud/provider.js';
 import type { DeletionJob, ImageRecord, StorageService } from '../../src/domain/types.js';
@@ -108,6 +109,12 @@ export interface FakeClock {
   ms(): number;
   advance(ms: number): void;
   set(date: Date): void;
+}
+
+/** Moves the fake clock and vitest's fake timers on together, as time passing does. */
+export async function elapse(clock: FakeClock, ms: number): Promise<void> {
+  clock.advance(ms);
+  await vi.advanceTimersByTimeAsync(ms);
 }
 
 export function fakeClock(start: Date = at(0)): FakeClock {
