@@ -52,7 +52,7 @@ export default tseslint.config(
     rules: { '@typescript-eslint/consistent-type-imports': 'off' },
   },
   {
-    files: ['bench/**/*.ts', 'scripts/**/*.ts', 'src/cli/**/*.ts'],
+    files: ['bench/**/*.ts', 'scripts/**/*.{ts,mjs}', 'src/cli/**/*.ts'],
     rules: { 'no-console': 'off' },
   },
 );
