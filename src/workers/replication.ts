@@ -362,7 +362,7 @@ export class ReplicationService extends PolledService {
     return { scanned, queued };
   }
 
-  /** Exponential backoff with full jitter, capped. */
+  /** Exponential backoff with half jitter, capped (jitteredBackoff in poller.ts). */
   backoff(attempts: number): number {
     const { backoffBaseMs, backoffCapMs } = this.deps.options;
     return jitteredBackoff(attempts, backoffBaseMs, backoffCapMs, this.deps.random);
