@@ -99,7 +99,13 @@ describe('live updates across two server processes on one store', () => {
         { c: createConversation.id, d: coffee.toString('base64') },
       );
       const id = uploadImage.image.id;
-      await events.until((r) => r.some((e) => e.data?.imageEvents.image?.replicationStatus === 'REPLICATED'), 20_000);
+      // The REPLICATION_CHANGED event itself, not any event showing REPLICATED: an event carries the
+      // image as it is when delivered, so B's ADDED may already show REPLICATED, and a delete sent
+      // then would reach the REPLICATION_CHANGED event's read first (image null).
+      const replicated = (e: (typeof events.received)[number]) =>
+        e.data?.imageEvents.kind === 'REPLICATION_CHANGED' &&
+        e.data.imageEvents.image?.replicationStatus === 'REPLICATED';
+      await events.until((r) => r.some(replicated), 20_000);
       await gql(a, 'mutation($id: ID!) { deleteImage(id: $id) { deletedImageId } }', { id });
       await events.until((r) => r.some((e) => e.data?.imageEvents.kind === 'DELETED'), 20_000);
       const kinds = events.received.map((e) => e.data!.imageEvents);
