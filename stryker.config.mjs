@@ -20,7 +20,6 @@ export const groups = {
       'test/unit/cloud-download.test.ts',
       'test/unit/audit-allowed-hosts.test.ts',
       'test/unit/allowed-origins.test.ts',
-      'test/unit/cloud-download-edges.test.ts',
     ],
   },
 };
