@@ -1,23 +1,20 @@
-import { describe, it, expect, vi, afterEach } from 'vitest';
+import { describe, it, expect, vi } from 'vitest';
 import { ProviderError } from '../../src/cloud/provider.js';
 import { AttemptError, NotFoundError } from '../../src/domain/errors.js';
 import type { DeletionJob, ImageRecord } from '../../src/domain/types.js';
 import type { Viewer } from '../../src/domain/viewer.js';
 import { at } from '../support/factories.js';
 import {
-  cleanupTestServices,
   elapse,
   newDeletionTestService,
   peekDeletions,
   scriptedRandom,
   seedImages,
   storedImage,
+  useTestServices,
 } from '../support/service.js';
 
-afterEach(async () => {
-  vi.useRealTimers();
-  await cleanupTestServices();
-});
+useTestServices();
 
 const alice: Viewer = { userId: 'alice', isAdmin: false };
 const bob: Viewer = { userId: 'bob', isAdmin: false };

@@ -1,21 +1,18 @@
-import { describe, it, expect, vi, afterEach } from 'vitest';
+import { describe, it, expect, vi } from 'vitest';
 import { at } from '../support/factories.js';
 import {
   INSTANCE_ID,
   chainFailure,
   chainSuccess,
-  cleanupTestServices,
   elapse,
   newReplicationTestService,
   scriptedRandom,
   seedImages,
   storedImage,
+  useTestServices,
 } from '../support/service.js';
 
-afterEach(async () => {
-  vi.useRealTimers();
-  await cleanupTestServices();
-});
+useTestServices();
 
 const BOTH_FAIL = chainFailure(
   { provider: 'POSTIMAGES', reason: 'HTTP 500' },

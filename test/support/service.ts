@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { pino, type Logger } from 'pino';
-import { vi } from 'vitest';
+import { afterEach, vi } from 'vitest';
 import type { ChainFailure, ChainSuccess } from '../../src/cloud/chain.js';
 import type { CloudCopy, CloudProvider, ProviderName, UploadFile } from '../../src/cloud/provider.js';
 import type { DeletionJob, ImageRecord, StorageService } from '../../src/domain/types.js';
@@ -58,6 +58,14 @@ export async function newTestStore(): Promise<TestStore> {
 /** Closes every store made since the last call and removes its folder. For afterEach. */
 export async function cleanupTestServices(): Promise<void> {
   for (const teardown of teardowns.splice(0).reverse()) await teardown();
+}
+
+/** For a test file of this tier: after each test, real timers again and every store closed and removed. */
+export function useTestServices(): void {
+  afterEach(async () => {
+    vi.useRealTimers();
+    await cleanupTestServices();
+  });
 }
 
 /** The deletion jobs in the file, read through a second, read-only connection (the port has no such read). */
