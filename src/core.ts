@@ -59,7 +59,7 @@ export async function createCore(config: Config, deps: CoreDeps) {
   const newId = deps.newId ?? createIdGenerator(clock, randomBytes);
   const instanceId = deps.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
 
-  const stored = deps.store ?? (await createStore(config));
+  const stored = deps.store ?? (await createStore(config, log));
   await stored.init();
   // Every write a live client cares about also goes to the change log (src/events/).
   const wake = new WakeSignal();

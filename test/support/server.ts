@@ -79,11 +79,17 @@ export async function startTestServer(
       done();
     },
   });
-  const inner = new SqliteMetadataStore({ path: sqlitePath, busyTimeoutMs: config.sqliteBusyTimeoutMs });
+  const log = pino({ level: 'info' }, sink);
+  // As createStore builds it for the server: WAL checkpoints on a worker thread.
+  const inner = new SqliteMetadataStore({
+    path: sqlitePath,
+    busyTimeoutMs: config.sqliteBusyTimeoutMs,
+    checkpoints: { onError: (error) => log.warn({ error }, 'a SQLite WAL checkpoint failed') },
+  });
   const store = options.wrapStore ? options.wrapStore(inner) : inner;
   const files = options.fileFs ? new LocalFileStore({ root: config.storageDir, fs: options.fileFs }) : undefined;
   const app = await createApp(config, {
-    log: pino({ level: 'info' }, sink),
+    log,
     store,
     ...(files ? { files } : {}),
     ...(options.timersFirstDelayMs === undefined ? {} : { timersFirstDelayMs: options.timersFirstDelayMs }),

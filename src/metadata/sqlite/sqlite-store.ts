@@ -17,6 +17,7 @@ import type {
 import type { Change, ChangeKind, NewChange, WakeSignal } from '../change-log.js';
 import type { ClaimArgs, ImagePatch, ImageSlice, MetadataStore } from '../metadata-store.js';
 import { DUE_DELETIONS, UPSERT_DELETION, deletionParams, toDeletion, type DeletionRow } from './deletions.js';
+import { Checkpointer, SAFETY_AUTOCHECKPOINT_PAGES, type CheckpointResult } from './checkpointer.js';
 import { migrate } from './migrations.js';
 import { groupBy, imageFilterWhere, toPage, whereClause } from './queries.js';
 import {
@@ -88,6 +89,17 @@ function isBusy(e: unknown): boolean {
   );
 }
 
+/**
+ * With these, the store's WAL checkpoints run on a worker thread (checkpointer.ts) instead of in
+ * whichever commit crosses SQLite's threshold: what the server does. Without them (tests, tools),
+ * SQLite checkpoints as it always does.
+ */
+export interface SqliteCheckpointOptions {
+  onError(message: string): void;
+  intervalMs?: number;
+  onCheckpoint?(r: CheckpointResult): void;
+}
+
 export class SqliteMetadataStore implements MetadataStore {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
@@ -109,9 +121,12 @@ export class SqliteMetadataStore implements MetadataStore {
     }[],
   ) => void;
   private appendsSincePrune = 0;
+  private readonly checkpoints: SqliteCheckpointOptions | undefined;
+  private checkpointer: Checkpointer | null = null;
 
-  constructor(options: { path: string; busyTimeoutMs?: number }) {
+  constructor(options: { path: string; busyTimeoutMs?: number; checkpoints?: SqliteCheckpointOptions }) {
     this.busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    this.checkpoints = options.path === ':memory:' || options.path === '' ? undefined : options.checkpoints;
     if (options.path !== ':memory:' && options.path !== '') mkdirSync(dirname(options.path), { recursive: true });
     this.db = new Database(options.path, { timeout: 5000 });
     // busy_timeout first: switching to WAL takes a lock another process may hold.
@@ -182,6 +197,10 @@ export class SqliteMetadataStore implements MetadataStore {
     migrate(this.db);
     // From here on a held lock is waited for by busy() below, off the event loop.
     this.db.pragma('busy_timeout = 0');
+    if (this.checkpoints && !this.checkpointer) {
+      this.db.pragma(`wal_autocheckpoint = ${SAFETY_AUTOCHECKPOINT_PAGES}`);
+      this.checkpointer = new Checkpointer({ path: this.db.name, ...this.checkpoints });
+    }
   }
 
   /**
@@ -214,6 +233,8 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async close(): Promise<void> {
+    await this.checkpointer?.stop();
+    this.checkpointer = null;
     this.statements.clear();
     if (this.db.open) this.db.close();
   }
