@@ -16,7 +16,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -52,6 +52,38 @@ async function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number
 function processCpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // USER_HZ is 100 on Linux
+}
+
+/**
+ * CPU time (user + system, ms) of each thread of a process, summed by role: the event loop
+ * (`main`), libvips' workers, and the rest (`pool`: libuv's pool, where sharp's jobs and the file
+ * system calls run, and V8's helper threads). Linux names the threads; elsewhere this is empty.
+ */
+function threadCpuMs(pid: number): Record<'main' | 'libvips' | 'pool', number> {
+  const out = { main: 0, libvips: 0, pool: 0 };
+  if (!existsSync(`/proc/${pid}/task`)) return out;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended while we read
+    }
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // USER_HZ is 100 on Linux
+    out[tid === String(pid) ? 'main' : name.startsWith('libvips') ? 'libvips' : 'pool'] += ms;
+  }
+  return out;
+}
+
+/** Runs `n` of `fn` one at a time and returns the CPU per call of `pid`'s threads, by role. */
+async function cpuByThread(pid: number, n: number, fn: () => Promise<unknown>) {
+  const before = threadCpuMs(pid);
+  for (let i = 0; i < n; i++) await fn();
+  const after = threadCpuMs(pid);
+  const per = (k: keyof typeof before) => round((after[k] - before[k]) / n, 1);
+  return { main: per('main'), pool: per('pool'), libvips: per('libvips') };
 }
 
 /**
@@ -224,6 +256,24 @@ export async function benchUpload(o: { rounds?: number; soak?: number } = {}) {
       { floor: direct, http: up },
       { total: rounds, concurrency: 4, warmup: 0, block, ownCpuMs, serverCpuMs },
     );
+    // Where the CPU of one upload goes, one at a time: the floor's work (this process, the server
+    // idle) beside the server's (this process waiting). What the server adds is the upload around
+    // the image: multipart, GraphQL, four fsyncs (two files, two folders), the record.
+    const perThread = { floor: { main: 0, pool: 0, libvips: 0 }, server: { main: 0, pool: 0, libvips: 0 } };
+    for (let b = 0; b < 5; b++) {
+      const f = await cpuByThread(process.pid, block, direct);
+      const h = await cpuByThread(serverPid, block, up);
+      for (const k of ['main', 'pool', 'libvips'] as const) {
+        perThread.floor[k] += f[k] / 5;
+        perThread.server[k] += h[k] / 5;
+      }
+    }
+    const cpuByThreadMsPerUpload = Object.fromEntries(
+      Object.entries(perThread).map(([who, t]) => [
+        who,
+        { main: round(t.main, 1), pool: round(t.pool, 1), libvips: round(t.libvips, 1) },
+      ]),
+    );
     const [floor1, http1, floor2, http2, floor4, http4] = [
       at1.floor,
       at1.http,
@@ -323,6 +373,8 @@ export async function benchUpload(o: { rounds?: number; soak?: number } = {}) {
       throughputRatioAt2InFlight: round(http2.requestsPerSecond / floor2.requestsPerSecond),
       // Not a target: the floor runs all four at once on libuv's pool; the server queues two (one per core).
       throughputRatioAt4InFlight: round(http4.requestsPerSecond / floor4.requestsPerSecond),
+      // main: the event loop; pool: libuv's pool (sharp's jobs, file system calls) and V8's helpers; libvips: its workers.
+      cpuByThreadMsPerUpload,
       targets: {
         p50RatioToFloor: '<= 1.3',
         throughputRatioAt2InFlight: '>= 0.8',
