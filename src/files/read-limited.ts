@@ -79,7 +79,8 @@ export async function readLimited(
       sink.destroy();
       await closed;
     }
-    await unlink(path).catch(() => undefined);
+    // A file that was at the path before (the exclusive open refused it) is not ours to remove.
+    if ((e as NodeJS.ErrnoException | null)?.code !== 'EEXIST') await unlink(path).catch(() => undefined);
     if (limitHit) throw tooLarge(o.maxBytes);
     throw e;
   } finally {
@@ -124,7 +125,9 @@ class SpillSink extends Writable {
 
   override _final(done: (err?: Error | null) => void): void {
     if (!this.file) return done();
-    this.file.end(() => done());
+    // end()'s callback is where a failure of the last writes arrives (an open refused, a full
+    // disk, the flush's fsync): it must fail the read, or the bytes counted are not in the file.
+    this.file.end((err?: Error | null) => done(err ?? null));
   }
 
   /**
