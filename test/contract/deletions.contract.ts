@@ -159,4 +159,27 @@ export function deletionCases(ref: StoreRef): void {
     const found = await ref.store.findImageByFileKey(key);
     expect(found).toMatchObject({ id: image!.id, localKey: null, evictedKey: key });
   });
+
+  it('a claim with a limit of zero or less hands out nothing and leases nothing', async () => {
+    const [a] = await seedQueue(ref.store, [{}]);
+    await ref.store.enqueueDeletion(jobFor(a!));
+    for (const limit of [0, -1])
+      expect(await ref.store.claimDueDeletions({ now: NOW, leaseOwner: 'w1', leaseMs: 10_000, limit })).toEqual([]);
+    expect(await ref.store.claimDueDeletions({ now: NOW, leaseOwner: 'w2', leaseMs: 10_000, limit: 1 })).toEqual([
+      jobFor(a!, { leaseOwner: 'w2', leaseUntil: at(70_000) }),
+    ]);
+  });
+
+  it('updateDeletion without a guard writes the job whoever holds its lease', async () => {
+    const [a] = await seedQueue(ref.store, [{}]);
+    await ref.store.enqueueDeletion(jobFor(a!));
+    const [claimed] = await ref.store.claimDueDeletions({ now: NOW, leaseOwner: 'w1', leaseMs: 10_000, limit: 1 });
+    const released = { ...claimed!, attempts: 1, lastError: 'disk busy', leaseOwner: null, leaseUntil: null };
+
+    expect(await ref.store.updateDeletion(released)).toBe(true);
+    expect(await ref.store.claimDueDeletions({ now: NOW, leaseOwner: 'w2', leaseMs: 10_000, limit: 1 })).toEqual([
+      { ...released, leaseOwner: 'w2', leaseUntil: at(70_000) },
+    ]);
+    expect(await ref.store.updateDeletion({ ...released, imageId: 'ffffffffffffffffffffffff' })).toBe(false);
+  });
 }

@@ -144,4 +144,24 @@ export function replicationCases(ref: StoreRef): void {
     const drained = await Promise.all([drain(ref.store, 'c', 3, later), drain(ref.store, 'd', 3, later)]);
     expectDisjointAndComplete(drained, due);
   });
+
+  it('a limit of zero or less claims nothing and leases nothing (SQL reads LIMIT -1 as no limit)', async () => {
+    const [image] = await seedQueue(ref.store, [{}]);
+    expect(await claim({ limit: 0 })).toEqual([]);
+    expect(await claim({ limit: -1 })).toEqual([]);
+    expect(await ref.store.getImagesByIds([image!.id])).toEqual([image]);
+    expect((await claim({ leaseOwner: 'w2', limit: 1 })).map((i) => i.id)).toEqual([image!.id]);
+  });
+
+  it('an empty patch writes nothing and answers whether the record exists, and with a guard whether it is held', async () => {
+    const [image] = await seedQueue(ref.store, [{}]);
+    expect(await ref.store.updateImage(image!.id, {})).toBe(true);
+    expect(await ref.store.updateImage('ffffffffffffffffffffffff', {})).toBe(false);
+    expect(await ref.store.updateImage(image!.id, {}, { leaseOwner: 'w1' })).toBe(false);
+
+    const [leased] = await claim({ limit: 1 });
+    expect(await ref.store.updateImage(image!.id, {}, { leaseOwner: 'w1' })).toBe(true);
+    expect(await ref.store.updateImage(image!.id, {}, { leaseOwner: 'w2' })).toBe(false);
+    expect(await ref.store.getImagesByIds([image!.id])).toEqual([leased]);
+  });
 }

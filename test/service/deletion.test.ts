@@ -1,14 +1,20 @@
 import { describe, it, expect, vi } from 'vitest';
+import { loadConfig } from '../../src/config.js';
 import { ProviderError } from '../../src/cloud/provider.js';
 import { AttemptError, NotFoundError } from '../../src/domain/errors.js';
 import type { DeletionJob, ImageRecord } from '../../src/domain/types.js';
 import type { Viewer } from '../../src/domain/viewer.js';
+import { DeletionService, deletionOptions } from '../../src/services/deletion.js';
+import { overrideStore } from '../support/override-store.js';
 import { at } from '../support/factories.js';
 import {
   elapse,
   newDeletionTestService,
+  INSTANCE_ID,
   peekDeletions,
+  recordingLogger,
   scriptedRandom,
+  silentLogger,
   seedImages,
   storedImage,
   useTestServices,
@@ -127,6 +133,8 @@ describe('DeletionService.deleteImage', () => {
       { service: 'S3', copy: { url: 'https://s3.test/bucket/alice/a.png', deleteUrl: CLOUD.deleteUrl } },
       { service: 'S3', copy: { url: thumbUrl, deleteUrl: thumbUrl } },
     ]);
+    // The thumbnail copy's job removes no local file of its own: the image's job removed both.
+    expect(t.files.deleted).toEqual([image!.localKey, image!.thumbnailKey]);
     expect(peekDeletions(t.path)).toEqual([]);
   });
 
@@ -321,5 +329,409 @@ describe('DeletionService worker in the background (fake timers)', () => {
     expect(passes).toHaveBeenCalledTimes(2);
     expect(t.cloud.calls).toHaveLength(2);
     expect(peekDeletions(t.path)).toEqual([]);
+  });
+});
+
+type TestService = Awaited<ReturnType<typeof newDeletionTestService>>;
+
+type DeletionStore = ConstructorParameters<typeof DeletionService>[0]['store'];
+
+/** The dependencies of `t`'s service, as another instance's (instance-b), over `store`. */
+function otherDeps(t: TestService, store: DeletionStore = t.store) {
+  return {
+    store,
+    files: t.files,
+    cloud: t.cloud,
+    clock: t.clock,
+    random: t.random,
+    log: silentLogger,
+    instanceId: 'instance-b',
+    options: t.options,
+  };
+}
+
+/** A second worker (another instance) over the same store, cloud and files as `t`'s. */
+const otherInstance = (t: TestService) => new DeletionService(otherDeps(t));
+
+describe('DeletionService: what is deleted, and what is not asked for', () => {
+  it('an image whose original cleanup removed (localKey null) has only its thumbnail removed, and the job finishes', async () => {
+    const t = await newDeletionTestService();
+    const [image] = await seedImages(t.store, [{ ...CLOUD, localKey: null, evictedKey: 'uploads/gone.png' }], {
+      files: t.files,
+    });
+
+    await expect(t.sut.deleteImage(alice, image!.id)).resolves.toEqual({
+      deletedImageId: image!.id,
+      localDeleted: true,
+      cloudDeleted: true,
+    });
+    expect(t.files.deleted).toEqual([image!.thumbnailKey]);
+    expect(peekDeletions(t.path)).toEqual([]);
+  });
+
+  it('a cloud copy recorded without a delete URL is not asked for; the local files go', async () => {
+    const t = await newDeletionTestService();
+    const [image] = await seedImages(t.store, [{ ...CLOUD, deleteUrl: null }], { files: t.files });
+
+    await expect(t.sut.deleteImage(alice, image!.id)).resolves.toEqual({
+      deletedImageId: image!.id,
+      localDeleted: true,
+      cloudDeleted: false,
+    });
+    expect(t.cloud.calls).toEqual([]);
+    expect(t.files.deleted).toEqual([image!.localKey, image!.thumbnailKey]);
+    expect(peekDeletions(t.path)).toEqual([]);
+  });
+
+  it('an image deleted by someone else between the read and the begin is NOT_FOUND, naming it, and nothing is deleted', async () => {
+    const t = await newDeletionTestService();
+    const [image] = await seedImages(t.store, [CLOUD], { files: t.files });
+    // The other delete lands just after this one read the record.
+    const racing = overrideStore(t.store, {
+      getImagesByIds: (original) => async (ids) => {
+        const found = await original(ids);
+        await t.store.removeImage(image!.id);
+        return found;
+      },
+    });
+
+    await expect(
+      new DeletionService({ ...otherDeps(t, racing), instanceId: INSTANCE_ID }).deleteImage(alice, image!.id),
+    ).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: `Image "${image!.id}" was not found.`,
+    });
+    expect(t.cloud.calls).toEqual([]);
+    expect(t.files.deleted).toEqual([]);
+    expect(peekDeletions(t.path)).toEqual([]);
+  });
+});
+
+describe('DeletionService: leases while a deletion is worked', () => {
+  it('while deleteImage works inline, its job is leased: another worker does not take it', async () => {
+    const t = await newDeletionTestService();
+    const [image] = await seedImages(t.store, [CLOUD], { files: t.files });
+    const hold = t.cloud.holdNext();
+
+    const deleting = t.sut.deleteImage(alice, image!.id);
+    await hold.started;
+    expect(peekDeletions(t.path)).toMatchObject([
+      { imageId: image!.id, leaseOwner: INSTANCE_ID, leaseUntil: new Date(t.clock.ms() + t.options.leaseMs) },
+    ]);
+    expect(await otherInstance(t).runOnce()).toBe(0);
+    hold.release();
+
+    await expect(deleting).resolves.toMatchObject({ cloudDeleted: true, localDeleted: true });
+    expect(t.cloud.calls).toHaveLength(1);
+    expect(peekDeletions(t.path)).toEqual([]);
+  });
+
+  it("a worker renews a job's lease before working it: another worker does not take it meanwhile", async () => {
+    const t = await newDeletionTestService();
+    const [image] = await seedImages(t.store, [CLOUD], { files: t.files });
+    await t.store.beginDeletion(jobFor(image!));
+    const hold = t.cloud.holdNext();
+
+    const pass = t.sut.runOnce();
+    await hold.started;
+    expect(peekDeletions(t.path)).toMatchObject([
+      { leaseOwner: INSTANCE_ID, leaseUntil: new Date(t.clock.ms() + t.options.leaseMs) },
+    ]);
+    expect(await otherInstance(t).runOnce()).toBe(0);
+    hold.release();
+
+    expect(await pass).toBe(1);
+    expect(t.cloud.calls).toHaveLength(1);
+    expect(peekDeletions(t.path)).toEqual([]);
+  });
+
+  it('a slow deletion keeps its lease (renewed as it runs), and a job of the batch whose lease ran out meanwhile is left to the worker that took it', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    const t = await newDeletionTestService();
+    const [first, second] = await seedImages(
+      t.store,
+      [
+        { ...CLOUD, cloudUrl: 'https://i.postimg.cc/a/first.png' },
+        { ...CLOUD, cloudUrl: 'https://i.postimg.cc/b/second.png' },
+      ],
+      { files: t.files },
+    );
+    await t.store.beginDeletion(jobFor(first!));
+    await t.store.beginDeletion(jobFor(second!));
+    const hold = t.cloud.holdNext();
+
+    // This worker leases both jobs at once and works the first, slowly.
+    const pass = t.sut.runOnce();
+    await hold.started;
+    const firstId = t.cloud.calls[0]!.copy.url === first!.cloudUrl ? first!.id : second!.id;
+    const secondId = firstId === first!.id ? second!.id : first!.id;
+    // The batch's leases run out; the one being worked was renewed as it ran.
+    await elapse(t.clock, t.options.leaseMs);
+    const leases = new Map(peekDeletions(t.path).map((j) => [j.imageId, j.leaseUntil!.getTime()]));
+    expect(leases.get(firstId)).toBeGreaterThan(t.clock.ms());
+    expect(leases.get(secondId)).toBe(t.clock.ms());
+
+    // Another worker takes the job whose lease ran out, not the one still worked, and finishes it.
+    const b = otherInstance(t);
+    expect(await b.runOnce()).toBe(1);
+    hold.release();
+    expect(await pass).toBe(2);
+
+    // Each copy was deleted once: this worker skipped the job the other had taken over.
+    expect(t.cloud.calls.map((c) => c.copy.url).sort()).toEqual([first!.cloudUrl, second!.cloudUrl].sort());
+    expect(peekDeletions(t.path)).toEqual([]);
+  });
+});
+
+describe('DeletionService.deleteOrphanedCopy', () => {
+  const copy = { url: 'https://i.postimg.cc/orphan/a.png', deleteUrl: 'https://postimg.cc/delete/orphan' };
+
+  it.each([
+    ['no delete URL', 'POSTIMAGES' as const, { url: copy.url, deleteUrl: null }],
+    ['a provider that offers no deletion (ImgBB)', 'IMGBB' as const, copy],
+  ])('a copy with %s stores no job, and the operator is told to remove it by hand', async (_name, service, c) => {
+    const { log, records } = recordingLogger();
+    const t = await newDeletionTestService({ log });
+    const [image] = await seedImages(t.store, [{}]);
+
+    await t.sut.deleteOrphanedCopy(image!, service, c);
+
+    expect(peekDeletions(t.path)).toEqual([]);
+    expect(await t.sut.runOnce()).toBe(0);
+    expect(t.cloud.calls).toEqual([]);
+    expect(records).toEqual([
+      {
+        level: 'error',
+        imageId: image!.id,
+        cloudUrl: copy.url,
+        service,
+        msg: expect.stringContaining('remove it by hand'),
+      },
+    ]);
+  });
+
+  it('one job per copy: two copies of one image are two jobs, the same copy twice is one', async () => {
+    const t = await newDeletionTestService();
+    const [image, other] = await seedImages(t.store, [{}, {}]);
+    const second = { url: 'https://i.postimg.cc/orphan/b.png', deleteUrl: 'https://postimg.cc/delete/orphan-b' };
+
+    await t.sut.deleteOrphanedCopy(image!, 'POSTIMAGES', copy);
+    await t.sut.deleteOrphanedCopy(image!, 'POSTIMAGES', copy);
+    await t.sut.deleteOrphanedCopy(image!, 'POSTIMAGES', second);
+    await t.sut.deleteOrphanedCopy(other!, 'POSTIMAGES', copy);
+
+    const jobs = peekDeletions(t.path);
+    expect(jobs).toHaveLength(3);
+    expect(new Set(jobs.map((j) => j.imageId)).size).toBe(3);
+    expect(
+      jobs
+        .filter((j) => j.imageId.startsWith(`${image!.id}:`))
+        .map((j) => j.cloud!.url)
+        .sort(),
+    ).toEqual([copy.url, second.url].sort());
+  });
+
+  it('a copy whose deletion fails for now stays a job, not marked deleted, retried later', async () => {
+    const t = await newDeletionTestService({ random: scriptedRandom([0]) });
+    const [image] = await seedImages(t.store, [{}]);
+    t.cloud.failNext(new ProviderError('HTTP 503', true));
+
+    await t.sut.deleteOrphanedCopy(image!, 'POSTIMAGES', copy);
+    expect(await t.sut.runOnce()).toBe(1);
+
+    const [job] = peekDeletions(t.path);
+    expect(job).toMatchObject({
+      cloud: { url: copy.url },
+      cloudDeleted: false,
+      attempts: 1,
+      lastError: 'cloud: HTTP 503',
+    });
+    t.clock.set(job!.nextAttemptAt!);
+    expect(await t.sut.runOnce()).toBe(1);
+    expect(t.cloud.calls).toHaveLength(2);
+    expect(peekDeletions(t.path)).toEqual([]);
+  });
+});
+
+describe('DeletionService: what the log tells an operator', () => {
+  it('each deletion, each kept or refused copy and each retry is logged with its image, and no delete URL ever is', async () => {
+    const { log, records } = recordingLogger();
+    const t = await newDeletionTestService({ log, random: scriptedRandom([0]) });
+    const [deleted, refused, retried, kept] = await seedImages(
+      t.store,
+      [
+        CLOUD,
+        { ...CLOUD, cloudUrl: 'https://i.postimg.cc/r/refused.png' },
+        { ...CLOUD, cloudUrl: 'https://i.postimg.cc/t/retried.png' },
+        { ...CLOUD, cloudUrl: 'https://i.postimg.cc/k/kept.png' },
+      ],
+      { files: t.files },
+    );
+
+    await t.sut.deleteImage(alice, deleted!.id);
+    expect(records).toEqual([
+      { level: 'info', imageId: deleted!.id, userId: 'alice', service: 'POSTIMAGES', msg: 'image deleted' },
+    ]);
+
+    records.length = 0;
+    t.cloud.failNext(new ProviderError('HTTP 403', false));
+    await t.sut.deleteImage(alice, refused!.id);
+    expect(records[1]).toEqual({
+      level: 'error',
+      imageId: refused!.id,
+      cloudUrl: refused!.cloudUrl,
+      reason: 'cloud: HTTP 403',
+      msg: expect.stringContaining('remove it by hand'),
+    });
+
+    records.length = 0;
+    t.cloud.failNext(new ProviderError('HTTP 503', true));
+    await t.sut.deleteImage(alice, retried!.id);
+    const nextAttemptAt = peekDeletions(t.path)[0]!.nextAttemptAt!;
+    expect(records[1]).toEqual({
+      level: 'warn',
+      imageId: retried!.id,
+      attempts: 1,
+      nextAttemptAt: nextAttemptAt.toISOString(),
+      lastError: 'cloud: HTTP 503',
+      msg: expect.stringContaining('retried later'),
+    });
+
+    // A crashed delete's job whose copy another image shows by the time the worker runs.
+    records.length = 0;
+    await t.store.beginDeletion(jobFor(kept!));
+    await seedImages(t.store, [{ ...CLOUD, cloudUrl: kept!.cloudUrl }]);
+    t.clock.set(nextAttemptAt);
+    await t.sut.runOnce();
+    expect(records).toContainEqual({
+      level: 'info',
+      imageId: kept!.id,
+      msg: expect.stringContaining('shown by another image now'),
+    });
+
+    expect(JSON.stringify(records)).not.toContain('delete/');
+  });
+
+  it("a job whose work fails is logged with its image, and the pass goes on to the batch's next job", async () => {
+    const { log, records } = recordingLogger();
+    const t = await newDeletionTestService({ log });
+    const [broken, fine] = await seedImages(
+      t.store,
+      [
+        { ...CLOUD, cloudUrl: 'https://i.postimg.cc/x/broken.png' },
+        { ...CLOUD, cloudUrl: 'https://i.postimg.cc/y/fine.png' },
+      ],
+      { files: t.files },
+    );
+    await t.store.beginDeletion(jobFor(broken!));
+    await t.store.beginDeletion(jobFor(fine!));
+    const failing = overrideStore(t.store, {
+      cloudUrlInUse: (original) => async (url, except) => {
+        if (url === broken!.cloudUrl) throw new Error('database is locked');
+        return original(url, except);
+      },
+    });
+    const worker = new DeletionService({ ...otherDeps(t, failing), log, instanceId: INSTANCE_ID });
+
+    expect(await worker.runOnce()).toBe(2);
+
+    expect(t.cloud.calls.map((c) => c.copy.url)).toEqual([fine!.cloudUrl]);
+    expect(records).toContainEqual({
+      level: 'error',
+      imageId: broken!.id,
+      err: expect.objectContaining({ message: 'database is locked' }),
+      msg: expect.stringContaining('tried again'),
+    });
+    expect(peekDeletions(t.path).map((j) => j.imageId)).toEqual([broken!.id]);
+  });
+
+  it('a pass that fails as a whole is logged by the background worker, which keeps polling', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    const { log, records } = recordingLogger();
+    const t = await newDeletionTestService({ log, options: { pollMs: 1_000 } });
+    let failures = 1;
+    const flaky = overrideStore(t.store, {
+      claimDueDeletions: (original) => async (args) => {
+        if (failures-- > 0) throw new Error('disk I/O error');
+        return original(args);
+      },
+    });
+    const worker = new DeletionService({ ...otherDeps(t, flaky), log, instanceId: INSTANCE_ID });
+    const passes = vi.spyOn(worker, 'runOnce');
+
+    worker.start();
+    await vi.advanceTimersByTimeAsync(0);
+    await elapse(t.clock, 1_000);
+    await worker.stop();
+
+    expect(passes.mock.calls.length).toBeGreaterThanOrEqual(2);
+    expect(records).toEqual([
+      {
+        level: 'error',
+        err: expect.objectContaining({ message: 'disk I/O error' }),
+        msg: 'deletion worker pass failed',
+      },
+    ]);
+  });
+
+  it('a lease renewal that fails is logged as a warning with its image, and the deletion still finishes', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    const { log, records } = recordingLogger();
+    const t = await newDeletionTestService({ log });
+    const [image] = await seedImages(t.store, [CLOUD], { files: t.files });
+    await t.store.beginDeletion(jobFor(image!));
+    let renewals = 0;
+    const failing = overrideStore(t.store, {
+      updateDeletion: (original) => async (job, guard) => {
+        // The first call is the pass's own renewal; the heartbeat's fail.
+        if (renewals++ === 1) throw new Error('database is locked');
+        return original(job, guard);
+      },
+    });
+    const worker = new DeletionService({ ...otherDeps(t, failing), log, instanceId: INSTANCE_ID });
+    const hold = t.cloud.holdNext();
+
+    const pass = worker.runOnce();
+    await hold.started;
+    await elapse(t.clock, Math.floor(t.options.leaseMs / 3));
+    hold.release();
+    expect(await pass).toBe(1);
+
+    expect(records).toContainEqual({
+      level: 'warn',
+      imageId: image!.id,
+      err: expect.objectContaining({ message: 'database is locked' }),
+      msg: 'renewing a deletion lease failed',
+    });
+    expect(peekDeletions(t.path)).toEqual([]);
+  });
+});
+
+describe('deletionOptions', () => {
+  const config = (env: Record<string, string>) => loadConfig(env);
+
+  it('leases for three cloud timeouts, at least a minute, unless REPLICATION_LEASE_MS says otherwise', () => {
+    const base = config({});
+    expect(deletionOptions({ ...base, cloud: { ...base.cloud, timeoutMs: 10_000 } }).leaseMs).toBe(60_000);
+    expect(deletionOptions({ ...base, cloud: { ...base.cloud, timeoutMs: 30_000 } }).leaseMs).toBe(90_000);
+    expect(
+      deletionOptions({
+        ...base,
+        cloud: { ...base.cloud, timeoutMs: 30_000 },
+        replication: { ...base.replication, leaseMs: 5_000 },
+      }).leaseMs,
+    ).toBe(5_000);
+  });
+
+  it("takes replication's backoff and poll, in batches of 8", () => {
+    const base = config({});
+    const replication = { ...base.replication, backoffBaseMs: 1_234, backoffCapMs: 56_789, pollMs: 4_321 };
+    expect(deletionOptions({ ...base, replication })).toEqual({
+      leaseMs: expect.any(Number),
+      backoffBaseMs: 1_234,
+      backoffCapMs: 56_789,
+      pollMs: 4_321,
+      batchSize: 8,
+    });
   });
 });

@@ -4,15 +4,20 @@
  * deleter, local files, logger), in the style of Immich's `newTestService`. Call
  * `cleanupTestServices` in an afterEach: it closes the stores and removes their folders.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { pino, type Logger } from 'pino';
 import { afterEach, vi } from 'vitest';
 import type { ChainFailure, ChainSuccess } from '../../src/cloud/chain.js';
 import type { CloudCopy, CloudProvider, ProviderName, UploadFile } from '../../src/cloud/provider.js';
+import { sha256File } from '../../src/cloud/download.js';
 import type { DeletionJob, ImageRecord, StorageService } from '../../src/domain/types.js';
+import { LocalFileStore } from '../../src/files/local-file-store.js';
+import { CleanupService } from '../../src/maintenance/cleanup.js';
+import { RestoreService } from '../../src/maintenance/restore.js';
 import { SqliteMetadataStore } from '../../src/metadata/sqlite/sqlite-store.js';
 import { toDeletion, type DeletionRow } from '../../src/metadata/sqlite/deletions.js';
 import {
@@ -31,6 +36,23 @@ import { at, makeConversation, makeImage, makeMessage, type ImageOverrides } fro
 
 /** A logger that writes nothing. */
 export const silentLogger: Logger = pino({ level: 'silent' });
+
+/** One line a recordingLogger() wrote, as pino writes it (level as a name; `err` serialized). */
+export interface LogRecord {
+  level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  msg: string;
+  [field: string]: unknown;
+}
+
+/** A logger that keeps every line it writes, parsed, in `records`: for tests of what an operator is told. */
+export function recordingLogger(): { log: Logger; records: LogRecord[] } {
+  const records: LogRecord[] = [];
+  const log = pino(
+    { level: 'trace', formatters: { level: (label) => ({ level: label }) }, base: null, timestamp: false },
+    { write: (line: string) => void records.push(JSON.parse(line) as LogRecord) },
+  );
+  return { log, records };
+}
 
 // ---------------------------------------------------------------------------------------------
 // The store: a real SQLite file in a temp folder, removed by cleanupTestServices.
@@ -241,6 +263,20 @@ export class FakeCloudDeleter implements CloudDeleter {
   /** Services whose provider offers deletion here (ImgBB's does not). */
   readonly deletable = new Set<StorageService>(['POSTIMAGES', 'S3']);
   private readonly errors: (Error | null)[] = [];
+  private hold: { gate: Promise<void>; started: () => void } | null = null;
+
+  /**
+   * The next deletion waits until `release()`: `started` resolves once it is called, so a test can
+   * act while the deletion is in flight.
+   */
+  holdNext(): { started: Promise<void>; release(): void } {
+    let release!: () => void;
+    let started!: () => void;
+    const startedPromise = new Promise<void>((resolve) => (started = resolve));
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    this.hold = { gate, started };
+    return { started: startedPromise, release };
+  }
 
   /** The next deletions throw these errors in turn (null: that one succeeds). */
   failNext(...errors: (Error | null)[]): this {
@@ -254,6 +290,12 @@ export class FakeCloudDeleter implements CloudDeleter {
 
   async delete(service: StorageService, copy: { url: string; deleteUrl: string }): Promise<void> {
     this.calls.push({ service, copy: { url: copy.url, deleteUrl: copy.deleteUrl } });
+    const hold = this.hold;
+    if (hold) {
+      this.hold = null;
+      hold.started();
+      await hold.gate;
+    }
     const error = this.errors.shift();
     if (error) throw error;
   }
@@ -367,7 +409,7 @@ export async function newReplicationTestService(
 
 /** A DeletionService over a real store, with a fake clock, random, cloud deleter and local files. */
 export async function newDeletionTestService(
-  o: { options?: Partial<DeletionOptions>; random?: () => number; clock?: FakeClock } = {},
+  o: { options?: Partial<DeletionOptions>; random?: () => number; clock?: FakeClock; log?: Logger } = {},
 ) {
   const { store, path } = await newTestStore();
   const clock = o.clock ?? fakeClock();
@@ -381,9 +423,126 @@ export async function newDeletionTestService(
     cloud,
     clock,
     random,
-    log: silentLogger,
+    log: o.log ?? silentLogger,
     instanceId: INSTANCE_ID,
     options,
   });
   return { sut, store, path, clock, random, cloud, files, options };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Maintenance: cleanup and restore, over real local files in a temp folder.
+
+/** The cloud as the maintenance services download it: copies by URL, written to the path given. */
+export class FakeDownloads {
+  readonly copies = new Map<string, Buffer>();
+  /** Every URL downloaded, in order. */
+  readonly calls: string[] = [];
+  /** URLs whose download throws this error. */
+  readonly failing = new Map<string, Error>();
+
+  readonly download = async (url: string, path: string): Promise<{ bytes: number; sha256: string }> => {
+    this.calls.push(url);
+    const failure = this.failing.get(url);
+    if (failure) throw failure;
+    const data = this.copies.get(url);
+    if (!data) throw new Error(`HTTP 404 from ${new URL(url).host}`);
+    await writeFile(path, data, { flag: 'wx' });
+    return { bytes: data.length, sha256: sha256(data) };
+  };
+}
+
+export const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
+
+/** A LocalFileStore in a fresh temp folder (removed by cleanupTestServices). */
+export async function newTestFiles(clock?: () => Date): Promise<LocalFileStore> {
+  const root = await mkdtemp(join(tmpdir(), 'his-service-files-'));
+  teardowns.push(() => rm(root, { recursive: true, force: true }));
+  const files = new LocalFileStore({ root, clock });
+  await files.init();
+  return files;
+}
+
+/** The files left in the store's temp folder (a download's temp file must never stay). */
+export async function tempLeftovers(files: LocalFileStore): Promise<string[]> {
+  return (await readdir(dirname(files.tempPath()))).filter((name) => name.endsWith('.part'));
+}
+
+/**
+ * Stores images as seedImages does, with local files of real bytes (distinct per image) and the
+ * matching sha256, and a cloud copy holding the same bytes for each image with a cloudUrl.
+ */
+export async function seedWithFiles(
+  store: SqliteMetadataStore,
+  files: LocalFileStore,
+  downloads: FakeDownloads,
+  overrides: ImageOverrides[],
+): Promise<{ images: ImageRecord[]; bytes: Map<string, Buffer> }> {
+  const bytes = new Map<string, Buffer>();
+  const withDigests = overrides.map((o, i) => {
+    const data = Buffer.from(`original ${i} `.repeat(10 + i));
+    return { data, o: { sha256: sha256(data), size: data.length, ...o } };
+  });
+  const images = await seedImages(
+    store,
+    withDigests.map((w) => w.o),
+  );
+  for (const [i, image] of images.entries()) {
+    const data = withDigests[i]!.data;
+    bytes.set(image.id, data);
+    if (image.localKey) await files.put(image.localKey, data);
+    if (image.thumbnailKey) await files.put(image.thumbnailKey, Buffer.from(`thumbnail of ${image.id}`));
+    if (image.cloudUrl) downloads.copies.set(image.cloudUrl, data);
+  }
+  return { images, bytes };
+}
+
+export const admin = { userId: 'root', isAdmin: true } as const;
+
+/** A CleanupService over a real store and real local files, with a fake clock, cloud and onAltered. */
+export async function newCleanupTestService(
+  o: { clock?: FakeClock; log?: Logger; expiringServices?: StorageService[]; alteringServices?: StorageService[] } = {},
+) {
+  const { store, path } = await newTestStore();
+  const clock = o.clock ?? fakeClock(at(0));
+  const files = await newTestFiles(clock);
+  const downloads = new FakeDownloads();
+  const altered: ImageRecord[] = [];
+  const sut = new CleanupService({
+    store,
+    files,
+    download: downloads.download,
+    sha256File,
+    clock,
+    log: o.log ?? silentLogger,
+    expiringServices: o.expiringServices ?? ['IMGBB'],
+    alteringServices: o.alteringServices ?? ['POSTIMAGES'],
+    onAltered: async (image) => void altered.push(image),
+  });
+  return { sut, store, path, clock, files, downloads, altered };
+}
+
+/** A RestoreService over a real store and real local files, with a fake cloud, thumbnailer and onAltered. */
+export async function newRestoreTestService(o: { log?: Logger; concurrency?: number } = {}) {
+  const { store, path } = await newTestStore();
+  const files = await newTestFiles();
+  const downloads = new FakeDownloads();
+  const altered: ImageRecord[] = [];
+  /** Every thumbnail made: from a path (a file) or bytes, for the key. */
+  const thumbnails: { input: string | Buffer; key: string }[] = [];
+  const sut = new RestoreService({
+    store,
+    files,
+    download: downloads.download,
+    sha256File,
+    thumbnail: async (input, key) => {
+      thumbnails.push({ input, key });
+      const data = typeof input === 'string' ? await readFile(input) : input;
+      return Buffer.from(`thumbnail (${key}) of ${sha256(data)}`);
+    },
+    concurrency: o.concurrency ?? 2,
+    log: o.log ?? silentLogger,
+    onAltered: async (image) => void altered.push(image),
+  });
+  return { sut, store, path, files, downloads, altered, thumbnails };
 }

@@ -310,6 +310,28 @@ describe('processImage and animation', () => {
   });
 });
 
+describe('processImage and the display ceiling, by orientation', () => {
+  it('scales by the upright long edge: turned for EXIF orientations 5 to 8, as stored for none and 1 to 4', async () => {
+    const base = await sharp(hubble).resize(300, 200, { fit: 'fill' }).jpeg().toBuffer();
+    const cases: [number | null, [number, number]][] = [
+      [null, [150, 100]],
+      [1, [150, 100]],
+      [4, [150, 100]],
+      [5, [100, 150]],
+      [8, [100, 150]],
+    ];
+    for (const [orientation, size] of cases) {
+      const photo = orientation === null ? base : await sharp(base).withMetadata({ orientation }).jpeg().toBuffer();
+      const out = await ingest(photo, { maxDimension: 150 });
+      expect([out.width, out.height], `orientation ${orientation}`).toEqual(size);
+      expect(await sharp(out.data).metadata(), `orientation ${orientation}`).toMatchObject({
+        width: size[0],
+        height: size[1],
+      });
+    }
+  });
+});
+
 describe('processImage refuses what it cannot decode', () => {
   it('refuses a JPEG cut at 700 bytes whose header is whole', async () => {
     const small = await sharp(hubble).resize(600, 400).jpeg({ quality: 85 }).toBuffer();
@@ -334,5 +356,16 @@ describe('processImage refuses what it cannot decode', () => {
     const probe = await probeImage(coffee, OPTIONS);
     const err = await processImage(coffee, probe, { ...OPTIONS, maxInputPixels: 1000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PayloadTooLargeError);
+    expect((err as Error).message).toBe('The image has more pixels than the 1000 accepted (MAX_INPUT_PIXELS).');
+    // What libvips said stays as the cause, for the log.
+    expect((err as Error).cause).toBeInstanceOf(Error);
+    expect(((err as Error).cause as Error).message).toMatch(/pixel limit/i);
+  });
+
+  it('keeps what libvips said about a corrupt file as the cause', async () => {
+    const err = await ingest(hubble.subarray(0, hubble.length - 64)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnsupportedMediaTypeError);
+    expect((err as Error).cause).toBeInstanceOf(Error);
+    expect(((err as Error).cause as Error).message).not.toBe('');
   });
 });

@@ -1,5 +1,8 @@
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import sharp from 'sharp';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BadUserInputError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../../src/domain/errors.js';
 import { ACCEPTED_FORMATS_TEXT, probeImage } from '../../src/images/validate.js';
 import { animatedGif, fixture, heifHeaderOnly, phonePhoto, pngHeaderOnly } from './images-crafted.js';
@@ -177,5 +180,67 @@ describe('probeImage checks the pixel count from the header', () => {
     await expect(probeImage(await fixture('coffee.png'), { maxInputPixels: 600 * 400 - 1 })).rejects.toBeInstanceOf(
       PayloadTooLargeError,
     );
+  });
+});
+
+describe('probeImage: frames, pages, files by path, and what a refusal names', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'his-probe-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses an empty file read by path (a spilled upload) with BAD_USER_INPUT', async () => {
+    const path = join(dir, 'empty.part');
+    await writeFile(path, Buffer.alloc(0));
+    const err = await refusal(path);
+    expect(err).toBeInstanceOf(BadUserInputError);
+    expect(err.message).toMatch(/^The file is empty/);
+  });
+
+  it('takes a single-frame GIF or WebP for a still, and a multi-page TIFF for its first page', async () => {
+    const still = sharp(await fixture('chelsea.png')).resize(120);
+    for (const bytes of [await still.clone().gif().toBuffer(), await still.clone().webp().toBuffer()])
+      expect(await probeImage(bytes, limits)).toMatchObject({ pages: 1, isAnimated: false });
+
+    const pages = await sharp(await animatedGif(3, 40, 30), { animated: true })
+      .tiff()
+      .toBuffer();
+    expect(await sharp(pages).metadata()).toMatchObject({ format: 'tiff', pages: 3 });
+    expect(await probeImage(pages, { maxInputPixels: 40 * 30 })).toMatchObject({
+      format: 'tiff',
+      width: 40,
+      height: 30,
+      pages: 1,
+      isAnimated: false,
+    });
+  });
+
+  it('reads an animated WebP as animated, every frame counted', async () => {
+    const webp = await sharp(await animatedGif(3, 40, 30), { animated: true })
+      .webp()
+      .toBuffer();
+    expect(await probeImage(webp, limits)).toMatchObject({ format: 'webp', height: 30, pages: 3, isAnimated: true });
+    await expect(probeImage(webp, { maxInputPixels: 40 * 30 * 3 - 1 })).rejects.toBeInstanceOf(PayloadTooLargeError);
+  });
+
+  it('says how many pixels a still has, and the limit, without frames', async () => {
+    const err = await refusal(await fixture('coffee.png'), { maxInputPixels: 1000 });
+    expect(err.message).toBe('The image has 240000 pixels (600×400); at most 1000 are accepted (MAX_INPUT_PIXELS).');
+  });
+
+  it('names what it refuses: SVG, or another format libvips reads (its own, in a file by path whatever its name)', async () => {
+    const svg = await refusal(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>'));
+    expect(svg.message).toBe(`SVG is not accepted. ${ACCEPTED_FORMATS_TEXT}`);
+
+    const native = join(dir, 'native.v');
+    await sharp({ create: { width: 8, height: 6, channels: 3, background: '#f00' } }).toFile(native);
+    const spilled = join(dir, 'upload.part');
+    await copyFile(native, spilled);
+    const err = await refusal(spilled);
+    expect(err).toBeInstanceOf(UnsupportedMediaTypeError);
+    expect(err.message).toBe(`VIPS is not accepted. ${ACCEPTED_FORMATS_TEXT}`);
   });
 });
