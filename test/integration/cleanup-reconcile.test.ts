@@ -17,6 +17,7 @@ import {
 } from '../support/maintenance.js';
 import { snapshotSqlite } from '../support/snapshot.js';
 import { as, startTestServer, type TestServer } from '../support/server.js';
+import { NOTHING_CLEANED } from '../support/factories.js';
 
 /** cleanupLocalImages, reconcile, and the timers that run them without anyone asking. */
 const cloudWorld = usePostImagesCloud();
@@ -67,16 +68,7 @@ describe('cleanup of local originals', () => {
 
     // Nothing is older than a day yet.
     const young = await server.gql(CleanupLocalImagesDocument, { input: { olderThanDays: 1 } }, as('root', ['admin']));
-    expect(young.data!.cleanupLocalImages).toEqual({
-      deleted: 0,
-      thumbnailsDeleted: 0,
-      keptNoCloudCopy: 0,
-      verifiedCloudCopies: 0,
-      keptUnverifiedCloudCopy: 0,
-      alteredCloudCopies: 0,
-      bytesFreed: 0,
-      failed: 0,
-    });
+    expect(young.data!.cleanupLocalImages).toEqual(NOTHING_CLEANED);
 
     const sizes = await Promise.all(
       replicated.map(async (i) => (await readFile(join(server.storageDir, i.localKey))).length),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_RETENTION_DAYS } from '../../src/maintenance/cleanup.js';
-import { at } from '../support/factories.js';
+import { NOTHING_CLEANED, at } from '../support/factories.js';
 import { overrideStore } from '../support/override-store.js';
 import {
   admin,
@@ -33,16 +33,7 @@ const OWN = (n: number): ImageOverrides => ({
 /** A cloud copy this server did not make (cloudVerifiedAt null): checked before trusted. */
 const IMPORTED = (n: number): ImageOverrides => ({ ...OWN(n), service: 'S3', cloudVerifiedAt: null });
 
-const zero = {
-  deleted: 0,
-  thumbnailsDeleted: 0,
-  keptNoCloudCopy: 0,
-  verifiedCloudCopies: 0,
-  keptUnverifiedCloudCopy: 0,
-  alteredCloudCopies: 0,
-  bytesFreed: 0,
-  failed: 0,
-};
+const zero = NOTHING_CLEANED;
 
 async function service(o: Parameters<typeof newCleanupTestService>[0] = {}) {
   const t = await newCleanupTestService(o);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Cursor, Page, PageRequest } from '../../src/domain/cursor.js';
 import { createIdGenerator } from '../../src/domain/ids.js';
 import type { Conversation, ImageRecord, Message, Replication } from '../../src/domain/types.js';
+import type { CleanupResult } from '../../src/maintenance/cleanup.js';
 
 /** FILE_URL_SECRET of every server, CLI and core the tests start (at least 32 characters). */
 export const TEST_FILE_URL_SECRET = 'test-secret-test-secret-test-secret!';
@@ -124,3 +125,18 @@ export const byTimeDescId =
   <T extends { id: string }>(time: (x: T) => Date) =>
   (a: T, b: T) =>
     byTimeAscId(time)(b, a);
+
+/**
+ * A cleanup pass that found nothing to do, spelled out here rather than taken from the code, so
+ * a test comparing against it checks the code's counts (spread it and set what a test expects).
+ */
+export const NOTHING_CLEANED: CleanupResult = {
+  deleted: 0,
+  thumbnailsDeleted: 0,
+  keptNoCloudCopy: 0,
+  verifiedCloudCopies: 0,
+  keptUnverifiedCloudCopy: 0,
+  alteredCloudCopies: 0,
+  bytesFreed: 0,
+  failed: 0,
+};
