@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { THUMBNAIL_MIME_TYPES, thumbnailFormatOf } from '../images/thumbnail.js';
 import { redactPaths } from '../domain/redact.js';
-import type { ImageRecord } from '../domain/types.js';
+import type { ImageRecord, Replication } from '../domain/types.js';
 import type { ChainFailure, ChainSuccess } from '../cloud/chain.js';
 import type { CloudCopy, ProviderName, UploadFile } from '../cloud/provider.js';
 import type { ImageStore, ImageQueries, ReplicationQueue, ImagePatch } from '../metadata/metadata-store.js';
@@ -224,19 +224,11 @@ export class ReplicationService extends PolledService {
    */
   async markAltered(image: ImageRecord, o: { requeue: boolean }): Promise<void> {
     const now = this.deps.clock();
-    const fresh = {
-      status: 'PENDING' as const,
-      attempts: 0,
-      nextAttemptAt: null,
-      lastError: null,
-      leaseOwner: null,
-      leaseUntil: null,
-    };
     if (
       !(await this.deps.store.updateImage(image.id, {
         cloudAlteredAt: now,
         cloudVerifiedAt: null,
-        ...(o.requeue ? { replication: fresh } : {}),
+        ...(o.requeue ? { replication: FRESH_REPLICATION } : {}),
       }))
     )
       return;
@@ -311,16 +303,7 @@ export class ReplicationService extends PolledService {
 
   /** Makes an image due now with fresh attempts (an admin's requeue), and wakes the worker. */
   async requeue(image: ImageRecord): Promise<ImageRecord> {
-    await this.deps.store.updateImage(image.id, {
-      replication: {
-        status: 'PENDING',
-        attempts: 0,
-        nextAttemptAt: null,
-        lastError: null,
-        leaseOwner: null,
-        leaseUntil: null,
-      },
-    });
+    await this.deps.store.updateImage(image.id, { replication: FRESH_REPLICATION });
     this.kick();
     const [updated] = await this.deps.store.getImagesByIds([image.id]);
     return updated ?? image;
@@ -338,21 +321,13 @@ export class ReplicationService extends PolledService {
     let scanned = 0;
     let queued = 0;
     let total = 0;
-    const fresh = {
-      status: 'PENDING' as const,
-      attempts: 0,
-      nextAttemptAt: null,
-      lastError: null,
-      leaseOwner: null,
-      leaseUntil: null,
-    };
     for await (const page of walkImages(this.deps.store, null, {}, (n) => (total = n))) {
       for (const image of page) {
         scanned++;
         if (image.replication.status === 'LOCAL_ONLY' && image.localKey !== null) {
           // No worker claims a LOCAL_ONLY image, so only another requeue could race this write (harmless).
           // One without a local original (cleaned up) has nothing to upload and is left alone.
-          if (o.dryRun || (await this.deps.store.updateImage(image.id, { replication: fresh }))) queued++;
+          if (o.dryRun || (await this.deps.store.updateImage(image.id, { replication: FRESH_REPLICATION }))) queued++;
         }
         onProgress?.(scanned, total);
       }
@@ -391,6 +366,16 @@ export class ReplicationService extends PolledService {
     return claimed.length;
   }
 }
+
+/** Due now, with fresh attempts and no lease: what a requeue, an altered copy and requeue-local-only write. */
+const FRESH_REPLICATION: Readonly<Replication> = Object.freeze({
+  status: 'PENDING',
+  attempts: 0,
+  nextAttemptAt: null,
+  lastError: null,
+  leaseOwner: null,
+  leaseUntil: null,
+});
 
 const sha256Of = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
