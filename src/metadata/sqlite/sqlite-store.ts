@@ -193,6 +193,30 @@ export class SqliteMetadataStore implements MetadataStore {
     return s as Database.Statement<unknown[], R>;
   }
 
+  /**
+   * One page of `table`, newest first by (`sortColumn`, id), with the count of every row the
+   * conditions match: the keyset cursor's condition applies to the page, not to the count.
+   */
+  private newestFirstPage<Row, T>(
+    table: 'conversations' | 'images',
+    sortColumn: 'updated_at' | 'uploaded_at',
+    where: string[],
+    params: unknown[],
+    page: PageRequest,
+    map: (row: Row) => T,
+  ): Page<T> {
+    const total =
+      this.stmt<number>(`SELECT COUNT(*) FROM ${table} ${whereClause(where)}`)
+        .pluck()
+        .get(...params) ?? 0;
+    const pageWhere = page.after ? [...where, `(${sortColumn}, id) < (?, ?)`] : where;
+    const pageParams = page.after ? [...params, page.after.t, page.after.id] : params;
+    const rows = this.stmt<Row>(
+      `SELECT * FROM ${table} ${whereClause(pageWhere)} ORDER BY ${sortColumn} DESC, id DESC LIMIT ?`,
+    ).all(...pageParams, page.first + 1);
+    return toPage(rows.map(map), page.first, total);
+  }
+
   async init(): Promise<void> {
     migrate(this.db);
     // From here on a held lock is waited for by busy() below, off the event loop.
@@ -264,18 +288,14 @@ export class SqliteMetadataStore implements MetadataStore {
         where.push('user_id = ?');
         params.push(owner);
       }
-      const total =
-        this.stmt<number>(`SELECT COUNT(*) FROM conversations ${whereClause(where)}`)
-          .pluck()
-          .get(...params) ?? 0;
-      if (page.after) {
-        where.push('(updated_at, id) < (?, ?)');
-        params.push(page.after.t, page.after.id);
-      }
-      const rows = this.stmt<ConversationRow>(
-        `SELECT * FROM conversations ${whereClause(where)} ORDER BY updated_at DESC, id DESC LIMIT ?`,
-      ).all(...params, page.first + 1);
-      return toPage(rows.map(toConversation), page.first, total);
+      return this.newestFirstPage<ConversationRow, Conversation>(
+        'conversations',
+        'updated_at',
+        where,
+        params,
+        page,
+        toConversation,
+      );
     });
   }
 
@@ -385,18 +405,7 @@ export class SqliteMetadataStore implements MetadataStore {
   async listImages(owner: OwnerScope, filter: ImageFilter, page: PageRequest): Promise<Page<ImageRecord>> {
     return this.busy(() => {
       const { where, params } = imageFilterWhere(owner, filter);
-      const total =
-        this.stmt<number>(`SELECT COUNT(*) FROM images ${whereClause(where)}`)
-          .pluck()
-          .get(...params) ?? 0;
-      if (page.after) {
-        where.push('(uploaded_at, id) < (?, ?)');
-        params.push(page.after.t, page.after.id);
-      }
-      const rows = this.stmt<ImageRow>(
-        `SELECT * FROM images ${whereClause(where)} ORDER BY uploaded_at DESC, id DESC LIMIT ?`,
-      ).all(...params, page.first + 1);
-      return toPage(rows.map(toImage), page.first, total);
+      return this.newestFirstPage<ImageRow, ImageRecord>('images', 'uploaded_at', where, params, page, toImage);
     });
   }
 
