@@ -7,7 +7,6 @@
  * removes an original only where the cloud copy was downloaded and matched, old
  * /static/Storage links answer, and a second import changes nothing.
  */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,14 +22,13 @@ import {
 import { startImgbbEmulator, startPostImagesEmulator, type Emulator } from '../support/emulators.js';
 import { eventually } from '../support/eventually.js';
 import { runCli } from '../support/cli.js';
-import { TEST_FILE_URL_SECRET } from '../support/factories.js';
+import { TEST_FILE_URL_SECRET, sha256Hex } from '../support/factories.js';
 import { cdnBytes, copySeedApp, SEED, snapshotDir, type SeedCopy } from '../support/seed-app.js';
 import { as, startTestServer, type TestServer } from '../support/server.js';
 import { snapshotSqlite } from '../support/snapshot.js';
 
 const codeOf = (r: { errors?: readonly { extensions?: Record<string, unknown> }[] }) =>
   r.errors?.[0]?.extensions?.['code'];
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 let postimages: Emulator;
 let imgbb: Emulator;
@@ -258,8 +256,8 @@ describe.each([
       (r) => r.data?.image?.replicationStatus === 'REPLICATED',
     );
     expect(replicated.data!.image!.cloudUrl).toMatch(new RegExp(`^${postimages.origin}/i/`));
-    expect(postimages.uploads.slice(uploadsBefore).map((u) => sha(u.bytes))).toEqual([
-      sha(seed.files.get(SEED.localOnly)!),
+    expect(postimages.uploads.slice(uploadsBefore).map((u) => sha256Hex(u.bytes))).toEqual([
+      sha256Hex(seed.files.get(SEED.localOnly)!),
     ]);
 
     const restored = await server.gql(RestoreImagesDocument, {}, as(SEED.bob));

@@ -10,14 +10,13 @@ import {
   keysOf,
   newConversation,
   photos,
-  sha,
   upload,
   usePostImagesCloud,
   type Uploaded,
 } from '../support/maintenance.js';
 import { snapshotSqlite } from '../support/snapshot.js';
 import { as, startTestServer, type TestServer } from '../support/server.js';
-import { NOTHING_CLEANED } from '../support/factories.js';
+import { NOTHING_CLEANED, sha256Hex } from '../support/factories.js';
 
 /** cleanupLocalImages, reconcile, and the timers that run them without anyone asking. */
 const cloudWorld = usePostImagesCloud();
@@ -94,7 +93,7 @@ describe('cleanup of local originals', () => {
       const old = await fetch(i.localUrl, { redirect: 'manual' });
       expect(old.status).toBe(302);
       expect(old.headers.get('location')).toBe(i.cloudUrl);
-      expect(sha(Buffer.from(await (await fetch(i.localUrl)).arrayBuffer()))).toBe(shown.sha256);
+      expect(sha256Hex(Buffer.from(await (await fetch(i.localUrl)).arrayBuffer()))).toBe(shown.sha256);
     }
     expect(existsSync(join(server.storageDir, localOnly.localKey))).toBe(true);
     expect(await fetch(localOnly.localUrl).then((r) => r.status)).toBe(200);

@@ -5,7 +5,6 @@
  * is still writing. (Each image is uploaded to the cloud exactly once by the instances' workers:
  * test/integration/replication-durability.test.ts and leases.test.ts.)
  */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,9 +16,9 @@ import { startPostImagesEmulator, type Emulator } from '../support/emulators.js'
 import { until } from '../support/eventually.js';
 import { overrideStore } from '../support/override-store.js';
 import { as, startTestServer, type TestServer } from '../support/server.js';
+import { sha256Hex } from '../support/factories.js';
 
 const coffee = await readFile('test/fixtures/coffee.png');
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('two instances on one store and one STORAGE_DIR', () => {
   let dir: string;
@@ -81,7 +80,7 @@ describe('two instances on one store and one STORAGE_DIR', () => {
     const link = new URL(image.localUrl!);
     const fromB = await fetch(`${b.url}${link.pathname}${link.search}`);
     expect(fromB.status).toBe(200);
-    expect(sha(Buffer.from(await fromB.arrayBuffer()))).toBe(image.sha256);
+    expect(sha256Hex(Buffer.from(await fromB.arrayBuffer()))).toBe(image.sha256);
   });
 
   it("neither a reconcile nor a fresh start's sweep on another instance touches an upload still being written", async () => {
@@ -120,6 +119,6 @@ describe('two instances on one store and one STORAGE_DIR', () => {
     expect(res.errors).toBeUndefined();
     const image = res.data!.uploadImage.image;
     const onB = await b.gql(ImageDocument, { id: image.id }, as('alice'));
-    expect(onB.data!.image!.sha256).toBe(sha(await readFile(join(dir, 'storage', 'uploads', written[0]!))));
+    expect(onB.data!.image!.sha256).toBe(sha256Hex(await readFile(join(dir, 'storage', 'uploads', written[0]!))));
   });
 });

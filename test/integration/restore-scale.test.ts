@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,6 +12,7 @@ import { runCli, spawnCli } from '../support/cli.js';
 import { startPostImagesEmulator, type Emulator } from '../support/emulators.js';
 import { overrideStore } from '../support/override-store.js';
 import { emulatedEnv, seedReplicatedImages } from '../support/seed-replicated.js';
+import { sha256Hex } from '../support/factories.js';
 
 /**
  * A restore bigger than one page of the store: it must stream page by page (never all records at
@@ -21,7 +21,6 @@ import { emulatedEnv, seedReplicatedImages } from '../support/seed-replicated.js
  */
 const COUNT = 250;
 const PAGE = 100;
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('a restore of more images than one page', () => {
   let cloud: Emulator;
@@ -53,7 +52,7 @@ describe('a restore of more images than one page', () => {
 
   const allRestoredByteForByte = async () => {
     for (const image of images) {
-      expect(sha256(await readFile(join(env['STORAGE_DIR']!, image.localKey!)))).toBe(image.sha256);
+      expect(sha256Hex(await readFile(join(env['STORAGE_DIR']!, image.localKey!)))).toBe(image.sha256);
       expect(existsSync(join(env['STORAGE_DIR']!, image.thumbnailKey!))).toBe(true);
     }
   };

@@ -23,6 +23,7 @@ import { startPostImagesEmulator, type Emulator } from '../support/emulators.js'
 import { MULTIPART_ABOVE_BYTES, S3Provider } from '../../src/cloud/s3.js';
 import { startS3, type S3Endpoint } from '../support/s3.js';
 import { as, startTestServer, type TestServer } from '../support/server.js';
+import { sha256Hex } from '../support/factories.js';
 
 const coffee = await readFile('test/fixtures/coffee.png');
 const photo = (i: number) =>
@@ -30,7 +31,6 @@ const photo = (i: number) =>
     .extract({ left: 10 + i * 7, top: 5, width: 200, height: 150 })
     .jpeg({ quality: 85 })
     .toBuffer();
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 let s3: S3Endpoint;
 let postimages: Emulator;
@@ -99,7 +99,7 @@ describe('the s3 provider', () => {
     // The bytes the bucket serves are the stored original's.
     const served = await fetch(image.cloudUrl!);
     expect(served.status).toBe(200);
-    expect(sha(Buffer.from(await served.arrayBuffer()))).toBe(image.sha256);
+    expect(sha256Hex(Buffer.from(await served.arrayBuffer()))).toBe(image.sha256);
     // No upload went to PostImages.
     expect(postimages.uploads).toHaveLength(0);
   });
@@ -186,7 +186,7 @@ describe('the s3 provider', () => {
     const before = s3.requests.length;
     const restored = await server.gql(RestoreImagesDocument, {}, as('carol'));
     expect(restored.data!.restoreImages).toMatchObject({ restored: 1, failed: 0 });
-    expect(sha(await readFile(join(server.storageDir, key)))).toBe(image.sha256);
+    expect(sha256Hex(await readFile(join(server.storageDir, key)))).toBe(image.sha256);
     const gets = s3.requests.slice(before).filter((r) => r.method === 'GET');
     expect(gets.map((r) => r.path)).toEqual([`/${s3.bucket}/carol/${image.sha256}.jpg`]);
     expect(String(gets[0]!.headers['authorization'])).toMatch(/^AWS4-HMAC-SHA256 Credential=S3RVER\//);
@@ -255,7 +255,7 @@ describe('the s3 provider with a private bucket (no S3_PUBLIC_BASE_URL)', () => 
     expect(image.displayUrl).toBe(image.cloudUrl);
     const served = await fetch(image.cloudUrl!);
     expect(served.status).toBe(200);
-    expect(sha(Buffer.from(await served.arrayBuffer()))).toBe(image.sha256);
+    expect(sha256Hex(Buffer.from(await served.arrayBuffer()))).toBe(image.sha256);
     // Within the signing window the same URL comes back, so caches keep working.
     const again = await privateServer.gql(ImageDocument, { id: image.id }, as('dana'));
     expect(again.data!.image!.cloudUrl).toBe(image.cloudUrl);
@@ -284,7 +284,7 @@ describe('the s3 provider with a private bucket (no S3_PUBLIC_BASE_URL)', () => 
     expect(old.status).toBe(302);
     const target = old.headers.get('location')!;
     expect(new URL(target).searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
-    expect(sha(Buffer.from(await (await fetch(target)).arrayBuffer()))).toBe(image.sha256);
+    expect(sha256Hex(Buffer.from(await (await fetch(target)).arrayBuffer()))).toBe(image.sha256);
 
     // And the object is deleted with the image.
     const deleted = await privateServer.gql(DeleteImageDocument, { id: image.id }, as('dana'));
@@ -300,7 +300,13 @@ describe('the s3 provider on its own', () => {
     const data = randomBytes(MULTIPART_ABOVE_BYTES + 3 * 1024 * 1024);
     const before = s3.requests.length;
     const copy = await provider.upload(
-      { data, fileName: 'img_20260101_000000_0000beef.png', mimeType: 'image/png', sha256: sha(data), ownerId: 'erin' },
+      {
+        data,
+        fileName: 'img_20260101_000000_0000beef.png',
+        mimeType: 'image/png',
+        sha256: sha256Hex(data),
+        ownerId: 'erin',
+      },
       AbortSignal.timeout(20_000),
     );
     const requests = s3.requests.slice(before);
@@ -313,8 +319,8 @@ describe('the s3 provider on its own', () => {
       slices.map((b) => createHash('sha256').update(b).digest('base64')).sort(),
     );
     expect(requests.filter((r) => r.method === 'POST')).toHaveLength(2);
-    expect(copy.url).toBe(`${s3.publicBaseUrl}/big/erin/${sha(data)}.png`);
-    expect(sha(Buffer.from(await (await fetch(copy.url)).arrayBuffer()))).toBe(sha(data));
+    expect(copy.url).toBe(`${s3.publicBaseUrl}/big/erin/${sha256Hex(data)}.png`);
+    expect(sha256Hex(Buffer.from(await (await fetch(copy.url)).arrayBuffer()))).toBe(sha256Hex(data));
   });
 });
 

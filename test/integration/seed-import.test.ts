@@ -3,7 +3,6 @@
  * fixture written as the seed chatbot's Python writes it (test/fixtures/seed-app). The CLI
  * around it, and a server over what it imported, are tested in test/e2e/seed-adoption.test.ts.
  */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,8 +19,7 @@ import { SqliteMetadataStore } from '../../src/metadata/sqlite/sqlite-store.js';
 import { startImgbbEmulator, startPostImagesEmulator, type Emulator } from '../support/emulators.js';
 import { copySeedApp, SEED, snapshotDir, type SeedCopy } from '../support/seed-app.js';
 import { snapshotSqlite } from '../support/snapshot.js';
-
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+import { sha256Hex } from '../support/factories.js';
 
 let postimages: Emulator;
 let imgbb: Emulator;
@@ -160,7 +158,7 @@ describe('import-seed', () => {
       const image = byKey.get(key)!;
       const bytes = seed.files.get(key)!;
       expect(image).toMatchObject({
-        sha256: sha(bytes),
+        sha256: sha256Hex(bytes),
         size: bytes.length,
         width: 96,
         height: 72,

@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_RETENTION_DAYS } from '../../src/maintenance/cleanup.js';
-import { NOTHING_CLEANED, at } from '../support/factories.js';
+import { NOTHING_CLEANED, at, sha256Hex } from '../support/factories.js';
 import { overrideStore } from '../support/override-store.js';
 import {
   admin,
   newCleanupTestService,
   recordingLogger,
   seedWithFiles,
-  sha256,
   storedImage,
   tempLeftovers,
   useTestServices,
@@ -285,7 +284,7 @@ describe('CleanupService: cloud copies it did not make, or that a host may chang
 
     expect(await t.sut.cleanup(admin, { olderThanDays: 1 })).toMatchObject({ deleted: 1, verifiedCloudCopies: 1 });
     expect(await storedImage(t.store, images[0]!.id)).toMatchObject({
-      sha256: sha256(bytes.get(images[0]!.id)!),
+      sha256: sha256Hex(bytes.get(images[0]!.id)!),
       cloudVerifiedAt: NOW,
     });
   });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { sha256File } from '../../src/cloud/download.js';
 import type { ImageRecord } from '../../src/domain/types.js';
 import { MAX_LISTED, RestoreService } from '../../src/maintenance/restore.js';
-import { at, type ImageOverrides } from '../support/factories.js';
+import { at, type ImageOverrides, sha256Hex } from '../support/factories.js';
 import { overrideStore } from '../support/override-store.js';
 import {
   admin,
@@ -11,7 +11,6 @@ import {
   recordingLogger,
   seedImages,
   seedWithFiles,
-  sha256,
   storedImage,
   tempLeftovers,
   useTestServices,
@@ -48,7 +47,7 @@ async function seed(t: T, overrides: ImageOverrides[]) {
 }
 
 /** The thumbnail the fake thumbnailer makes of `data` for `key`. */
-const thumbnailOf = (key: string, data: Buffer) => Buffer.from(`thumbnail (${key}) of ${sha256(data)}`);
+const thumbnailOf = (key: string, data: Buffer) => Buffer.from(`thumbnail (${key}) of ${sha256Hex(data)}`);
 
 const read = (t: T, key: string) => readFile(t.files.absolutePath(key));
 
@@ -207,7 +206,7 @@ describe('RestoreService: cloud copies that do not hold the original', () => {
         },
       ],
     });
-    expect(JSON.stringify(result)).not.toContain(sha256(other));
+    expect(JSON.stringify(result)).not.toContain(sha256Hex(other));
     expect(t.altered.map((i) => i.id)).toEqual([image!.id]);
     expect(await t.files.stat(image!.localKey!)).toBeNull();
     expect(await t.files.stat(image!.thumbnailKey!)).toBeNull();

@@ -126,6 +126,9 @@ export const byTimeDescId =
   (a: T, b: T) =>
     byTimeAscId(time)(b, a);
 
+/** The hex sha256 of some bytes, as records and cloud copies carry it. */
+export const sha256Hex = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
+
 /**
  * A cleanup pass that found nothing to do, spelled out here rather than taken from the code, so
  * a test comparing against it checks the code's counts (spread it and set what a test expects).

@@ -3,7 +3,6 @@
  * PostImages emulator as the cloud, the server settings that point at it, and uploads whose
  * stored keys are read back from the SQLite file (the API only shows signed URLs).
  */
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
@@ -62,8 +61,6 @@ export function usePostImagesCloud(): {
     }),
   };
 }
-
-export const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 export interface Uploaded {
   id: string;

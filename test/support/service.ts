@@ -4,7 +4,6 @@
  * deleter, local files, logger), in the style of Immich's `newTestService`. Call
  * `cleanupTestServices` in an afterEach: it closes the stores and removes their folders.
  */
-import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -32,7 +31,7 @@ import {
   type ReplicationOptions,
   type Uploader,
 } from '../../src/workers/replication.js';
-import { at, makeConversation, makeImage, makeMessage, type ImageOverrides } from './factories.js';
+import { at, makeConversation, makeImage, makeMessage, type ImageOverrides, sha256Hex } from './factories.js';
 
 /** A logger that writes nothing. */
 export const silentLogger: Logger = pino({ level: 'silent' });
@@ -448,11 +447,9 @@ export class FakeDownloads {
     const data = this.copies.get(url);
     if (!data) throw new Error(`HTTP 404 from ${new URL(url).host}`);
     await writeFile(path, data, { flag: 'wx' });
-    return { bytes: data.length, sha256: sha256(data) };
+    return { bytes: data.length, sha256: sha256Hex(data) };
   };
 }
-
-export const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
 /** A LocalFileStore in a fresh temp folder (removed by cleanupTestServices). */
 export async function newTestFiles(clock?: () => Date): Promise<LocalFileStore> {
@@ -481,7 +478,7 @@ export async function seedWithFiles(
   const bytes = new Map<string, Buffer>();
   const withDigests = overrides.map((o, i) => {
     const data = Buffer.from(`original ${i} `.repeat(10 + i));
-    return { data, o: { sha256: sha256(data), size: data.length, ...o } };
+    return { data, o: { sha256: sha256Hex(data), size: data.length, ...o } };
   });
   const images = await seedImages(
     store,
@@ -538,7 +535,7 @@ export async function newRestoreTestService(o: { log?: Logger; concurrency?: num
     thumbnail: async (input, key) => {
       thumbnails.push({ input, key });
       const data = typeof input === 'string' ? await readFile(input) : input;
-      return Buffer.from(`thumbnail (${key}) of ${sha256(data)}`);
+      return Buffer.from(`thumbnail (${key}) of ${sha256Hex(data)}`);
     },
     concurrency: o.concurrency ?? 2,
     log: o.log ?? silentLogger,
