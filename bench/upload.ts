@@ -50,7 +50,12 @@ async function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number
 
 /** CPU time (user + system) a process has used, in ms. */
 function processCpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return statCpuMs(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+}
+
+/** utime + stime of a /proc stat line (a process's or a thread's), in ms. */
+function statCpuMs(stat: string): number {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // USER_HZ is 100 on Linux
 }
 
@@ -70,8 +75,7 @@ function threadCpuMs(pid: number): Record<'main' | 'libvips' | 'pool', number> {
       continue; // the thread ended while we read
     }
     const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // USER_HZ is 100 on Linux
+    const ms = statCpuMs(stat);
     out[tid === String(pid) ? 'main' : name.startsWith('libvips') ? 'libvips' : 'pool'] += ms;
   }
   return out;
