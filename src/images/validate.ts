@@ -48,13 +48,7 @@ export async function probeImage(input: Buffer | string, limits: { maxInputPixel
     throw new UnsupportedMediaTypeError(`The file is not a supported image. ${ACCEPTED_FORMATS_TEXT}`);
   }
   const format = formatOf(meta);
-  const width = meta.width ?? 0;
-  const height = meta.pageHeight ?? meta.height ?? 0;
-  if (width <= 0 || height <= 0) {
-    throw new UnsupportedMediaTypeError(`The image has no dimensions; it may be corrupt. ${ACCEPTED_FORMATS_TEXT}`);
-  }
-  const isAnimated = (format === 'gif' || format === 'webp') && (meta.pages ?? 1) > 1;
-  const pages = isAnimated ? (meta.pages ?? 1) : 1;
+  const { width, height, pages, isAnimated } = framesOf(meta, format);
   const pixels = width * height * pages;
   if (pixels > limits.maxInputPixels) {
     throw new PayloadTooLargeError(
@@ -73,6 +67,25 @@ export async function probeImage(input: Buffer | string, limits: { maxInputPixel
   };
 }
 
+/**
+ * One frame's size and how many frames count, from what libvips read of the header. A header
+ * without a size is refused, whatever libvips version let it through: the prebuilt one refuses
+ * a zero-sized PNG or AVIF header itself, so this is the check for headers it may pass one day.
+ */
+export function framesOf(
+  meta: Partial<Pick<sharp.Metadata, 'width' | 'height' | 'pageHeight' | 'pages'>>,
+  format: ImageFormat,
+): { width: number; height: number; pages: number; isAnimated: boolean } {
+  const width = meta.width ?? 0;
+  const height = meta.pageHeight ?? meta.height ?? 0;
+  if (width <= 0 || height <= 0) {
+    throw new UnsupportedMediaTypeError(`The image has no dimensions; it may be corrupt. ${ACCEPTED_FORMATS_TEXT}`);
+  }
+  const isAnimated = (format === 'gif' || format === 'webp') && (meta.pages ?? 1) > 1;
+  const pages = isAnimated ? (meta.pages ?? 1) : 1;
+  return { width, height, pages, isAnimated };
+}
+
 function formatOf(meta: sharp.Metadata): ImageFormat {
   const direct = DIRECT[meta.format ?? ''];
   if (direct) return direct;
@@ -83,13 +96,7 @@ function formatOf(meta: sharp.Metadata): ImageFormat {
       `HEIC images are not accepted: the prebuilt sharp this server uses cannot decode HEIC (HEVC). Convert the photo to JPEG first (on an iPhone: Settings › Camera › Formats › Most Compatible). ${ACCEPTED_FORMATS_TEXT}`,
     );
   }
-  const named =
-    meta.format === 'svg'
-      ? 'SVG'
-      : meta.format === 'pdf'
-        ? 'PDF'
-        : meta.format
-          ? meta.format.toUpperCase()
-          : 'this format';
+  // libvips' own name for what it read: SVG, PDF, MAGICK, ...
+  const named = meta.format ? meta.format.toUpperCase() : 'this format';
   throw new UnsupportedMediaTypeError(`${named} is not accepted. ${ACCEPTED_FORMATS_TEXT}`);
 }

@@ -69,3 +69,48 @@ describe('processImage and a lossless input over the target', () => {
     expect(fromPng.data.equals(fromTiff.data)).toBe(true);
   });
 });
+
+/**
+ * Noisy RGBA pixels as a still GIF, and the GIF's own decoded pixels as a PNG: the same pixels
+ * (a GIF is palette-quantised, so the PNG is made from what the GIF holds), both with alpha.
+ */
+async function gifAndPng(width: number, height: number) {
+  const gif = await sharp(noise(width * height * 4), { raw: { width, height, channels: 4 } })
+    .gif()
+    .toBuffer();
+  const { data, info } = await sharp(gif).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  const png = await sharp(data, { raw: { width: info.width, height: info.height, channels: 4 } })
+    .png()
+    .toBuffer();
+  return { gif, png };
+}
+
+describe('processImage and a GIF over the target', () => {
+  it('skips the GIF attempt when the GIF is over twice IMAGE_MAX_KB, as it does a PNG', async () => {
+    const { gif, png } = await gifAndPng(160, 160);
+    const imageMaxKb = 8;
+    expect(gif.length).toBeGreaterThan(2 * imageMaxKb * 1024);
+    expect(png.length).toBeGreaterThan(2 * imageMaxKb * 1024);
+
+    const fromGif = await ingest(gif, { imageMaxKb });
+    const fromPng = await ingest(png, { imageMaxKb });
+    expect(fromGif.format).toBe('webp');
+    expect(fromGif.encodes).toBe(fromPng.encodes);
+    expect(fromGif.data.equals(fromPng.data)).toBe(true);
+  });
+
+  it('tries a GIF within twice IMAGE_MAX_KB as GIF first: one encode more than the PNG that skips', async () => {
+    const { gif, png } = await gifAndPng(160, 160);
+    // The GIF is over the target but within twice it; the PNG of its pixels is over twice it.
+    const imageMaxKb = Math.floor(gif.length / 1024 / 1.9);
+    expect(gif.length).toBeGreaterThan(imageMaxKb * 1024);
+    expect(gif.length).toBeLessThanOrEqual(2 * imageMaxKb * 1024);
+    expect(png.length).toBeGreaterThan(2 * imageMaxKb * 1024);
+
+    const fromGif = await ingest(gif, { imageMaxKb });
+    const fromPng = await ingest(png, { imageMaxKb });
+    expect(fromGif.format).toBe('webp');
+    expect(fromGif.encodes).toBe(fromPng.encodes + 1);
+    expect(fromGif.data.equals(fromPng.data)).toBe(true);
+  });
+});

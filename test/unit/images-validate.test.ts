@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BadUserInputError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../../src/domain/errors.js';
-import { ACCEPTED_FORMATS_TEXT, probeImage } from '../../src/images/validate.js';
+import { ACCEPTED_FORMATS_TEXT, framesOf, probeImage } from '../../src/images/validate.js';
 import { animatedGif, fixture, heifHeaderOnly, phonePhoto, pngHeaderOnly } from './images-crafted.js';
 
 const limits = { maxInputPixels: 100_000_000 };
@@ -242,5 +242,38 @@ describe('probeImage: frames, pages, files by path, and what a refusal names', (
     const err = await refusal(spilled);
     expect(err).toBeInstanceOf(UnsupportedMediaTypeError);
     expect(err.message).toBe(`VIPS is not accepted. ${ACCEPTED_FORMATS_TEXT}`);
+  });
+});
+
+// What probeImage concludes from a header, given headers the prebuilt libvips refuses itself (a
+// zero-sized PNG or AVIF) but another build or version might pass through.
+describe('framesOf refuses a header without a size', () => {
+  it.each([
+    ['no width', { height: 10 }],
+    ['a width of 0', { width: 0, height: 10 }],
+    ['no height', { width: 10 }],
+    ['a height of 0', { width: 10, height: 0 }],
+    ['a negative height', { width: 10, height: -1 }],
+    ['a page height of 0 over a tall image', { width: 10, height: 30, pageHeight: 0, pages: 3 }],
+  ])('%s: UNSUPPORTED_MEDIA_TYPE, saying it may be corrupt', (_, meta) => {
+    let thrown: unknown;
+    try {
+      framesOf(meta, 'png');
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(UnsupportedMediaTypeError);
+    expect((thrown as Error).message).toBe(`The image has no dimensions; it may be corrupt. ${ACCEPTED_FORMATS_TEXT}`);
+  });
+
+  it('takes the smallest size there is, 1×1', () => {
+    expect(framesOf({ width: 1, height: 1 }, 'png')).toEqual({ width: 1, height: 1, pages: 1, isAnimated: false });
+  });
+
+  it('counts frames only for GIF and WebP, each of the page height', () => {
+    const tall = { width: 10, height: 30, pageHeight: 10, pages: 3 };
+    expect(framesOf(tall, 'gif')).toEqual({ width: 10, height: 10, pages: 3, isAnimated: true });
+    expect(framesOf(tall, 'webp')).toEqual({ width: 10, height: 10, pages: 3, isAnimated: true });
+    expect(framesOf(tall, 'tiff')).toEqual({ width: 10, height: 10, pages: 1, isAnimated: false });
   });
 });
