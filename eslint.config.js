@@ -13,6 +13,9 @@ export default tseslint.config(
       'web/generated/',
       'storage/',
       'data/',
+      // Stryker's sandbox copy of the repository while `npm run mutate` runs.
+      '.stryker-tmp/',
+      'reports/',
     ],
   },
   js.configs.recommended,

@@ -104,11 +104,7 @@ export const groups = {
     tests: ['test/unit/images-validate.test.ts'],
   },
   // What decides what is refused and how the pixels are read: the error mapping, the time budget,
-  // decoding (pixel limit, truncation, orientation, colour), the kept format. Every mutant here
-  // costs the process tests (about 10 s), so `run` (the ceiling and the format choice), the
-  // encoders, the thumbnail and the size search (fit, plan, finish, jpegQuality, cannotBeFlat,
-  // flatShare, which tune quality and bytes) are not mutated: together they would take over half
-  // an hour on two cores.
+  // decoding (pixel limit, truncation, orientation, colour), the kept format.
   'image-processing': {
     mutate: declarations('src/images/process.ts', [
       'processImage',
@@ -126,6 +122,36 @@ export const groups = {
       'test/unit/images-process.test.ts',
       'test/unit/audit-metadata.test.ts',
     ],
+  },
+  // What is stored of an accepted image: the display ceiling and the format choice (`run`), the
+  // encoders, the thumbnail and placeholder, and the JPEG quality by class (jpegQuality,
+  // cannotBeFlat, flatShare). Every mutant of `run` costs the process tests and the quality
+  // floor (about 10 s).
+  'image-encoding': {
+    timeoutMS: 30_000,
+    mutate: declarations('src/images/process.ts', [
+      'run',
+      'thumbnailAndPlaceholder',
+      'jpegQuality',
+      'cannotBeFlat',
+      'flatShare',
+      'encoder',
+    ]),
+    tests: [
+      'test/unit/images-encoding.test.ts',
+      'test/unit/flat-share.test.ts',
+      'test/unit/images-process.test.ts',
+      'test/unit/images-lossless.test.ts',
+      'test/unit/images-budget.test.ts',
+      'test/unit/quality-floor.test.ts',
+      'test/unit/audit-metadata.test.ts',
+    ],
+  },
+  // The size search that tunes quality and scale until the bytes fit (fit, plan, finish),
+  // against a fake encoder whose sizes follow a known model.
+  'size-search': {
+    mutate: declarations('src/images/process.ts', ['fit', 'plan', 'finish']),
+    tests: ['test/unit/images-size-search.test.ts'],
   },
   // The claim code of the SQLite store only: the claim transactions (IMMEDIATE), the claims, the
   // lease-guarded updates, and the query of due deletion jobs.

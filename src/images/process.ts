@@ -68,10 +68,10 @@ const EXT: Record<OutputFormat, ProcessedImage['ext']> = {
   gif: 'gif',
   avif: 'avif',
 };
-const Q_MAX = 85;
-const Q_MIN = 40;
+export const Q_MAX = 85;
+export const Q_MIN = 40;
 /** The quality a downscaled image aims at: past this point fewer pixels look better than more blocks. */
-const Q_SCALED = 75;
+export const Q_SCALED = 75;
 /**
  * First qualities by class, measured (npm run bench -- seed, SSIM of luma at viewing size):
  * a camera photo scaled down to the display ceiling keeps SSIM 0.936 at q80 (its grain, which
@@ -82,25 +82,25 @@ const Q_SCALED = 75;
 const Q_PHOTO_SCALED = 80;
 const Q_GRAPHICS = 78;
 /** Graphics: at least this share of sampled pixels are one of the few most common colours (flat fills). */
-const GRAPHICS_MIN_FLAT_SHARE = 0.4;
+export const GRAPHICS_MIN_FLAT_SHARE = 0.4;
 const AVIF_QUALITY = 55;
 /** Encodes the size search may spend, the first included; the finishing encode comes on top. */
-const SEARCH_ENCODES = 5;
+export const SEARCH_ENCODES = 5;
 /** bytes(q40) / bytes(q85) of photographs (measured 0.34–0.38 for JPEG): the slope until two qualities are measured. */
-const PRIOR_SLOPE = -Math.log(0.35) / (Q_MAX - Q_MIN);
+export const PRIOR_SLOPE = -Math.log(0.35) / (Q_MAX - Q_MIN);
 /** Aim under the target, so that the model's error rarely costs one more encode. */
-const AIM = 0.93;
+export const AIM = 0.93;
 /** Above this size the search runs on fast presets (WebP effort 2), and the result is finished once at effort 4. */
 const FAST_SEARCH_MIN_PIXELS = 2_000_000;
 /**
  * Bytes grow as pixels^0.9: a downscaled photo keeps its detail in fewer pixels (measured 0.8 for
  * a smooth photo, 1.1 for a grainy one, where the grain averages away).
  */
-const PIXEL_EXPONENT = 0.9;
+export const PIXEL_EXPONENT = 0.9;
 /** The bound on `encodes`: one try of the kept format, the search, one finishing encode. */
 export const MAX_ENCODES = 1 + SEARCH_ENCODES + 1;
 const DECODE_ONCE_MAX_BYTES = 160 * 1024 * 1024;
-const PLACEHOLDER_SIZE = 16;
+export const PLACEHOLDER_SIZE = 16;
 
 /**
  * Sets sharp up once per process. The operation cache is off: every upload is a new file, so
@@ -161,7 +161,7 @@ export async function processImage(
 
 /** A pipeline of the upright sRGB pixels; `raw` when they were decoded once into memory. */
 type Source = (() => sharp.Sharp) & { raw?: { data: Buffer; channels: number } };
-type Encoded = {
+export type Encoded = {
   data: Buffer;
   format: OutputFormat;
   quality: number;
@@ -170,7 +170,7 @@ type Encoded = {
   width: number;
   height: number;
 };
-type Encode = (format: OutputFormat, quality: number, scale: number, finished?: boolean) => Promise<Encoded>;
+export type Encode = (format: OutputFormat, quality: number, scale: number, finished?: boolean) => Promise<Encoded>;
 
 /**
  * The time one image may still take. libvips checks its own timeout while it computes, in whole
@@ -326,7 +326,7 @@ async function openSource(
  * with a wide margin. If nothing fits by then (noise-like content only), the smallest attempt
  * is kept rather than searching without bound.
  */
-async function fit(
+export async function fit(
   format: OutputFormat,
   target: number,
   encode: Encode,
@@ -348,7 +348,7 @@ async function fit(
 }
 
 /** Every attempt in `tried` was over; choose the next quality and scale from what they measured. */
-function plan(tried: Encoded[], goal: number, lastChance: boolean): { quality: number; scale: number } {
+export function plan(tried: Encoded[], goal: number, lastChance: boolean): { quality: number; scale: number } {
   const scale = tried.at(-1)!.scale;
   const here = tried.filter((t) => t.scale === scale);
   const lowest = here.reduce((a, b) => (b.quality < a.quality ? b : a));
@@ -370,7 +370,7 @@ function plan(tried: Encoded[], goal: number, lastChance: boolean): { quality: n
 }
 
 /** Re-encodes a fast-preset result once with the slow preset, which is smaller at the same quality (WebP; JPEG has one preset). */
-async function finish(result: Encoded, target: number, encode: Encode): Promise<Encoded> {
+export async function finish(result: Encoded, target: number, encode: Encode): Promise<Encoded> {
   if (result.finished || result.format !== 'webp') return result;
   const final = await encode(result.format, result.quality, result.scale, true);
   return final.data.length <= Math.max(target, result.data.length) ? final : result;
@@ -401,7 +401,7 @@ function decodedBytes(probe: ImageProbe): number {
  * as flat: it is then given the higher quality, never a lower one. Small images, PNGs with
  * alpha and other formats (a JPEG's flat blocks decode to exact colours) are left to flatShare.
  */
-async function cannotBeFlat(input: Buffer | string, probe: ImageProbe): Promise<boolean> {
+export async function cannotBeFlat(input: Buffer | string, probe: ImageProbe): Promise<boolean> {
   if (probe.format !== 'png' || probe.hasAlpha || probe.pages > 1) return false;
   const pixels = probe.width * probe.height;
   if (pixels < 65_536) return false;
@@ -469,7 +469,7 @@ async function losslessCannotFit(
   return bytes > 2 * target;
 }
 
-function encoder(pipeline: sharp.Sharp, format: OutputFormat, quality: number, finished: boolean): sharp.Sharp {
+export function encoder(pipeline: sharp.Sharp, format: OutputFormat, quality: number, finished: boolean): sharp.Sharp {
   switch (format) {
     case 'jpeg':
       // libjpeg-turbo with optimised Huffman tables: mozjpeg's trellis quantisation is ~20% smaller

@@ -67,4 +67,9 @@ describe('flatShare', () => {
     // 10 black samples and 10 grey ones: two colours, all of the samples.
     expect(flatShare({ data: half, channels: 3 })).toBe(1);
   });
+
+  it('samples only whole pixels: a buffer ending two bytes into a sample adds no colour', () => {
+    // 98 bytes of one grey: samples at bytes 0 and 48; the two bytes at 96 are not a pixel.
+    expect(flatShare({ data: Buffer.alloc(98, 0x10), channels: 3 })).toBe(1);
+  });
 });
