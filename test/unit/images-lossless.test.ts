@@ -114,3 +114,17 @@ describe('processImage and a GIF over the target', () => {
     expect(fromGif.data.equals(fromPng.data)).toBe(true);
   });
 });
+
+describe('processImage and a lossy input over twice the target', () => {
+  it('still tries an AVIF as AVIF: a lossy re-encoding can shrink it that far, a lossless one cannot', async () => {
+    const opaque = await sharp('test/fixtures/chelsea.png').removeAlpha().png().toBuffer();
+    const avif = await sharp(opaque).avif({ quality: 90, effort: 2 }).toBuffer();
+    const imageMaxKb = 20;
+    expect(avif.length).toBeGreaterThan(2 * imageMaxKb * 1024);
+
+    const out = await ingest(avif, { imageMaxKb });
+    expect(out.format).toBe('avif');
+    expect(out.encodes).toBe(1);
+    expect(out.size).toBeLessThanOrEqual(imageMaxKb * 1024);
+  });
+});
