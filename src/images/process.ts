@@ -82,7 +82,7 @@ export const Q_SCALED = 75;
 const Q_PHOTO_SCALED = 80;
 const Q_GRAPHICS = 78;
 /** Graphics: at least this share of sampled pixels are one of the few most common colours (flat fills). */
-export const GRAPHICS_MIN_FLAT_SHARE = 0.4;
+const GRAPHICS_MIN_FLAT_SHARE = 0.4;
 const AVIF_QUALITY = 55;
 /** Encodes the size search may spend, the first included; the finishing encode comes on top. */
 export const SEARCH_ENCODES = 5;
@@ -96,7 +96,7 @@ const FAST_SEARCH_MIN_PIXELS = 2_000_000;
  * Bytes grow as pixels^0.9: a downscaled photo keeps its detail in fewer pixels (measured 0.8 for
  * a smooth photo, 1.1 for a grainy one, where the grain averages away).
  */
-export const PIXEL_EXPONENT = 0.9;
+const PIXEL_EXPONENT = 0.9;
 /** The bound on `encodes`: one try of the kept format, the search, one finishing encode. */
 export const MAX_ENCODES = 1 + SEARCH_ENCODES + 1;
 const DECODE_ONCE_MAX_BYTES = 160 * 1024 * 1024;
