@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processImage, type ProcessOptions } from '../../src/images/process.js';
 import { probeImage } from '../../src/images/validate.js';
-import { noise } from './images-crafted.js';
+import { fixture, noise } from './images-crafted.js';
 
 const OPTIONS: ProcessOptions = { maxInputPixels: 100_000_000, imageMaxKb: 20, thumbnailSize: 64 };
 
@@ -117,7 +117,10 @@ describe('processImage and a GIF over the target', () => {
 
 describe('processImage and a lossy input over twice the target', () => {
   it('still tries an AVIF as AVIF: a lossy re-encoding can shrink it that far, a lossless one cannot', async () => {
-    const opaque = await sharp('test/fixtures/chelsea.png').removeAlpha().png().toBuffer();
+    const opaque = await sharp(await fixture('chelsea.png'))
+      .removeAlpha()
+      .png()
+      .toBuffer();
     const avif = await sharp(opaque).avif({ quality: 90, effort: 2 }).toBuffer();
     const imageMaxKb = 20;
     expect(avif.length).toBeGreaterThan(2 * imageMaxKb * 1024);
