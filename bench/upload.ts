@@ -1,6 +1,7 @@
 /**
  * Uploads over real HTTP multipart against the built server in its own process, beside the
- * sharp floor (the same probe + processing called directly, no HTTP, no storage), in one run:
+ * sharp floor (the same probe + processing called directly, no HTTP, no storage) and the floor
+ * with the upload's durable local writes (`floorWithWrites`), in one run:
  * latency and images/s at concurrency 1, 2 and 4; peak RSS while 10 clients upload 20 MB files
  * at once; RSS from the 1,000th to the 5,000th upload; and the 20 MB burst again on the server
  * that has just taken those 5,000. `npm run bench` runs this process, and so the floor, with the
@@ -23,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
+import { LocalFileStore } from '../src/files/local-file-store.js';
 import { configureSharp, processImage } from '../src/images/process.js';
 import { probeImage } from '../src/images/validate.js';
 import { freePort } from '../test/support/server.js';
@@ -93,16 +95,21 @@ async function cpuByThread(pid: number, n: number, fn: () => Promise<unknown>) {
 /**
  * Starts the built server the way `npm start` does (scripts/start.sh, which execs node, so the
  * child's pid is the server's), or with `plain` as bare `node dist/src/main.js` without the
- * allocator and V8 heap settings of the script, for comparison. A bench that fails part way
- * leaves no server behind: every one started is killed when this process exits.
+ * allocator and V8 heap settings of the script, for comparison, or with `stackFloor` the bare
+ * HTTP stack of bench/stack-floor-server.ts (with the script's V8 heap setting). A bench that
+ * fails part way leaves no server behind: every one started is killed when this process exits.
  */
 export async function startServer(
   dir: string,
   env: Record<string, string> = {},
-  o: { plain?: boolean } = {},
+  o: { plain?: boolean; stackFloor?: boolean } = {},
 ): Promise<Server> {
   const port = await freePort();
-  const [command, args] = o.plain ? [process.execPath, ['dist/src/main.js']] : ['sh', ['scripts/start.sh']];
+  const [command, args] = o.stackFloor
+    ? [process.execPath, ['--initial-old-space-size=96', '--import', 'tsx', 'bench/stack-floor-server.ts']]
+    : o.plain
+      ? [process.execPath, ['dist/src/main.js']]
+      : ['sh', ['scripts/start.sh']];
   // BENCH_SERVER_NODE: a node binary or wrapper for the server only (e.g. one adding --cpu-prof).
   const child = spawn(command, args, {
     env: {
@@ -236,28 +243,57 @@ export async function benchUpload(o: { rounds?: number; soak?: number } = {}) {
   };
 
   const dir = await mkdtemp(join(tmpdir(), 'his-bench-upload-'));
+  // The floor with the upload's durable local writes, as ImageService.ingest does them: the note
+  // of the keys and both files at once (each temp file, fsync, rename, fsync of its folder), then
+  // the note removed. What the HTTP path adds beyond it is multipart, GraphQL and the record.
+  const files = new LocalFileStore({ root: join(dir, 'floor-files') });
+  await files.init();
+  let written = 0;
+  const durable = async () => {
+    const input = inputs[next++ % inputs.length] as Buffer;
+    inFlight++;
+    try {
+      const out = await processImage(input, await probeImage(input, PROCESS), options);
+      const name = `bench_${written++}.${out.ext}`;
+      const [key, thumbKey] = [`uploads/${name}`, `thumbnails/thumb_${name}`];
+      const [note] = await Promise.all([
+        files.journal([key, thumbKey]),
+        files.put(key, out.data),
+        files.put(thumbKey, out.thumbnail),
+      ]);
+      await note.done();
+    } finally {
+      inFlight--;
+    }
+  };
   try {
     // Started first and idle while the floor runs: the two take turns below.
     const server = await startServer(dir);
     const c = await conversation(server.url);
     const up = uploader(server.url, c, inputs);
+    // The same requests to the bare HTTP stack (Express, graphql-upload-minimal, Apollo), whose
+    // resolver only reads the file: what the stack costs before the image is touched.
+    const stack = await startServer(dir, {}, { stackFloor: true });
+    const bare = uploader(stack.url, c, inputs);
     const serverPid = server.child.pid as number;
     const serverCpuMs = () => processCpuMs(serverPid);
+    // This process (client and floors), the server and the bare stack: each measured block's
+    // CPU, whichever of them did the work.
     const ownCpuMs = () => {
       const u = process.cpuUsage();
-      return (u.user + u.system) / 1000 + serverCpuMs();
+      return (u.user + u.system) / 1000 + serverCpuMs() + processCpuMs(stack.child.pid as number);
     };
     const block = Math.max(10, Math.round(rounds / 5));
     const at1 = await measureInterleaved(
-      { floor: direct, http: up },
+      { floor: direct, floorWithWrites: durable, stackFloor: bare, http: up },
       { total: rounds, concurrency: 1, warmup: 5, block, ownCpuMs, serverCpuMs },
     );
     const at2 = await measureInterleaved(
-      { floor: direct, http: up },
+      { floor: direct, floorWithWrites: durable, stackFloor: bare, http: up },
       { total: rounds, concurrency: 2, warmup: 0, block, ownCpuMs, serverCpuMs },
     );
     const at4 = await measureInterleaved(
-      { floor: direct, http: up },
+      { floor: direct, floorWithWrites: durable, stackFloor: bare, http: up },
       { total: rounds, concurrency: 4, warmup: 0, block, ownCpuMs, serverCpuMs },
     );
     // Where the CPU of one upload goes, one at a time: the floor's work (this process, the server
@@ -286,7 +322,9 @@ export async function benchUpload(o: { rounds?: number; soak?: number } = {}) {
       at4.floor,
       at4.http,
     ];
+    const [stored1, stored2] = [at1.floorWithWrites, at2.floorWithWrites];
     await server.stop();
+    await stack.stop();
 
     // Ten clients sending 20 MB files at once, each time against a fresh process: as `npm start`
     // runs it (scripts/start.sh), as bare `node` with glibc's defaults, and with jemalloc when it
@@ -372,9 +410,25 @@ export async function benchUpload(o: { rounds?: number; soak?: number } = {}) {
       floorNodeFlags: process.execArgv.filter((a) => a.startsWith('--') && a !== '--import'),
       serverNodeFlags,
       floor: { concurrency1: floor1, concurrency2: floor2, concurrency4: floor4 },
+      floorWithWrites: { concurrency1: stored1, concurrency2: stored2, concurrency4: at4.floorWithWrites },
+      stackFloor: { concurrency1: at1.stackFloor, concurrency2: at2.stackFloor, concurrency4: at4.stackFloor },
       http: { concurrency1: http1, concurrency2: http2, concurrency4: http4 },
       p50RatioToFloor: round(http1.medianMs / floor1.medianMs),
       throughputRatioAt2InFlight: round(http2.requestsPerSecond / floor2.requestsPerSecond),
+      // Not targets: the same ratios against the floor that also makes the upload's files durable,
+      // so what they show is what multipart, GraphQL and the record add.
+      p50RatioToFloorWithWrites: round(http1.medianMs / stored1.medianMs),
+      throughputRatioAt2ToFloorWithWrites: round(http2.requestsPerSecond / stored2.requestsPerSecond),
+      // The p50 at one in flight, taken apart: the floor, what the durable writes add to it, what
+      // the bare HTTP stack takes for the same request, and what is left (this server's own work
+      // around them: auth, type-graphql, the record, logging, its GC).
+      p50Parts: {
+        floorMs: floor1.medianMs,
+        durableWritesMs: round(stored1.medianMs - floor1.medianMs),
+        httpStackMs: at1.stackFloor.medianMs,
+        restMs: round(http1.medianMs - stored1.medianMs - at1.stackFloor.medianMs),
+        budgetAt1_3Ms: round(0.3 * floor1.medianMs),
+      },
       // Not a target: the floor runs all four at once on libuv's pool; the server queues two (one per core).
       throughputRatioAt4InFlight: round(http4.requestsPerSecond / floor4.requestsPerSecond),
       // main: the event loop; pool: libuv's pool (sharp's jobs, file system calls) and V8's helpers; libvips: its workers.

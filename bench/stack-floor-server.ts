@@ -1,0 +1,48 @@
+/**
+ * The floor of the HTTP stack alone, for bench/upload.ts: Express 5, graphql-upload-minimal and
+ * Apollo Server 5 (the stack the project is built on), serving one `uploadImage` mutation of the
+ * same shape, whose resolver reads the file into memory and answers its size. No processing, no
+ * files written, no record, no auth, no type-graphql, no logging: what any upload over this stack
+ * costs before the server does anything with the image. Run as its own process, on PORT.
+ */
+import { createServer } from 'node:http';
+import { ApolloServer } from '@apollo/server';
+import { expressMiddleware } from '@as-integrations/express5';
+import express from 'express';
+import { GraphQLUpload, graphqlUploadExpress, type FileUpload } from 'graphql-upload-minimal';
+
+const typeDefs = `#graphql
+  scalar Upload
+  input UploadImageInput { file: Upload!, conversationId: ID!, waitForCloud: Boolean }
+  type Image { id: ID!, size: Int! }
+  type UploadImagePayload { image: Image! }
+  type Query { ok: Boolean! }
+  type Mutation { uploadImage(input: UploadImageInput!): UploadImagePayload! }
+`;
+
+const resolvers = {
+  Upload: GraphQLUpload,
+  Query: { ok: () => true },
+  Mutation: {
+    uploadImage: async (_: unknown, { input }: { input: { file: Promise<FileUpload> } }) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of (await input.file).createReadStream()) chunks.push(chunk as Buffer);
+      return { image: { id: 'x', size: Buffer.concat(chunks).length } };
+    },
+  },
+};
+
+const apollo = new ApolloServer({ typeDefs, resolvers, csrfPrevention: true });
+await apollo.start();
+const app = express();
+app.get('/healthz', (_req, res) => {
+  res.json({ status: 'ok' });
+});
+app.use(
+  '/graphql',
+  graphqlUploadExpress({ maxFileSize: 100 * 1024 * 1024, maxFiles: 1 }),
+  express.json(),
+  expressMiddleware(apollo),
+);
+createServer(app).listen(Number(process.env['PORT']), '127.0.0.1');
+process.on('SIGTERM', () => process.exit(0));
