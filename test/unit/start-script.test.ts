@@ -21,7 +21,7 @@ describe('scripts/start.sh (npm start)', () => {
     fakeNode = join(dir, 'node');
     await writeFile(
       fakeNode,
-      '#!/bin/sh\nprintf "args=%s\\n" "$*"\nprintf "arenas=%s\\n" "$MALLOC_ARENA_MAX"\nprintf "mmap=%s\\n" "$MALLOC_MMAP_THRESHOLD_"\n',
+      '#!/bin/sh\nprintf "args=%s\\n" "$*"\nprintf "arenas=%s\\n" "$MALLOC_ARENA_MAX"\nprintf "mmap=%s\\n" "$MALLOC_MMAP_THRESHOLD_"\nprintf "trim=%s\\n" "$MALLOC_TRIM_THRESHOLD_"\n',
     );
     await chmod(fakeNode, 0o755);
   });
@@ -45,13 +45,20 @@ describe('scripts/start.sh (npm start)', () => {
     expect(out['args']).toMatch(/^--initial-old-space-size=96 .+\/dist\/src\/main\.js --flag$/);
     expect(out['arenas']).toBe('2');
     expect(out['mmap']).toBe('4194304');
+    expect(out['trim']).toBe('8388608');
   });
 
   it('lets values already in the environment win', async () => {
-    const out = await start({ MALLOC_ARENA_MAX: '8', MALLOC_MMAP_THRESHOLD_: '4096', V8_INITIAL_OLD_SPACE_MB: '32' });
+    const out = await start({
+      MALLOC_ARENA_MAX: '8',
+      MALLOC_MMAP_THRESHOLD_: '4096',
+      MALLOC_TRIM_THRESHOLD_: '131072',
+      V8_INITIAL_OLD_SPACE_MB: '32',
+    });
     expect(out['args']).toMatch(/^--initial-old-space-size=32 /);
     expect(out['arenas']).toBe('8');
     expect(out['mmap']).toBe('4096');
+    expect(out['trim']).toBe('131072');
   });
 
   it('refuses a V8_INITIAL_OLD_SPACE_MB that is not a whole number, naming the variable, with exit code 78', async () => {
