@@ -105,14 +105,25 @@ export async function startServer(
   o: { plain?: boolean; stackFloor?: boolean } = {},
 ): Promise<Server> {
   const port = await freePort();
+  const script = startScriptDefaults();
   const [command, args] = o.stackFloor
-    ? [process.execPath, ['--initial-old-space-size=96', '--import', 'tsx', 'bench/stack-floor-server.ts']]
+    ? [
+        process.execPath,
+        [
+          `--initial-old-space-size=${process.env['V8_INITIAL_OLD_SPACE_MB'] ?? script['V8_INITIAL_OLD_SPACE_MB']}`,
+          '--import',
+          'tsx',
+          'bench/stack-floor-server.ts',
+        ],
+      ]
     : o.plain
       ? [process.execPath, ['dist/src/main.js']]
       : ['sh', ['scripts/start.sh']];
   // BENCH_SERVER_NODE: a node binary or wrapper for the server only (e.g. one adding --cpu-prof).
   const child = spawn(command, args, {
     env: {
+      // The bare stack gets the allocator settings scripts/start.sh gives the server.
+      ...(o.stackFloor ? script : {}),
       ...process.env,
       NODE: process.env['BENCH_SERVER_NODE'] ?? process.execPath,
       PORT: String(port),
@@ -148,6 +159,12 @@ export async function startServer(
       await new Promise((r) => child.once('exit', r));
     },
   };
+}
+
+/** The `: "${NAME:=value}"` defaults of scripts/start.sh, so the bare stack runs as the server does. */
+function startScriptDefaults(): Record<string, string> {
+  const text = readFileSync('scripts/start.sh', 'utf8');
+  return Object.fromEntries([...text.matchAll(/^: "\$\{(\w+):=([^}]*)\}"$/gm)].map((m) => [m[1], m[2]]));
 }
 
 async function conversation(url: string): Promise<string> {
