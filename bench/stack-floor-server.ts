@@ -4,12 +4,20 @@
  * same shape, whose resolver reads the file into memory and answers its size. No processing, no
  * files written, no record, no auth, no type-graphql, no logging: what any upload over this stack
  * costs before the server does anything with the image. Run as its own process, on PORT.
+ *
+ * With STACK_FLOOR_FILES set (a folder), the resolver then does the floor's work on the bytes
+ * (bench/floor-work.ts: probe, processing, the durable writes into that folder): the best an
+ * upload server on this stack could do, with nothing of this project's own around the image.
  */
 import { createServer } from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import { GraphQLUpload, graphqlUploadExpress, type FileUpload } from 'graphql-upload-minimal';
+import { floorWork } from './floor-work.js';
+
+const filesDir = process.env['STACK_FLOOR_FILES'];
+const work = filesDir ? await floorWork(filesDir) : null;
 
 const typeDefs = `#graphql
   scalar Upload
@@ -27,7 +35,8 @@ const resolvers = {
     uploadImage: async (_: unknown, { input }: { input: { file: Promise<FileUpload> } }) => {
       const chunks: Buffer[] = [];
       for await (const chunk of (await input.file).createReadStream()) chunks.push(chunk as Buffer);
-      return { image: { id: 'x', size: Buffer.concat(chunks).length } };
+      const bytes = Buffer.concat(chunks);
+      return { image: { id: 'x', size: work ? (await work.processAndWrite(bytes)).size : bytes.length } };
     },
   },
 };
