@@ -5,7 +5,6 @@
  * file, fsync, rename, fsync of its folder; then the note removed). The in-process floors and the
  * bare stack of bench/stack-floor-server.ts run the same code.
  */
-import { join } from 'node:path';
 import { LocalFileStore } from '../src/files/local-file-store.js';
 import { configureSharp, processImage } from '../src/images/process.js';
 import { probeImage } from '../src/images/validate.js';
@@ -26,7 +25,7 @@ export async function floorWork(filesDir?: string) {
       inFlight--;
     }
   };
-  const files = filesDir ? new LocalFileStore({ root: join(filesDir) }) : null;
+  const files = filesDir ? new LocalFileStore({ root: filesDir }) : null;
   await files?.init();
   let written = 0;
   const processAndWrite = async (input: Buffer) => {

@@ -1,7 +1,9 @@
 /**
  * Uploads over real HTTP multipart against the built server in its own process, beside the
- * sharp floor (the same probe + processing called directly, no HTTP, no storage) and the floor
- * with the upload's durable local writes (`floorWithWrites`), in one run:
+ * sharp floor (the same probe + processing called directly, no HTTP, no storage), the floor
+ * with the upload's durable local writes (`floorWithWrites`), the bare HTTP stack reading the
+ * file (`stackFloor`) and the bare stack doing the floor's work and writes (`stackWithWork`), in
+ * one run:
  * latency and images/s at concurrency 1, 2 and 4; peak RSS while 10 clients upload 20 MB files
  * at once; RSS from the 1,000th to the 5,000th upload; and the 20 MB burst again on the server
  * that has just taken those 5,000. `npm run bench` runs this process, and so the floor, with the
@@ -271,18 +273,31 @@ export async function benchUpload(o: { rounds?: number; soak?: number } = {}) {
       return (u.user + u.system) / 1000 + serverCpuMs() + stacks;
     };
     const block = Math.max(10, Math.round(rounds / 5));
-    const at1 = await measureInterleaved(
-      { floor: direct, floorWithWrites: durable, stackFloor: bare, stackWithWork: best, http: up },
-      { total: rounds, concurrency: 1, warmup: 5, block, ownCpuMs, serverCpuMs },
-    );
-    const at2 = await measureInterleaved(
-      { floor: direct, floorWithWrites: durable, stackFloor: bare, stackWithWork: best, http: up },
-      { total: rounds, concurrency: 2, warmup: 0, block, ownCpuMs, serverCpuMs },
-    );
-    const at4 = await measureInterleaved(
-      { floor: direct, floorWithWrites: durable, stackFloor: bare, stackWithWork: best, http: up },
-      { total: rounds, concurrency: 4, warmup: 0, block, ownCpuMs, serverCpuMs },
-    );
+    const contenders = { floor: direct, floorWithWrites: durable, stackFloor: bare, stackWithWork: best, http: up };
+    const at1 = await measureInterleaved(contenders, {
+      total: rounds,
+      concurrency: 1,
+      warmup: 5,
+      block,
+      ownCpuMs,
+      serverCpuMs,
+    });
+    const at2 = await measureInterleaved(contenders, {
+      total: rounds,
+      concurrency: 2,
+      warmup: 0,
+      block,
+      ownCpuMs,
+      serverCpuMs,
+    });
+    const at4 = await measureInterleaved(contenders, {
+      total: rounds,
+      concurrency: 4,
+      warmup: 0,
+      block,
+      ownCpuMs,
+      serverCpuMs,
+    });
     // Where the CPU of one upload goes, one at a time: the floor's work (this process, the server
     // idle) beside the server's (this process waiting). What the server adds is the upload around
     // the image: multipart, GraphQL, four fsyncs (two files, two folders), the record.
