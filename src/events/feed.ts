@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { DomainError } from '../domain/errors.js';
-import type { Change, ChangeLog, WakeSignal } from '../metadata/change-log.js';
+import { WakeSignal, type Change, type ChangeLog, type WakeWaiter } from '../metadata/change-log.js';
 
 /**
  * Raised in a subscriber that fell too far behind: it is ended rather than let memory grow.
@@ -28,12 +28,26 @@ interface Subscriber {
  *
  * Each subscriber has a queue of at most `maxQueue` changes; a consumer that falls further
  * behind (a client not reading its socket) is ended with SubscriberTooSlowError.
+ *
+ * While nobody in this process is subscribed, the reader does not answer this process's own
+ * appends: it reads only every `pollMs`, to keep its place, so a write nobody listens to costs
+ * no read of the log (before, every upload was followed by one). The first subscriber wakes it
+ * at once, and from then on every append does again, so a change made after a subscription
+ * started is delivered as promptly as before. What that first read finds may go back up to one
+ * poll before the subscription, as a change from another server could already: a client applies
+ * an event for an image it already shows as an update (docs/api.md).
  */
 export class ChangeFeed {
   private readonly byConversation = new Map<string, Set<Subscriber>>();
   private readonly abort = new AbortController();
   private reading: Promise<void> | null = null;
   private count = 0;
+  /** Woken by the first subscriber, while the reader waits with nobody subscribed. */
+  private readonly joined = new WakeSignal();
+  /** What the reader waits on: this process's appends while anyone listens, else only the poll or a first subscriber. */
+  private readonly readerWake: WakeWaiter = {
+    wait: (ms, signal) => (this.count > 0 ? this.o.wake : this.joined).wait(ms, signal),
+  };
 
   constructor(
     private readonly changes: ChangeLog,
@@ -62,7 +76,7 @@ export class ChangeFeed {
     let set = this.byConversation.get(conversationId);
     if (!set) this.byConversation.set(conversationId, (set = new Set()));
     set.add(s);
-    this.count++;
+    if (++this.count === 1) this.joined.wake();
     const leave = () => {
       if (s.done) return;
       this.end(s);
@@ -133,7 +147,7 @@ export class ChangeFeed {
         for await (const change of this.changes.tailChanges({
           signal,
           pollMs: this.o.pollMs,
-          wake: this.o.wake,
+          wake: this.readerWake,
           after,
         })) {
           after = change.cursor;

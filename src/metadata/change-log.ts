@@ -39,16 +39,31 @@ export interface ChangeLog {
   tailChanges(o: {
     signal: AbortSignal;
     pollMs: number;
-    wake: WakeSignal;
+    wake: WakeWaiter;
     after?: string | null;
   }): AsyncIterable<Change>;
 }
 
-/** A way for appends in this process to wake a reader that is waiting between polls. */
-export class WakeSignal {
+/** What a reader of the log waits on between reads: a WakeSignal, or the feed's gate in front of one. */
+export interface WakeWaiter {
+  /** Resolves on the next wake, after `ms`, or when `signal` aborts, whichever is first. */
+  wait(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+/**
+ * A way for appends in this process to wake a reader that is waiting between polls. A wake while
+ * no one waits is kept for the next wait, which then returns at once: an append made while the
+ * reader was still reading (after its query, before it waits again) is not left for the poll.
+ */
+export class WakeSignal implements WakeWaiter {
   private waiters: (() => void)[] = [];
+  private pending = false;
 
   wake(): void {
+    if (this.waiters.length === 0) {
+      this.pending = true;
+      return;
+    }
     const waiting = this.waiters;
     this.waiters = [];
     for (const w of waiting) w();
@@ -56,6 +71,10 @@ export class WakeSignal {
 
   /** Resolves on the next wake, after `ms`, or when `signal` aborts, whichever is first. */
   wait(ms: number, signal: AbortSignal): Promise<void> {
+    if (this.pending) {
+      this.pending = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);

@@ -11,11 +11,12 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ChangeFeed, SubscriberTooSlowError } from '../../src/events/feed.js';
 import { recordingStore } from '../../src/events/recording-store.js';
-import { WakeSignal, type Change } from '../../src/metadata/change-log.js';
+import { WakeSignal, type Change, type ChangeLog } from '../../src/metadata/change-log.js';
 import { changeToDoc, docToChange } from '../../src/metadata/mongo/changes.js';
 import type { MetadataStore } from '../../src/metadata/metadata-store.js';
 import { SqliteMetadataStore } from '../../src/metadata/sqlite/sqlite-store.js';
 import { take } from '../support/changes.js';
+import { until } from '../support/eventually.js';
 import { at, makeConversation, makeImage, makeMessage } from '../support/factories.js';
 
 const log = pino({ level: 'silent' });
@@ -128,6 +129,21 @@ describe('the recording store and the SQLite change log', () => {
   });
 });
 
+describe('the wake signal', () => {
+  it('keeps a wake that came while no one waited for the next wait, once', async () => {
+    const w = new WakeSignal();
+    const abort = new AbortController();
+    w.wake();
+    const t = Date.now();
+    await w.wait(60_000, abort.signal); // at once: the wake was kept
+    expect(Date.now() - t).toBeLessThan(1000);
+    const t2 = Date.now();
+    await w.wait(200, abort.signal);
+    expect(Date.now() - t2).toBeGreaterThanOrEqual(150); // only once: this one waited for its timeout
+    abort.abort();
+  });
+});
+
 describe('the change feed', () => {
   it('delivers each change to the subscribers of its conversation only, and lets an unsubscribe end a pending read at once', async () => {
     const feed = new ChangeFeed(inner, { pollMs: 10, wake, log, maxQueue: 10 });
@@ -168,6 +184,48 @@ describe('the change feed', () => {
     await reading;
     expect(seen).toHaveLength(5);
     await expect(slow.next()).rejects.toBeInstanceOf(SubscriberTooSlowError);
+    await feed.stop();
+  });
+
+  it('reads nothing for appends while nobody is subscribed, and delivers promptly again once someone is', async () => {
+    // The log's reads, counted: the SQLite tail waits once after each read.
+    let reads = 0;
+    const counted: ChangeLog = {
+      appendChanges: (changes) => inner.appendChanges(changes),
+      tailChanges: (o) =>
+        inner.tailChanges({
+          ...o,
+          wake: {
+            wait: (ms, signal) => {
+              reads++;
+              return o.wake.wait(ms, signal);
+            },
+          },
+        }),
+    };
+    // A poll far longer than the test: only a wake can make the reader look.
+    const feed = new ChangeFeed(counted, { pollMs: 60_000, wake, log, maxQueue: 10 });
+    feed.start();
+    const c = makeConversation();
+    await store.createConversation(c);
+    await until(async () => reads === 1, 2000);
+    for (let i = 0; i < 5; i++) await store.addMessage(makeMessage(c));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(reads).toBe(1);
+
+    const sub = feed.subscribe(c.id);
+    const m = makeMessage(c);
+    await store.addMessage(m);
+    // Delivered long before the poll: the subscription woke the reader and the append did again.
+    const got = await take(sub, 6, 2000);
+    expect(got.map((ch) => ch.messageId)).toContain(m.id);
+    await sub.return!();
+    const after = reads;
+    await store.addMessage(makeMessage(c)); // read once more: the reader was waiting for appends
+    await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 5; i++) await store.addMessage(makeMessage(c));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(reads).toBeLessThanOrEqual(after + 1);
     await feed.stop();
   });
 });

@@ -1,5 +1,5 @@
 import { ObjectId, type Collection, type Db } from 'mongodb';
-import type { Change, ChangeKind, NewChange, WakeSignal } from '../change-log.js';
+import type { Change, ChangeKind, NewChange, WakeWaiter } from '../change-log.js';
 
 /** A document of the `changes` capped collection (src/metadata/change-log.ts). */
 export interface ChangeDoc {
@@ -82,7 +82,7 @@ export class MongoChanges {
   async *tail(o: {
     signal: AbortSignal;
     pollMs: number;
-    wake: WakeSignal;
+    wake: WakeWaiter;
     after?: string | null;
   }): AsyncIterable<Change> {
     // Everything in natural order up to the change `after` names, or without it up to the newest

@@ -1,4 +1,4 @@
-import type { Change, NewChange, WakeSignal } from '../change-log.js';
+import type { Change, NewChange, WakeWaiter } from '../change-log.js';
 import { MongoChanges } from './changes.js';
 import { MongoClient, type Collection, type Db, type Document } from 'mongodb';
 import type { Page, PageRequest } from '../../domain/cursor.js';
@@ -135,7 +135,7 @@ export class MongoMetadataStore implements MetadataStore {
   tailChanges(o: {
     signal: AbortSignal;
     pollMs: number;
-    wake: WakeSignal;
+    wake: WakeWaiter;
     after?: string | null;
   }): AsyncIterable<Change> {
     return this.changes.tail(o);

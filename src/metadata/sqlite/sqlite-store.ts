@@ -14,7 +14,7 @@ import type {
   StorageService,
   StorageStats,
 } from '../../domain/types.js';
-import type { Change, ChangeKind, NewChange, WakeSignal } from '../change-log.js';
+import type { Change, ChangeKind, NewChange, WakeWaiter } from '../change-log.js';
 import type { ClaimArgs, ImagePatch, ImageSlice, MetadataStore } from '../metadata-store.js';
 import { DUE_DELETIONS, UPSERT_DELETION, deletionParams, toDeletion, type DeletionRow } from './deletions.js';
 import { Checkpointer, SAFETY_AUTOCHECKPOINT_PAGES, type CheckpointResult } from './checkpointer.js';
@@ -613,7 +613,7 @@ export class SqliteMetadataStore implements MetadataStore {
   async *tailChanges(o: {
     signal: AbortSignal;
     pollMs: number;
-    wake: WakeSignal;
+    wake: WakeWaiter;
     after?: string | null;
   }): AsyncIterable<Change> {
     let after = o.after
