@@ -29,7 +29,10 @@ const all: Record<string, () => Promise<unknown>> = {
       rounds: Number(process.env['BENCH_ROUNDS'] ?? 30),
     }),
   upload: () =>
-    benchUpload({ soak: Number(process.env['BENCH_SOAK'] ?? 5000), rounds: Number(process.env['BENCH_ROUNDS'] ?? 40) }),
+    benchUpload({
+      soak: Number(process.env['BENCH_SOAK'] ?? 5000),
+      rounds: Number(process.env['BENCH_ROUNDS'] ?? 200),
+    }),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
