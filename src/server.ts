@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import { createCore, type Core, type CoreDeps } from './core.js';
 import { ChangeFeed } from './events/feed.js';
 import { createApollo, validationRulesFromConfig } from './graphql/apollo.js';
+import type { GraphQLContext } from './graphql/context.js';
 import { createErrorFormatter } from './graphql/errors.js';
 import { createLoaders } from './graphql/loaders.js';
 import { buildAppSchema } from './graphql/schema.js';
@@ -58,7 +59,10 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     log,
     maxQueue: 1000,
   });
-  const contextBase = () => ({
+  const makeContext = (request: Pick<GraphQLContext, 'viewer' | 'requestId' | 'log'>): GraphQLContext => ({
+    viewer: request.viewer,
+    requestId: request.requestId,
+    log: request.log,
     chat,
     images,
     urls,
@@ -75,7 +79,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     httpServer,
     schema,
     authenticate,
-    contextBase,
+    makeContext,
     log,
     limits: config.subscriptions,
     validationRules,
@@ -92,7 +96,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     log,
     apollo,
     authenticate,
-    contextBase,
+    makeContext,
     ...metricsRoute,
     ...routersFromConfig(config, core, authenticate),
     upload: { maxFileBytes: config.limits.maxUploadBytes, maxFiles: config.limits.maxFiles },

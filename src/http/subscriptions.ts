@@ -34,7 +34,8 @@ export interface SubscriptionServerDeps {
   httpServer: Server;
   schema: GraphQLSchema;
   authenticate: Authenticate;
-  contextBase: () => Omit<GraphQLContext, 'viewer' | 'requestId' | 'log'>;
+  /** See createHttpApp's makeContext. */
+  makeContext: (request: Pick<GraphQLContext, 'viewer' | 'requestId' | 'log'>) => GraphQLContext;
   log: Logger;
   limits: Config['subscriptions'];
   /** The HTTP endpoint's own rules beyond graphql-js's (depth, introspection). */
@@ -191,12 +192,11 @@ export function createSubscriptionServer(d: SubscriptionServerDeps): {
           document,
           operationName: payload.operationName ?? null,
           variableValues: payload.variables ?? null,
-          contextValue: {
-            ...d.contextBase(),
+          contextValue: d.makeContext({
             viewer: c.viewer,
             requestId,
             log: d.log.child({ requestId, subscription: id }),
-          } satisfies GraphQLContext,
+          }),
         };
       },
       onNext: (_ctx, _id, _payload, _args, result) =>
