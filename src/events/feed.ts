@@ -30,8 +30,9 @@ interface Subscriber {
  * behind (a client not reading its socket) is ended with SubscriberTooSlowError.
  *
  * While nobody in this process is subscribed, the reader does not answer this process's own
- * appends: it reads only every `pollMs`, to keep its place, so a write nobody listens to costs
- * no read of the log (before, every upload was followed by one). The first subscriber wakes it
+ * appends: on SQLite it reads only every `pollMs`, to keep its place, so a write nobody listens
+ * to costs no read of the log (before, every upload was followed by one; MongoDB's tailable
+ * cursor hands over changes as they come either way). The first subscriber wakes it
  * at once, and from then on every append does again, so a change made after a subscription
  * started is delivered as promptly as before. What that first read finds may go back up to one
  * poll before the subscription, as a change from another server could already: a client applies

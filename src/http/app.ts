@@ -24,11 +24,11 @@ export interface HttpDeps {
   log: Logger;
   apollo: ApolloServer<GraphQLContext>;
   authenticate: Authenticate;
-  /** Everything of the per-request context but the viewer, the request id and the logger. */
   /**
-   * The context of one operation, made as one object literal: a spread of shared services with
-   * the request's own fields added after it gave each request's context hidden classes of its own
-   * (V8 keeps no transitions for a spread's copy), allocated in the old generation.
+   * The context of one operation from its viewer, request id and logger, built as one object
+   * literal. (A spread of the shared services with these three added after it gave every
+   * request's context new hidden classes, which V8 allocates in the old generation: it keeps no
+   * transitions for a spread's copy.)
    */
   makeContext: (request: Pick<GraphQLContext, 'viewer' | 'requestId' | 'log'>) => GraphQLContext;
   /** Throws when the metadata store cannot be reached. */
