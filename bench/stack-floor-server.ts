@@ -53,5 +53,11 @@ app.use(
   express.json(),
   expressMiddleware(apollo),
 );
-createServer(app).listen(Number(process.env['PORT']), '127.0.0.1');
+// Idle keep-alive sockets are kept as long as the server keeps them (src/http/node-server.ts): with
+// Node's 5 s the bench's client could send on a socket this process was closing while the other
+// contenders took their turn (ECONNRESET).
+const server = createServer(app);
+server.keepAliveTimeout = 65_000;
+server.headersTimeout = 66_000;
+server.listen(Number(process.env['PORT']), '127.0.0.1');
 process.on('SIGTERM', () => process.exit(0));
