@@ -3,17 +3,19 @@
  * Apollo Server 5 (the stack the project is built on), serving one `uploadImage` mutation of the
  * same shape, whose resolver reads the file into memory and answers its size. No processing, no
  * files written, no record, no auth, no type-graphql, no logging: what any upload over this stack
- * costs before the server does anything with the image. Run as its own process, on PORT.
+ * costs before the server does anything with the image. Run as its own process, on PORT, on the
+ * server's own Node HTTP server (src/http/node-server.ts: its timeouts and its answer to requests
+ * that do not parse).
  *
  * With STACK_FLOOR_FILES set (a folder), the resolver then does the floor's work on the bytes
  * (bench/floor-work.ts: probe, processing, the durable writes into that folder): the best an
  * upload server on this stack could do, with nothing of this project's own around the image.
  */
-import { createServer } from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import { GraphQLUpload, graphqlUploadExpress, type FileUpload } from 'graphql-upload-minimal';
+import { createNodeServer } from '../src/http/node-server.js';
 import { floorWork } from './floor-work.js';
 
 const filesDir = process.env['STACK_FLOOR_FILES'];
@@ -53,11 +55,9 @@ app.use(
   express.json(),
   expressMiddleware(apollo),
 );
-// Idle keep-alive sockets are kept as long as the server keeps them (src/http/node-server.ts): with
-// Node's 5 s the bench's client could send on a socket this process was closing while the other
-// contenders took their turn (ECONNRESET).
-const server = createServer(app);
-server.keepAliveTimeout = 65_000;
-server.headersTimeout = 66_000;
+// The server's own Node server, with its timeouts: with Node's 5 s keep-alive the bench's client
+// could send on a socket this process was closing while the other contenders took their turn.
+const server = createNodeServer();
+server.on('request', app);
 server.listen(Number(process.env['PORT']), '127.0.0.1');
 process.on('SIGTERM', () => process.exit(0));

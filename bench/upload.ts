@@ -277,30 +277,11 @@ export async function benchUpload(o: { rounds?: number; soak?: number } = {}) {
     };
     const block = Math.max(10, Math.round(rounds / 5));
     const contenders = { floor: direct, floorWithWrites: durable, stackFloor: bare, stackWithWork: best, http: up };
-    const at1 = await measureInterleaved(contenders, {
-      total: rounds,
-      concurrency: 1,
-      warmup: 5,
-      block,
-      ownCpuMs,
-      serverCpuMs,
-    });
-    const at2 = await measureInterleaved(contenders, {
-      total: rounds,
-      concurrency: 2,
-      warmup: 0,
-      block,
-      ownCpuMs,
-      serverCpuMs,
-    });
-    const at4 = await measureInterleaved(contenders, {
-      total: rounds,
-      concurrency: 4,
-      warmup: 0,
-      block,
-      ownCpuMs,
-      serverCpuMs,
-    });
+    const measure = (concurrency: number, warmup: number) =>
+      measureInterleaved(contenders, { total: rounds, concurrency, warmup, block, ownCpuMs, serverCpuMs });
+    const at1 = await measure(1, 5);
+    const at2 = await measure(2, 0);
+    const at4 = await measure(4, 0);
     // Where the CPU of one upload goes, one at a time: the floor's work (this process, the server
     // idle) beside the server's (this process waiting). What the server adds is the upload around
     // the image: multipart, GraphQL, four fsyncs (two files, two folders), the record.
