@@ -4,7 +4,7 @@ import type { Config } from './config.js';
 import { createCore, type Core, type CoreDeps } from './core.js';
 import { ChangeFeed } from './events/feed.js';
 import { createApollo, validationRulesFromConfig } from './graphql/apollo.js';
-import type { GraphQLContext } from './graphql/context.js';
+import type { MakeContext } from './graphql/context.js';
 import { createErrorFormatter } from './graphql/errors.js';
 import { createLoaders } from './graphql/loaders.js';
 import { buildAppSchema } from './graphql/schema.js';
@@ -59,7 +59,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     log,
     maxQueue: 1000,
   });
-  const makeContext = (request: Pick<GraphQLContext, 'viewer' | 'requestId' | 'log'>): GraphQLContext => ({
+  const makeContext: MakeContext = (request) => ({
     viewer: request.viewer,
     requestId: request.requestId,
     log: request.log,

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { pinoHttp } from 'pino-http';
 import { isDomainError } from '../domain/errors.js';
-import type { GraphQLContext } from '../graphql/context.js';
+import type { GraphQLContext, MakeContext } from '../graphql/context.js';
 import type { Authenticate } from './identity.js';
 import { assertMultipartParserPatched } from './multipart-patch.js';
 import { readUploadsEarly } from './early-upload-read.js';
@@ -24,13 +24,7 @@ export interface HttpDeps {
   log: Logger;
   apollo: ApolloServer<GraphQLContext>;
   authenticate: Authenticate;
-  /**
-   * The context of one operation from its viewer, request id and logger, built as one object
-   * literal. (A spread of the shared services with these three added after it gave every
-   * request's context new hidden classes, which V8 allocates in the old generation: it keeps no
-   * transitions for a spread's copy.)
-   */
-  makeContext: (request: Pick<GraphQLContext, 'viewer' | 'requestId' | 'log'>) => GraphQLContext;
+  makeContext: MakeContext;
   /** Throws when the metadata store cannot be reached. */
   ready: () => Promise<void>;
   maxJsonBodyBytes: number;

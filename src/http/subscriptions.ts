@@ -18,7 +18,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Config } from '../config.js';
 import { isDomainError } from '../domain/errors.js';
 import type { Viewer } from '../domain/viewer.js';
-import type { GraphQLContext } from '../graphql/context.js';
+import type { MakeContext } from '../graphql/context.js';
 import type { Authenticate } from './identity.js';
 
 /** Close codes, as graphql-ws and its clients read them. */
@@ -34,8 +34,7 @@ export interface SubscriptionServerDeps {
   httpServer: Server;
   schema: GraphQLSchema;
   authenticate: Authenticate;
-  /** See createHttpApp's makeContext. */
-  makeContext: (request: Pick<GraphQLContext, 'viewer' | 'requestId' | 'log'>) => GraphQLContext;
+  makeContext: MakeContext;
   log: Logger;
   limits: Config['subscriptions'];
   /** The HTTP endpoint's own rules beyond graphql-js's (depth, introspection). */
