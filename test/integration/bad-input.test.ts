@@ -87,6 +87,37 @@ describe('bad input is refused with a code and changes nothing', () => {
     expectCode(res, 'GRAPHQL_PARSE_FAILED');
   });
 
+  it('a body without a query: 400 BAD_REQUEST', async () => {
+    const res = await raw(JSON.stringify({ variables: {} }));
+    expect(res.status).toBe(400);
+    expectCode(res, 'BAD_REQUEST');
+  });
+
+  it('a mutation sent by GET: 405 BAD_REQUEST, and nothing runs', async () => {
+    const query = 'mutation { createConversation(input: { title: "by GET" }) { id } }';
+    const res = await fetch(`${server.url}/graphql?query=${encodeURIComponent(query)}`, {
+      headers: { ...as('alice'), 'apollo-require-preflight': 'true' },
+    });
+    expect(res.status).toBe(405);
+    expectCode(
+      { text: '', json: (await res.json()) as { errors?: { extensions?: { code?: string } }[] } },
+      'BAD_REQUEST',
+    );
+    // afterAll checks the store is unchanged: no conversation was created.
+  });
+
+  it('a document of two operations without operationName: 400 OPERATION_RESOLUTION_FAILURE', async () => {
+    const res = await raw(JSON.stringify({ query: 'query A { __typename } query B { __typename }' }));
+    expect(res.status).toBe(400);
+    expectCode(res, 'OPERATION_RESOLUTION_FAILURE');
+  });
+
+  it('an unknown persisted-query hash: PERSISTED_QUERY_NOT_FOUND, so the client sends the full query', async () => {
+    const hash = 'ab'.repeat(32);
+    const res = await raw(JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: hash } } }));
+    expectCode(res, 'PERSISTED_QUERY_NOT_FOUND');
+  });
+
   it.each(['not-an-id', '65a1b2c3', "65a1b2c3d4e5f60718293a4b' OR 1=1 --", 'ZZZZZZZZZZZZZZZZZZZZZZZZ'])(
     'a malformed id %j: BAD_USER_INPUT',
     async (id) => {
