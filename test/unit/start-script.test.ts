@@ -1,5 +1,6 @@
-import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -77,5 +78,51 @@ describe('scripts/start.sh (npm start)', () => {
     const server = /V8_INITIAL_OLD_SPACE_MB:=(\d+)/.exec(await readFile(SCRIPT, 'utf8'))?.[1];
     expect(server).toBeDefined();
     expect(pkg.scripts['bench']).toContain(`--initial-old-space-size=${server}`);
+  });
+
+  it('as npm start, passes a SIGTERM sent to npm on to the server: a supervisor stopping npm stops the server', async () => {
+    // What docker stop, systemd or a process manager does. npm forwards the signal to its own
+    // child only; with the server a grandchild (npm, then sh -c, then node) it was left running.
+    // A copy of the package's start script and start.sh, with a main.js that waits for a signal.
+    const pkgDir = join(dir, 'package');
+    await mkdir(join(pkgDir, 'scripts'), { recursive: true });
+    await mkdir(join(pkgDir, 'dist', 'src'), { recursive: true });
+    const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { scripts: Record<string, string> };
+    await writeFile(
+      join(pkgDir, 'package.json'),
+      JSON.stringify({ name: 'start-copy', scripts: { start: pkg.scripts['start'] } }),
+    );
+    await copyFile(SCRIPT, join(pkgDir, 'scripts', 'start.sh'));
+    const [ready, got] = [join(dir, 'ready'), join(dir, 'got')];
+    await writeFile(
+      join(pkgDir, 'dist', 'src', 'main.js'),
+      `const fs = require('node:fs');
+process.on('SIGTERM', () => { fs.writeFileSync(${JSON.stringify(got)}, 'TERM'); process.exit(0); });
+fs.writeFileSync(${JSON.stringify(ready)}, String(process.pid));
+setInterval(() => {}, 1000);
+`,
+    );
+    const npm = spawn('npm', ['start', '--silent'], { cwd: pkgDir, stdio: 'ignore' });
+    const exited = new Promise<number | null>((r) => npm.on('exit', (code) => r(code)));
+    const until = Date.now() + 20_000;
+    while (!existsSync(ready) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    const server = Number((await readFile(ready, 'utf8')).trim());
+    npm.kill('SIGTERM');
+    await exited;
+    // The server got the signal and is gone; nothing is left running.
+    const stopped = Date.now() + 5_000;
+    while (!existsSync(got) && Date.now() < stopped) await new Promise((r) => setTimeout(r, 50));
+    const alive = () => {
+      try {
+        process.kill(server, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    if (!existsSync(got) && alive()) process.kill(server, 'SIGKILL');
+    expect(await readFile(got, 'utf8').catch(() => 'no signal reached the server')).toBe('TERM');
+    while (alive() && Date.now() < stopped) await new Promise((r) => setTimeout(r, 50));
+    expect(alive()).toBe(false);
   });
 });
