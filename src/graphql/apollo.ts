@@ -6,7 +6,7 @@ import {
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
-import type { GraphQLFormattedError, GraphQLSchema, ValidationRule } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema, type ValidationRule } from 'graphql';
 import type { Config } from '../config.js';
 import { complexityPlugin } from './complexity.js';
 import type { GraphQLContext } from './context.js';
@@ -22,8 +22,18 @@ export function validationRulesFromConfig(config: Config): ValidationRule[] {
       ignoreIntrospection: true,
       exposeLimits: true,
       // Reported as a validation error (400) instead of thrown, which Apollo would turn into a 500.
+      // graphql-armor words it "Syntax Error: Query depth limit of 12 exceeded, found 20.", but
+      // such a query parses: the message says what is wrong and what to do instead.
       propagateOnRejection: false,
-      onReject: [(context, error) => context?.reportError(error)],
+      onReject: [
+        (context, error) =>
+          context?.reportError(
+            new GraphQLError(
+              `The query is nested too deeply: ${error.message.replace(/^Syntax Error: /, '').replace(/\.$/, '')} (MAX_QUERY_DEPTH). Ask for fewer levels of nested fields, and page in separate queries.`,
+              { nodes: error.nodes },
+            ),
+          ),
+      ],
     }),
   ];
 }
