@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { createReadStream, existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from '../config.js';
@@ -27,7 +28,16 @@ function positiveInt(max: number) {
   };
 }
 
-async function withCore<T>(env: NodeJS.ProcessEnv, run: (core: Core) => Promise<T>): Promise<T> {
+/**
+ * Runs `run` on the store and files the environment names. Every command but import-seed works
+ * on an existing server's data: without its SQLite file (run from another folder, a SQLITE_PATH
+ * left out) it stops with exit code 78 instead of creating an empty store and reporting nothing.
+ */
+async function withCore<T>(
+  env: NodeJS.ProcessEnv,
+  run: (core: Core) => Promise<T>,
+  o: { mayCreateStore?: boolean } = {},
+): Promise<T> {
   let config;
   try {
     config = loadConfig(env);
@@ -37,6 +47,12 @@ async function withCore<T>(env: NodeJS.ProcessEnv, run: (core: Core) => Promise<
       process.exit(78);
     }
     throw e;
+  }
+  if (!config.mongo && !o.mayCreateStore && !existsSync(config.sqlitePath)) {
+    process.stderr.write(
+      `No store at ${resolve(config.sqlitePath)} (SQLITE_PATH): this command works on a server's existing data. Run it from the folder the server runs in, or set SQLITE_PATH and STORAGE_DIR (or MONGODB_URI) as the server has them.\n`,
+    );
+    process.exit(78);
   }
   // Logs go to stderr, so stdout holds only the result (--json output stays parseable).
   const log = pino(
@@ -201,31 +217,35 @@ export function buildProgram(): Command {
         import('../maintenance/seed-import.js'),
         import('../metadata/mongo/export-file.js'),
       ]);
-      const result = await withCore(process.env, async (core) => {
-        const seedImport = new SeedImportService({
-          store: core.store,
-          files: core.files,
-          ...core.imaging,
-          clock: core.clock,
-          log: core.log,
-        });
-        const total = await countLines(o.messages);
-        const progress = progressReporter('import-seed', { json: !!o.json, tty: tty() });
-        try {
-          return await seedImport.run(
-            {
-              messages: readExportFile(o.messages),
-              conversations: o.conversations ? readExportFile(o.conversations) : null,
-              sourceDir: o.storage,
-              owner: o.owner ?? core.config.legacyDefaultOwner,
-              dryRun: !!o.dryRun,
-            },
-            (done) => progress.update(done, Math.max(done, total)),
-          );
-        } finally {
-          progress.stop();
-        }
-      });
+      const result = await withCore(
+        process.env,
+        async (core) => {
+          const seedImport = new SeedImportService({
+            store: core.store,
+            files: core.files,
+            ...core.imaging,
+            clock: core.clock,
+            log: core.log,
+          });
+          const total = await countLines(o.messages);
+          const progress = progressReporter('import-seed', { json: !!o.json, tty: tty() });
+          try {
+            return await seedImport.run(
+              {
+                messages: readExportFile(o.messages),
+                conversations: o.conversations ? readExportFile(o.conversations) : null,
+                sourceDir: o.storage,
+                owner: o.owner ?? core.config.legacyDefaultOwner,
+                dryRun: !!o.dryRun,
+              },
+              (done) => progress.update(done, Math.max(done, total)),
+            );
+          } finally {
+            progress.stop();
+          }
+        },
+        { mayCreateStore: true },
+      );
       printResult({ ...result }, !!o.json);
       // Everything imported or accounted for (already there, or restorable from its cloud copy): 0.
       if (result.missingNoCloudCopy + result.unreadable + result.ownerless + result.conflicts + result.failed > 0)

@@ -212,4 +212,17 @@ describe('the hybrid-image-store CLI', () => {
     expect(config.code).toBe(78);
     expect(config.stderr).toMatch(/RESTORE_CONCURRENCY/);
   });
+
+  it('run where there is no store (another folder, SQLITE_PATH left out), stops with 78 and creates nothing', async () => {
+    // Before, `stats` made an empty store there and reported 0 images with exit code 0.
+    const elsewhere = join(server.dir, 'elsewhere');
+    const lost = { ...env, SQLITE_PATH: join(elsewhere, 'metadata.sqlite'), STORAGE_DIR: join(elsewhere, 'storage') };
+    for (const args of [['stats'], ['reconcile', '--dry-run'], ['restore', '--dry-run', '--json'], ['providers']]) {
+      const run = await runCli(args, lost);
+      expect(run.code, args.join(' ')).toBe(78);
+      expect(run.stderr).toContain(`No store at ${lost.SQLITE_PATH} (SQLITE_PATH)`);
+      expect(run.stdout).toBe('');
+    }
+    expect(existsSync(elsewhere)).toBe(false);
+  });
 });
