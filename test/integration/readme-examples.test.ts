@@ -40,26 +40,28 @@ describe.skipIf(!available)("the README's curl examples, as written", () => {
   });
   afterAll(() => server.stop());
 
-  it('are the two the README shows: a conversation, then an upload into it', () => {
-    expect(examples).toHaveLength(2);
-    expect(examples[0]).toContain('createConversation');
-    expect(examples[1]).toContain('uploadImage');
+  const pick = (what: string) => {
+    const found = examples.filter((e) => e.includes(what));
+    expect(found, what).toHaveLength(1);
+    return (found[0] as string).replaceAll('localhost:4000', new URL(server.url).host);
+  };
+
+  it('are the three the README shows: a conversation, an upload into it, and the conversation read back', () => {
+    expect(examples).toHaveLength(3);
     for (const e of examples) expect(e).toContain('localhost:4000/graphql');
-    expect(examples[1]).toContain('"<conversation id>"');
-    expect(examples[1]).toContain('0=@photo.jpg');
+    expect(pick('uploadImage')).toContain('"<conversation id>"');
+    expect(pick('uploadImage')).toContain('0=@photo.jpg');
+    expect(pick('conversation(id: $c)')).toContain('"<conversation id>"');
   });
 
-  it('create a conversation, and upload a photo into it that is then stored and served', async () => {
-    const address = new URL(server.url).host;
-    const [create, upload] = examples.map((e) => e.replaceAll('localhost:4000', address)) as [string, string];
-
-    const created = await sh(create);
+  it('create a conversation, upload a photo into it that is stored and served, and read both back in one query', async () => {
+    const created = await sh(pick('createConversation'));
     expect(created.errors).toBeUndefined();
     const conversation = created.data?.createConversation as { id: string; title: string };
     expect(conversation.title).toBe('Hello');
 
     const uploaded = await sh(
-      upload.replace('<conversation id>', conversation.id).replace('0=@photo.jpg', `0=@${PHOTO}`),
+      pick('uploadImage').replace('<conversation id>', conversation.id).replace('0=@photo.jpg', `0=@${PHOTO}`),
     );
     expect(uploaded.errors).toBeUndefined();
     const image = (uploaded.data?.uploadImage as { image: Record<string, unknown> }).image;
@@ -71,5 +73,17 @@ describe.skipIf(!available)("the README's curl examples, as written", () => {
     expect(served.headers.get('content-type')).toMatch(/^image\//);
     const thumb = await fetch(image.thumbnailUrl as string);
     expect(thumb.status).toBe(200);
+
+    const read = await sh(pick('conversation(id: $c)').replace('<conversation id>', conversation.id));
+    expect(read.errors).toBeUndefined();
+    const loaded = read.data?.conversation as {
+      title: string;
+      messages: { edges: { node: { images: { displayUrl: string; width: number; placeholder: string }[] } }[] };
+    };
+    expect(loaded.title).toBe('Hello');
+    const images = loaded.messages.edges.flatMap((e) => e.node.images);
+    expect(images).toHaveLength(1);
+    expect(images[0]?.width).toBe(image.width);
+    expect(images[0]?.placeholder).toMatch(/^data:image\/webp;base64,/);
   });
 });
