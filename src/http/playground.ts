@@ -20,6 +20,9 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   },
   'graphiql.js': { file: fileOf('graphiql', 'graphiql.min.js'), type: 'text/javascript; charset=utf-8' },
   'graphiql.css': { file: fileOf('graphiql', 'graphiql.min.css'), type: 'text/css; charset=utf-8' },
+  // The source maps the two name (relative to where they are served), for a browser's developer tools.
+  'graphiql.min.js.map': { file: fileOf('graphiql', 'graphiql.min.js.map'), type: 'application/json; charset=utf-8' },
+  'graphiql.min.css.map': { file: fileOf('graphiql', 'graphiql.min.css.map'), type: 'application/json; charset=utf-8' },
 };
 
 export const PLAYGROUND_ASSET_PATH = '/_playground';

@@ -35,6 +35,13 @@ describe('GraphiQL at GET /graphql, served by this server alone', () => {
       expect(body.length, ref).toBeGreaterThan(ref.endsWith('init.js') ? 100 : 5000);
       // Nothing the page loads fetches from elsewhere: no remote imports or stylesheets.
       expect(body).not.toMatch(/@import\s+url\(\s*["']?https?:/);
+      // A source map it names is served too (developer tools ask for it), from beside the asset.
+      const map = /[#@] sourceMappingURL=(\S+?)(?:\s*\*\/)?\s*$/.exec(body)?.[1];
+      if (map) {
+        const mapped = await fetch(new URL(map, `${server.url}${ref}`));
+        expect(mapped.status, `${ref} -> ${map}`).toBe(200);
+        expect(((await mapped.json()) as { version: number }).version).toBe(3);
+      }
     }
     expect(await fetch(`${server.url}/_playground/graphiql.js`).then((r) => r.text())).toContain('createFetcher');
     // Dev identity mode: the header editor starts with the dev user.
