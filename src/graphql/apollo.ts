@@ -30,7 +30,6 @@ export function validationRulesFromConfig(config: Config): ValidationRule[] {
           context?.reportError(
             new GraphQLError(
               `The query is nested too deeply: ${error.message.replace(/^Syntax Error: /, '').replace(/\.$/, '')} (MAX_QUERY_DEPTH). Ask for fewer levels of nested fields, and page in separate queries.`,
-              { nodes: error.nodes },
             ),
           ),
       ],

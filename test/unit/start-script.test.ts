@@ -1,10 +1,10 @@
 import { execFile, spawn } from 'node:child_process';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/eventually.js';
 
 const run = promisify(execFile);
 const SCRIPT = resolve('scripts/start.sh');
@@ -103,26 +103,40 @@ setInterval(() => {}, 1000);
 `,
     );
     const npm = spawn('npm', ['start', '--silent'], { cwd: pkgDir, stdio: 'ignore' });
-    const exited = new Promise<number | null>((r) => npm.on('exit', (code) => r(code)));
-    const until = Date.now() + 20_000;
-    while (!existsSync(ready) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-    const server = Number((await readFile(ready, 'utf8')).trim());
-    npm.kill('SIGTERM');
-    await exited;
-    // The server got the signal and is gone; nothing is left running.
-    const stopped = Date.now() + 5_000;
-    while (!existsSync(got) && Date.now() < stopped) await new Promise((r) => setTimeout(r, 50));
-    const alive = () => {
+    const exited = new Promise<void>((r) => npm.on('exit', () => r()));
+    const alive = (pid: number) => {
       try {
-        process.kill(server, 0);
+        process.kill(pid, 0);
         return true;
       } catch {
         return false;
       }
     };
-    if (!existsSync(got) && alive()) process.kill(server, 'SIGKILL');
-    expect(await readFile(got, 'utf8').catch(() => 'no signal reached the server')).toBe('TERM');
-    while (alive() && Date.now() < stopped) await new Promise((r) => setTimeout(r, 50));
-    expect(alive()).toBe(false);
+    let server = 0;
+    try {
+      server = Number(await eventually(() => readFile(ready, 'utf8').catch(() => ''), Boolean, 20_000));
+      expect(server, 'the stand-in server never started').toBeGreaterThan(0);
+      npm.kill('SIGTERM');
+      await exited;
+      // The server got the signal and is gone; nothing is left running.
+      expect(
+        await eventually(
+          () => readFile(got, 'utf8').catch(() => 'no signal reached the server'),
+          (t) => t === 'TERM',
+          5_000,
+        ),
+      ).toBe('TERM');
+      expect(
+        await eventually(
+          () => alive(server),
+          (a) => !a,
+          5_000,
+        ),
+      ).toBe(false);
+    } finally {
+      // Whatever failed above, neither process outlives the test.
+      if (npm.exitCode === null && npm.signalCode === null) npm.kill('SIGKILL');
+      if (server > 0 && alive(server)) process.kill(server, 'SIGKILL');
+    }
   });
 });
