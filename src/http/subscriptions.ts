@@ -120,6 +120,16 @@ export function createSubscriptionServer(d: SubscriptionServerDeps): {
   const formatted = (errors: readonly GraphQLError[]) => formatSubscriptionErrors(errors, d.formatError);
   const refuse = (message: string) => [new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } })];
 
+  // A frame ws refuses (over MAX_MESSAGE_BYTES, or not valid WebSocket) closes the socket with
+  // ws's own code; it is the client's error, logged as one line (graphql-ws, patched, no longer
+  // prints a stack for it: patches/graphql-ws+6.4.2.patch).
+  wss.on('connection', (socket) => {
+    socket.once('error', (err: Error & { code?: string }) => {
+      if (err.code?.startsWith('WS_ERR_'))
+        d.log.info({ code: err.code, reason: err.message }, 'WebSocket frame refused: connection closed');
+    });
+  });
+
   const server = useServer(
     {
       schema: d.schema,

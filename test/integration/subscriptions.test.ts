@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   CreateConversationDocument,
   DeleteImageDocument,
@@ -254,7 +254,20 @@ describe('hostile WebSocket traffic', () => {
     });
 
   it('closes a socket that sends more than 64 KB in a message (1009) or what is not a protocol message (4400), and keeps serving', async () => {
-    expect((await raw((s) => s.send('x'.repeat(100_000)))).code).toBe(1009);
+    // The refused frame is logged as one structured line, not as a stack trace on stderr.
+    const printed = vi.spyOn(console, 'error');
+    try {
+      expect((await raw((s) => s.send('x'.repeat(100_000)))).code).toBe(1009);
+      const line = await eventually(
+        () => server.logs.find((l) => l['msg'] === 'WebSocket frame refused: connection closed'),
+        Boolean,
+        2000,
+      );
+      expect(line).toMatchObject({ code: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', level: 30 });
+      expect(printed).not.toHaveBeenCalled();
+    } finally {
+      printed.mockRestore();
+    }
     expect(await raw((s) => s.send('{not json'))).toMatchObject({ code: 4400 });
     expect(await raw(() => undefined)).toMatchObject({ code: 4408 }); // no connection_init within 3 s
     expect((await server.gql('{ conversations { totalCount } }', {}, as('alice'))).data).toEqual({
