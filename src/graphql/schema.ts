@@ -20,9 +20,22 @@ const UNUSED_PUBSUB = {
   },
 };
 
+/**
+ * The root types' descriptions: type-graphql builds Query, Mutation and Subscription itself and
+ * takes no description for them, so they are set on the built schema.
+ */
+const ROOT_DESCRIPTIONS = {
+  Query:
+    "Reads. A caller sees only their own data (an admin: everyone's); someone else's id answers exactly as a missing one (NOT_FOUND).",
+  Mutation:
+    'Writes: conversations, messages, image uploads and deletion, and the admin-only maintenance (restore, cleanup, replication).',
+  Subscription:
+    'Live updates over WebSocket (graphql-transport-ws at /graphql): images and messages of one of your conversations.',
+} as const;
+
 /** Builds the executable schema from the type-graphql classes. Also emitted to schema/schema.graphql. */
-export function buildAppSchema(): Promise<GraphQLSchema> {
-  return buildSchema({
+export async function buildAppSchema(): Promise<GraphQLSchema> {
+  const schema = await buildSchema({
     resolvers: [
       ConversationResolver,
       MessageResolver,
@@ -40,4 +53,8 @@ export function buildAppSchema(): Promise<GraphQLSchema> {
     // Inputs are validated by hand where rules exist (ids, page sizes); class-validator is not used.
     validate: false,
   });
+  for (const root of [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]) {
+    if (root) root.description = ROOT_DESCRIPTIONS[root.name as keyof typeof ROOT_DESCRIPTIONS];
+  }
+  return schema;
 }

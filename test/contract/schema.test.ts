@@ -1,5 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { buildSchema, findBreakingChanges } from 'graphql';
+import {
+  buildSchema,
+  findBreakingChanges,
+  isEnumType,
+  isInputObjectType,
+  isInterfaceType,
+  isObjectType,
+  type GraphQLSchema,
+} from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { printSchemaFile, SCHEMA_PATH } from '../../src/graphql/print-schema.js';
 import { buildAppSchema } from '../../src/graphql/schema.js';
@@ -45,4 +53,33 @@ describe('GraphQL schema', () => {
     }
     expect(undocumented).toEqual([]);
   });
+
+  it('describes every type, field, argument and enum value', async () => {
+    // The root types too: type-graphql cannot describe them, so buildAppSchema sets theirs.
+    expect(undescribed(await buildAppSchema()), 'add a description to these in src/graphql').toEqual([]);
+  });
 });
+
+/** Every type, field, argument and enum value of `schema` without a non-empty description. */
+function undescribed(schema: GraphQLSchema): string[] {
+  const missing: string[] = [];
+  const blank = (description: string | null | undefined) => !description?.trim();
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (type.name.startsWith('__')) continue;
+    if (blank(type.description)) missing.push(`type ${type.name}`);
+    if (isObjectType(type) || isInterfaceType(type) || isInputObjectType(type)) {
+      for (const field of Object.values(type.getFields())) {
+        if (blank(field.description)) missing.push(`${type.name}.${field.name}`);
+        for (const arg of 'args' in field ? field.args : []) {
+          if (blank(arg.description)) missing.push(`${type.name}.${field.name}(${arg.name})`);
+        }
+      }
+    }
+    if (isEnumType(type)) {
+      for (const value of type.getValues()) {
+        if (blank(value.description)) missing.push(`${type.name}.${value.name}`);
+      }
+    }
+  }
+  return missing;
+}

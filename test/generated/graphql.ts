@@ -53,6 +53,7 @@ export type Conversation = {
   __typename?: 'Conversation';
   /** When the conversation was created. */
   createdAt: Scalars['DateTime']['output'];
+  /** Id of the conversation: 24 lowercase hex characters. */
   id: Scalars['ID']['output'];
   /** How many images the messages of this conversation carry. */
   imageCount: Scalars['Int']['output'];
@@ -76,6 +77,7 @@ export type ConversationConnection = {
   __typename?: 'ConversationConnection';
   /** The conversations of this page, in order. */
   edges: Array<ConversationEdge>;
+  /** Whether another page follows, and the cursor to read it. */
   pageInfo: PageInfo;
   /** How many conversations match in all, across every page. */
   totalCount: Scalars['Int']['output'];
@@ -101,6 +103,7 @@ export type DeleteImagePayload = {
   __typename?: 'DeleteImagePayload';
   /** A provider confirmed the cloud copy is deleted (and its thumbnail copy, where the provider keeps one). false where there was none, the provider offers no deletion (ImgBB), another image shares the copy, or it failed (then it is retried in the background). */
   cloudDeleted: Scalars['Boolean']['output'];
+  /** Id of the deleted image; it is NOT_FOUND from now on. */
   deletedImageId: Scalars['ID']['output'];
   /** No local file of the image (original or thumbnail) remains. false: a removal failed and is retried in the background. */
   localDeleted: Scalars['Boolean']['output'];
@@ -109,11 +112,13 @@ export type DeleteImagePayload = {
 /** An image kept twice: on this server and at a cloud host. Show `displayUrl` and fall back to `fallbackUrl` when it fails to load. */
 export type Image = {
   __typename?: 'Image';
+  /** Optional caption, at most 2,000 characters; null when none. */
   caption?: Maybe<Scalars['String']['output']>;
   /** When a check (cleanupLocalImages, or a restore) found the cloud copy holding other bytes than `sha256`: changed at the host (PostImages may re-encode what it stores). The image is then replicated again from its local original, another provider first, and this goes back to null; it stays set when no local original matches. */
   cloudAlteredAt?: Maybe<Scalars['DateTime']['output']>;
   /** URL of the cloud copy (for a private S3 bucket a presigned, expiring one, made at each read); null while no provider holds one. */
   cloudUrl?: Maybe<Scalars['String']['output']>;
+  /** The conversation of that message. */
   conversationId: Scalars['ID']['output'];
   /** What an <img src> should use: the cloud URL once replicated, else the local URL. */
   displayUrl: Scalars['String']['output'];
@@ -123,15 +128,19 @@ export type Image = {
   generated: Scalars['Boolean']['output'];
   /** Height in pixels, after EXIF orientation. */
   height: Scalars['Int']['output'];
+  /** Id of the image: 24 lowercase hex characters. */
   id: Scalars['ID']['output'];
   /** Signed, expiring URL of this server's copy; null when no local copy is kept. */
   localUrl?: Maybe<Scalars['String']['output']>;
+  /** The message that carries the image. */
   message: Message;
+  /** The message that carries the image. */
   messageId: Scalars['ID']['output'];
   /** Mime type of the stored file, detected from its bytes. */
   mimeType: Scalars['String']['output'];
   /** Tiny data URI to show, blurred, while the image loads. */
   placeholder?: Maybe<Scalars['String']['output']>;
+  /** Progress of the cloud copy. */
   replicationStatus: ReplicationStatus;
   /** Which provider holds the cloud copy; LOCAL while none does. */
   service: StorageService;
@@ -152,6 +161,7 @@ export type ImageConnection = {
   __typename?: 'ImageConnection';
   /** The images of this page, in order. */
   edges: Array<ImageEdge>;
+  /** Whether another page follows, and the cursor to read it. */
   pageInfo: PageInfo;
   /** How many images match in all, across every page. */
   totalCount: Scalars['Int']['output'];
@@ -188,12 +198,15 @@ export type ImageEventKind =
 
 /** Narrows `images`; every field is optional and they combine with AND. */
 export type ImageFilter = {
+  /** Only images of this conversation, which must be yours (any, for an admin); someone else's is NOT_FOUND. */
   conversationId?: InputMaybe<Scalars['ID']['input']>;
+  /** true: only AI-generated images; false: only images uploaded by a user. */
   generated?: InputMaybe<Scalars['Boolean']['input']>;
   /** Bytes, inclusive. */
   maxSize?: InputMaybe<Scalars['Int']['input']>;
   /** Bytes, inclusive. */
   minSize?: InputMaybe<Scalars['Int']['input']>;
+  /** Only images whose cloud copy this service holds (LOCAL: those no provider holds). */
   service?: InputMaybe<StorageService>;
   /** Inclusive. */
   uploadedAfter?: InputMaybe<Scalars['DateTime']['input']>;
@@ -204,8 +217,11 @@ export type ImageFilter = {
 /** An image with neither a good local copy nor a cloud copy. */
 export type LostImage = {
   __typename?: 'LostImage';
+  /** Its conversation. */
   conversationId: Scalars['ID']['output'];
+  /** The image nothing holds any more. */
   imageId: Scalars['ID']['output'];
+  /** Why: no cloud copy at all, or the cloud copy was found changed at its host. */
   reason: Scalars['String']['output'];
 };
 
@@ -214,12 +230,17 @@ export type Message = {
   __typename?: 'Message';
   /** Text of the message; may be empty when the message only carries images. */
   content: Scalars['String']['output'];
+  /** The conversation the message belongs to. */
   conversation: Conversation;
+  /** The conversation the message belongs to. */
   conversationId: Scalars['ID']['output'];
+  /** When the message was stored. */
   createdAt: Scalars['DateTime']['output'];
+  /** Id of the message: 24 lowercase hex characters. */
   id: Scalars['ID']['output'];
   /** Images of this message, in the order they were added. */
   images: Array<Image>;
+  /** Who wrote the message. */
   role: MessageRole;
 };
 
@@ -228,6 +249,7 @@ export type MessageConnection = {
   __typename?: 'MessageConnection';
   /** The messages of this page, in order. */
   edges: Array<MessageEdge>;
+  /** Whether another page follows, and the cursor to read it. */
   pageInfo: PageInfo;
   /** How many messages match in all, across every page. */
   totalCount: Scalars['Int']['output'];
@@ -251,6 +273,7 @@ export type MessageRole =
   /** The person chatting. */
   | 'USER';
 
+/** Writes: conversations, messages, image uploads and deletion, and the admin-only maintenance (restore, cleanup, replication). */
 export type Mutation = {
   __typename?: 'Mutation';
   /** Admin only: remove local originals older than `olderThanDays` whose cloud copy holds them; thumbnails stay. Their /files links then redirect to the cloud copy. */
@@ -272,41 +295,49 @@ export type Mutation = {
 };
 
 
+/** Writes: conversations, messages, image uploads and deletion, and the admin-only maintenance (restore, cleanup, replication). */
 export type MutationCleanupLocalImagesArgs = {
   input: CleanupInput;
 };
 
 
+/** Writes: conversations, messages, image uploads and deletion, and the admin-only maintenance (restore, cleanup, replication). */
 export type MutationCreateConversationArgs = {
   input: CreateConversationInput;
 };
 
 
+/** Writes: conversations, messages, image uploads and deletion, and the admin-only maintenance (restore, cleanup, replication). */
 export type MutationDeleteImageArgs = {
   id: Scalars['ID']['input'];
 };
 
 
+/** Writes: conversations, messages, image uploads and deletion, and the admin-only maintenance (restore, cleanup, replication). */
 export type MutationPostMessageArgs = {
   input: PostMessageInput;
 };
 
 
+/** Writes: conversations, messages, image uploads and deletion, and the admin-only maintenance (restore, cleanup, replication). */
 export type MutationRequeueImageReplicationArgs = {
   id: Scalars['ID']['input'];
 };
 
 
+/** Writes: conversations, messages, image uploads and deletion, and the admin-only maintenance (restore, cleanup, replication). */
 export type MutationRequeueLocalOnlyImagesArgs = {
   dryRun?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
 
+/** Writes: conversations, messages, image uploads and deletion, and the admin-only maintenance (restore, cleanup, replication). */
 export type MutationRestoreImagesArgs = {
   input?: InputMaybe<RestoreImagesInput>;
 };
 
 
+/** Writes: conversations, messages, image uploads and deletion, and the admin-only maintenance (restore, cleanup, replication). */
 export type MutationUploadImageArgs = {
   input: UploadImageInput;
 };
@@ -324,17 +355,20 @@ export type PageInfo = {
 export type PostMessageInput = {
   /** Text of the message, at most 100,000 characters. */
   content: Scalars['String']['input'];
+  /** The conversation to add it to: one of yours (any, for an admin; the message then belongs to its owner). Someone else's id is NOT_FOUND. */
   conversationId: Scalars['ID']['input'];
   /** Whether the attached images are AI-generated. */
   generated?: InputMaybe<Scalars['Boolean']['input']>;
   /** Optional attachments (multipart), processed like uploadImage; at most MAX_FILES. */
   images?: InputMaybe<Array<Scalars['Upload']['input']>>;
+  /** Who wrote the message. */
   role: MessageRole;
 };
 
 /** An upload budget (POSTIMAGES_BUDGET, IMGBB_BUDGET, S3_BUDGET): at most `limit` uploads per UTC `per` window, counted in the metadata store for every server process on it. A spent provider is skipped without a request until `resetsAt`. */
 export type ProviderBudget = {
   __typename?: 'ProviderBudget';
+  /** Uploads allowed per window (at least 1). */
   limit: Scalars['Int']['output'];
   /** The window: minute, hour, day or month (calendar month, UTC). */
   per: Scalars['String']['output'];
@@ -359,11 +393,13 @@ export type ProviderStatus = {
   lastError?: Maybe<Scalars['String']['output']>;
   /** Its last failure said it is set up wrong (S3: AccessDenied, NoSuchBucket, refused credentials): never retried, the chain moves on, an operator must fix its settings. Cleared by the next success. */
   misconfigured: Scalars['Boolean']['output'];
+  /** Which provider. */
   name: StorageService;
   /** Successful uploads since start. */
   uploads: Scalars['Int']['output'];
 };
 
+/** Reads. Every query answers with the caller's own data only: someone else's id answers exactly as a missing one (NOT_FOUND). */
 export type Query = {
   __typename?: 'Query';
   /** One of your conversations (any, for an admin). Someone else's id is NOT_FOUND. */
@@ -383,22 +419,26 @@ export type Query = {
 };
 
 
+/** Reads. Every query answers with the caller's own data only: someone else's id answers exactly as a missing one (NOT_FOUND). */
 export type QueryConversationArgs = {
   id: Scalars['ID']['input'];
 };
 
 
+/** Reads. Every query answers with the caller's own data only: someone else's id answers exactly as a missing one (NOT_FOUND). */
 export type QueryConversationsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
+/** Reads. Every query answers with the caller's own data only: someone else's id answers exactly as a missing one (NOT_FOUND). */
 export type QueryImageArgs = {
   id: Scalars['ID']['input'];
 };
 
 
+/** Reads. Every query answers with the caller's own data only: someone else's id answers exactly as a missing one (NOT_FOUND). */
 export type QueryImagesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<ImageFilter>;
@@ -406,6 +446,7 @@ export type QueryImagesArgs = {
 };
 
 
+/** Reads. Every query answers with the caller's own data only: someone else's id answers exactly as a missing one (NOT_FOUND). */
 export type QueryMessageArgs = {
   id: Scalars['ID']['input'];
 };
@@ -433,7 +474,9 @@ export type RequeueLocalOnlyPayload = {
 /** An image restoreImages could not restore, and why (nothing was overwritten). */
 export type RestoreFailure = {
   __typename?: 'RestoreFailure';
+  /** The image that could not be restored. */
   imageId: Scalars['ID']['output'];
+  /** What went wrong, such as a failed download or a cloud copy that does not match the recorded sha256 (server paths removed). */
   reason: Scalars['String']['output'];
 };
 
@@ -454,6 +497,7 @@ export type RestoreImagesPayload = {
   alreadyPresent: Scalars['Int']['output'];
   /** Images whose local original cleanupLocalImages removed on purpose; not restored (their thumbnail is). */
   cloudOnly: Scalars['Int']['output'];
+  /** Images whose restore failed; nothing was overwritten for them. */
   failed: Scalars['Int']['output'];
   /** The first 100 failures with their reason; `failed` counts all. */
   failures: Array<RestoreFailure>;
@@ -463,6 +507,7 @@ export type RestoreImagesPayload = {
   noCloudCopy: Scalars['Int']['output'];
   /** Local copy written from the cloud copy, after its sha256 matched the record (in a dry run: would be). */
   restored: Scalars['Int']['output'];
+  /** Images looked at in the scope. */
   scanned: Scalars['Int']['output'];
   /** Missing thumbnails made again from the original. */
   thumbnailsRegenerated: Scalars['Int']['output'];
@@ -473,7 +518,9 @@ export type ServiceStats = {
   __typename?: 'ServiceStats';
   /** Bytes (a Float, as totals can pass 2^31). */
   bytes: Scalars['Float']['output'];
+  /** Images whose cloud copy it holds (LOCAL: images no provider holds). */
   count: Scalars['Int']['output'];
+  /** The service. */
   service: StorageService;
 };
 
@@ -491,7 +538,9 @@ export type StorageService =
 /** Totals over the images the caller may see (an admin: everyone's). */
 export type StorageStats = {
   __typename?: 'StorageStats';
+  /** One entry per service holding at least one of the images, in StorageService order. */
   byService: Array<ServiceStats>;
+  /** Images stored. */
   imageCount: Scalars['Int']['output'];
   /** Bytes of the local copies this server keeps. */
   localBytes: Scalars['Float']['output'];
@@ -501,6 +550,7 @@ export type StorageStats = {
   totalBytes: Scalars['Float']['output'];
 };
 
+/** Live updates over WebSocket (graphql-transport-ws at /graphql): images and messages of one of your conversations. */
 export type Subscription = {
   __typename?: 'Subscription';
   /** Images of one of your conversations: added, replication status changed, deleted. */
@@ -510,11 +560,13 @@ export type Subscription = {
 };
 
 
+/** Live updates over WebSocket (graphql-transport-ws at /graphql): images and messages of one of your conversations. */
 export type SubscriptionImageEventsArgs = {
   conversationId: Scalars['ID']['input'];
 };
 
 
+/** Live updates over WebSocket (graphql-transport-ws at /graphql): images and messages of one of your conversations. */
 export type SubscriptionMessageAddedArgs = {
   conversationId: Scalars['ID']['input'];
 };
@@ -527,6 +579,7 @@ export type UploadImageInput = {
   caption?: InputMaybe<Scalars['String']['input']>;
   /** Content of the new message. */
   content?: InputMaybe<Scalars['String']['input']>;
+  /** The conversation to store the image in: one of yours (any, for an admin; the image then belongs to its owner). Someone else's id is NOT_FOUND. */
   conversationId: Scalars['ID']['input'];
   /** The image as a multipart file (GraphQL multipart request spec). */
   file?: InputMaybe<Scalars['Upload']['input']>;
@@ -543,7 +596,9 @@ export type UploadImageInput = {
 /** The stored image and the message that carries it. */
 export type UploadImagePayload = {
   __typename?: 'UploadImagePayload';
+  /** The stored image, as it is when the mutation answers (see waitForCloud). */
   image: Image;
+  /** The message that carries it: the one `messageId` named, or the new one. */
   message: Message;
 };
 

@@ -44,12 +44,15 @@ export type ImageEventKind =
 
 /** Narrows `images`; every field is optional and they combine with AND. */
 export type ImageFilter = {
+  /** Only images of this conversation, which must be yours (any, for an admin); someone else's is NOT_FOUND. */
   conversationId?: InputMaybe<Scalars['ID']['input']>;
+  /** true: only AI-generated images; false: only images uploaded by a user. */
   generated?: InputMaybe<Scalars['Boolean']['input']>;
   /** Bytes, inclusive. */
   maxSize?: InputMaybe<Scalars['Int']['input']>;
   /** Bytes, inclusive. */
   minSize?: InputMaybe<Scalars['Int']['input']>;
+  /** Only images whose cloud copy this service holds (LOCAL: those no provider holds). */
   service?: InputMaybe<StorageService>;
   /** Inclusive. */
   uploadedAfter?: InputMaybe<Scalars['DateTime']['input']>;
@@ -70,11 +73,13 @@ export type MessageRole =
 export type PostMessageInput = {
   /** Text of the message, at most 100,000 characters. */
   content: Scalars['String']['input'];
+  /** The conversation to add it to: one of yours (any, for an admin; the message then belongs to its owner). Someone else's id is NOT_FOUND. */
   conversationId: Scalars['ID']['input'];
   /** Whether the attached images are AI-generated. */
   generated?: InputMaybe<Scalars['Boolean']['input']>;
   /** Optional attachments (multipart), processed like uploadImage; at most MAX_FILES. */
   images?: InputMaybe<Array<Scalars['Upload']['input']>>;
+  /** Who wrote the message. */
   role: MessageRole;
 };
 
@@ -118,6 +123,7 @@ export type UploadImageInput = {
   caption?: InputMaybe<Scalars['String']['input']>;
   /** Content of the new message. */
   content?: InputMaybe<Scalars['String']['input']>;
+  /** The conversation to store the image in: one of yours (any, for an admin; the image then belongs to its owner). Someone else's id is NOT_FOUND. */
   conversationId: Scalars['ID']['input'];
   /** The image as a multipart file (GraphQL multipart request spec). */
   file?: InputMaybe<Scalars['Upload']['input']>;

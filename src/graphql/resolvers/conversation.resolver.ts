@@ -15,7 +15,8 @@ export class ConversationResolver {
     description: "One of your conversations (any, for an admin). Someone else's id is NOT_FOUND.",
   })
   async conversation(
-    @Arg('id', () => ID) id: string,
+    @Arg('id', () => ID, { description: 'Id of the conversation: 24 hex characters (malformed: BAD_USER_INPUT).' })
+    id: string,
     @CurrentViewer() viewer: Viewer,
     @Ctx() ctx: GraphQLContext,
   ): Promise<ConversationRecord> {
@@ -36,7 +37,8 @@ export class ConversationResolver {
 
   @Mutation(() => Conversation, { description: 'Start a conversation owned by the caller.' })
   async createConversation(
-    @Arg('input', () => CreateConversationInput) input: CreateConversationInput,
+    @Arg('input', () => CreateConversationInput, { description: 'Its optional title.' })
+    input: CreateConversationInput,
     @CurrentViewer() viewer: Viewer,
     @Ctx() ctx: GraphQLContext,
   ) {

@@ -8,6 +8,9 @@ import type { GraphQLContext } from '../context.js';
 import { ImageEvent, ImageEventKind, type ImageEventPayload } from '../types/events.js';
 import { Message } from '../types/objects.js';
 
+const CONVERSATION_ID =
+  "One of your conversations (any, for an admin): 24 hex characters. Someone else's or an unknown one is NOT_FOUND, a malformed one BAD_USER_INPUT, delivered as the only result.";
+
 /**
  * Live updates over WebSocket (src/http/subscriptions.ts). Each subscription checks, when it
  * starts, that the conversation is the viewer's (NOT_FOUND otherwise, as everywhere), then
@@ -23,7 +26,7 @@ export class EventsResolver {
   })
   imageEvents(
     @Root() event: ImageEventPayload,
-    @Arg('conversationId', () => ID) _conversationId: string,
+    @Arg('conversationId', () => ID, { description: CONVERSATION_ID }) _conversationId: string,
   ): ImageEventPayload {
     return event;
   }
@@ -35,7 +38,7 @@ export class EventsResolver {
   })
   messageAdded(
     @Root() message: MessageRecord,
-    @Arg('conversationId', () => ID) _conversationId: string,
+    @Arg('conversationId', () => ID, { description: CONVERSATION_ID }) _conversationId: string,
   ): MessageRecord {
     return message;
   }

@@ -17,7 +17,7 @@ export class ImageResolver {
     description: "One of your images (any, for an admin). Someone else's id is NOT_FOUND.",
   })
   async image(
-    @Arg('id', () => ID) id: string,
+    @Arg('id', () => ID, { description: 'Id of the image: 24 hex characters (malformed: BAD_USER_INPUT).' }) id: string,
     @CurrentViewer() viewer: Viewer,
     @Ctx() ctx: GraphQLContext,
   ): Promise<ImageRecord> {
@@ -28,7 +28,8 @@ export class ImageResolver {
     description: "Your images, newest first (everyone's, for an admin), optionally filtered.",
   })
   async images(
-    @Arg('filter', () => ImageFilter, { nullable: true }) filter: ImageFilter | null,
+    @Arg('filter', () => ImageFilter, { nullable: true, description: 'Optional; absent: every image you may see.' })
+    filter: ImageFilter | null,
     @Args(() => PageArgs) page: PageArgs,
     @CurrentViewer() viewer: Viewer,
     @Ctx() ctx: GraphQLContext,
@@ -44,7 +45,7 @@ export class ImageResolver {
     return ctx.chat.storageStats(viewer);
   }
 
-  @FieldResolver(() => ReplicationStatus)
+  @FieldResolver(() => ReplicationStatus, { description: 'Progress of the cloud copy.' })
   replicationStatus(@Root() image: ImageRecord): ReplicationStatus {
     return image.replication.status;
   }
@@ -92,7 +93,7 @@ export class ImageResolver {
     return (await urlsInOrder(image, ctx))[1] ?? null;
   }
 
-  @FieldResolver(() => Message)
+  @FieldResolver(() => Message, { description: 'The message that carries the image.' })
   async message(@Root() image: ImageRecord, @Ctx() ctx: GraphQLContext): Promise<MessageRecord> {
     const message = await ctx.loaders.message.load(image.messageId);
     if (!message) throw new NotFoundError('Message', image.messageId);

@@ -21,7 +21,11 @@ export class MaintenanceResolver {
       'Delete one of your images everywhere: cloud copy (where the provider allows), local original, thumbnail and record. Admins may delete any image.',
   })
   async deleteImage(
-    @Arg('id', () => ID) id: string,
+    @Arg('id', () => ID, {
+      description:
+        "Id of the image: 24 hex characters (malformed: BAD_USER_INPUT). Someone else's, or one already deleted, is NOT_FOUND.",
+    })
+    id: string,
     @CurrentViewer() viewer: Viewer,
     @Ctx() ctx: GraphQLContext,
   ): Promise<DeleteResult> {
@@ -33,7 +37,12 @@ export class MaintenanceResolver {
       'Bring local copies back from the cloud: each image whose local file is missing or does not match its sha256 is downloaded, verified and written; missing thumbnails are made again. Safe to run again.',
   })
   async restoreImages(
-    @Arg('input', () => RestoreImagesInput, { nullable: true }) input: RestoreImagesInput | null,
+    @Arg('input', () => RestoreImagesInput, {
+      nullable: true,
+      description:
+        'Which images to look at, and whether to change anything; absent: every image you may restore, not a dry run.',
+    })
+    input: RestoreImagesInput | null,
     @CurrentViewer() viewer: Viewer,
     @Ctx() ctx: GraphQLContext,
   ): Promise<RestoreResult> {
@@ -49,7 +58,10 @@ export class MaintenanceResolver {
       'Admin only: remove local originals older than `olderThanDays` whose cloud copy holds them; thumbnails stay. Their /files links then redirect to the cloud copy.',
   })
   async cleanupLocalImages(
-    @Arg('input', () => CleanupInput) input: CleanupInput,
+    @Arg('input', () => CleanupInput, {
+      description: 'How old a local original must be, and whether to change anything.',
+    })
+    input: CleanupInput,
     @CurrentViewer() viewer: Viewer,
     @Ctx() ctx: GraphQLContext,
   ): Promise<CleanupResult> {

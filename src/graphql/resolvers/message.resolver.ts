@@ -16,7 +16,8 @@ export class MessageResolver {
     description: "One of your messages (any, for an admin). Someone else's id is NOT_FOUND.",
   })
   async message(
-    @Arg('id', () => ID) id: string,
+    @Arg('id', () => ID, { description: 'Id of the message: 24 hex characters (malformed: BAD_USER_INPUT).' })
+    id: string,
     @CurrentViewer() viewer: Viewer,
     @Ctx() ctx: GraphQLContext,
   ): Promise<MessageRecord> {
@@ -25,7 +26,8 @@ export class MessageResolver {
 
   @Mutation(() => Message, { description: 'Add a message to one of your conversations.' })
   async postMessage(
-    @Arg('input', () => PostMessageInput) input: PostMessageInput,
+    @Arg('input', () => PostMessageInput, { description: 'The message, and its optional attachments.' })
+    input: PostMessageInput,
     @Ctx() ctx: GraphQLContext,
   ): Promise<MessageRecord> {
     try {
@@ -46,7 +48,7 @@ export class MessageResolver {
     }
   }
 
-  @FieldResolver(() => Conversation)
+  @FieldResolver(() => Conversation, { description: 'The conversation the message belongs to.' })
   async conversation(@Root() message: MessageRecord, @Ctx() ctx: GraphQLContext) {
     const conversation = await ctx.loaders.conversation.load(message.conversationId);
     if (!conversation) throw new NotFoundError('Conversation', message.conversationId);

@@ -15,7 +15,10 @@ export class ReplicationResolver {
       'Admin only: put an image that gave up (LOCAL_ONLY) or is waiting (RETRYING) back in the replication queue, due now, with its attempts reset.',
   })
   async requeueImageReplication(
-    @Arg('id', () => ID) id: string,
+    @Arg('id', () => ID, {
+      description: 'Id of the image: 24 hex characters (malformed: BAD_USER_INPUT); an unknown one is NOT_FOUND.',
+    })
+    id: string,
     @CurrentViewer() viewer: Viewer,
     @Ctx() ctx: GraphQLContext,
   ): Promise<ImageRecord> {

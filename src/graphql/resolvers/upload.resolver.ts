@@ -13,7 +13,11 @@ export class UploadResolver {
     description:
       'Store an image in one of your conversations: attached to `messageId`, or in a new message. Multipart requests need the `apollo-require-preflight: true` header.',
   })
-  async uploadImage(@Arg('input', () => UploadImageInput) input: UploadImageInput, @Ctx() ctx: GraphQLContext) {
+  async uploadImage(
+    @Arg('input', () => UploadImageInput, { description: 'The image, where it goes, and how long to wait.' })
+    input: UploadImageInput,
+    @Ctx() ctx: GraphQLContext,
+  ) {
     try {
       // Inside the try, not @CurrentViewer(): a refused caller's upload is still drained.
       const viewer = requireViewer(ctx.viewer);

@@ -4,13 +4,23 @@ import { MessageRole, StorageService } from './enums.js';
 
 @InputType({ description: 'Narrows `images`; every field is optional and they combine with AND.' })
 export class ImageFilter {
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      "Only images of this conversation, which must be yours (any, for an admin); someone else's is NOT_FOUND.",
+  })
   conversationId?: string | null;
 
-  @Field(() => Boolean, { nullable: true })
+  @Field(() => Boolean, {
+    nullable: true,
+    description: 'true: only AI-generated images; false: only images uploaded by a user.',
+  })
   generated?: boolean | null;
 
-  @Field(() => StorageService, { nullable: true })
+  @Field(() => StorageService, {
+    nullable: true,
+    description: 'Only images whose cloud copy this service holds (LOCAL: those no provider holds).',
+  })
   service?: StorageService | null;
 
   @Field(() => Int, { nullable: true, description: 'Bytes, inclusive.' })
@@ -34,10 +44,13 @@ export class CreateConversationInput {
 
 @InputType({ description: 'A new message in one of your conversations.' })
 export class PostMessageInput {
-  @Field(() => ID)
+  @Field(() => ID, {
+    description:
+      "The conversation to add it to: one of yours (any, for an admin; the message then belongs to its owner). Someone else's id is NOT_FOUND.",
+  })
   conversationId!: string;
 
-  @Field(() => MessageRole)
+  @Field(() => MessageRole, { description: 'Who wrote the message.' })
   role!: MessageRole;
 
   @Field(() => String, { description: 'Text of the message, at most 100,000 characters.' })

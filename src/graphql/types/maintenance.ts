@@ -5,7 +5,7 @@ import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
     'What deleteImage removed. The image is gone from every query at once; copies that could not be removed yet are retried by the server.',
 })
 export class DeleteImagePayload {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Id of the deleted image; it is NOT_FOUND from now on.' })
   deletedImageId!: string;
 
   @Field(() => Boolean, {
@@ -41,28 +41,33 @@ export class RestoreImagesInput {
 
 @ObjectType({ description: 'An image restoreImages could not restore, and why (nothing was overwritten).' })
 export class RestoreFailure {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The image that could not be restored.' })
   imageId!: string;
 
-  @Field(() => String)
+  @Field(() => String, {
+    description:
+      'What went wrong, such as a failed download or a cloud copy that does not match the recorded sha256 (server paths removed).',
+  })
   reason!: string;
 }
 
 @ObjectType({ description: 'An image with neither a good local copy nor a cloud copy.' })
 export class LostImage {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The image nothing holds any more.' })
   imageId!: string;
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Its conversation.' })
   conversationId!: string;
 
-  @Field(() => String)
+  @Field(() => String, {
+    description: 'Why: no cloud copy at all, or the cloud copy was found changed at its host.',
+  })
   reason!: string;
 }
 
 @ObjectType({ description: 'What restoreImages found and did, counted per image.' })
 export class RestoreImagesPayload {
-  @Field(() => Int)
+  @Field(() => Int, { description: 'Images looked at in the scope.' })
   scanned!: number;
 
   @Field(() => Int, {
@@ -79,7 +84,9 @@ export class RestoreImagesPayload {
   })
   noCloudCopy!: number;
 
-  @Field(() => Int)
+  @Field(() => Int, {
+    description: 'Images whose restore failed; nothing was overwritten for them.',
+  })
   failed!: number;
 
   @Field(() => [RestoreFailure], { description: 'The first 100 failures with their reason; `failed` counts all.' })

@@ -7,7 +7,7 @@ import { connectionTypes } from './pagination.js';
 
 @ObjectType({ description: 'A chat between one user and the assistant. Owned by the user who created it.' })
 export class Conversation {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Id of the conversation: 24 lowercase hex characters.' })
   id!: string;
 
   @Field(() => String, { nullable: true, description: 'Optional title, at most 500 characters.' })
@@ -22,19 +22,19 @@ export class Conversation {
 
 @ObjectType({ description: 'One message of a conversation, with the images it carries.' })
 export class Message {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Id of the message: 24 lowercase hex characters.' })
   id!: string;
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The conversation the message belongs to.' })
   conversationId!: string;
 
-  @Field(() => MessageRole)
+  @Field(() => MessageRole, { description: 'Who wrote the message.' })
   role!: MessageRole;
 
   @Field(() => String, { description: 'Text of the message; may be empty when the message only carries images.' })
   content!: string;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the message was stored.' })
   createdAt!: Date;
 }
 
@@ -43,16 +43,16 @@ export class Message {
     'An image kept twice: on this server and at a cloud host. Show `displayUrl` and fall back to `fallbackUrl` when it fails to load.',
 })
 export class Image {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Id of the image: 24 lowercase hex characters.' })
   id!: string;
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The message that carries the image.' })
   messageId!: string;
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The conversation of that message.' })
   conversationId!: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Optional caption, at most 2,000 characters; null when none.' })
   caption!: string | null;
 
   @Field(() => String, { description: 'Mime type of the stored file, detected from its bytes.' })
@@ -100,10 +100,10 @@ export const { Edge: ImageEdge, Connection: ImageConnection } = connectionTypes(
 
 @ObjectType({ description: 'Images and bytes held by one storage service.' })
 export class ServiceStats {
-  @Field(() => StorageService)
+  @Field(() => StorageService, { description: 'The service.' })
   service!: StorageService;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'Images whose cloud copy it holds (LOCAL: images no provider holds).' })
   count!: number;
 
   @Field(() => Float, { description: 'Bytes (a Float, as totals can pass 2^31).' })
@@ -112,7 +112,7 @@ export class ServiceStats {
 
 @ObjectType({ description: "Totals over the images the caller may see (an admin: everyone's)." })
 export class StorageStats {
-  @Field(() => Int)
+  @Field(() => Int, { description: 'Images stored.' })
   imageCount!: number;
 
   @Field(() => Float, { description: 'Bytes of every stored image.' })
@@ -121,7 +121,9 @@ export class StorageStats {
   @Field(() => Float, { description: 'Bytes of the local copies this server keeps.' })
   localBytes!: number;
 
-  @Field(() => [ServiceStats])
+  @Field(() => [ServiceStats], {
+    description: 'One entry per service holding at least one of the images, in StorageService order.',
+  })
   byService!: ServiceStats[];
 
   @Field(() => Int, { description: 'Images not yet held by a cloud provider (PENDING or RETRYING).' })

@@ -52,7 +52,7 @@ export function connectionTypes<T extends object>(name: string, node: ClassType<
     @Field(() => [Edge], { description: `The ${noun}s of this page, in order.` })
     edges!: Edge[];
 
-    @Field(() => PageInfo)
+    @Field(() => PageInfo, { description: 'Whether another page follows, and the cursor to read it.' })
     pageInfo!: PageInfo;
 
     @Field(() => Int, { description: `How many ${noun}s match in all, across every page.` })

@@ -6,7 +6,7 @@ import { StorageService } from './enums.js';
     'An upload budget (POSTIMAGES_BUDGET, IMGBB_BUDGET, S3_BUDGET): at most `limit` uploads per UTC `per` window, counted in the metadata store for every server process on it. A spent provider is skipped without a request until `resetsAt`.',
 })
 export class ProviderBudget {
-  @Field(() => Int)
+  @Field(() => Int, { description: 'Uploads allowed per window (at least 1).' })
   limit!: number;
 
   @Field(() => String, { description: 'The window: minute, hour, day or month (calendar month, UTC).' })
@@ -21,7 +21,7 @@ export class ProviderBudget {
 
 @ObjectType({ description: 'Health of one cloud provider of the chain, since this server started.' })
 export class ProviderStatus {
-  @Field(() => StorageService)
+  @Field(() => StorageService, { description: 'Which provider.' })
   name!: StorageService;
 
   @Field(() => Boolean, { description: 'False when its API key is not configured.' })

@@ -19,7 +19,10 @@ export class UploadImageInput {
   })
   base64?: string | null;
 
-  @Field(() => ID)
+  @Field(() => ID, {
+    description:
+      "The conversation to store the image in: one of yours (any, for an admin; the image then belongs to its owner). Someone else's id is NOT_FOUND.",
+  })
   conversationId!: string;
 
   @Field(() => ID, {
@@ -59,9 +62,9 @@ export class UploadImageInput {
 
 @ObjectType({ description: 'The stored image and the message that carries it.' })
 export class UploadImagePayload {
-  @Field(() => Image)
+  @Field(() => Image, { description: 'The stored image, as it is when the mutation answers (see waitForCloud).' })
   image!: Image;
 
-  @Field(() => Message)
+  @Field(() => Message, { description: 'The message that carries it: the one `messageId` named, or the new one.' })
   message!: Message;
 }
