@@ -3,7 +3,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 
 /**
  * `npx hybrid-image-store` in a clone runs package.json's bin file itself, which tsc writes
@@ -11,15 +11,11 @@ import { afterEach, describe, expect, it } from 'vitest';
  * `npx --no-install hybrid-image-store --version` on the built clone as well.
  */
 const run = promisify(execFile);
-let dir: string | undefined;
-afterEach(async () => {
-  if (dir) await rm(dir, { recursive: true, force: true });
-  dir = undefined;
-});
 
 describe('the bin of a built clone', () => {
   it('is made executable, and then runs by itself', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'his-bin-'));
+    const dir = await mkdtemp(join(tmpdir(), 'his-bin-'));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
     await mkdir(join(dir, 'out'));
     await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'x', bin: { tool: 'out/cli.js' } }));
     const bin = join(dir, 'out', 'cli.js');
