@@ -399,7 +399,7 @@ export type ProviderStatus = {
   uploads: Scalars['Int']['output'];
 };
 
-/** Reads. Every query answers with the caller's own data only: someone else's id answers exactly as a missing one (NOT_FOUND). */
+/** Reads. A caller sees only their own data (an admin: everyone's); someone else's id answers exactly as a missing one (NOT_FOUND). */
 export type Query = {
   __typename?: 'Query';
   /** One of your conversations (any, for an admin). Someone else's id is NOT_FOUND. */
@@ -419,26 +419,26 @@ export type Query = {
 };
 
 
-/** Reads. Every query answers with the caller's own data only: someone else's id answers exactly as a missing one (NOT_FOUND). */
+/** Reads. A caller sees only their own data (an admin: everyone's); someone else's id answers exactly as a missing one (NOT_FOUND). */
 export type QueryConversationArgs = {
   id: Scalars['ID']['input'];
 };
 
 
-/** Reads. Every query answers with the caller's own data only: someone else's id answers exactly as a missing one (NOT_FOUND). */
+/** Reads. A caller sees only their own data (an admin: everyone's); someone else's id answers exactly as a missing one (NOT_FOUND). */
 export type QueryConversationsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
-/** Reads. Every query answers with the caller's own data only: someone else's id answers exactly as a missing one (NOT_FOUND). */
+/** Reads. A caller sees only their own data (an admin: everyone's); someone else's id answers exactly as a missing one (NOT_FOUND). */
 export type QueryImageArgs = {
   id: Scalars['ID']['input'];
 };
 
 
-/** Reads. Every query answers with the caller's own data only: someone else's id answers exactly as a missing one (NOT_FOUND). */
+/** Reads. A caller sees only their own data (an admin: everyone's); someone else's id answers exactly as a missing one (NOT_FOUND). */
 export type QueryImagesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<ImageFilter>;
@@ -446,7 +446,7 @@ export type QueryImagesArgs = {
 };
 
 
-/** Reads. Every query answers with the caller's own data only: someone else's id answers exactly as a missing one (NOT_FOUND). */
+/** Reads. A caller sees only their own data (an admin: everyone's); someone else's id answers exactly as a missing one (NOT_FOUND). */
 export type QueryMessageArgs = {
   id: Scalars['ID']['input'];
 };
