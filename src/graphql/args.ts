@@ -16,6 +16,11 @@ export function pageArgs(args: PageArgs): PageRequest {
   return { first, after: after == null ? null : decodeCursor(after) };
 }
 
+/** What an id argument of `kind` is described as in the schema: the shape parseId checks, and `more`. */
+export function idArgDescription(kind: string, more?: string): string {
+  return `Id of the ${kind}: 24 hex characters (malformed: BAD_USER_INPUT).${more ? ` ${more}` : ''}`;
+}
+
 export function parseId(kind: string, id: string): string {
   if (!isValidId(id)) {
     throw new BadUserInputError(

@@ -1,7 +1,7 @@
 import { Arg, Args, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Conversation as ConversationRecord } from '../../domain/types.js';
 import type { Viewer } from '../../domain/viewer.js';
-import { pageArgs, parseId, toConnection } from '../args.js';
+import { idArgDescription, pageArgs, parseId, toConnection } from '../args.js';
 import type { GraphQLContext } from '../context.js';
 import { CurrentViewer } from '../current-viewer.js';
 import { CreateConversationInput } from '../types/inputs.js';
@@ -15,7 +15,7 @@ export class ConversationResolver {
     description: "One of your conversations (any, for an admin). Someone else's id is NOT_FOUND.",
   })
   async conversation(
-    @Arg('id', () => ID, { description: 'Id of the conversation: 24 hex characters (malformed: BAD_USER_INPUT).' })
+    @Arg('id', () => ID, { description: idArgDescription('conversation') })
     id: string,
     @CurrentViewer() viewer: Viewer,
     @Ctx() ctx: GraphQLContext,

@@ -2,7 +2,7 @@ import { Arg, Args, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-g
 import { NotFoundError } from '../../domain/errors.js';
 import { thumbnailEvicted, type ImageRecord, type Message as MessageRecord } from '../../domain/types.js';
 import type { Viewer } from '../../domain/viewer.js';
-import { pageArgs, parseId, toConnection } from '../args.js';
+import { idArgDescription, pageArgs, parseId, toConnection } from '../args.js';
 import type { GraphQLContext } from '../context.js';
 import { CurrentViewer } from '../current-viewer.js';
 import { ReplicationStatus } from '../types/enums.js';
@@ -17,7 +17,7 @@ export class ImageResolver {
     description: "One of your images (any, for an admin). Someone else's id is NOT_FOUND.",
   })
   async image(
-    @Arg('id', () => ID, { description: 'Id of the image: 24 hex characters (malformed: BAD_USER_INPUT).' }) id: string,
+    @Arg('id', () => ID, { description: idArgDescription('image') }) id: string,
     @CurrentViewer() viewer: Viewer,
     @Ctx() ctx: GraphQLContext,
   ): Promise<ImageRecord> {

@@ -3,7 +3,7 @@ import type { Viewer } from '../../domain/viewer.js';
 import type { CleanupResult } from '../../maintenance/cleanup.js';
 import type { DeleteResult } from '../../services/deletion.js';
 import type { RestoreResult } from '../../maintenance/restore.js';
-import { parseId } from '../args.js';
+import { idArgDescription, parseId } from '../args.js';
 import type { GraphQLContext } from '../context.js';
 import { CurrentViewer } from '../current-viewer.js';
 import {
@@ -22,8 +22,7 @@ export class MaintenanceResolver {
   })
   async deleteImage(
     @Arg('id', () => ID, {
-      description:
-        "Id of the image: 24 hex characters (malformed: BAD_USER_INPUT). Someone else's, or one already deleted, is NOT_FOUND.",
+      description: idArgDescription('image', "Someone else's, or one already deleted, is NOT_FOUND."),
     })
     id: string,
     @CurrentViewer() viewer: Viewer,

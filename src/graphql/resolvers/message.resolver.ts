@@ -2,7 +2,7 @@ import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'ty
 import { NotFoundError } from '../../domain/errors.js';
 import type { ImageRecord, Message as MessageRecord } from '../../domain/types.js';
 import { requireViewer, type Viewer } from '../../domain/viewer.js';
-import { parseId } from '../args.js';
+import { idArgDescription, parseId } from '../args.js';
 import { drainUnread, fileSource } from '../uploads.js';
 import type { GraphQLContext } from '../context.js';
 import { CurrentViewer } from '../current-viewer.js';
@@ -16,7 +16,7 @@ export class MessageResolver {
     description: "One of your messages (any, for an admin). Someone else's id is NOT_FOUND.",
   })
   async message(
-    @Arg('id', () => ID, { description: 'Id of the message: 24 hex characters (malformed: BAD_USER_INPUT).' })
+    @Arg('id', () => ID, { description: idArgDescription('message') })
     id: string,
     @CurrentViewer() viewer: Viewer,
     @Ctx() ctx: GraphQLContext,

@@ -2,7 +2,7 @@ import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import { BadUserInputError, ForbiddenError } from '../../domain/errors.js';
 import type { ImageRecord } from '../../domain/types.js';
 import type { Viewer } from '../../domain/viewer.js';
-import { parseId } from '../args.js';
+import { idArgDescription, parseId } from '../args.js';
 import type { GraphQLContext } from '../context.js';
 import { CurrentViewer } from '../current-viewer.js';
 import { RequeueLocalOnlyPayload } from '../types/maintenance.js';
@@ -16,7 +16,7 @@ export class ReplicationResolver {
   })
   async requeueImageReplication(
     @Arg('id', () => ID, {
-      description: 'Id of the image: 24 hex characters (malformed: BAD_USER_INPUT); an unknown one is NOT_FOUND.',
+      description: idArgDescription('image', 'An unknown one is NOT_FOUND.'),
     })
     id: string,
     @CurrentViewer() viewer: Viewer,
