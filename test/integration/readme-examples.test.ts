@@ -7,8 +7,8 @@ import { startTestServer, type TestServer } from '../support/server.js';
 
 /**
  * The README's `curl` examples, run as a newcomer copies them: taken from the README's `sh`
- * blocks at test time, with only the server's address, the conversation id the first example
- * prints, and the photo's path put in. An example that stops working, or a README edit that
+ * blocks at test time, with only the server's address, the conversation id that
+ * createConversation answers, and the photo's path put in. An example that stops working, or a README edit that
  * breaks one, fails here.
  */
 const CURL = '/usr/bin/curl';
